@@ -1,0 +1,68 @@
+package dev.tokenbroker.api;
+
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+import dev.tokenbroker.error.BrokerException;
+
+/**
+ * Turns every failure into the one RFC 6749 §5.2 JSON body. Client errors are logged at INFO without a stack,
+ * server errors at ERROR with one. Only the fixed public description reaches the caller.
+ */
+public class ErrorMapper {
+
+    private static final Logger LOG = Logger.getLogger(ErrorMapper.class);
+    static final String RETRY_AFTER_SECONDS = "5";
+
+    @ServerExceptionMapper
+    public Response broker(BrokerException e) {
+        if (e.status() >= 500) {
+            LOG.errorf(e.getCause(), "%s (%d %s)", e.logDetail(), e.status(), e.error());
+        } else {
+            LOG.infof("Rejected request: %d %s: %s", e.status(), e.error(), e.logDetail());
+        }
+        Response.ResponseBuilder builder = body(e.status(), e.error(), e.getMessage());
+        if (e instanceof BrokerException.StoreUnavailable) {
+            builder.header("Retry-After", RETRY_AFTER_SECONDS);
+        }
+        return builder.build();
+    }
+
+    /** 404, 405, 406, 415 and malformed bodies found by the framework. */
+    @ServerExceptionMapper
+    public Response web(WebApplicationException e) {
+        int status = e.getResponse().getStatus();
+        if (status >= 500) {
+            LOG.error("Request failed", e);
+            return body(500, "server_error", "Internal error").build();
+        }
+        LOG.infof("Rejected request: %d %s", status, e.getClass().getSimpleName());
+        return body(status, "invalid_request", describe(status)).build();
+    }
+
+    @ServerExceptionMapper
+    public Response unexpected(Throwable e) {
+        LOG.error("Unexpected failure", e);
+        return body(500, "server_error", "Internal error").build();
+    }
+
+    static Response.ResponseBuilder body(int status, String error, String description) {
+        return NoStore.headers(Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ErrorResponse(error, description)));
+    }
+
+    private static String describe(int status) {
+        return switch (status) {
+            case 404 -> "No such endpoint";
+            case 405 -> "Method not allowed";
+            case 406 -> "Only application/json responses are available";
+            case 413 -> "Request body too large";
+            case 415 -> "Content-Type must be application/x-www-form-urlencoded or application/json";
+            default -> "Malformed request";
+        };
+    }
+}

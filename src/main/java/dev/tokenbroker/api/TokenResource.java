@@ -1,0 +1,142 @@
+package dev.tokenbroker.api;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.MultivaluedMap;
+import jakarta.ws.rs.core.Response;
+
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+
+import dev.tokenbroker.config.Clients;
+import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.token.Grant;
+import dev.tokenbroker.token.RefreshCoordinator;
+import dev.tokenbroker.token.TokenService;
+
+/**
+ * The front ends' token endpoint (RFC 6749 §3.2) and revocation endpoint (RFC 7009). Both take
+ * {@code application/x-www-form-urlencoded}, as standard OAuth clients send, or a JSON object with the same
+ * field names.
+ */
+@Path("/oauth2")
+@Produces(MediaType.APPLICATION_JSON)
+public class TokenResource {
+
+    private final Clients clients;
+    private final TokenService tokens;
+    private final RefreshCoordinator refreshes;
+    private final ObjectReader strictJson;
+
+    TokenResource(Clients clients, TokenService tokens, RefreshCoordinator refreshes, ObjectMapper json) {
+        this.clients = clients;
+        this.tokens = tokens;
+        this.refreshes = refreshes;
+        this.strictJson = json.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    }
+
+    @POST
+    @Path("/token")
+    @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    @Operation(summary = "Exchange an authorization code, or refresh with a broker refresh token (RFC 6749)")
+    @APIResponse(responseCode = "200", description = "Tokens; refresh_token is the broker's handle")
+    @APIResponse(responseCode = "400", description = "invalid_request, invalid_grant, invalid_scope, unsupported_grant_type")
+    @APIResponse(responseCode = "401", description = "invalid_client: unknown client_id")
+    @APIResponse(responseCode = "502", description = "Upstream unavailable or rejected the broker's credentials")
+    @APIResponse(responseCode = "503", description = "Session store unavailable")
+    @APIResponse(responseCode = "504", description = "Upstream timed out")
+    public Response tokenForm(MultivaluedMap<String, String> form) {
+        return token(new Params(form));
+    }
+
+    @POST
+    @Path("/token")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Same as the form variant, with a JSON object of the same fields")
+    public Response tokenJson(String body) {
+        return token(jsonParams(body));
+    }
+
+    @POST
+    @Path("/revoke")
+    @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    @Operation(summary = "Revoke a broker refresh token and its upstream refresh token (RFC 7009)")
+    @APIResponse(responseCode = "200", description = "Revoked, or the token was unknown")
+    public Response revokeForm(MultivaluedMap<String, String> form) {
+        return revoke(new Params(form));
+    }
+
+    @POST
+    @Path("/revoke")
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Operation(summary = "Same as the form variant, with a JSON object of the same fields")
+    public Response revokeJson(String body) {
+        return revoke(jsonParams(body));
+    }
+
+    private Response token(Params params) {
+        String grantType = params.required("grant_type");
+        RegisteredClient client = client(params);
+        Grant grant = switch (grantType) {
+            case "authorization_code" -> tokens.exchange(client,
+                    params.required("code", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters"),
+                    params.required("redirect_uri", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters"),
+                    params.required("code_verifier", Params.CODE_VERIFIER,
+                            "must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636)"));
+            case "refresh_token" -> refreshes.refresh(client,
+                    params.required("refresh_token", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters"),
+                    params.optional("scope", Params.SCOPE, "must be space-separated scope tokens (RFC 6749 §3.3)"));
+            default -> throw new BrokerException.UnsupportedGrantType(
+                    "grant_type must be authorization_code or refresh_token");
+        };
+        return NoStore.ok(TokenResponse.of(grant));
+    }
+
+    private Response revoke(Params params) {
+        RegisteredClient client = client(params);
+        String token = params.required("token", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
+        // RFC 7009 §2.1: the hint may be ignored; we only ever hold refresh tokens.
+        params.optional("token_type_hint");
+        tokens.revoke(client, token);
+        return NoStore.ok(null);
+    }
+
+    private RegisteredClient client(Params params) {
+        String clientId = params.required("client_id");
+        return clients.byClientId(clientId)
+                .orElseThrow(() -> new BrokerException.InvalidClient("Unknown client_id"));
+    }
+
+    private Params jsonParams(String body) {
+        JsonNode node;
+        try {
+            node = strictJson.readTree(body == null ? "" : body);
+        } catch (Exception e) {
+            throw new BrokerException.InvalidRequest("Body is not a JSON object without duplicate fields");
+        }
+        if (node == null || !node.isObject()) {
+            throw new BrokerException.InvalidRequest("Body must be a JSON object");
+        }
+        Map<String, List<String>> values = new LinkedHashMap<>();
+        node.fields().forEachRemaining(field -> {
+            if (!field.getValue().isTextual()) {
+                throw new BrokerException.InvalidRequest("Field '" + field.getKey() + "' must be a string");
+            }
+            values.put(field.getKey(), List.of(field.getValue().asText()));
+        });
+        return new Params(values);
+    }
+}

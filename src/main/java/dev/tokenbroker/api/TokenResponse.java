@@ -1,0 +1,27 @@
+package dev.tokenbroker.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import dev.tokenbroker.token.Grant;
+
+/** RFC 6749 §5.1 successful response of {@code POST /oauth2/token}; absent fields are omitted. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record TokenResponse(
+        @JsonProperty("access_token") String accessToken,
+        @JsonProperty("token_type") String tokenType,
+        @JsonProperty("expires_in") Long expiresIn,
+        @JsonProperty("scope") String scope,
+        @JsonProperty("refresh_token") String refreshToken,
+        @JsonProperty("id_token") String idToken) {
+
+    static TokenResponse of(Grant grant) {
+        return new TokenResponse(grant.accessToken(), grant.tokenType(), grant.expiresIn(), grant.scope(),
+                grant.handle(), grant.idToken());
+    }
+
+    @Override
+    public String toString() {
+        return "TokenResponse[token_type=" + tokenType + ", expires_in=" + expiresIn + ", scope=" + scope + "]";
+    }
+}

@@ -1,0 +1,105 @@
+package dev.tokenbroker.config;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/**
+ * All broker settings, under {@code broker.*}. Every property can also be set as an environment
+ * variable: upper-case it and replace {@code .} and {@code -} with {@code _}
+ * ({@code broker.clients.clover.client-secret} becomes {@code BROKER_CLIENTS_CLOVER_CLIENT_SECRET}).
+ * Cross-property rules are checked at startup by {@link ConfigCheck}.
+ */
+@ConfigMapping(prefix = "broker")
+public interface BrokerConfig {
+
+    Upstream upstream();
+
+    /** The front-end clients, keyed by a name of your choice. No default: at least one is required. */
+    Map<String, Client> clients();
+
+    Session session();
+
+    interface Upstream {
+        /**
+         * Issuer URL of the upstream OpenID provider. The broker reads
+         * {@code {issuer}/.well-known/openid-configuration} for the token, revocation and JWKS endpoints,
+         * retrying until it succeeds. No default; either this or {@code token-endpoint} is required.
+         */
+        Optional<URI> issuer();
+
+        /** Token endpoint; overrides discovery. No default. */
+        Optional<URI> tokenEndpoint();
+
+        /** RFC 7009 revocation endpoint; overrides discovery. No default: without one, upstream revocation is skipped. */
+        Optional<URI> revocationEndpoint();
+
+        /** Time to open a connection to the upstream. Default {@code 3s}. */
+        @WithDefault("3s")
+        Duration connectTimeout();
+
+        /** Time to wait for the upstream's answer. Default {@code 10s}. */
+        @WithDefault("10s")
+        Duration readTimeout();
+
+        /** Maximum open connections to the upstream. Default {@code 100}. */
+        @WithDefault("100")
+        int connectionPoolSize();
+
+        /** Pause between discovery attempts while discovery fails. Default {@code 10s}. */
+        @WithDefault("10s")
+        Duration discoveryRetryInterval();
+    }
+
+    interface Client {
+        /** The OAuth {@code client_id}, registered at the upstream and sent by the front end. No default. */
+        String clientId();
+
+        /** The client secret registered at the upstream. No default: set it from a secret or environment variable. */
+        String clientSecret();
+
+        /** Redirect URIs the front end may use, compared exactly. No default. */
+        List<String> redirectUris();
+
+        /** How the broker authenticates to the upstream. Default {@code client_secret_basic}. */
+        @WithDefault("client_secret_basic")
+        AuthMethod authMethod();
+    }
+
+    /** Constants spelled as in RFC 7591 {@code token_endpoint_auth_method}, so config values match them exactly. */
+    enum AuthMethod {
+        /** RFC 6749 §2.3.1 HTTP Basic, id and secret form-url-encoded first. */
+        client_secret_basic,
+        /** Id and secret in the form body. */
+        client_secret_post
+    }
+
+    interface Session {
+        /**
+         * AES-256 keys that encrypt stored refresh tokens, by key id, each the base64 of 32 random bytes.
+         * Old keys stay here to decrypt what they wrote. No default; required in the prod profile
+         * (dev and test generate an ephemeral key when none is set).
+         */
+        Map<String, String> encryptionKeys();
+
+        /** Key id used for new writes; must name one of {@code encryption-keys}. No default. */
+        Optional<String> encryptionKeyId();
+
+        /** Absolute lifetime of a session from the code exchange. Default {@code 30d}. */
+        @WithDefault("30d")
+        Duration maxLifetime();
+
+        /** A refresh arriving this soon after a completed refresh of the same session gets that result again. Default {@code 5s}. */
+        @WithDefault("5s")
+        Duration refreshReuseWindow();
+
+        /** Prefix of every Redis key the broker writes. Default {@code tb:}. */
+        @WithDefault("tb:")
+        String keyPrefix();
+    }
+}

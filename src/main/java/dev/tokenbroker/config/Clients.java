@@ -1,0 +1,66 @@
+package dev.tokenbroker.config;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.inject.Singleton;
+
+import io.quarkus.runtime.Startup;
+
+/**
+ * The configured clients by {@code client_id}, checked once at startup: a bad entry stops the broker
+ * with a message naming the property.
+ */
+@Startup
+@Singleton
+public class Clients {
+
+    /** RFC 6749 §2.3.1 leaves the length open; Duende caps id and secret at 100 characters. */
+    static final int MAX_CREDENTIAL_LENGTH = 100;
+
+    private final Map<String, RegisteredClient> byClientId = new HashMap<>();
+
+    Clients(BrokerConfig config) {
+        if (config.clients().isEmpty()) {
+            throw new IllegalArgumentException("broker.clients: configure at least one client "
+                    + "(broker.clients.<name>.client-id, client-secret, redirect-uris)");
+        }
+        config.clients().forEach((name, c) -> {
+            String prefix = "broker.clients." + name + ".";
+            require(!c.clientId().isBlank() && c.clientId().length() <= MAX_CREDENTIAL_LENGTH,
+                    prefix + "client-id must be 1 to " + MAX_CREDENTIAL_LENGTH + " characters");
+            require(!c.clientSecret().isBlank() && c.clientSecret().length() <= MAX_CREDENTIAL_LENGTH,
+                    prefix + "client-secret must be 1 to " + MAX_CREDENTIAL_LENGTH + " characters");
+            require(!c.redirectUris().isEmpty(), prefix + "redirect-uris must list at least one URI");
+            c.redirectUris().forEach(uri -> require(isAbsoluteWithoutFragment(uri),
+                    prefix + "redirect-uris: '" + uri + "' is not an absolute URI without fragment"));
+            RegisteredClient client = new RegisteredClient(name, c.clientId(), c.clientSecret(),
+                    c.redirectUris(), c.authMethod());
+            RegisteredClient clash = byClientId.put(c.clientId(), client);
+            require(clash == null, prefix + "client-id '" + c.clientId() + "' is also used by broker.clients."
+                    + (clash == null ? "" : clash.name()));
+        });
+    }
+
+    public Optional<RegisteredClient> byClientId(String clientId) {
+        return Optional.ofNullable(clientId == null ? null : byClientId.get(clientId));
+    }
+
+    private static boolean isAbsoluteWithoutFragment(String uri) {
+        try {
+            URI parsed = new URI(uri);
+            return parsed.isAbsolute() && parsed.getFragment() == null;
+        } catch (URISyntaxException e) {
+            return false;
+        }
+    }
+
+    private static void require(boolean condition, String message) {
+        if (!condition) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.tokenbroker.crypto;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import javax.crypto.Cipher;
+import javax.crypto.SecretKey;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * AES-256-GCM envelopes for values stored at rest. Format: {@code v1.<kid>.<base64url(nonce ‖ ciphertext ‖ tag)>}.
+ * The key id travels in the envelope so that keys can be rotated: new writes use the current key, any
+ * key still in the ring decrypts. The associated data binds an envelope to its place (session and field),
+ * so a value copied to another session or field does not decrypt.
+ */
+public final class KeyRing {
+
+    private static final String VERSION = "v1";
+    private static final int NONCE_BYTES = 12;
+    private static final int TAG_BITS = 128;
+    private static final Pattern KID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Map<String, SecretKey> keys;
+    private final String currentKid;
+
+    /**
+     * @param base64Keys key id → base64 of 32 bytes
+     * @throws IllegalArgumentException naming the offending key id (never the key)
+     */
+    public KeyRing(Map<String, String> base64Keys, String currentKid) {
+        if (!base64Keys.containsKey(currentKid)) {
+            throw new IllegalArgumentException("broker.session.encryption-key-id '" + currentKid
+                    + "' names no key in broker.session.encryption-keys");
+        }
+        this.keys = Map.copyOf(base64Keys.entrySet().stream().collect(java.util.stream.Collectors.toMap(
+                Map.Entry::getKey, e -> decodeKey(e.getKey(), e.getValue()))));
+        this.currentKid = currentKid;
+    }
+
+    /** A ring with one random key, for dev and test runs without configured keys. */
+    public static KeyRing ephemeral() {
+        byte[] key = new byte[32];
+        RANDOM.nextBytes(key);
+        return new KeyRing(Map.of("ephemeral", Base64.getEncoder().encodeToString(key)), "ephemeral");
+    }
+
+    private static SecretKey decodeKey(String kid, String base64) {
+        if (!KID.matcher(kid).matches()) {
+            throw new IllegalArgumentException("broker.session.encryption-keys: key id '" + kid
+                    + "' must match " + KID.pattern());
+        }
+        byte[] raw;
+        try {
+            raw = Base64.getDecoder().decode(base64.trim());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("broker.session.encryption-keys." + kid + " is not valid base64");
+        }
+        if (raw.length != 32) {
+            throw new IllegalArgumentException("broker.session.encryption-keys." + kid
+                    + " must decode to 32 bytes (AES-256), got " + raw.length);
+        }
+        return new SecretKeySpec(raw, "AES");
+    }
+
+    public String encrypt(String plaintext, String associatedData) {
+        byte[] nonce = new byte[NONCE_BYTES];
+        RANDOM.nextBytes(nonce);
+        try {
+            Cipher cipher = cipher(Cipher.ENCRYPT_MODE, keys.get(currentKid), nonce, currentKid, associatedData);
+            byte[] sealed = cipher.doFinal(plaintext.getBytes(StandardCharsets.UTF_8));
+            byte[] out = ByteBuffer.allocate(nonce.length + sealed.length).put(nonce).put(sealed).array();
+            return VERSION + "." + currentKid + "." + Base64.getUrlEncoder().withoutPadding().encodeToString(out);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-GCM encryption failed", e);
+        }
+    }
+
+    /** @throws IllegalStateException when the envelope is malformed, its key is gone, or it was tampered with or moved */
+    public String decrypt(String envelope, String associatedData) {
+        String[] parts = envelope.split("\\.", 3);
+        if (parts.length != 3 || !VERSION.equals(parts[0])) {
+            throw new IllegalStateException("not a v1 envelope");
+        }
+        SecretKey key = keys.get(parts[1]);
+        if (key == null) {
+            throw new IllegalStateException("envelope key id '" + parts[1] + "' is not in the key ring");
+        }
+        try {
+            byte[] in = Base64.getUrlDecoder().decode(parts[2]);
+            byte[] nonce = java.util.Arrays.copyOfRange(in, 0, NONCE_BYTES);
+            Cipher cipher = cipher(Cipher.DECRYPT_MODE, key, nonce, parts[1], associatedData);
+            return new String(cipher.doFinal(in, NONCE_BYTES, in.length - NONCE_BYTES), StandardCharsets.UTF_8);
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            throw new IllegalStateException("envelope does not decrypt under key id '" + parts[1] + "'");
+        }
+    }
+
+    private static Cipher cipher(int mode, SecretKey key, byte[] nonce, String kid, String associatedData)
+            throws GeneralSecurityException {
+        Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+        cipher.init(mode, key, new GCMParameterSpec(TAG_BITS, nonce));
+        // The key id is authenticated too, so an envelope cannot be relabelled to another key.
+        cipher.updateAAD((VERSION + "." + kid + "|" + associatedData).getBytes(StandardCharsets.UTF_8));
+        return cipher;
+    }
+
+    @Override
+    public String toString() {
+        return "KeyRing[current=" + currentKid + ", kids=" + keys.keySet() + "]";
+    }
+}

@@ -1,0 +1,161 @@
+package dev.tokenbroker.upstream;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.concurrent.TimeoutException;
+
+import jakarta.inject.Singleton;
+import jakarta.ws.rs.core.Form;
+import jakarta.ws.rs.core.Response;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.error.BrokerException;
+
+/**
+ * The broker's OAuth client of the upstream. Owns the call policy: token calls are never retried
+ * (a failed code exchange burns the code upstream; a repeated refresh may look like token theft), and
+ * every failure becomes a {@link BrokerException} that says what the front end should be told.
+ */
+@Singleton
+public class UpstreamClient {
+
+    private final UpstreamApi api;
+    private final UpstreamMetadata metadata;
+    private final ObjectMapper json;
+
+    UpstreamClient(UpstreamApi api, UpstreamMetadata metadata, ObjectMapper json) {
+        this.api = api;
+        this.metadata = metadata;
+        this.json = json;
+    }
+
+    /** RFC 6749 §4.1.3 with RFC 7636 {@code code_verifier}. */
+    public UpstreamTokenResponse exchangeCode(RegisteredClient client, String code, String redirectUri,
+            String codeVerifier) {
+        Form form = new Form()
+                .param("grant_type", "authorization_code")
+                .param("code", code)
+                .param("redirect_uri", redirectUri)
+                .param("code_verifier", codeVerifier);
+        return tokenCall(client, form);
+    }
+
+    /** RFC 6749 §6; {@code scope} may be null (same scope as granted). */
+    public UpstreamTokenResponse refresh(RegisteredClient client, String refreshToken, String scope) {
+        Form form = new Form()
+                .param("grant_type", "refresh_token")
+                .param("refresh_token", refreshToken);
+        if (scope != null) {
+            form.param("scope", scope);
+        }
+        return tokenCall(client, form);
+    }
+
+    /**
+     * RFC 7009 revocation of an upstream refresh token.
+     *
+     * @return false when no revocation endpoint is known
+     * @throws BrokerException when the upstream did not confirm
+     */
+    public boolean revokeRefreshToken(RegisteredClient client, String refreshToken) {
+        var endpoint = metadata.current().revocationEndpoint();
+        if (endpoint.isEmpty()) {
+            return false;
+        }
+        Form form = new Form().param("token", refreshToken).param("token_type_hint", "refresh_token");
+        Reply reply = send(endpoint.get().toString(), client, form);
+        if (reply.status() != 200) {
+            throw classifyError(reply, "revocation");
+        }
+        return true;
+    }
+
+    private UpstreamTokenResponse tokenCall(RegisteredClient client, Form form) {
+        Reply reply = send(metadata.current().tokenEndpoint().toString(), client, form);
+        if (reply.status() != 200) {
+            throw classifyError(reply, "token");
+        }
+        UpstreamTokenResponse token = parse(reply.body(), UpstreamTokenResponse.class);
+        if (token == null || token.accessToken() == null || token.accessToken().isEmpty()) {
+            throw new BrokerException.UpstreamUnavailable("upstream token response has no access_token", null);
+        }
+        return token;
+    }
+
+    /** Status and body of an upstream answer; the body is read here so that a broken stream counts as unreachable. */
+    private record Reply(int status, String body) {
+        @Override
+        public String toString() {
+            return "Reply[status=" + status + "]";
+        }
+    }
+
+    private Reply send(String endpoint, RegisteredClient client, Form form) {
+        String authorization = null;
+        switch (client.authMethod()) {
+            case client_secret_basic -> authorization = basicAuthorization(client.clientId(), client.clientSecret());
+            case client_secret_post -> form.param("client_id", client.clientId())
+                    .param("client_secret", client.clientSecret());
+        }
+        try (Response response = api.post(endpoint, authorization, form)) {
+            return new Reply(response.getStatus(), response.hasEntity() ? response.readEntity(String.class) : null);
+        } catch (RuntimeException e) {
+            if (isTimeout(e)) {
+                throw new BrokerException.UpstreamTimeout("upstream " + endpoint + " timed out", e);
+            }
+            throw new BrokerException.UpstreamUnavailable("upstream " + endpoint + " unreachable", e);
+        }
+    }
+
+    /**
+     * RFC 6749 §2.3.1: id and secret are each {@code application/x-www-form-urlencoded} before they are
+     * joined and base64-encoded, so {@code : + %}, spaces and non-ASCII arrive intact.
+     */
+    static String basicAuthorization(String clientId, String clientSecret) {
+        String pair = URLEncoder.encode(clientId, StandardCharsets.UTF_8) + ":"
+                + URLEncoder.encode(clientSecret, StandardCharsets.UTF_8);
+        return "Basic " + Base64.getEncoder().encodeToString(pair.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private BrokerException classifyError(Reply reply, String call) {
+        int status = reply.status();
+        if (status >= 500 || (status != 400 && status != 401)) {
+            return new BrokerException.UpstreamUnavailable("upstream " + call + " endpoint answered HTTP " + status, null);
+        }
+        UpstreamErrorResponse error = parse(reply.body(), UpstreamErrorResponse.class);
+        if (error == null || error.error() == null) {
+            return new BrokerException.UpstreamUnavailable(
+                    "upstream " + call + " endpoint answered HTTP " + status + " without an OAuth error", null);
+        }
+        String detail = "upstream " + call + " endpoint answered HTTP " + status + " error=" + error.error();
+        return switch (error.error()) {
+            case "invalid_grant" -> new BrokerException.InvalidGrant(
+                    "The authorization grant is invalid, expired or revoked");
+            case "invalid_scope" -> new BrokerException.InvalidScope("The requested scope is invalid");
+            // Anything else means the broker's own registration or request is wrong: an operator must act.
+            default -> new BrokerException.UpstreamRejectedBroker(detail);
+        };
+    }
+
+    /** Null when the body is not the JSON object we expect (HTML error pages, truncated bodies). */
+    private <T> T parse(String body, Class<T> type) {
+        try {
+            return body == null || body.isBlank() ? null : json.readValue(body, type);
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    private static boolean isTimeout(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof TimeoutException || t instanceof java.net.SocketTimeoutException
+                    || t.getClass().getName().contains("Timeout")) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,9 @@
+package dev.tokenbroker.upstream;
+
+import java.net.URI;
+import java.util.Optional;
+
+/** Where the upstream lives: from configuration, discovery, or both (configuration wins). */
+public record UpstreamEndpoints(Optional<String> issuer, URI tokenEndpoint, Optional<URI> revocationEndpoint,
+        Optional<URI> jwksUri) {
+}

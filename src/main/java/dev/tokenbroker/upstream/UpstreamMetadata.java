@@ -1,0 +1,116 @@
+package dev.tokenbroker.upstream;
+
+import java.net.URI;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Singleton;
+import jakarta.ws.rs.core.Response;
+
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.error.BrokerException;
+import io.quarkus.runtime.Startup;
+
+/**
+ * The upstream's endpoints. Explicit {@code broker.upstream.*-endpoint} settings win; anything else comes
+ * from OpenID discovery, fetched in the background and retried until it succeeds, so the broker starts
+ * (not ready) while the upstream is briefly unreachable.
+ */
+@Startup
+@Singleton
+public class UpstreamMetadata {
+
+    private static final Logger LOG = Logger.getLogger(UpstreamMetadata.class);
+
+    private final BrokerConfig.Upstream config;
+    private final UpstreamApi api;
+    private final ObjectMapper json;
+    private final AtomicReference<UpstreamEndpoints> endpoints = new AtomicReference<>();
+    private final ScheduledExecutorService discovery;
+
+    UpstreamMetadata(BrokerConfig config, UpstreamApi api, ObjectMapper json) {
+        this.config = config.upstream();
+        this.api = api;
+        this.json = json;
+        if (this.config.issuer().isEmpty() && this.config.tokenEndpoint().isEmpty()) {
+            throw new IllegalArgumentException(
+                    "broker.upstream.issuer or broker.upstream.token-endpoint is required");
+        }
+        if (this.config.issuer().isEmpty()) {
+            endpoints.set(new UpstreamEndpoints(Optional.empty(), this.config.tokenEndpoint().get(),
+                    this.config.revocationEndpoint(), Optional.empty()));
+            discovery = null;
+        } else {
+            discovery = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "upstream-discovery");
+                t.setDaemon(true);
+                return t;
+            });
+            // The first attempt runs before startup completes, so a reachable upstream means ready at once.
+            discover();
+        }
+    }
+
+    /** @throws BrokerException.UpstreamUnavailable while discovery has not succeeded yet */
+    public UpstreamEndpoints current() {
+        UpstreamEndpoints current = endpoints.get();
+        if (current == null) {
+            throw new BrokerException.UpstreamUnavailable("upstream discovery has not succeeded yet", null);
+        }
+        return current;
+    }
+
+    public boolean loaded() {
+        return endpoints.get() != null;
+    }
+
+    private void discover() {
+        String issuer = stripSlash(config.issuer().get().toString());
+        String url = issuer + "/.well-known/openid-configuration";
+        try (Response response = api.get(url)) {
+            if (response.getStatus() != 200) {
+                throw new IllegalStateException("HTTP " + response.getStatus());
+            }
+            JsonNode doc = json.readTree(response.readEntity(String.class));
+            String advertised = stripSlash(doc.path("issuer").asText(""));
+            if (!issuer.equals(advertised)) {
+                throw new IllegalStateException("document names issuer '" + advertised + "'");
+            }
+            URI token = config.tokenEndpoint().orElseGet(() -> uri(doc, "token_endpoint")
+                    .orElseThrow(() -> new IllegalStateException("no token_endpoint")));
+            endpoints.set(new UpstreamEndpoints(Optional.of(issuer), token,
+                    config.revocationEndpoint().or(() -> uri(doc, "revocation_endpoint")), uri(doc, "jwks_uri")));
+            LOG.infof("Upstream discovery from %s loaded: token endpoint %s", url, token);
+            discovery.shutdown();
+        } catch (Exception e) {
+            LOG.warnf("Upstream discovery from %s failed (%s); retrying in %s", url, e.toString(),
+                    config.discoveryRetryInterval());
+            discovery.schedule(this::discover, config.discoveryRetryInterval().toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private static Optional<URI> uri(JsonNode doc, String field) {
+        String value = doc.path(field).asText("");
+        return value.isEmpty() ? Optional.empty() : Optional.of(URI.create(value));
+    }
+
+    private static String stripSlash(String s) {
+        return s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
+    }
+
+    @PreDestroy
+    void stop() {
+        if (discovery != null) {
+            discovery.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,312 @@
+package dev.tokenbroker.api;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasKey;
+import static org.hamcrest.Matchers.not;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Map;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import com.github.tomakehurst.wiremock.http.Fault;
+
+import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.support.Broker;
+import dev.tokenbroker.support.DuendeStubs;
+import dev.tokenbroker.support.RedisResource;
+import dev.tokenbroker.support.WireMockUpstreamResource;
+import io.quarkus.redis.datasource.RedisDataSource;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.response.ValidatableResponse;
+
+/**
+ * Every row of the error table, input validation before any upstream call, and refresh-token rotation,
+ * against an upstream that answers with Duende's exact bytes.
+ */
+@QuarkusTest
+@WithTestResource(RedisResource.class)
+@WithTestResource(WireMockUpstreamResource.class)
+class UpstreamBehaviourTest {
+
+    static final String CODE = "CODE-seed-3f9a1c7e";
+
+    @Inject
+    RedisDataSource redis;
+
+    DuendeStubs upstream;
+
+    @BeforeEach
+    void resetUpstream() {
+        upstream = DuendeStubs.reset();
+    }
+
+    private static ValidatableResponse exchange() {
+        return Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
+    }
+
+    private String openSession() {
+        upstream.upstreamIssuesTokens();
+        String handle = exchange().statusCode(200).extract().path("refresh_token");
+        upstream = DuendeStubs.reset();
+        return handle;
+    }
+
+    private Map<String, String> stored(String handle) {
+        return redis.hash(String.class).hgetall("tb:session:{" + Handles.hash(handle) + "}");
+    }
+
+    private static void assertError(ValidatableResponse response, int status, String error) {
+        response.statusCode(status).contentType(ContentType.JSON)
+                .header("Cache-Control", "no-store")
+                .body("error", equalTo(error))
+                .body("error_description", not(org.hamcrest.Matchers.emptyOrNullString()));
+    }
+
+    // ---- input validation: rejected before the upstream can burn the code
+
+    @Test
+    void badInputIsRejectedWithoutCallingUpstream() {
+        upstream.upstreamIssuesTokens();
+        String longCode = "c".repeat(2049);
+        assertError(Broker.token(Broker.params("client_id", Broker.MOBILE, "code", CODE)), 400, "invalid_request");
+        assertError(Broker.token(Broker.params("grant_type", "password", "client_id", Broker.MOBILE)), 400,
+                "unsupported_grant_type");
+        assertError(Broker.token(Broker.params("grant_type", "authorization_code", "code", CODE,
+                "redirect_uri", Broker.MOBILE_REDIRECT, "code_verifier", Broker.VERIFIER)), 400, "invalid_request");
+        assertError(Broker.exchange("nobody", CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER), 401, "invalid_client");
+        assertError(Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, "too-short"), 400, "invalid_request");
+        assertError(Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER.replace('d', '+')),
+                400, "invalid_request");
+        assertError(Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, "v".repeat(129)), 400, "invalid_request");
+        assertError(Broker.exchange(Broker.MOBILE, CODE, "clover://evil", Broker.VERIFIER), 400, "invalid_grant");
+        assertError(Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT + "/", Broker.VERIFIER), 400, "invalid_grant");
+        assertError(Broker.exchange(Broker.MOBILE, longCode, Broker.MOBILE_REDIRECT, Broker.VERIFIER), 400, "invalid_request");
+        assertError(Broker.exchange(Broker.MOBILE, null, Broker.MOBILE_REDIRECT, Broker.VERIFIER), 400, "invalid_request");
+        assertError(given().contentType(ContentType.URLENC).body("grant_type=authorization_code&client_id=clover&code=a&code=b"
+                + "&redirect_uri=clover%3A%2F%2Fauth-callback&code_verifier=" + Broker.VERIFIER)
+                .post("/oauth2/token").then(), 400, "invalid_request");
+        assertError(given().contentType(ContentType.JSON).body("{\"grant_type\":\"authorization_code\",\"code\":\"a\",\"code\":\"b\"}")
+                .post("/oauth2/token").then(), 400, "invalid_request");
+        assertError(given().contentType(ContentType.JSON).body("{\"grant_type\":[\"authorization_code\"]}")
+                .post("/oauth2/token").then(), 400, "invalid_request");
+        assertError(given().contentType(ContentType.JSON).body("{not json").post("/oauth2/token").then(), 400,
+                "invalid_request");
+        assertError(Broker.refresh(Broker.MOBILE, "not-a-handle"), 400, "invalid_grant");
+        assertError(Broker.refresh(Broker.MOBILE, Handles.newHandle()), 400, "invalid_grant");
+
+        assertEquals(0, upstream.tokenCalls().size(), "no input error may reach the upstream");
+    }
+
+    @Test
+    void wrongMethodMediaTypeAndSizeGetJsonErrors() {
+        assertError(given().get("/oauth2/token").then(), 405, "invalid_request");
+        assertError(given().contentType(ContentType.TEXT).body("grant_type=refresh_token").post("/oauth2/token").then(),
+                415, "invalid_request");
+        assertError(given().contentType(ContentType.URLENC).body("grant_type=refresh_token&pad=" + "x".repeat(20_000))
+                .post("/oauth2/token").then(), 413, "invalid_request");
+    }
+
+    // ---- upstream answers to the code exchange
+
+    @Test
+    void exchangeReturnsHandleInsteadOfUpstreamRefreshToken() {
+        upstream.upstreamIssuesTokens();
+        String handle = exchange().statusCode(200)
+                .header("Cache-Control", "no-store").header("Pragma", "no-cache")
+                .body("access_token", equalTo(DuendeStubs.ACCESS_TOKEN))
+                .body("token_type", equalTo("Bearer"))
+                .body("expires_in", equalTo(3600))
+                .body("scope", equalTo(DuendeStubs.SCOPE))
+                .body("$", not(hasKey("id_token")))
+                .extract().path("refresh_token");
+        assertTrue(Handles.wellFormed(handle));
+        assertEquals("clover", stored(handle).get("client"));
+        assertEquals(1, upstream.exchanges().size());
+        String authorization = upstream.exchanges().get(0).getHeader("Authorization");
+        assertEquals("Basic " + Base64.getEncoder().encodeToString(
+                "clover:s%3Ae%2Bc%25r+et+%C3%A9".getBytes(StandardCharsets.UTF_8)), authorization,
+                "RFC 6749 §2.3.1: id and secret form-url-encoded before base64");
+    }
+
+    @Test
+    void exchangeWithoutUpstreamRefreshTokenStoresNoSession() {
+        long before = redis.key(String.class).keys("tb:session:*").size();
+        upstream.upstreamIssuesNoRefreshToken();
+        exchange().statusCode(200).body("access_token", equalTo(DuendeStubs.ACCESS_TOKEN))
+                .body("$", not(hasKey("refresh_token")));
+        assertEquals(before, redis.key(String.class).keys("tb:session:*").size());
+    }
+
+    @Test
+    void upstreamInvalidGrantIsPassedOn() {
+        upstream.upstreamRejectsGrant();
+        assertError(exchange(), 400, "invalid_grant");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = { 400, 401 })
+    void upstreamRejectingTheBrokersCredentialsIsAServerError(int status) {
+        upstream.upstreamRejectsClientCredentials(status);
+        assertError(exchange(), 502, "server_error");
+    }
+
+    @Test
+    void upstreamServerErrorIsTemporarilyUnavailable() {
+        upstream.upstreamFails(500, "application/json", "{\"error\":\"server_error\"}");
+        assertError(exchange(), 502, "temporarily_unavailable");
+    }
+
+    @Test
+    void upstreamHtmlIsTemporarilyUnavailable() {
+        upstream.upstreamFails(200, "text/html", "<html><body>Maintenance</body></html>");
+        assertError(exchange(), 502, "temporarily_unavailable");
+        upstream.upstreamFails(400, "text/html", "<html><body>Bad gateway</body></html>");
+        assertError(exchange(), 502, "temporarily_unavailable");
+    }
+
+    @Test
+    void upstreamTruncatedJsonIsTemporarilyUnavailable() {
+        upstream.upstreamFails(200, "application/json", "{\"access_token\":\"AT-trunc");
+        assertError(exchange(), 502, "temporarily_unavailable");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Fault.class, names = { "CONNECTION_RESET_BY_PEER", "EMPTY_RESPONSE", "MALFORMED_RESPONSE_CHUNK" })
+    void upstreamConnectionFaultsAreTemporarilyUnavailableAndNeverRetried(Fault fault) {
+        upstream.upstreamFaults(fault);
+        assertError(exchange(), 502, "temporarily_unavailable");
+        assertEquals(1, upstream.exchanges().size(), "a code exchange is never retried");
+    }
+
+    @Test
+    void upstreamSlowerThanReadTimeoutIsGatewayTimeout() {
+        upstream.upstreamAnswersAfter(3_000);
+        assertError(exchange(), 504, "temporarily_unavailable");
+        assertEquals(1, upstream.exchanges().size());
+    }
+
+    // ---- refresh
+
+    @Test
+    void refreshWhenUpstreamRotatesThenStoresNewRefreshToken() {
+        String handle = openSession();
+        upstream.upstreamRotatesRefreshToken(0);
+        Broker.refresh(Broker.MOBILE, handle).statusCode(200)
+                .body("access_token", equalTo(DuendeStubs.REFRESHED_ACCESS_TOKEN))
+                .body("refresh_token", equalTo(handle));
+        // A narrower scope is a different request, so it is not served from the reuse window.
+        Broker.token(Broker.params("grant_type", "refresh_token", "client_id", Broker.MOBILE,
+                "refresh_token", handle, "scope", "openid")).statusCode(200);
+
+        assertEquals(2, upstream.refreshes().size());
+        assertTrue(upstream.refreshes().get(0).getBodyAsString().contains("refresh_token=" + DuendeStubs.REFRESH_TOKEN));
+        assertTrue(upstream.refreshes().get(1).getBodyAsString().contains("refresh_token=" + DuendeStubs.ROTATED_REFRESH_TOKEN),
+                "the rotated refresh token replaced the old one");
+        assertTrue(upstream.refreshes().get(1).getBodyAsString().contains("scope=openid"));
+    }
+
+    @Test
+    void refreshWhenUpstreamDoesNotRotateThenKeepsRefreshToken() {
+        String handle = openSession();
+        upstream.upstreamRefreshesWithoutRotation(0);
+        Broker.refresh(Broker.MOBILE, handle).statusCode(200);
+        Broker.token(Broker.params("grant_type", "refresh_token", "client_id", Broker.MOBILE,
+                "refresh_token", handle, "scope", "openid")).statusCode(200);
+
+        assertEquals(2, upstream.refreshes().size());
+        assertTrue(upstream.refreshes().get(1).getBodyAsString().contains("refresh_token=" + DuendeStubs.REFRESH_TOKEN));
+    }
+
+    @Test
+    void refreshWithinReuseWindowIsServedWithoutUpstreamCall() {
+        String handle = openSession();
+        upstream.upstreamRotatesRefreshToken(0);
+        String first = Broker.refresh(Broker.MOBILE, handle).statusCode(200).extract().asString();
+        int expiresIn = Broker.refresh(Broker.MOBILE, handle).statusCode(200)
+                .body("access_token", equalTo(DuendeStubs.REFRESHED_ACCESS_TOKEN))
+                .extract().path("expires_in");
+        assertTrue(expiresIn <= 3600 && expiresIn >= 3590, first);
+        assertEquals(1, upstream.refreshes().size());
+    }
+
+    @Test
+    void refreshWithWiderScopeIsInvalidScope() {
+        String handle = openSession();
+        upstream.upstreamRotatesRefreshToken(0);
+        assertError(Broker.token(Broker.params("grant_type", "refresh_token", "client_id", Broker.MOBILE,
+                "refresh_token", handle, "scope", "openid admin")), 400, "invalid_scope");
+        assertEquals(0, upstream.refreshes().size());
+    }
+
+    @Test
+    void refreshRejectedUpstreamDeletesSession() {
+        String handle = openSession();
+        upstream.upstreamRejectsGrant();
+        assertError(Broker.refresh(Broker.MOBILE, handle), 400, "invalid_grant");
+        assertTrue(stored(handle).isEmpty(), "a dead upstream refresh token ends the session");
+        assertError(Broker.refresh(Broker.MOBILE, handle), 400, "invalid_grant");
+        assertEquals(1, upstream.refreshes().size());
+    }
+
+    @Test
+    void refreshFailingTransientlyKeepsSession() {
+        String handle = openSession();
+        Map<String, String> before = stored(handle);
+        upstream.upstreamFails(503, "text/plain", "busy");
+        assertError(Broker.refresh(Broker.MOBILE, handle), 502, "temporarily_unavailable");
+        assertEquals(before, stored(handle));
+
+        upstream.upstreamAnswersAfter(3_000);
+        assertError(Broker.refresh(Broker.MOBILE, handle), 504, "temporarily_unavailable");
+        assertEquals(before, stored(handle));
+
+        upstream = DuendeStubs.reset();
+        upstream.upstreamRotatesRefreshToken(0);
+        Broker.refresh(Broker.MOBILE, handle).statusCode(200);
+    }
+
+    // ---- revocation
+
+    @Test
+    void revokeDeletesSessionAndRevokesUpstream() {
+        String handle = openSession();
+        upstream.upstreamAcceptsRevocation();
+        Broker.revoke(Broker.MOBILE, handle).statusCode(200).header("Cache-Control", "no-store");
+        assertTrue(stored(handle).isEmpty());
+        assertEquals(1, upstream.revocations().size());
+        String body = upstream.revocations().get(0).getBodyAsString();
+        assertTrue(body.contains("token=" + DuendeStubs.REFRESH_TOKEN) && body.contains("token_type_hint=refresh_token"));
+        assertTrue(upstream.revocations().get(0).getHeader("Authorization").startsWith("Basic "));
+    }
+
+    @Test
+    void revokeSucceedsWhenUpstreamRevocationFails() {
+        String handle = openSession();
+        upstream.upstreamRevocationFails();
+        Broker.revoke(Broker.MOBILE, handle).statusCode(200);
+        assertTrue(stored(handle).isEmpty());
+    }
+
+    @Test
+    void revokeOfUnknownTokenIsOk() {
+        Broker.revoke(Broker.MOBILE, Handles.newHandle()).statusCode(200);
+        Broker.revoke(Broker.MOBILE, "whatever").statusCode(200);
+        assertEquals(0, upstream.revocations().size());
+        assertError(given().contentType(ContentType.URLENC).formParam("client_id", Broker.MOBILE)
+                .post("/oauth2/revoke").then(), 400, "invalid_request");
+        assertError(Broker.revoke("nobody", Handles.newHandle()), 401, "invalid_client");
+    }
+}

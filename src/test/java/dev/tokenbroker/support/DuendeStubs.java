@@ -1,0 +1,131 @@
+package dev.tokenbroker.support;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.containing;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+
+import java.util.List;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.client.MappingBuilder;
+import com.github.tomakehurst.wiremock.http.Fault;
+import com.github.tomakehurst.wiremock.matching.RequestPatternBuilder;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+
+/**
+ * WireMock stubs that answer as Duende IdentityServer does (shared/UPSTREAM.md): every token error is HTTP 400
+ * with {@code {"error":"..."}} and no description, absent fields are omitted, revocation answers 200 empty.
+ * Token values are fixed so that the log-leak test can look for them.
+ */
+public final class DuendeStubs {
+
+    public static final String ACCESS_TOKEN = "AT-seed-7f3a9c1e5b2d";
+    public static final String REFRESHED_ACCESS_TOKEN = "AT-refreshed-2c8e4a6f";
+    public static final String ID_TOKEN = "IDT-seed-5d1b9e7c3a";
+    public static final String REFRESH_TOKEN = "RT-seed-9b4d2f6a8c";
+    public static final String ROTATED_REFRESH_TOKEN = "RT-rotated-1e3c5a7b9d";
+    public static final String SCOPE = "openid offline_access clearline_api";
+
+    private final WireMockServer wm;
+
+    public DuendeStubs(WireMockServer wm) {
+        this.wm = wm;
+    }
+
+    public static DuendeStubs reset() {
+        WireMockServer wm = WireMockUpstreamResource.server();
+        wm.resetAll();
+        return new DuendeStubs(wm);
+    }
+
+    private static MappingBuilder exchange() {
+        return post(urlEqualTo("/connect/token")).withRequestBody(containing("grant_type=authorization_code"));
+    }
+
+    private static MappingBuilder refresh() {
+        return post(urlEqualTo("/connect/token")).withRequestBody(containing("grant_type=refresh_token"));
+    }
+
+    private static String tokens(String accessToken, String refreshToken) {
+        return "{\"access_token\":\"" + accessToken + "\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
+                + (refreshToken == null ? "" : "\"refresh_token\":\"" + refreshToken + "\",")
+                + "\"scope\":\"" + SCOPE + "\"}";
+    }
+
+    private static com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder json(int status, String body) {
+        return aResponse().withStatus(status).withHeader("Content-Type", "application/json").withBody(body);
+    }
+
+    public void upstreamIssuesTokens() {
+        wm.stubFor(exchange().willReturn(json(200, tokens(ACCESS_TOKEN, REFRESH_TOKEN))));
+    }
+
+    /** Like client_credentials, or a client not allowed offline_access: the field is omitted. */
+    public void upstreamIssuesNoRefreshToken() {
+        wm.stubFor(exchange().willReturn(json(200, tokens(ACCESS_TOKEN, null))));
+    }
+
+    /** OneTimeOnly refresh tokens: each refresh returns a new one. */
+    public void upstreamRotatesRefreshToken(int delayMillis) {
+        wm.stubFor(refresh().willReturn(json(200, tokens(REFRESHED_ACCESS_TOKEN, ROTATED_REFRESH_TOKEN))
+                .withFixedDelay(delayMillis)));
+    }
+
+    /** ReUse refresh tokens (Duende 7 default): the refresh response carries no new refresh token. */
+    public void upstreamRefreshesWithoutRotation(int delayMillis) {
+        wm.stubFor(refresh().willReturn(json(200, tokens(REFRESHED_ACCESS_TOKEN, null)).withFixedDelay(delayMillis)));
+    }
+
+    public void upstreamRejectsGrant() {
+        wm.stubFor(post(urlEqualTo("/connect/token")).willReturn(json(400, "{\"error\":\"invalid_grant\"}")));
+    }
+
+    /** Duende answers a bad client secret with 400, not RFC 6749's 401. */
+    public void upstreamRejectsClientCredentials(int status) {
+        wm.stubFor(post(urlEqualTo("/connect/token")).willReturn(json(status, "{\"error\":\"invalid_client\"}")));
+    }
+
+    public void upstreamFails(int status, String contentType, String body) {
+        wm.stubFor(post(urlEqualTo("/connect/token")).willReturn(aResponse().withStatus(status)
+                .withHeader("Content-Type", contentType).withBody(body)));
+    }
+
+    public void upstreamFaults(Fault fault) {
+        wm.stubFor(post(urlEqualTo("/connect/token")).willReturn(aResponse().withFault(fault)));
+    }
+
+    public void upstreamAnswersAfter(int delayMillis) {
+        wm.stubFor(post(urlEqualTo("/connect/token"))
+                .willReturn(json(200, tokens(ACCESS_TOKEN, REFRESH_TOKEN)).withFixedDelay(delayMillis)));
+    }
+
+    public void upstreamAcceptsRevocation() {
+        wm.stubFor(post(urlEqualTo("/connect/revocation")).willReturn(aResponse().withStatus(200)));
+    }
+
+    public void upstreamRevocationFails() {
+        wm.stubFor(post(urlEqualTo("/connect/revocation")).willReturn(aResponse().withStatus(503)));
+    }
+
+    public List<LoggedRequest> exchanges() {
+        return wm.findAll(tokenCalls("grant_type=authorization_code"));
+    }
+
+    public List<LoggedRequest> refreshes() {
+        return wm.findAll(tokenCalls("grant_type=refresh_token"));
+    }
+
+    public List<LoggedRequest> tokenCalls() {
+        return wm.findAll(postRequestedFor(urlEqualTo("/connect/token")));
+    }
+
+    public List<LoggedRequest> revocations() {
+        return wm.findAll(postRequestedFor(urlEqualTo("/connect/revocation")));
+    }
+
+    private static RequestPatternBuilder tokenCalls(String grant) {
+        return postRequestedFor(urlEqualTo("/connect/token")).withRequestBody(containing(grant));
+    }
+}

@@ -1,0 +1,48 @@
+package dev.tokenbroker.token;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.Test;
+
+import dev.tokenbroker.support.Broker;
+import dev.tokenbroker.support.ConcurrentCalls;
+import dev.tokenbroker.support.DuendeStubs;
+import dev.tokenbroker.support.RedisResource;
+import dev.tokenbroker.support.WireMockUpstreamResource;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/** Within one broker: simultaneous refreshes of one session cost one upstream call and all get its result. */
+@QuarkusTest
+@WithTestResource(RedisResource.class)
+@WithTestResource(WireMockUpstreamResource.class)
+class ConcurrentRefreshTest {
+
+    @TestHTTPResource("/")
+    java.net.URL brokerUrl;
+
+    @Test
+    void fiftySimultaneousRefreshesOfOneSessionMakeOneUpstreamCall() throws Exception {
+        DuendeStubs upstream = DuendeStubs.reset();
+        upstream.upstreamIssuesTokens();
+        String handle = Broker.exchange(Broker.MOBILE, "CODE-concurrent", Broker.MOBILE_REDIRECT, Broker.VERIFIER)
+                .statusCode(200).extract().path("refresh_token");
+        // One-time refresh tokens, and slow enough that all fifty requests overlap the one upstream call.
+        upstream.upstreamRotatesRefreshToken(500);
+
+        List<ConcurrentCalls.Answer> answers = ConcurrentCalls.refreshAtOnce(50, List.of(brokerUrl.toString().replaceAll("/$", "")), Broker.MOBILE, handle);
+
+        assertEquals(Set.of(200), answers.stream().map(ConcurrentCalls.Answer::status).collect(Collectors.toSet()),
+                answers.toString());
+        Set<String> accessTokens = answers.stream()
+                .map(a -> io.restassured.path.json.JsonPath.from(a.body()).getString("access_token"))
+                .collect(Collectors.toSet());
+        assertEquals(Set.of(DuendeStubs.REFRESHED_ACCESS_TOKEN), accessTokens, "all callers get the one result");
+        assertEquals(1, upstream.refreshes().size(), "exactly one upstream refresh");
+    }
+}

@@ -1,0 +1,219 @@
+package dev.tokenbroker.token;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.emptyOrNullString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasKey;
+import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.support.Broker;
+import dev.tokenbroker.support.MockUpstreamResource;
+import dev.tokenbroker.support.RedisResource;
+import io.quarkus.redis.datasource.RedisDataSource;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+import okhttp3.mockwebserver.RecordedRequest;
+
+/** The whole flow against a real OpenID provider found by discovery, and a real Redis. */
+@QuarkusTest
+@WithTestResource(RedisResource.class)
+@WithTestResource(MockUpstreamResource.class)
+class TokenFlowTest {
+
+    @Inject
+    RedisDataSource redis;
+
+    @BeforeEach
+    void drainRecordedRequests() throws Exception {
+        while (poll(1) != null) {
+            // discard what earlier tests sent
+        }
+    }
+
+    /** The next request the upstream received, or null after the wait (mock-oauth2-server throws instead). */
+    private static RecordedRequest poll(long millis) {
+        try {
+            return MockUpstreamResource.server().takeRequest(millis, TimeUnit.MILLISECONDS);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** Runs the front end's half of the PKCE authorization request, as a browser would, and returns the code. */
+    static String authorize(String clientId, String redirectUri, String verifier) throws Exception {
+        String challenge = Base64.getUrlEncoder().withoutPadding().encodeToString(
+                MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
+        String location = given().redirects().follow(false)
+                .queryParam("client_id", clientId).queryParam("response_type", "code")
+                .queryParam("redirect_uri", redirectUri).queryParam("scope", "openid offline_access")
+                .queryParam("state", "s1").queryParam("code_challenge", challenge)
+                .queryParam("code_challenge_method", "S256")
+                .get(MockUpstreamResource.server().authorizationEndpointUrl("connect").toString())
+                .then().statusCode(302).extract().header("Location");
+        String query = URI.create(location).getRawQuery();
+        for (String pair : query.split("&")) {
+            if (pair.startsWith("code=")) {
+                return java.net.URLDecoder.decode(pair.substring(5), StandardCharsets.UTF_8);
+            }
+        }
+        throw new AssertionError("no code in " + location);
+    }
+
+    private RecordedRequest nextTokenRequest() throws InterruptedException {
+        RecordedRequest request;
+        do {
+            request = poll(5000);
+            assertNotNull(request, "the broker made no upstream token call");
+        } while (!request.getPath().endsWith("/token"));
+        return request;
+    }
+
+    @Test
+    void exchangeThenRefreshThenRevoke() throws Exception {
+        String code = authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
+
+        JsonPath exchanged = Broker.exchange(Broker.MOBILE, code, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
+                .statusCode(200)
+                .header("Cache-Control", "no-store").header("Pragma", "no-cache")
+                .body("token_type", equalTo("Bearer"))
+                .body("access_token", not(emptyOrNullString()))
+                .body("id_token", not(emptyOrNullString()))
+                .body("expires_in", notNullValue())
+                .extract().jsonPath();
+        String handle = exchanged.getString("refresh_token");
+        assertTrue(Handles.wellFormed(handle), "the front end gets a broker handle, not the upstream token");
+
+        RecordedRequest exchange = nextTokenRequest();
+        String body = exchange.getBody().readUtf8();
+        assertTrue(body.contains("grant_type=authorization_code"), body);
+        assertTrue(body.contains("code_verifier=" + Broker.VERIFIER), "PKCE verifier forwarded");
+        assertTrue(body.contains("redirect_uri=clover%3A%2F%2Fauth-callback"), body);
+        assertEquals("Basic " + Base64.getEncoder().encodeToString(
+                "clover:s%3Ae%2Bc%25r+et+%C3%A9".getBytes(StandardCharsets.UTF_8)), exchange.getHeader("Authorization"));
+
+        Map<String, String> stored = redis.hash(String.class).hgetall("tb:session:{" + Handles.hash(handle) + "}");
+        assertEquals("clover", stored.get("client"));
+        assertEquals(claim(exchanged.getString("id_token"), "sub"), stored.get("sub"),
+                "subject read from the verified ID token");
+        assertFalse(stored.get("rt").isEmpty());
+
+        String accessToken2 = Broker.refresh(Broker.MOBILE, handle)
+                .statusCode(200)
+                .header("Cache-Control", "no-store")
+                .body("refresh_token", equalTo(handle))
+                .body("access_token", not(emptyOrNullString()))
+                .extract().path("access_token");
+        assertNotEquals(exchanged.getString("access_token"), accessToken2);
+        RecordedRequest refresh = nextTokenRequest();
+        assertTrue(refresh.getBody().readUtf8().contains("grant_type=refresh_token"));
+
+        Broker.revoke(Broker.MOBILE, handle).statusCode(200).header("Cache-Control", "no-store");
+        assertTrue(redis.hash(String.class).hgetall("tb:session:{" + Handles.hash(handle) + "}").isEmpty());
+        RecordedRequest revocation = poll(5000);
+        assertNotNull(revocation);
+        assertTrue(revocation.getPath().endsWith("/revoke"), revocation.getPath());
+        assertTrue(revocation.getBody().readUtf8().contains("token_type_hint=refresh_token"));
+
+        Broker.refresh(Broker.MOBILE, handle).statusCode(400).body("error", equalTo("invalid_grant"));
+    }
+
+    @Test
+    void jsonBodiesWorkLikeForms() throws Exception {
+        String code = authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
+        String handle = given().contentType(ContentType.JSON)
+                .body(Map.of("grant_type", "authorization_code", "client_id", Broker.MOBILE, "code", code,
+                        "redirect_uri", Broker.MOBILE_REDIRECT, "code_verifier", Broker.VERIFIER))
+                .post("/oauth2/token").then().statusCode(200).extract().path("refresh_token");
+        given().contentType(ContentType.JSON)
+                .body(Map.of("grant_type", "refresh_token", "client_id", Broker.MOBILE, "refresh_token", handle))
+                .post("/oauth2/token").then().statusCode(200).body("refresh_token", equalTo(handle));
+        given().contentType(ContentType.JSON).body(Map.of("client_id", Broker.MOBILE, "token", handle))
+                .post("/oauth2/revoke").then().statusCode(200);
+        Broker.refresh(Broker.MOBILE, handle).statusCode(400).body("error", equalTo("invalid_grant"));
+    }
+
+    @Test
+    void aHandleOnlyWorksForItsOwnClient() throws Exception {
+        String code = authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
+        String handle = Broker.exchange(Broker.MOBILE, code, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
+                .statusCode(200).extract().path("refresh_token");
+
+        Broker.refresh(Broker.WEB, handle).statusCode(400).body("error", equalTo("invalid_grant"));
+        Broker.revoke(Broker.WEB, handle).statusCode(200);
+        Broker.refresh(Broker.MOBILE, handle).statusCode(200);
+    }
+
+    @Test
+    void aSecondClientWithClientSecretPostWorks() throws Exception {
+        String redirect = "https://app.example/callback";
+        String code = authorize(Broker.WEB, redirect, Broker.VERIFIER);
+        Broker.exchange(Broker.WEB, code, redirect, Broker.VERIFIER).statusCode(200)
+                .body("$", hasKey("refresh_token"));
+        RecordedRequest exchange = nextTokenRequest();
+        String body = exchange.getBody().readUtf8();
+        assertTrue(body.contains("client_id=clover-web") && body.contains("client_secret=web-secret-4711"), body);
+        assertEquals(null, exchange.getHeader("Authorization"));
+    }
+
+    @Test
+    void redisHoldsNeitherHandlesNorTokensInPlaintext() throws Exception {
+        String code = authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
+        JsonPath exchanged = Broker.exchange(Broker.MOBILE, code, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
+                .statusCode(200).extract().jsonPath();
+        String handle = exchanged.getString("refresh_token");
+        String refreshed = Broker.refresh(Broker.MOBILE, handle).statusCode(200).extract().path("access_token");
+        String upstreamRefreshToken = upstreamRefreshTokenOfLastExchange();
+
+        StringBuilder dump = new StringBuilder();
+        for (String key : redis.key(String.class).keys("*")) {
+            dump.append(key).append('\n');
+            if ("hash".equals(redis.key(String.class).type(key).name().toLowerCase())) {
+                redis.hash(String.class).hgetall(key).forEach((f, v) -> dump.append(f).append('=').append(v).append('\n'));
+            }
+        }
+        String all = dump.toString();
+        assertTrue(all.contains(Handles.hash(handle)), "the session is stored under the handle's hash");
+        for (String secret : List.of(handle, exchanged.getString("access_token"), refreshed, upstreamRefreshToken)) {
+            assertFalse(all.contains(secret), "Redis holds a token in plaintext");
+        }
+    }
+
+    private static String claim(String jwt, String name) {
+        String payload = new String(Base64.getUrlDecoder().decode(jwt.split("\\.")[1]), StandardCharsets.UTF_8);
+        return JsonPath.from(payload).getString(name);
+    }
+
+    /** The upstream refresh token, read from what the broker sent at its first refresh. */
+    private String upstreamRefreshTokenOfLastExchange() throws InterruptedException {
+        nextTokenRequest(); // the exchange
+        String body = nextTokenRequest().getBody().readUtf8();
+        for (String pair : body.split("&")) {
+            if (pair.startsWith("refresh_token=")) {
+                return java.net.URLDecoder.decode(pair.substring(14), StandardCharsets.UTF_8);
+            }
+        }
+        throw new AssertionError("no refresh_token in " + body);
+    }
+}
