@@ -1,0 +1,137 @@
+package dev.tokenbroker.token;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.core.WireMockConfiguration;
+
+import dev.tokenbroker.support.Broker;
+import dev.tokenbroker.support.BrokerProcess;
+import dev.tokenbroker.support.ConcurrentCalls;
+import dev.tokenbroker.support.DuendeStubs;
+import dev.tokenbroker.support.RedisServer;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+
+/**
+ * Two packaged brokers (prod profile, configured by environment variables only) share one Redis, as replicas
+ * do on Kubernetes. Also checks that bad production configuration stops the broker with a message naming the
+ * property.
+ */
+class MultiReplicaIT {
+
+    static RedisServer redis;
+    static WireMockServer wm;
+    static DuendeStubs upstream;
+
+    @BeforeAll
+    static void startInfrastructure() {
+        redis = RedisServer.start();
+        wm = new WireMockServer(WireMockConfiguration.options().bindAddress("127.0.0.1").dynamicPort().containerThreads(80));
+        wm.start();
+        upstream = new DuendeStubs(wm);
+    }
+
+    @AfterAll
+    static void stopInfrastructure() {
+        wm.stop();
+        redis.close();
+    }
+
+    static Map<String, String> productionEnv() {
+        Map<String, String> env = new HashMap<>();
+        env.put("QUARKUS_REDIS_HOSTS", redis.uri());
+        env.put("BROKER_UPSTREAM_TOKEN_ENDPOINT", wm.baseUrl() + "/connect/token");
+        env.put("BROKER_UPSTREAM_REVOCATION_ENDPOINT", wm.baseUrl() + "/connect/revocation");
+        env.put("BROKER_CLIENTS_CLOVER_CLIENT_ID", "clover");
+        env.put("BROKER_CLIENTS_CLOVER_CLIENT_SECRET", "env-secret");
+        env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", "clover://auth-callback");
+        env.put("BROKER_SESSION_ENCRYPTION_KEYS_K1", Base64.getEncoder().encodeToString(new byte[32]));
+        env.put("BROKER_SESSION_ENCRYPTION_KEY_ID", "k1");
+        return env;
+    }
+
+    @Test
+    void fiftyRefreshesSpreadOverTwoReplicasMakeOneUpstreamCall() throws Exception {
+        try (BrokerProcess a = BrokerProcess.launch(productionEnv()); BrokerProcess b = BrokerProcess.launch(productionEnv())) {
+            a.awaitReady();
+            b.awaitReady();
+            wm.resetAll();
+            upstream.upstreamIssuesTokens();
+            String handle = given().baseUri(a.baseUrl()).contentType(ContentType.URLENC)
+                    .formParams(Broker.params("grant_type", "authorization_code", "client_id", "clover",
+                            "code", "CODE-replicas", "redirect_uri", "clover://auth-callback",
+                            "code_verifier", Broker.VERIFIER))
+                    .post("/oauth2/token").then().statusCode(200).extract().path("refresh_token");
+            assertTrue(upstream.exchanges().get(0).getHeader("Authorization").equals(
+                    "Basic " + Base64.getEncoder().encodeToString("clover:env-secret".getBytes())),
+                    "client configured from environment variables");
+            upstream.upstreamRotatesRefreshToken(700);
+
+            List<ConcurrentCalls.Answer> answers = ConcurrentCalls.refreshAtOnce(50,
+                    List.of(a.baseUrl(), b.baseUrl()), "clover", handle);
+
+            assertEquals(Set.of(200), answers.stream().map(ConcurrentCalls.Answer::status).collect(Collectors.toSet()),
+                    answers.toString());
+            assertEquals(Set.of(DuendeStubs.REFRESHED_ACCESS_TOKEN), answers.stream()
+                    .map(x -> JsonPath.from(x.body()).getString("access_token")).collect(Collectors.toSet()));
+            assertEquals(1, upstream.refreshes().size(), "exactly one upstream refresh across both replicas");
+
+            // The rotated refresh token, stored by whichever replica refreshed, is what the next refresh sends.
+            given().baseUri(b.baseUrl()).contentType(ContentType.URLENC)
+                    .formParams(Broker.params("grant_type", "refresh_token", "client_id", "clover",
+                            "refresh_token", handle, "scope", "openid"))
+                    .post("/oauth2/token").then().statusCode(200);
+            assertTrue(upstream.refreshes().get(1).getBodyAsString()
+                    .contains("refresh_token=" + DuendeStubs.ROTATED_REFRESH_TOKEN));
+        }
+    }
+
+    @Test
+    void productionRefusesToStartWithoutEncryptionKey() throws Exception {
+        Map<String, String> env = productionEnv();
+        env.remove("BROKER_SESSION_ENCRYPTION_KEYS_K1");
+        env.remove("BROKER_SESSION_ENCRYPTION_KEY_ID");
+        try (BrokerProcess broker = BrokerProcess.launch(env)) {
+            assertNotEquals(0, broker.awaitExit());
+            assertTrue(broker.output().contains("broker.session.encryption-keys is required"), broker.output());
+        }
+    }
+
+    @Test
+    void invalidConfigurationNamesTheProperty() throws Exception {
+        Map<String, String> shortKey = productionEnv();
+        shortKey.put("BROKER_SESSION_ENCRYPTION_KEYS_K1", Base64.getEncoder().encodeToString(new byte[16]));
+        try (BrokerProcess broker = BrokerProcess.launch(shortKey)) {
+            assertNotEquals(0, broker.awaitExit());
+            assertTrue(broker.output().contains("broker.session.encryption-keys.k1 must decode to 32 bytes"),
+                    broker.output());
+        }
+        Map<String, String> badRedirect = productionEnv();
+        badRedirect.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", "not a uri");
+        try (BrokerProcess broker = BrokerProcess.launch(badRedirect)) {
+            assertNotEquals(0, broker.awaitExit());
+            assertTrue(broker.output().contains("broker.clients.clover.redirect-uris"), broker.output());
+        }
+        Map<String, String> noSecret = productionEnv();
+        noSecret.remove("BROKER_CLIENTS_CLOVER_CLIENT_SECRET");
+        try (BrokerProcess broker = BrokerProcess.launch(noSecret)) {
+            assertNotEquals(0, broker.awaitExit());
+            assertTrue(broker.output().contains("broker.clients.clover.client-secret"), broker.output());
+        }
+    }
+}
