@@ -51,6 +51,15 @@ public final class BrokerProcess implements AutoCloseable {
 
     /** Waits until readiness is UP; fails with the process output if it exits or takes too long. */
     public BrokerProcess awaitReady() throws Exception {
+        return awaitHealth("/q/health/ready");
+    }
+
+    /** Waits until the HTTP server answers, ready or not. */
+    public BrokerProcess awaitListening() throws Exception {
+        return awaitHealth("/q/health/live");
+    }
+
+    private BrokerProcess awaitHealth(String path) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
@@ -58,7 +67,7 @@ public final class BrokerProcess implements AutoCloseable {
                 throw new AssertionError("broker exited with " + process.exitValue() + ":\n" + output());
             }
             try {
-                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(baseUrl() + "/q/health/ready"))
+                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create(baseUrl() + path))
                         .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding());
                 if (r.statusCode() == 200) {
                     return this;
@@ -68,7 +77,7 @@ public final class BrokerProcess implements AutoCloseable {
             }
             process.waitFor(100, TimeUnit.MILLISECONDS);
         }
-        throw new AssertionError("broker not ready within 60 s:\n" + output());
+        throw new AssertionError("broker " + path + " not UP within 60 s:\n" + output());
     }
 
     /** Waits for the process to exit on its own and returns its exit code. */

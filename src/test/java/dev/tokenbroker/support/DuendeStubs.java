@@ -109,6 +109,14 @@ public final class DuendeStubs {
         wm.stubFor(post(urlEqualTo("/connect/revocation")).willReturn(aResponse().withStatus(503)));
     }
 
+    /** OpenID discovery for an issuer at {@code path} on this server, Duende's endpoint layout. */
+    public void upstreamPublishesDiscovery(String path) {
+        String issuer = wm.baseUrl() + path;
+        wm.stubFor(com.github.tomakehurst.wiremock.client.WireMock.get(urlEqualTo(path + "/.well-known/openid-configuration"))
+                .willReturn(json(200, "{\"issuer\":\"" + issuer + "\",\"token_endpoint\":\"" + wm.baseUrl()
+                        + "/connect/token\",\"revocation_endpoint\":\"" + wm.baseUrl() + "/connect/revocation\"}")));
+    }
+
     public List<LoggedRequest> exchanges() {
         return wm.findAll(tokenCalls("grant_type=authorization_code"));
     }

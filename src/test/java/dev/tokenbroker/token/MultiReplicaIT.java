@@ -102,6 +102,33 @@ class MultiReplicaIT {
     }
 
     @Test
+    void startsWhileDiscoveryFailsAndBecomesReadyWhenItSucceeds() throws Exception {
+        wm.resetAll();
+        Map<String, String> env = productionEnv();
+        env.remove("BROKER_UPSTREAM_TOKEN_ENDPOINT");
+        env.remove("BROKER_UPSTREAM_REVOCATION_ENDPOINT");
+        env.put("BROKER_UPSTREAM_ISSUER", wm.baseUrl() + "/idp");
+        env.put("BROKER_UPSTREAM_DISCOVERY_RETRY_INTERVAL", "200ms");
+        try (BrokerProcess broker = BrokerProcess.launch(env)) {
+            broker.awaitListening();
+            given().baseUri(broker.baseUrl()).get("/q/health/ready").then().statusCode(503);
+            given().baseUri(broker.baseUrl()).contentType(ContentType.URLENC)
+                    .formParams(Broker.params("grant_type", "authorization_code", "client_id", "clover",
+                            "code", "CODE-early", "redirect_uri", "clover://auth-callback", "code_verifier", Broker.VERIFIER))
+                    .post("/oauth2/token").then().statusCode(502).body("error", org.hamcrest.Matchers.equalTo("temporarily_unavailable"));
+
+            upstream.upstreamPublishesDiscovery("/idp");
+            broker.awaitReady();
+            upstream.upstreamIssuesTokens();
+            given().baseUri(broker.baseUrl()).contentType(ContentType.URLENC)
+                    .formParams(Broker.params("grant_type", "authorization_code", "client_id", "clover",
+                            "code", "CODE-late", "redirect_uri", "clover://auth-callback", "code_verifier", Broker.VERIFIER))
+                    .post("/oauth2/token").then().statusCode(200);
+            assertEquals(1, upstream.exchanges().size(), "the discovered token endpoint is used");
+        }
+    }
+
+    @Test
     void productionRefusesToStartWithoutEncryptionKey() throws Exception {
         Map<String, String> env = productionEnv();
         env.remove("BROKER_SESSION_ENCRYPTION_KEYS_K1");
