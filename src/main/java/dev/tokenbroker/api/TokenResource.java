@@ -3,6 +3,7 @@ package dev.tokenbroker.api;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -13,6 +14,9 @@ import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 import com.fasterxml.jackson.core.JsonParser;
@@ -39,12 +43,15 @@ public class TokenResource {
     private final Clients clients;
     private final TokenService tokens;
     private final RefreshCoordinator refreshes;
+    private final Operations operations;
     private final ObjectReader strictJson;
 
-    TokenResource(Clients clients, TokenService tokens, RefreshCoordinator refreshes, ObjectMapper json) {
+    TokenResource(Clients clients, TokenService tokens, RefreshCoordinator refreshes, Operations operations,
+            ObjectMapper json) {
         this.clients = clients;
         this.tokens = tokens;
         this.refreshes = refreshes;
+        this.operations = operations;
         this.strictJson = json.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     }
 
@@ -52,72 +59,107 @@ public class TokenResource {
     @Path("/token")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     @Operation(summary = "Exchange an authorization code, or refresh with a broker refresh token (RFC 6749)")
-    @APIResponse(responseCode = "200", description = "Tokens; refresh_token is the broker's handle")
-    @APIResponse(responseCode = "400", description = "invalid_request, invalid_grant, invalid_scope, unsupported_grant_type")
+    @RequestBody(content = {
+            @Content(mediaType = MediaType.APPLICATION_FORM_URLENCODED, schema = @Schema(implementation = ApiDoc.TokenRequest.class)),
+            @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiDoc.TokenRequest.class)) })
+    @APIResponse(responseCode = "200", description = "Tokens; refresh_token is the broker's handle",
+            content = @Content(schema = @Schema(implementation = TokenResponse.class)))
+    @APIResponse(responseCode = "400", description = "invalid_request, invalid_grant, invalid_scope, unsupported_grant_type",
+            content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
     @APIResponse(responseCode = "401", description = "invalid_client: unknown client_id")
-    @APIResponse(responseCode = "502", description = "Upstream unavailable or rejected the broker's credentials")
-    @APIResponse(responseCode = "503", description = "Session store unavailable")
-    @APIResponse(responseCode = "504", description = "Upstream timed out")
+    @APIResponse(responseCode = "405", description = "invalid_request: wrong method")
+    @APIResponse(responseCode = "413", description = "invalid_request: body over the size limit")
+    @APIResponse(responseCode = "415", description = "invalid_request: wrong Content-Type")
+    @APIResponse(responseCode = "500", description = "server_error: unexpected failure")
+    @APIResponse(responseCode = "502", description = "server_error (upstream rejected the broker's credentials) "
+            + "or temporarily_unavailable (upstream down or answering garbage)")
+    @APIResponse(responseCode = "503", description = "temporarily_unavailable: session store down; see Retry-After")
+    @APIResponse(responseCode = "504", description = "temporarily_unavailable: upstream timed out")
     public Response tokenForm(MultivaluedMap<String, String> form) {
-        return token(new Params(form));
+        return token(() -> new Params(form));
     }
 
     @POST
     @Path("/token")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Same as the form variant, with a JSON object of the same fields")
+    @Operation(hidden = true)
     public Response tokenJson(String body) {
-        return token(jsonParams(body));
+        return token(() -> jsonParams(body));
     }
 
     @POST
     @Path("/revoke")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     @Operation(summary = "Revoke a broker refresh token and its upstream refresh token (RFC 7009)")
-    @APIResponse(responseCode = "200", description = "Revoked, or the token was unknown")
+    @RequestBody(content = {
+            @Content(mediaType = MediaType.APPLICATION_FORM_URLENCODED, schema = @Schema(implementation = ApiDoc.RevocationRequest.class)),
+            @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiDoc.RevocationRequest.class)) })
+    @APIResponse(responseCode = "200", description = "Revoked, or the token was unknown or another client's")
+    @APIResponse(responseCode = "400", description = "invalid_request", content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
+    @APIResponse(responseCode = "401", description = "invalid_client: unknown client_id")
+    @APIResponse(responseCode = "503", description = "temporarily_unavailable: session store down; see Retry-After")
     public Response revokeForm(MultivaluedMap<String, String> form) {
-        return revoke(new Params(form));
+        return revoke(() -> new Params(form));
     }
 
     @POST
     @Path("/revoke")
     @Consumes(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Same as the form variant, with a JSON object of the same fields")
+    @Operation(hidden = true)
     public Response revokeJson(String body) {
-        return revoke(jsonParams(body));
+        return revoke(() -> jsonParams(body));
     }
 
-    private Response token(Params params) {
-        String grantType = params.required("grant_type");
-        RegisteredClient client = client(params);
-        Grant grant = switch (grantType) {
-            case "authorization_code" -> tokens.exchange(client,
-                    params.required("code", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters"),
-                    params.required("redirect_uri", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters"),
-                    params.required("code_verifier", Params.CODE_VERIFIER,
-                            "must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636)"));
-            case "refresh_token" -> refreshes.refresh(client,
-                    params.required("refresh_token", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters"),
-                    params.optional("scope", Params.SCOPE, "must be space-separated scope tokens (RFC 6749 §3.3)"));
-            default -> throw new BrokerException.UnsupportedGrantType(
-                    "grant_type must be authorization_code or refresh_token");
-        };
-        return NoStore.ok(TokenResponse.of(grant));
+    private Response token(Supplier<Params> request) {
+        Operations.Operation op = operations.begin("token");
+        try {
+            Params params = request.get();
+            String grantType = params.required("grant_type");
+            op.name(switch (grantType) {
+                case "authorization_code" -> "exchange";
+                case "refresh_token" -> "refresh";
+                default -> "token";
+            });
+            RegisteredClient client = client(params, op);
+            Grant grant = switch (grantType) {
+                case "authorization_code" -> tokens.exchange(client,
+                        params.required("code", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters"),
+                        params.required("redirect_uri", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters"),
+                        params.required("code_verifier", Params.CODE_VERIFIER,
+                                "must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636)"));
+                case "refresh_token" -> refreshes.refresh(client,
+                        params.required("refresh_token", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters"),
+                        params.optional("scope", Params.SCOPE, "must be space-separated scope tokens (RFC 6749 §3.3)"));
+                default -> throw new BrokerException.UnsupportedGrantType(
+                        "grant_type must be authorization_code or refresh_token");
+            };
+            return op.succeeded(NoStore.ok(TokenResponse.of(grant)));
+        } catch (RuntimeException e) {
+            throw op.failed(e);
+        }
     }
 
-    private Response revoke(Params params) {
-        RegisteredClient client = client(params);
-        String token = params.required("token", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
-        // RFC 7009 §2.1: the hint may be ignored; we only ever hold refresh tokens.
-        params.optional("token_type_hint");
-        tokens.revoke(client, token);
-        return NoStore.ok(null);
+    private Response revoke(Supplier<Params> request) {
+        Operations.Operation op = operations.begin("revoke");
+        try {
+            Params params = request.get();
+            RegisteredClient client = client(params, op);
+            String token = params.required("token", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
+            // RFC 7009 §2.1: the hint may be ignored; we only ever hold refresh tokens.
+            params.optional("token_type_hint");
+            tokens.revoke(client, token);
+            return op.succeeded(NoStore.ok(null));
+        } catch (RuntimeException e) {
+            throw op.failed(e);
+        }
     }
 
-    private RegisteredClient client(Params params) {
+    private RegisteredClient client(Params params, Operations.Operation op) {
         String clientId = params.required("client_id");
-        return clients.byClientId(clientId)
+        RegisteredClient client = clients.byClientId(clientId)
                 .orElseThrow(() -> new BrokerException.InvalidClient("Unknown client_id"));
+        op.client(client.name());
+        return client;
     }
 
     private Params jsonParams(String body) {

@@ -15,6 +15,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.error.BrokerException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.vertx.mutiny.redis.client.Response;
 
@@ -64,9 +66,12 @@ public class SessionStore {
     private final ObjectMapper json;
     private final String prefix;
     private final Duration maxLifetime;
+    private final Counter redisErrors;
 
-    SessionStore(RedisDataSource redis, KeyRing keyRing, ObjectMapper json, BrokerConfig config) {
+    SessionStore(RedisDataSource redis, KeyRing keyRing, ObjectMapper json, BrokerConfig config, MeterRegistry registry) {
         this.redis = redis;
+        this.redisErrors = Counter.builder("broker.redis.errors").description("Failed Redis operations")
+                .register(registry);
         this.keyRing = keyRing;
         this.json = json;
         this.prefix = config.session().keyPrefix();
@@ -162,10 +167,11 @@ public class SessionStore {
         }
     }
 
-    private static <T> T call(String operation, Supplier<T> redisCall) {
+    private <T> T call(String operation, Supplier<T> redisCall) {
         try {
             return redisCall.get();
         } catch (RuntimeException e) {
+            redisErrors.increment();
             throw new BrokerException.StoreUnavailable("Redis failed to " + operation + ": " + e.getClass().getName(), e);
         }
     }

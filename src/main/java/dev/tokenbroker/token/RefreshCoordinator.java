@@ -23,6 +23,8 @@ import dev.tokenbroker.session.Session;
 import dev.tokenbroker.session.SessionStore;
 import dev.tokenbroker.upstream.UpstreamClient;
 import dev.tokenbroker.upstream.UpstreamTokenResponse;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * Refreshes a session with at most one upstream call in flight per session, across all replicas.
@@ -49,8 +51,21 @@ public class RefreshCoordinator {
     private final Duration lockTtl;
     private final Duration maxWait;
     private final ConcurrentHashMap<String, CompletableFuture<IssuedTokens>> inFlight = new ConcurrentHashMap<>();
+    private final Counter coalesced;
+    private final Counter lockWaits;
+    private final Counter reused;
 
-    RefreshCoordinator(SessionStore store, UpstreamClient upstream, TokenService tokens, BrokerConfig config) {
+    RefreshCoordinator(SessionStore store, UpstreamClient upstream, TokenService tokens, BrokerConfig config,
+            MeterRegistry registry) {
+        this.coalesced = Counter.builder("broker.refresh.coalesced")
+                .description("Refreshes that joined another in-flight refresh of the same session in this process")
+                .register(registry);
+        this.lockWaits = Counter.builder("broker.refresh.lock.waits")
+                .description("Refreshes that waited for another replica's refresh of the same session")
+                .register(registry);
+        this.reused = Counter.builder("broker.refresh.reused")
+                .description("Refreshes answered from a result within the reuse window, without an upstream call")
+                .register(registry);
         this.store = store;
         this.upstream = upstream;
         this.tokens = tokens;
@@ -81,7 +96,9 @@ public class RefreshCoordinator {
     private IssuedTokens coalesced(String key, java.util.function.Supplier<IssuedTokens> work) {
         CompletableFuture<IssuedTokens> mine = new CompletableFuture<>();
         CompletableFuture<IssuedTokens> running = inFlight.putIfAbsent(key, mine);
-        if (running == null) {
+        if (running != null) {
+            coalesced.increment();
+        } else {
             try {
                 mine.complete(work.get());
             } catch (RuntimeException e) {
@@ -125,6 +142,7 @@ public class RefreshCoordinator {
                     unlockQuietly(hash, owner);
                 }
             }
+            lockWaits.increment();
             awaitUnlock(hash, deadline);
         }
     }
@@ -160,10 +178,14 @@ public class RefreshCoordinator {
     }
 
     private IssuedTokens reusable(Session session, String requested) {
-        return session.lastIssued()
+        IssuedTokens recent = session.lastIssued()
                 .filter(issued -> issued.requestedScope().equals(requested))
                 .filter(issued -> System.currentTimeMillis() - session.refreshedAt() <= reuseWindow.toMillis())
                 .orElse(null);
+        if (recent != null) {
+            reused.increment();
+        }
+        return recent;
     }
 
     private void awaitUnlock(String hash, long deadline) {

@@ -13,6 +13,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 
 /**
  * The broker's OAuth client of the upstream. Owns the call policy: token calls are never retried
@@ -25,11 +27,13 @@ public class UpstreamClient {
     private final UpstreamApi api;
     private final UpstreamMetadata metadata;
     private final ObjectMapper json;
+    private final MeterRegistry registry;
 
-    UpstreamClient(UpstreamApi api, UpstreamMetadata metadata, ObjectMapper json) {
+    UpstreamClient(UpstreamApi api, UpstreamMetadata metadata, ObjectMapper json, MeterRegistry registry) {
         this.api = api;
         this.metadata = metadata;
         this.json = json;
+        this.registry = registry;
     }
 
     /** RFC 6749 §4.1.3 with RFC 7636 {@code code_verifier}. */
@@ -66,7 +70,7 @@ public class UpstreamClient {
             return false;
         }
         Form form = new Form().param("token", refreshToken).param("token_type_hint", "refresh_token");
-        Reply reply = send(endpoint.get().toString(), client, form);
+        Reply reply = send("revocation", endpoint.get().toString(), client, form);
         if (reply.status() != 200) {
             throw classifyError(reply, "revocation");
         }
@@ -74,7 +78,7 @@ public class UpstreamClient {
     }
 
     private UpstreamTokenResponse tokenCall(RegisteredClient client, Form form) {
-        Reply reply = send(metadata.current().tokenEndpoint().toString(), client, form);
+        Reply reply = send("token", metadata.current().tokenEndpoint().toString(), client, form);
         if (reply.status() != 200) {
             throw classifyError(reply, "token");
         }
@@ -93,20 +97,29 @@ public class UpstreamClient {
         }
     }
 
-    private Reply send(String endpoint, RegisteredClient client, Form form) {
+    private Reply send(String name, String endpoint, RegisteredClient client, Form form) {
         String authorization = null;
         switch (client.authMethod()) {
             case client_secret_basic -> authorization = basicAuthorization(client.clientId(), client.clientSecret());
             case client_secret_post -> form.param("client_id", client.clientId())
                     .param("client_secret", client.clientSecret());
         }
+        Timer.Sample sample = Timer.start(registry);
+        String outcome = "io_error";
         try (Response response = api.post(endpoint, authorization, form)) {
-            return new Reply(response.getStatus(), response.hasEntity() ? response.readEntity(String.class) : null);
+            Reply reply = new Reply(response.getStatus(), response.hasEntity() ? response.readEntity(String.class) : null);
+            outcome = reply.status() / 100 + "xx";
+            return reply;
         } catch (RuntimeException e) {
             if (isTimeout(e)) {
+                outcome = "timeout";
                 throw new BrokerException.UpstreamTimeout("upstream " + endpoint + " timed out", e);
             }
             throw new BrokerException.UpstreamUnavailable("upstream " + endpoint + " unreachable", e);
+        } finally {
+            sample.stop(Timer.builder("broker.upstream.requests")
+                    .description("Calls to the upstream by endpoint and outcome (status class, timeout, io_error)")
+                    .tag("endpoint", name).tag("outcome", outcome).register(registry));
         }
     }
 

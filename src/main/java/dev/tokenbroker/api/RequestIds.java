@@ -1,0 +1,38 @@
+package dev.tokenbroker.api;
+
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerResponseContext;
+
+import org.jboss.logging.MDC;
+import org.jboss.resteasy.reactive.server.ServerRequestFilter;
+import org.jboss.resteasy.reactive.server.ServerResponseFilter;
+
+/**
+ * A request id on every log line of a request (MDC {@code request_id}) and in the {@code X-Request-Id}
+ * response header. A caller's well-formed {@code X-Request-Id} is kept, so ids follow requests across services.
+ */
+class RequestIds {
+
+    static final String HEADER = "X-Request-Id";
+    private static final Pattern ACCEPTED = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+    @ServerRequestFilter(preMatching = true)
+    void assign(ContainerRequestContext request) {
+        String given = request.getHeaderString(HEADER);
+        String id = given != null && ACCEPTED.matcher(given).matches() ? given : UUID.randomUUID().toString();
+        request.setProperty(HEADER, id);
+        MDC.put("request_id", id);
+    }
+
+    @ServerResponseFilter
+    void expose(ContainerRequestContext request, ContainerResponseContext response) {
+        Object id = request.getProperty(HEADER);
+        if (id != null) {
+            response.getHeaders().putSingle(HEADER, id);
+        }
+        MDC.remove("request_id");
+    }
+}
