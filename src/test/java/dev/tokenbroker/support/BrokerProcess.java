@@ -1,5 +1,7 @@
 package dev.tokenbroker.support;
 
+import dev.tokenbroker.devmode.RedisServer;
+
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -1,5 +1,7 @@
 package dev.tokenbroker.support;
 
+import dev.tokenbroker.devmode.RedisServer;
+
 import java.util.Map;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;

@@ -23,7 +23,7 @@ import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.BrokerProcess;
 import dev.tokenbroker.support.ConcurrentCalls;
 import dev.tokenbroker.support.DuendeStubs;
-import dev.tokenbroker.support.RedisServer;
+import dev.tokenbroker.devmode.RedisServer;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 

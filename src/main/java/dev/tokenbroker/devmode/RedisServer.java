@@ -1,4 +1,4 @@
-package dev.tokenbroker.support;
+package dev.tokenbroker.devmode;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,10 +14,11 @@ import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.GenericContainer;
 
 /**
- * A real Redis for tests, on a free loopback port, that can be stopped and started again with its data
+ * A real Redis for dev mode and tests, on a loopback port, that can be stopped and started again with its data
  * (append-only file). Where a Docker engine is reachable it runs in a Testcontainers container; otherwise a
- * {@code redis-server} process: from PATH if installed, else the Linux binary shipped inside the
- * {@code com.github.codemonstur:embedded-redis} test jar.
+ * {@code redis-server} process: from PATH if installed, else the Linux binary shipped inside
+ * {@code com.github.codemonstur:embedded-redis}. Those libraries are {@code provided}-scoped: this class is
+ * never loaded by the packaged application.
  */
 public final class RedisServer implements AutoCloseable {
 
@@ -33,15 +34,25 @@ public final class RedisServer implements AutoCloseable {
         this.dataDir = dataDir;
     }
 
-    /** Starts a new server with an empty data directory. */
+    /** Starts a new server on a free port with an empty data directory. */
     public static RedisServer start() {
         try {
-            RedisServer server = new RedisServer(freePort(), Files.createTempDirectory("tb-redis"));
-            server.resume();
-            return server;
+            return start(freePort(), Files.createTempDirectory("tb-redis"));
         } catch (IOException e) {
             throw new IllegalStateException("cannot start Redis", e);
         }
+    }
+
+    /** Starts a server on {@code port} that keeps its data in {@code dataDir}. */
+    public static RedisServer start(int port, Path dataDir) {
+        try {
+            Files.createDirectories(dataDir);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot create " + dataDir, e);
+        }
+        RedisServer server = new RedisServer(port, dataDir);
+        server.resume();
+        return server;
     }
 
     public String uri() {
@@ -104,7 +115,7 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
-    private static boolean dockerAvailable() {
+    static boolean dockerAvailable() {
         try {
             return DockerClientFactory.instance().isDockerAvailable();
         } catch (Throwable e) {
@@ -138,17 +149,20 @@ public final class RedisServer implements AutoCloseable {
         return target;
     }
 
+    /** Whether something accepts connections on the loopback port. */
+    static boolean listening(int port) {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     private void awaitPort(boolean open) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline) {
-            try (Socket s = new Socket("127.0.0.1", port)) {
-                if (open) {
-                    return;
-                }
-            } catch (IOException e) {
-                if (!open) {
-                    return;
-                }
+            if (listening(port) == open) {
+                return;
             }
             try {
                 Thread.sleep(20);

@@ -1,0 +1,95 @@
+package dev.tokenbroker.devmode;
+
+import java.net.InetAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Singleton;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+import dev.tokenbroker.config.BrokerConfig;
+import io.quarkus.arc.profile.IfBuildProfile;
+import io.quarkus.runtime.Startup;
+import no.nav.security.mock.oauth2.MockOAuth2Server;
+
+/**
+ * Dev mode only ({@code ./mvnw quarkus:dev}): brings the Redis and the upstream OpenID provider that the
+ * {@code %dev} configuration points at, on loopback, and prints a walk-through. Starts before the beans that
+ * use them (lower {@link Startup} priority). Not part of the production build: the bean is removed outside
+ * the dev profile and its libraries are {@code provided}-scoped.
+ */
+@IfBuildProfile("dev")
+@Startup(100)
+@Singleton
+public class DevServices {
+
+    private static final Logger LOG = Logger.getLogger(DevServices.class);
+    /** An example PKCE verifier for the printed walk-through; dev only. */
+    private static final String EXAMPLE_VERIFIER = "dev-walkthrough-verifier-0123456789-abcdefghij";
+
+    private final RedisServer redis;
+    private final MockOAuth2Server upstream;
+
+    DevServices(BrokerConfig config, @ConfigProperty(name = "quarkus.redis.hosts") URI redisUri,
+            @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080") int httpPort) throws Exception {
+        redis = RedisServer.listening(redisUri.getPort()) ? null
+                : RedisServer.start(redisUri.getPort(), Path.of("target", "dev-redis").toAbsolutePath());
+        URI issuer = config.upstream().issuer().orElseThrow(
+                () -> new IllegalStateException("%dev.broker.upstream.issuer must name the embedded upstream"));
+        if (RedisServer.listening(issuer.getPort())) {
+            upstream = null;
+        } else {
+            upstream = new MockOAuth2Server();
+            upstream.start(InetAddress.getLoopbackAddress(), issuer.getPort());
+        }
+        var client = config.clients().values().iterator().next();
+        LOG.info(walkthrough("http://localhost:" + httpPort, issuer, client.clientId(),
+                client.redirectUris().get(client.redirectUris().size() - 1), redisUri));
+    }
+
+    static String walkthrough(String broker, URI issuer, String clientId, String redirectUri, URI redisUri)
+            throws NoSuchAlgorithmException {
+        String challenge = Base64.getUrlEncoder().withoutPadding().encodeToString(MessageDigest.getInstance("SHA-256")
+                .digest(EXAMPLE_VERIFIER.getBytes(StandardCharsets.US_ASCII)));
+        String authorize = issuer + "/authorize?client_id=" + clientId + "&response_type=code&redirect_uri="
+                + redirectUri + "&scope=openid+offline_access&state=dev&code_challenge=" + challenge
+                + "&code_challenge_method=S256";
+        return String.join("\n",
+                "",
+                "token-broker dev mode",
+                "  broker         " + broker + "  (POST /oauth2/token, POST /oauth2/revoke)",
+                "  Swagger UI     " + broker + "/q/swagger-ui",
+                "  metrics        " + broker + "/q/metrics",
+                "  dev upstream   " + issuer + "  (mock-oauth2-server; any login works)",
+                "  dev Redis      " + redisUri,
+                "  dev client     " + clientId + " (secret: see %dev.broker.clients in application.properties)",
+                "Walk-through (paste into a shell):",
+                "  VERIFIER=" + EXAMPLE_VERIFIER,
+                "  CODE=$(curl -s -o /dev/null -w '%{redirect_url}' '" + authorize + "' | sed 's/.*code=\\([^&]*\\).*/\\1/')",
+                "  HANDLE=$(curl -s " + broker + "/oauth2/token -d grant_type=authorization_code -d client_id=" + clientId
+                        + " -d code=\"$CODE\" -d redirect_uri=" + redirectUri + " -d code_verifier=\"$VERIFIER\" | tee /dev/stderr"
+                        + " | sed 's/.*\"refresh_token\":\"\\([^\"]*\\)\".*/\\1/')",
+                "  curl -s " + broker + "/oauth2/token -d grant_type=refresh_token -d client_id=" + clientId
+                        + " -d refresh_token=\"$HANDLE\"",
+                "  curl -si " + broker + "/oauth2/revoke -d client_id=" + clientId + " -d token=\"$HANDLE\"",
+                "(In a browser, open the authorize URL inside the CODE line; the redirect carries the code.)",
+                "");
+    }
+
+    @PreDestroy
+    void stop() {
+        if (upstream != null) {
+            upstream.shutdown();
+        }
+        if (redis != null) {
+            redis.close();
+        }
+    }
+}
