@@ -15,7 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-/** Fires N refreshes of one handle at once, spread over one or more broker base URLs. */
+/** Fires refreshes at once, spread over one or more broker base URLs. */
 public final class ConcurrentCalls {
 
     /** Status and body of one answer. */
@@ -27,15 +27,22 @@ public final class ConcurrentCalls {
 
     public static List<Answer> refreshAtOnce(int n, List<String> brokerBaseUrls, String clientId, String handle)
             throws Exception {
+        return refreshEachAtOnce(brokerBaseUrls, clientId, java.util.Collections.nCopies(n, handle));
+    }
+
+    /** One refresh per entry of {@code handles}, all released at the same moment. */
+    public static List<Answer> refreshEachAtOnce(List<String> brokerBaseUrls, String clientId, List<String> handles)
+            throws Exception {
+        int n = handles.size();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-        String form = "grant_type=refresh_token&client_id=" + URLEncoder.encode(clientId, StandardCharsets.UTF_8)
-                + "&refresh_token=" + URLEncoder.encode(handle, StandardCharsets.UTF_8);
         ExecutorService pool = Executors.newFixedThreadPool(n);
         CountDownLatch start = new CountDownLatch(1);
         try {
             List<Future<Answer>> futures = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 String base = brokerBaseUrls.get(i % brokerBaseUrls.size());
+                String form = "grant_type=refresh_token&client_id=" + URLEncoder.encode(clientId, StandardCharsets.UTF_8)
+                        + "&refresh_token=" + URLEncoder.encode(handles.get(i), StandardCharsets.UTF_8);
                 HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/oauth2/token"))
                         .timeout(Duration.ofSeconds(30))
                         .header("Content-Type", "application/x-www-form-urlencoded")
