@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import jakarta.validation.constraints.Min;
+
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
@@ -18,11 +20,13 @@ import io.smallrye.config.WithDefault;
 @ConfigMapping(prefix = "broker")
 public interface BrokerConfig {
 
+    /** The upstream authorization server. */
     Upstream upstream();
 
     /** The front-end clients, keyed by a name of your choice. No default: at least one is required. */
     Map<String, Client> clients();
 
+    /** Sessions in Redis. */
     Session session();
 
     interface Upstream {
@@ -49,6 +53,7 @@ public interface BrokerConfig {
 
         /** Maximum open connections to the upstream. Default {@code 100}. */
         @WithDefault("100")
+        @Min(1)
         int connectionPoolSize();
 
         /** Pause between discovery attempts while discovery fails. Default {@code 10s}. */

@@ -4,11 +4,13 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 import jakarta.inject.Singleton;
 
@@ -93,7 +95,7 @@ public class RefreshCoordinator {
                 issued.scope(), issued.idToken(), handle);
     }
 
-    private IssuedTokens coalesced(String key, java.util.function.Supplier<IssuedTokens> work) {
+    private IssuedTokens coalesced(String key, Supplier<IssuedTokens> work) {
         CompletableFuture<IssuedTokens> mine = new CompletableFuture<>();
         CompletableFuture<IssuedTokens> running = inFlight.putIfAbsent(key, mine);
         if (running != null) {
@@ -221,13 +223,13 @@ public class RefreshCoordinator {
         }
         Set<String> asked = new HashSet<>(Arrays.asList(scope.trim().split(" +")));
         if (granted == null || granted.isEmpty()) {
-            return String.join(" ", new java.util.TreeSet<>(asked));
+            return String.join(" ", new TreeSet<>(asked));
         }
         Set<String> have = new HashSet<>(Arrays.asList(granted.trim().split(" +")));
         if (!have.containsAll(asked)) {
             throw new BrokerException.InvalidScope("The requested scope exceeds the scope granted to this session");
         }
-        return asked.equals(have) ? "" : String.join(" ", new java.util.TreeSet<>(asked));
+        return asked.equals(have) ? "" : String.join(" ", new TreeSet<>(asked));
     }
 
     private static BrokerException.InvalidGrant invalidHandle() {
