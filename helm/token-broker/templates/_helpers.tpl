@@ -1,0 +1,298 @@
+{{/*
+Chart name, truncated to the 63 characters of a DNS label.
+*/}}
+{{- define "token-broker.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name of every resource: <release>-<chart> unless the release name already contains the chart name.
+*/}}
+{{- define "token-broker.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version for the helm.sh/chart label.
+*/}}
+{{- define "token-broker.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels of every resource.
+*/}}
+{{- define "token-broker.labels" -}}
+helm.sh/chart: {{ include "token-broker.chart" . }}
+{{ include "token-broker.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/*
+Labels that select the broker's pods (must never change between upgrades).
+*/}}
+{{- define "token-broker.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "token-broker.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+ServiceAccount the pods run as.
+*/}}
+{{- define "token-broker.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "token-broker.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Secret that holds client secrets, encryption keys and the Redis password: the chart's own or existingSecret.
+*/}}
+{{- define "token-broker.secretName" -}}
+{{- default (include "token-broker.fullname" .) .Values.existingSecret }}
+{{- end }}
+
+{{/*
+Key of a client's secret in the Secret. Argument: the client name.
+*/}}
+{{- define "token-broker.clientSecretKey" -}}
+{{- printf "client-%s-secret" . }}
+{{- end }}
+
+{{/*
+Key of an encryption key in the Secret. Argument: the key id.
+*/}}
+{{- define "token-broker.encryptionKeySecretKey" -}}
+{{- printf "encryption-key-%s" . }}
+{{- end }}
+
+{{/*
+Upper-cased env var segment of a client name or key id, as SmallRye maps it (. and - become _).
+*/}}
+{{- define "token-broker.envSegment" -}}
+{{- regexReplaceAll "[^A-Z0-9]" (upper .) "_" }}
+{{- end }}
+
+{{/*
+Redis URLs (string or list) as one comma-separated string without blanks.
+*/}}
+{{- define "token-broker.redisHosts" -}}
+{{- $urls := list }}
+{{- if kindIs "slice" .Values.redis.url }}
+{{- $urls = .Values.redis.url }}
+{{- else if .Values.redis.url }}
+{{- $urls = splitList "," (toString .Values.redis.url) }}
+{{- end }}
+{{- $clean := list }}
+{{- range $urls }}
+{{- if trim (toString .) }}
+{{- $clean = append $clean (trim (toString .)) }}
+{{- end }}
+{{- end }}
+{{- join "," $clean }}
+{{- end }}
+
+{{/*
+Key id the broker writes new sessions with: encryptionKeyId, or the only key when there is exactly one.
+*/}}
+{{- define "token-broker.encryptionKeyId" -}}
+{{- if .Values.session.encryptionKeyId }}
+{{- .Values.session.encryptionKeyId }}
+{{- else if eq (len (default dict .Values.session.encryptionKeys)) 1 }}
+{{- keys .Values.session.encryptionKeys | first }}
+{{- end }}
+{{- end }}
+
+{{/*
+Smallest number of pods the release runs: autoscaling.minReplicas with autoscaling, replicaCount otherwise.
+*/}}
+{{- define "token-broker.minReplicas" -}}
+{{- if .Values.autoscaling.enabled }}
+{{- int .Values.autoscaling.minReplicas }}
+{{- else }}
+{{- int .Values.replicaCount }}
+{{- end }}
+{{- end }}
+
+{{/*
+Egress ports of Redis for the NetworkPolicy, as YAML list items.
+*/}}
+{{- define "token-broker.redisPorts" -}}
+{{- $ports := list }}
+{{- if .Values.networkPolicy.redis.ports }}
+{{- range .Values.networkPolicy.redis.ports }}
+{{- $ports = append $ports (int .) }}
+{{- end }}
+{{- else }}
+{{- $hosts := include "token-broker.redisHosts" . }}
+{{- if $hosts }}
+{{- range splitList "," $hosts }}
+{{- $hostPort := (urlParse .).host }}
+{{- if regexMatch ":[0-9]+$" $hostPort }}
+{{- $ports = append $ports (int (regexFind "[0-9]+$" $hostPort)) }}
+{{- else }}
+{{- $ports = append $ports 6379 }}
+{{- end }}
+{{- end }}
+{{- else }}
+{{- $ports = append $ports 6379 }}
+{{- end }}
+{{- if eq (toString .Values.redis.clientType) "sentinel" }}
+{{- $ports = append $ports 6379 }}
+{{- end }}
+{{- end }}
+{{- range uniq $ports }}
+- port: {{ . }}
+  protocol: TCP
+{{- end }}
+{{- end }}
+
+{{/*
+Fails the render, listing every problem, when the values contradict each other or miss what the broker needs.
+Called from the Deployment template.
+*/}}
+{{- define "token-broker.validateValues" -}}
+{{- $errors := list }}
+{{- $existing := .Values.existingSecret }}
+{{- $namePattern := "^[a-z0-9]+$" }}
+
+{{- /* Upstream */}}
+{{- if not (or .Values.upstream.issuer .Values.upstream.tokenEndpoint) }}
+{{- $errors = append $errors "upstream: set upstream.issuer (discovery) or upstream.tokenEndpoint" }}
+{{- end }}
+
+{{- /* Clients */}}
+{{- $clients := default dict .Values.clients }}
+{{- if not (kindIs "map" $clients) }}
+{{- $errors = append $errors "clients must be a map of client name to client settings" }}
+{{- $clients = dict }}
+{{- end }}
+{{- if eq (len $clients) 0 }}
+{{- $errors = append $errors "clients: configure at least one client (clients.<name>.clientId, clientSecret, redirectUris)" }}
+{{- end }}
+{{- $clientIds := dict }}
+{{- range $name, $c := $clients }}
+{{- if not (regexMatch $namePattern $name) }}
+{{- $errors = append $errors (printf "clients.%s: client names must be lower-case letters and digits only ([a-z0-9]+): the name becomes part of BROKER_CLIENTS_<NAME>_*" $name) }}
+{{- end }}
+{{- if not (kindIs "map" $c) }}
+{{- $errors = append $errors (printf "clients.%s must be a map with clientId, clientSecret, redirectUris and authMethod" $name) }}
+{{- else }}
+{{- if not $c.clientId }}
+{{- $errors = append $errors (printf "clients.%s.clientId is required" $name) }}
+{{- else if hasKey $clientIds (toString $c.clientId) }}
+{{- $errors = append $errors (printf "clients.%s.clientId '%s' is also used by clients.%s" $name (toString $c.clientId) (get $clientIds (toString $c.clientId))) }}
+{{- else }}
+{{- $_ := set $clientIds (toString $c.clientId) $name }}
+{{- end }}
+{{- if or (not $c.redirectUris) (not (kindIs "slice" $c.redirectUris)) }}
+{{- $errors = append $errors (printf "clients.%s.redirectUris must list at least one redirect URI" $name) }}
+{{- else }}
+{{- range $c.redirectUris }}
+{{- if or (not .) (contains "," (toString .)) }}
+{{- $errors = append $errors (printf "clients.%s.redirectUris: '%v' must be a non-empty URI without commas" $name .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and $c.authMethod (not (has (toString $c.authMethod) (list "client_secret_basic" "client_secret_post"))) }}
+{{- $errors = append $errors (printf "clients.%s.authMethod '%s' must be client_secret_basic or client_secret_post" $name (toString $c.authMethod)) }}
+{{- end }}
+{{- if and $existing $c.clientSecret }}
+{{- $errors = append $errors (printf "clients.%s.clientSecret is set but existingSecret '%s' is used: leave clientSecret empty and put it under key %s in that Secret" $name $existing (include "token-broker.clientSecretKey" $name)) }}
+{{- else if and (not $existing) (not $c.clientSecret) }}
+{{- $errors = append $errors (printf "clients.%s.clientSecret is required (or set existingSecret with key %s)" $name (include "token-broker.clientSecretKey" $name)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- /* Encryption keys */}}
+{{- $keys := default dict .Values.session.encryptionKeys }}
+{{- if not (kindIs "map" $keys) }}
+{{- $errors = append $errors "session.encryptionKeys must be a map of key id to base64 key" }}
+{{- $keys = dict }}
+{{- end }}
+{{- if eq (len $keys) 0 }}
+{{- if $existing }}
+{{- $errors = append $errors (printf "session.encryptionKeys: no encryption key id: list the key ids held by existingSecret '%s' with empty values, e.g. session.encryptionKeys: {k1: \"\"} for key encryption-key-k1" $existing) }}
+{{- else }}
+{{- $errors = append $errors "session.encryptionKeys: no encryption key: set session.encryptionKeys.<kid> to the base64 of 32 random bytes (openssl rand -base64 32), or use existingSecret" }}
+{{- end }}
+{{- end }}
+{{- range $kid, $key := $keys }}
+{{- if not (regexMatch $namePattern $kid) }}
+{{- $errors = append $errors (printf "session.encryptionKeys.%s: key ids must be lower-case letters and digits only ([a-z0-9]+): the id becomes part of BROKER_SESSION_ENCRYPTION_KEYS_<KID>" $kid) }}
+{{- end }}
+{{- if $existing }}
+{{- if $key }}
+{{- $errors = append $errors (printf "session.encryptionKeys.%s is set but existingSecret '%s' is used: leave it empty and put the key under %s in that Secret" $kid $existing (include "token-broker.encryptionKeySecretKey" $kid)) }}
+{{- end }}
+{{- else if not $key }}
+{{- $errors = append $errors (printf "session.encryptionKeys.%s is empty: no encryption key: set it to the base64 of 32 random bytes (openssl rand -base64 32), or use existingSecret" $kid) }}
+{{- else if not (regexMatch "^[A-Za-z0-9+/]{43}=$" (trim (toString $key))) }}
+{{- $errors = append $errors (printf "session.encryptionKeys.%s must be the base64 of 32 random bytes (44 characters, e.g. from openssl rand -base64 32)" $kid) }}
+{{- end }}
+{{- end }}
+{{- $kid := .Values.session.encryptionKeyId }}
+{{- if $kid }}
+{{- if and (gt (len $keys) 0) (not (hasKey $keys (toString $kid))) }}
+{{- $errors = append $errors (printf "session.encryptionKeyId '%s' names no key in session.encryptionKeys (%s)" (toString $kid) (keys $keys | sortAlpha | join ", ")) }}
+{{- end }}
+{{- else if gt (len $keys) 1 }}
+{{- $errors = append $errors (printf "session.encryptionKeyId is required when several encryption keys are configured (%s)" (keys $keys | sortAlpha | join ", ")) }}
+{{- end }}
+
+{{- /* Redis */}}
+{{- $hosts := include "token-broker.redisHosts" . }}
+{{- $clientType := toString .Values.redis.clientType }}
+{{- if not (has $clientType (list "standalone" "sentinel" "cluster")) }}
+{{- $errors = append $errors (printf "redis.clientType '%s' must be standalone, sentinel or cluster" $clientType) }}
+{{- end }}
+{{- if and (eq $clientType "sentinel") (not .Values.redis.masterName) }}
+{{- $errors = append $errors "redis.masterName is required with redis.clientType sentinel (the sentinels' master set, e.g. mymaster)" }}
+{{- end }}
+{{- if and .Values.redis.masterName (ne $clientType "sentinel") }}
+{{- $errors = append $errors (printf "redis.masterName is only used with redis.clientType sentinel, not %s" $clientType) }}
+{{- end }}
+{{- if and (ne $clientType "standalone") (not $hosts) }}
+{{- $errors = append $errors (printf "redis.url is required with redis.clientType %s" $clientType) }}
+{{- end }}
+{{- if $hosts }}
+{{- range splitList "," $hosts }}
+{{- if not (regexMatch "^rediss?://[^/]+" .) }}
+{{- $errors = append $errors (printf "redis.url: '%s' must be a redis:// or rediss:// URL with a host" .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and (not $hosts) (or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled) }}
+{{- $errors = append $errors "redis.url is required when replicaCount > 1 or autoscaling is enabled: the replicas share sessions and refresh locks through Redis" }}
+{{- end }}
+{{- if and $existing .Values.redis.password }}
+{{- $errors = append $errors (printf "redis.password is set but existingSecret '%s' is used: leave it empty and put it under key redis-password in that Secret" $existing) }}
+{{- end }}
+
+{{- /* Scaling */}}
+{{- if .Values.autoscaling.enabled }}
+{{- if lt (int .Values.autoscaling.minReplicas) 1 }}
+{{- $errors = append $errors "autoscaling.minReplicas must be at least 1" }}
+{{- end }}
+{{- if gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas) }}
+{{- $errors = append $errors (printf "autoscaling.minReplicas (%d) must not exceed autoscaling.maxReplicas (%d)" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- end }}
+{{- end }}
+
+{{- if $errors }}
+{{- fail (printf "\n\ntoken-broker: invalid values:\n  - %s\n" (join "\n  - " $errors)) }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,685 @@
+package dev.tokenbroker.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PodSecurityContext;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretKeySelector;
+import io.fabric8.kubernetes.api.model.SecurityContext;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.fabric8.kubernetes.client.utils.Serialization;
+
+/**
+ * Renders and lints helm/token-broker in-process (helm-java) for each ci/*-values.yaml and checks the objects
+ * a cluster would receive: probes, hardening, where every secret comes from, the env var contract with the
+ * broker, what rolls the pods, and the optional HA objects. Plain JUnit: no Quarkus, no cluster.
+ */
+class HelmChartTest {
+
+    static final Path CHART = Path.of("helm", "token-broker");
+    static final Path CI = CHART.resolve("ci");
+    static final String RELEASE = "token-broker";
+    static final String NAMESPACE = "tokens";
+
+    /** Env vars whose values are secrets: they may only come from a secretKeyRef. */
+    static boolean isSecretEnvVar(String name) {
+        return name.matches("BROKER_CLIENTS_[A-Z0-9]+_CLIENT_SECRET")
+                || name.matches("BROKER_SESSION_ENCRYPTION_KEYS_[A-Z0-9]+")
+                || name.equals("QUARKUS_REDIS_PASSWORD");
+    }
+
+    static Stream<String> ciValuesFiles() throws IOException {
+        try (Stream<Path> files = Files.list(CI)) {
+            List<String> names = files.map(p -> p.getFileName().toString())
+                    .filter(n -> n.endsWith("-values.yaml")).sorted().toList();
+            assertTrue(names.containsAll(List.of("default-values.yaml", "existing-secret-values.yaml", "ha-values.yaml")),
+                    "the regression cases are in " + CI + ": " + names);
+            return names.stream();
+        }
+    }
+
+    // ---------------------------------------------------------------- every ci case
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ciValuesFiles")
+    void lintReportsNoErrors(String ciFile, @TempDir Path tmp) throws IOException {
+        // helm-java's lint takes no values file: lint a copy of the chart whose values.yaml is the ci file merged in.
+        Path chart = copyChart(tmp);
+        Map<String, Object> merged = merge(readYaml(CHART.resolve("values.yaml")), readYaml(CI.resolve(ciFile)));
+        Files.writeString(chart.resolve("values.yaml"), Serialization.yamlMapper().writeValueAsString(merged));
+
+        LintResult lint = new Helm(chart).lint().call();
+
+        assertFalse(lint.isFailed(), () -> ciFile + ": " + lint.getMessages());
+        assertTrue(lint.getMessages().stream().noneMatch(m -> m.contains("[ERROR]")), () -> ciFile + ": " + lint.getMessages());
+    }
+
+    @Test
+    void lintCatchesABrokenTemplate(@TempDir Path tmp) throws IOException {
+        // Helm's lint mode turns fail into a no-op (validateValues is covered by the render tests below), so
+        // prove here that the lint above does look at the rendered templates.
+        Path chart = copyChart(tmp);
+        Files.writeString(chart.resolve("templates").resolve("broken.yaml"),
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ include \"token-broker.fullname\" . }}\n data: x\n");
+
+        LintResult lint = new Helm(chart).lint().call();
+
+        assertTrue(lint.isFailed(), () -> "lint must fail: " + lint.getMessages());
+        assertTrue(lint.getMessages().stream().anyMatch(m -> m.contains("[ERROR]") && m.contains("broken.yaml")), () -> lint.getMessages().toString());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ciValuesFiles")
+    void probesRestartOnlyOnLivenessAndTargetTheHttpPort(String ciFile) {
+        Container c = brokerContainer(render(CI.resolve(ciFile)));
+
+        assertEquals(1, c.getPorts().size());
+        assertEquals("http", c.getPorts().get(0).getName());
+        assertEquals(8080, c.getPorts().get(0).getContainerPort());
+        assertProbe(c.getStartupProbe(), "/q/health/started");
+        assertProbe(c.getLivenessProbe(), "/q/health/live");
+        // Readiness DOWN (upstream or Redis away) must only take the pod out of the Service: the liveness probe,
+        // the only one that restarts, must not look at readiness.
+        assertProbe(c.getReadinessProbe(), "/q/health/ready");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ciValuesFiles")
+    void podRunsAsNonRootWithReadOnlyRootAndWritableTmp(String ciFile) {
+        Rendered r = render(CI.resolve(ciFile));
+        PodSpec pod = r.deployment().getSpec().getTemplate().getSpec();
+        Container c = brokerContainer(r);
+
+        PodSecurityContext psc = pod.getSecurityContext();
+        assertNotNull(psc, "pod securityContext");
+        assertEquals(Boolean.TRUE, psc.getRunAsNonRoot());
+        assertEquals(185L, psc.getRunAsUser());
+        assertEquals("RuntimeDefault", psc.getSeccompProfile().getType());
+
+        SecurityContext sc = c.getSecurityContext();
+        assertNotNull(sc, "container securityContext");
+        assertEquals(Boolean.TRUE, sc.getRunAsNonRoot());
+        assertEquals(185L, sc.getRunAsUser());
+        assertEquals(Boolean.TRUE, sc.getReadOnlyRootFilesystem());
+        assertEquals(Boolean.FALSE, sc.getAllowPrivilegeEscalation());
+        assertEquals(List.of("ALL"), sc.getCapabilities().getDrop());
+        assertTrue(sc.getCapabilities().getAdd() == null || sc.getCapabilities().getAdd().isEmpty());
+        assertEquals("RuntimeDefault", sc.getSeccompProfile().getType());
+        assertFalse(Boolean.TRUE.equals(sc.getPrivileged()));
+
+        String tmpVolume = c.getVolumeMounts().stream().filter(m -> "/tmp".equals(m.getMountPath()))
+                .findFirst().orElseThrow(() -> new AssertionError("no volume at /tmp")).getName();
+        Volume tmp = pod.getVolumes().stream().filter(v -> v.getName().equals(tmpVolume)).findFirst().orElseThrow();
+        assertNotNull(tmp.getEmptyDir(), "/tmp is an emptyDir");
+
+        assertNotNull(c.getResources().getRequests().get("memory"));
+        assertNotNull(c.getResources().getLimits().get("memory"));
+        assertNotNull(c.getResources().getRequests().get("cpu"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ciValuesFiles")
+    void podGetsNoServiceAccountToken(String ciFile) {
+        Rendered r = render(CI.resolve(ciFile));
+        PodSpec pod = r.deployment().getSpec().getTemplate().getSpec();
+        ServiceAccount sa = r.one(ServiceAccount.class);
+
+        assertEquals(Boolean.FALSE, pod.getAutomountServiceAccountToken());
+        assertEquals(Boolean.FALSE, sa.getAutomountServiceAccountToken());
+        assertEquals(sa.getMetadata().getName(), pod.getServiceAccountName());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ciValuesFiles")
+    void secretEnvVarsComeOnlyFromSecretKeyRefs(String ciFile) {
+        Rendered r = render(CI.resolve(ciFile));
+        Container c = brokerContainer(r);
+        ConfigMap cm = configMapOf(r);
+
+        Object existingSecret = readYaml(CI.resolve(ciFile)).get("existingSecret");
+        String expectedSecret = existingSecret != null ? existingSecret.toString() : r.one(Secret.class).getMetadata().getName();
+        for (EnvVar e : c.getEnv()) {
+            if (isSecretEnvVar(e.getName())) {
+                assertNull(e.getValue(), e.getName() + " must not carry a literal value");
+                assertNotNull(e.getValueFrom(), e.getName());
+                assertNotNull(e.getValueFrom().getSecretKeyRef(), e.getName() + " must come from a Secret");
+                assertEquals(expectedSecret, e.getValueFrom().getSecretKeyRef().getName(), e.getName());
+            }
+        }
+        assertTrue(c.getEnv().stream().map(EnvVar::getName).anyMatch(n -> n.startsWith("BROKER_CLIENTS_") && isSecretEnvVar(n)));
+        assertTrue(c.getEnv().stream().map(EnvVar::getName).anyMatch(n -> n.startsWith("BROKER_SESSION_ENCRYPTION_KEYS_")));
+        assertTrue(cm.getData().keySet().stream().noneMatch(HelmChartTest::isSecretEnvVar),
+                "no secret in the ConfigMap: " + cm.getData().keySet());
+        // The values file's secrets appear nowhere but base64-encoded in the Secret.
+        String everythingButTheSecret = r.docs().stream().filter(d -> !d.contains("kind: Secret")).collect(Collectors.joining());
+        for (String secret : secretValues(readYaml(CI.resolve(ciFile)))) {
+            assertFalse(everythingButTheSecret.contains(secret), ciFile + " leaks a secret outside the Secret");
+        }
+        // Every envFrom source is the chart's ConfigMap: secrets never arrive wholesale.
+        c.getEnvFrom().forEach(src -> {
+            assertNull(src.getSecretRef(), "no envFrom secretRef");
+            assertEquals(cm.getMetadata().getName(), src.getConfigMapRef().getName());
+        });
+    }
+
+    // ---------------------------------------------------------------- env var contract
+
+    @Test
+    void defaultReleaseSetsExactlyTheContractEnvVars() {
+        Rendered r = render(CI.resolve("default-values.yaml"));
+        Map<String, String> plain = configMapOf(r).getData();
+
+        assertEquals(new TreeSet<>(Set.of(
+                "BROKER_UPSTREAM_TOKEN_ENDPOINT", "BROKER_UPSTREAM_CONNECT_TIMEOUT", "BROKER_UPSTREAM_READ_TIMEOUT",
+                "BROKER_CLIENTS_CLOVER_CLIENT_ID", "BROKER_CLIENTS_CLOVER_REDIRECT_URIS", "BROKER_CLIENTS_CLOVER_AUTH_METHOD",
+                "BROKER_CLIENTS_CLOVER_CLIENT_SECRET",
+                "BROKER_SESSION_ENCRYPTION_KEYS_K1", "BROKER_SESSION_ENCRYPTION_KEY_ID",
+                "BROKER_SESSION_MAX_LIFETIME", "BROKER_SESSION_REFRESH_REUSE_WINDOW",
+                "QUARKUS_REDIS_HOSTS", "QUARKUS_REDIS_CLIENT_TYPE")), envNames(r));
+        assertEquals("https://logintest.clearline.me/connect/token", plain.get("BROKER_UPSTREAM_TOKEN_ENDPOINT"));
+        assertEquals("3s", plain.get("BROKER_UPSTREAM_CONNECT_TIMEOUT"));
+        assertEquals("10s", plain.get("BROKER_UPSTREAM_READ_TIMEOUT"));
+        assertEquals("clover", plain.get("BROKER_CLIENTS_CLOVER_CLIENT_ID"));
+        assertEquals("clover://auth-callback", plain.get("BROKER_CLIENTS_CLOVER_REDIRECT_URIS"));
+        assertEquals("client_secret_basic", plain.get("BROKER_CLIENTS_CLOVER_AUTH_METHOD"));
+        assertEquals("k1", plain.get("BROKER_SESSION_ENCRYPTION_KEY_ID"), "the only key is the write key");
+        assertEquals("30d", plain.get("BROKER_SESSION_MAX_LIFETIME"));
+        assertEquals("5s", plain.get("BROKER_SESSION_REFRESH_REUSE_WINDOW"));
+        assertEquals("redis://redis-master:6379", plain.get("QUARKUS_REDIS_HOSTS"));
+        assertEquals("standalone", plain.get("QUARKUS_REDIS_CLIENT_TYPE"));
+        assertEquals("client-clover-secret", secretRef(r, "BROKER_CLIENTS_CLOVER_CLIENT_SECRET").getKey());
+        assertEquals("encryption-key-k1", secretRef(r, "BROKER_SESSION_ENCRYPTION_KEYS_K1").getKey());
+    }
+
+    @Test
+    void defaultSecretHoldsEveryReferencedKeyWithTheValuesGiven() {
+        Rendered r = render(CI.resolve("default-values.yaml"));
+        Secret secret = r.one(Secret.class);
+        Container c = brokerContainer(r);
+
+        assertEquals(secretName(r), secret.getMetadata().getName());
+        for (EnvVar e : c.getEnv()) {
+            if (e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null) {
+                assertTrue(secret.getData().containsKey(e.getValueFrom().getSecretKeyRef().getKey()),
+                        e.getName() + " refers to " + e.getValueFrom().getSecretKeyRef().getKey() + ", not in " + secret.getData().keySet());
+            }
+        }
+        assertEquals(Set.of("client-clover-secret", "encryption-key-k1"), secret.getData().keySet());
+        assertEquals("not-a-real-secret", decode(secret, "client-clover-secret"));
+        assertEquals("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", decode(secret, "encryption-key-k1"));
+    }
+
+    @Test
+    void redisPasswordComesFromTheSecretOnlyWhenOneIsSet() {
+        Rendered without = render(CI.resolve("default-values.yaml"));
+        assertFalse(envNames(without).contains("QUARKUS_REDIS_PASSWORD"));
+
+        Rendered with = render(CI.resolve("default-values.yaml"), v -> path(v, "redis").put("password", "p@ss:word"));
+        SecretKeySelector ref = secretRef(with, "QUARKUS_REDIS_PASSWORD");
+        assertEquals("redis-password", ref.getKey());
+        assertEquals("p@ss:word", decode(with.one(Secret.class), "redis-password"));
+    }
+
+    @Test
+    void existingSecretRendersNoSecretAndReferencesTheNamedOne() {
+        Rendered r = render(CI.resolve("existing-secret-values.yaml"));
+        Map<String, String> plain = configMapOf(r).getData();
+
+        assertTrue(r.all(Secret.class).isEmpty(), "the chart creates no Secret");
+        Map<String, String> keyByEnv = brokerContainer(r).getEnv().stream()
+                .filter(e -> e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null)
+                .collect(Collectors.toMap(EnvVar::getName, e -> {
+                    assertEquals("token-broker-credentials", e.getValueFrom().getSecretKeyRef().getName());
+                    return e.getValueFrom().getSecretKeyRef().getKey();
+                }));
+        assertEquals(Map.of(
+                "BROKER_CLIENTS_CLOVER_CLIENT_SECRET", "client-clover-secret",
+                "BROKER_CLIENTS_WEB_CLIENT_SECRET", "client-web-secret",
+                "BROKER_SESSION_ENCRYPTION_KEYS_K1", "encryption-key-k1",
+                "BROKER_SESSION_ENCRYPTION_KEYS_K2", "encryption-key-k2",
+                "QUARKUS_REDIS_PASSWORD", "redis-password"), keyByEnv);
+        assertEquals(Boolean.TRUE, secretRef(r, "QUARKUS_REDIS_PASSWORD").getOptional(), "the Redis password is optional");
+        assertFalse(Boolean.TRUE.equals(secretRef(r, "BROKER_SESSION_ENCRYPTION_KEYS_K1").getOptional()), "keys are not");
+
+        assertEquals("https://logintest.clearline.me", plain.get("BROKER_UPSTREAM_ISSUER"));
+        assertFalse(plain.containsKey("BROKER_UPSTREAM_TOKEN_ENDPOINT"), "empty settings are not passed on");
+        assertFalse(plain.containsKey("BROKER_UPSTREAM_REVOCATION_ENDPOINT"));
+        assertEquals("clover-web", plain.get("BROKER_CLIENTS_WEB_CLIENT_ID"));
+        assertEquals("https://app.example/callback,http://localhost:3000/cb", plain.get("BROKER_CLIENTS_WEB_REDIRECT_URIS"));
+        assertEquals("client_secret_post", plain.get("BROKER_CLIENTS_WEB_AUTH_METHOD"));
+        assertEquals("k2", plain.get("BROKER_SESSION_ENCRYPTION_KEY_ID"));
+    }
+
+    @Test
+    void haReleaseTalksToRedisThroughSentinel() {
+        Rendered r = render(CI.resolve("ha-values.yaml"));
+        Map<String, String> plain = configMapOf(r).getData();
+
+        assertEquals("redis://redis-node-0.redis-headless:26379,redis://redis-node-1.redis-headless:26379",
+                plain.get("QUARKUS_REDIS_HOSTS"));
+        assertEquals("sentinel", plain.get("QUARKUS_REDIS_CLIENT_TYPE"));
+        assertEquals("mymaster", plain.get("QUARKUS_REDIS_MASTER_NAME"));
+        assertEquals("redis-password", secretRef(r, "QUARKUS_REDIS_PASSWORD").getKey());
+        assertEquals("not-a-real-password", decode(r.one(Secret.class), "redis-password"));
+        assertEquals("https://logintest.clearline.me/connect/revocation", plain.get("BROKER_UPSTREAM_REVOCATION_ENDPOINT"));
+        assertEquals("k2", plain.get("BROKER_SESSION_ENCRYPTION_KEY_ID"));
+        assertEquals(Set.of("BROKER_SESSION_ENCRYPTION_KEYS_K1", "BROKER_SESSION_ENCRYPTION_KEYS_K2"),
+                envNames(r).stream().filter(n -> n.startsWith("BROKER_SESSION_ENCRYPTION_KEYS_")).collect(Collectors.toSet()));
+    }
+
+    // ---------------------------------------------------------------- rollout
+
+    @Test
+    void checksumsRollThePodsWhenSettingsOrSecretsChange() {
+        Path defaults = CI.resolve("default-values.yaml");
+        Map<String, String> base = podAnnotations(render(defaults));
+        Map<String, String> otherTimeout = podAnnotations(render(defaults, v -> path(v, "upstream").put("readTimeout", "20s")));
+        Map<String, String> otherSecret = podAnnotations(render(defaults,
+                v -> path(v, "clients", "clover").put("clientSecret", "rotated-secret")));
+
+        assertTrue(base.get("checksum/config").matches("[0-9a-f]{64}"), base.toString());
+        assertTrue(base.get("checksum/secret").matches("[0-9a-f]{64}"), base.toString());
+        assertNotEquals(base.get("checksum/config"), otherTimeout.get("checksum/config"), "a setting changed");
+        assertEquals(base.get("checksum/secret"), otherTimeout.get("checksum/secret"));
+        assertNotEquals(base.get("checksum/secret"), otherSecret.get("checksum/secret"), "a secret changed");
+        assertEquals(base.get("checksum/config"), otherSecret.get("checksum/config"));
+    }
+
+    @Test
+    void existingSecretChecksumFollowsTheSecretName() {
+        Path existing = CI.resolve("existing-secret-values.yaml");
+        Map<String, String> base = podAnnotations(render(existing));
+        Map<String, String> renamed = podAnnotations(render(existing, v -> v.put("existingSecret", "token-broker-credentials-v2")));
+
+        assertTrue(base.get("checksum/secret").matches("[0-9a-f]{64}"), base.toString());
+        assertNotEquals(base.get("checksum/secret"), renamed.get("checksum/secret"));
+        assertEquals("token-broker-credentials-v2",
+                secretRef(render(existing, v -> v.put("existingSecret", "token-broker-credentials-v2")),
+                        "BROKER_SESSION_ENCRYPTION_KEYS_K1").getName());
+    }
+
+    // ---------------------------------------------------------------- service and HA objects
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ciValuesFiles")
+    void serviceForwardsPort80ToTheHttpPortOfTheBrokerPods(String ciFile) {
+        Rendered r = render(CI.resolve(ciFile));
+        Service svc = r.one(Service.class);
+
+        assertEquals("ClusterIP", svc.getSpec().getType());
+        assertEquals(1, svc.getSpec().getPorts().size());
+        assertEquals(80, svc.getSpec().getPorts().get(0).getPort());
+        assertEquals("http", svc.getSpec().getPorts().get(0).getName());
+        assertEquals("http", svc.getSpec().getPorts().get(0).getTargetPort().getStrVal());
+        assertSelects(svc.getSpec().getSelector(), r);
+    }
+
+    @Test
+    void singleReplicaReleaseHasNoDisruptionBudgetAutoscalerMonitorOrPolicy() {
+        Rendered r = render(CI.resolve("default-values.yaml"));
+
+        assertEquals(1, r.deployment().getSpec().getReplicas());
+        assertTrue(r.all(PodDisruptionBudget.class).isEmpty(), "a PDB over one pod would block node drains");
+        assertTrue(r.all(HorizontalPodAutoscaler.class).isEmpty());
+        assertTrue(r.all(NetworkPolicy.class).isEmpty());
+        assertTrue(r.generic("ServiceMonitor").isEmpty());
+    }
+
+    @Test
+    void haReleaseAutoscalesBetweenTwoAndSixBehindADisruptionBudget() {
+        Rendered r = render(CI.resolve("ha-values.yaml"));
+        HorizontalPodAutoscaler hpa = r.one(HorizontalPodAutoscaler.class);
+        PodDisruptionBudget pdb = r.one(PodDisruptionBudget.class);
+
+        assertEquals(2, hpa.getSpec().getMinReplicas());
+        assertEquals(6, hpa.getSpec().getMaxReplicas());
+        assertEquals("Deployment", hpa.getSpec().getScaleTargetRef().getKind());
+        assertEquals(r.deployment().getMetadata().getName(), hpa.getSpec().getScaleTargetRef().getName());
+        assertEquals("cpu", hpa.getSpec().getMetrics().get(0).getResource().getName());
+        assertNull(r.deployment().getSpec().getReplicas(), "the HPA owns the replica count");
+        assertSelects(pdb.getSpec().getSelector().getMatchLabels(), r);
+        assertEquals(1, pdb.getSpec().getMaxUnavailable().getIntVal());
+    }
+
+    @Test
+    void disruptionBudgetOnlyWhenMoreThanOnePodIsExpected() {
+        Path defaults = CI.resolve("default-values.yaml");
+
+        Rendered threeReplicas = render(defaults, v -> v.put("replicaCount", 3));
+        assertEquals(3, threeReplicas.deployment().getSpec().getReplicas());
+        assertEquals(1, threeReplicas.all(PodDisruptionBudget.class).size());
+
+        Rendered autoscaledFromOne = render(defaults, v -> v.put("autoscaling",
+                new LinkedHashMap<>(Map.of("enabled", true, "minReplicas", 1, "maxReplicas", 4))));
+        assertEquals(1, autoscaledFromOne.all(HorizontalPodAutoscaler.class).size());
+        assertTrue(autoscaledFromOne.all(PodDisruptionBudget.class).isEmpty());
+    }
+
+    @Test
+    void haServiceMonitorScrapesQuarkusMetricsOnTheHttpPort() {
+        Rendered r = render(CI.resolve("ha-values.yaml"));
+        GenericKubernetesResource sm = r.generic("ServiceMonitor").stream().findFirst()
+                .orElseThrow(() -> new AssertionError("no ServiceMonitor in HA"));
+
+        assertEquals("monitoring.coreos.com/v1", sm.getApiVersion());
+        assertEquals("prometheus", sm.getMetadata().getLabels().get("release"));
+        Map<String, Object> endpoint = sm.<List<Map<String, Object>>>get("spec", "endpoints").get(0);
+        assertEquals("http", endpoint.get("port"));
+        assertEquals("/q/metrics", endpoint.get("path"));
+        Map<String, String> selector = sm.get("spec", "selector", "matchLabels");
+        assertEquals(selector, r.one(Service.class).getMetadata().getLabels().entrySet().stream()
+                .filter(e -> selector.containsKey(e.getKey())).collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)),
+                "selects the broker's Service");
+        assertTrue(render(CI.resolve("existing-secret-values.yaml")).generic("ServiceMonitor").isEmpty());
+    }
+
+    @Test
+    void haNetworkPolicyLetsInOnlyHttpAndOutOnlyDnsRedisAndHttps() {
+        Rendered r = render(CI.resolve("ha-values.yaml"));
+        NetworkPolicy np = r.one(NetworkPolicy.class);
+
+        assertSelects(np.getSpec().getPodSelector().getMatchLabels(), r);
+        assertEquals(List.of("Ingress", "Egress"), np.getSpec().getPolicyTypes());
+        assertEquals(1, np.getSpec().getIngress().size());
+        assertEquals(List.of("8080/TCP"), ports(np.getSpec().getIngress().get(0).getPorts()));
+        assertEquals(2, np.getSpec().getIngress().get(0).getFrom().size(), "only the configured sources");
+
+        List<List<String>> egressPorts = np.getSpec().getEgress().stream().map(e -> ports(e.getPorts())).toList();
+        assertEquals(List.of(List.of("53/UDP", "53/TCP"), List.of("26379/TCP", "6379/TCP"), List.of("443/TCP")), egressPorts,
+                "DNS, the sentinels and the master they name, the upstream");
+        assertEquals("redis", np.getSpec().getEgress().get(1).getTo().get(0).getPodSelector().getMatchLabels()
+                .get("app.kubernetes.io/name"));
+    }
+
+    // ---------------------------------------------------------------- contradictions fail the render
+
+    static Stream<Arguments> invalidValues() {
+        return Stream.of(
+                Arguments.of("no encryption key", (Consumer<Map<String, Object>>) v -> path(v, "session").remove("encryptionKeys"),
+                        "no encryption key"),
+                Arguments.of("an empty encryption key", (Consumer<Map<String, Object>>) v -> path(v, "session", "encryptionKeys").put("k1", ""),
+                        "session.encryptionKeys.k1 is empty"),
+                Arguments.of("a key that is not 32 bytes of base64", (Consumer<Map<String, Object>>) v -> path(v, "session", "encryptionKeys").put("k1", "change-me"),
+                        "session.encryptionKeys.k1 must be the base64 of 32 random bytes"),
+                Arguments.of("no client", (Consumer<Map<String, Object>>) v -> v.remove("clients"),
+                        "clients: configure at least one client"),
+                Arguments.of("a client without id", (Consumer<Map<String, Object>>) v -> path(v, "clients", "clover").remove("clientId"),
+                        "clients.clover.clientId is required"),
+                Arguments.of("a client without redirect URIs", (Consumer<Map<String, Object>>) v -> path(v, "clients", "clover").remove("redirectUris"),
+                        "clients.clover.redirectUris must list at least one redirect URI"),
+                Arguments.of("a client without secret", (Consumer<Map<String, Object>>) v -> path(v, "clients", "clover").remove("clientSecret"),
+                        "clients.clover.clientSecret is required"),
+                Arguments.of("an upper-case client name", (Consumer<Map<String, Object>>) v -> path(v, "clients").put("Web",
+                        new LinkedHashMap<>(Map.of("clientId", "web", "clientSecret", "s", "redirectUris", List.of("https://a.example/cb")))),
+                        "clients.Web: client names must be lower-case letters and digits only"),
+                Arguments.of("replicas 3 without redis.url", (Consumer<Map<String, Object>>) v -> {
+                    v.remove("redis");
+                    v.put("replicaCount", 3);
+                }, "redis.url is required when replicaCount > 1 or autoscaling is enabled"),
+                Arguments.of("autoscaling without redis.url", (Consumer<Map<String, Object>>) v -> {
+                    v.remove("redis");
+                    v.put("autoscaling", new LinkedHashMap<>(Map.of("enabled", true)));
+                }, "redis.url is required when replicaCount > 1 or autoscaling is enabled"),
+                Arguments.of("an encryptionKeyId naming no key", (Consumer<Map<String, Object>>) v -> path(v, "session").put("encryptionKeyId", "k9"),
+                        "session.encryptionKeyId 'k9' names no key in session.encryptionKeys (k1)"),
+                Arguments.of("autoscaling min above max", (Consumer<Map<String, Object>>) v -> v.put("autoscaling",
+                        new LinkedHashMap<>(Map.of("enabled", true, "minReplicas", 5, "maxReplicas", 3))),
+                        "autoscaling.minReplicas (5) must not exceed autoscaling.maxReplicas (3)"),
+                Arguments.of("a secret value next to existingSecret", (Consumer<Map<String, Object>>) v -> v.put("existingSecret", "creds"),
+                        "clients.clover.clientSecret is set but existingSecret 'creds' is used"),
+                Arguments.of("sentinel without master name", (Consumer<Map<String, Object>>) v -> path(v, "redis").put("clientType", "sentinel"),
+                        "redis.masterName is required with redis.clientType sentinel"),
+                Arguments.of("no upstream", (Consumer<Map<String, Object>>) v -> v.put("upstream", new LinkedHashMap<>(Map.of("tokenEndpoint", ""))),
+                        "upstream: set upstream.issuer (discovery) or upstream.tokenEndpoint"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("invalidValues")
+    void renderFailsWithAClearMessageOn(String contradiction, Consumer<Map<String, Object>> change, String message) {
+        IllegalStateException failure = assertThrows(IllegalStateException.class,
+                () -> render(CI.resolve("default-values.yaml"), change));
+
+        assertTrue(failure.getMessage().contains("token-broker: invalid values"), failure.getMessage());
+        assertTrue(failure.getMessage().contains(message), () -> "expected '" + message + "' in: " + failure.getMessage());
+    }
+
+    @Test
+    void renderFailsWithoutEncryptionKeyIdsEvenWithExistingSecret() {
+        IllegalStateException failure = assertThrows(IllegalStateException.class,
+                () -> render(CI.resolve("existing-secret-values.yaml"), v -> path(v, "session").remove("encryptionKeys")));
+
+        assertTrue(failure.getMessage().contains("no encryption key id"), failure.getMessage());
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    record Rendered(List<String> docs, List<HasMetadata> objects) {
+
+        <T extends HasMetadata> List<T> all(Class<T> type) {
+            return objects.stream().filter(type::isInstance).map(type::cast).toList();
+        }
+
+        <T extends HasMetadata> T one(Class<T> type) {
+            List<T> found = all(type);
+            assertEquals(1, found.size(), "exactly one " + type.getSimpleName());
+            return found.get(0);
+        }
+
+        List<GenericKubernetesResource> generic(String kind) {
+            return all(GenericKubernetesResource.class).stream().filter(g -> kind.equals(g.getKind())).toList();
+        }
+
+        Deployment deployment() {
+            return one(Deployment.class);
+        }
+    }
+
+    static Rendered render(Path valuesFile) {
+        String yaml = new Helm(CHART).template().withName(RELEASE).withNamespace(NAMESPACE)
+                .withValuesFile(valuesFile).call();
+        List<String> docs = new ArrayList<>();
+        List<HasMetadata> objects = new ArrayList<>();
+        for (String doc : yaml.split("(?m)^---\\s*$")) {
+            if (doc.lines().allMatch(l -> l.isBlank() || l.startsWith("#"))) {
+                continue;
+            }
+            docs.add(doc);
+            objects.add(Serialization.unmarshal(doc));
+        }
+        return new Rendered(docs, objects);
+    }
+
+    /** Renders the given ci file after a change to its values (written to a temporary file). */
+    static Rendered render(Path valuesFile, Consumer<Map<String, Object>> change) {
+        Map<String, Object> values = readYaml(valuesFile);
+        change.accept(values);
+        try {
+            Path changed = Files.createTempFile("token-broker-values", ".yaml");
+            try {
+                Files.writeString(changed, Serialization.yamlMapper().writeValueAsString(values));
+                return render(changed);
+            } finally {
+                Files.delete(changed);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static Container brokerContainer(Rendered r) {
+        List<Container> containers = r.deployment().getSpec().getTemplate().getSpec().getContainers();
+        assertEquals(1, containers.size());
+        return containers.get(0);
+    }
+
+    static ConfigMap configMapOf(Rendered r) {
+        return r.one(ConfigMap.class);
+    }
+
+    /** Every env var the broker sees: the ConfigMap's keys (envFrom) plus the container's env. */
+    static Set<String> envNames(Rendered r) {
+        Container c = brokerContainer(r);
+        Set<String> names = new TreeSet<>(configMapOf(r).getData().keySet());
+        for (EnvVar e : c.getEnv()) {
+            assertTrue(names.add(e.getName()), e.getName() + " is set twice");
+        }
+        return names;
+    }
+
+    static SecretKeySelector secretRef(Rendered r, String envName) {
+        EnvVar e = brokerContainer(r).getEnv().stream().filter(v -> v.getName().equals(envName)).findFirst()
+                .orElseThrow(() -> new AssertionError("no env var " + envName));
+        assertNotNull(e.getValueFrom(), envName);
+        assertNotNull(e.getValueFrom().getSecretKeyRef(), envName);
+        return e.getValueFrom().getSecretKeyRef();
+    }
+
+    /** The one Secret that all secretKeyRefs of the pod name. */
+    static String secretName(Rendered r) {
+        Set<String> names = brokerContainer(r).getEnv().stream()
+                .filter(e -> e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null)
+                .map(e -> e.getValueFrom().getSecretKeyRef().getName()).collect(Collectors.toSet());
+        assertEquals(1, names.size(), "one Secret for all secrets: " + names);
+        return names.iterator().next();
+    }
+
+    static String decode(Secret secret, String key) {
+        assertTrue(secret.getData().containsKey(key), key + " in " + secret.getData().keySet());
+        return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
+    }
+
+    static Map<String, String> podAnnotations(Rendered r) {
+        return r.deployment().getSpec().getTemplate().getMetadata().getAnnotations();
+    }
+
+    static void assertProbe(Probe probe, String path) {
+        assertNotNull(probe, path);
+        assertAll(path,
+                () -> assertEquals(path, probe.getHttpGet().getPath()),
+                () -> assertEquals("http", probe.getHttpGet().getPort().getStrVal()));
+    }
+
+    /** The selector matches the broker pods' labels. */
+    static void assertSelects(Map<String, String> selector, Rendered r) {
+        Map<String, String> podLabels = r.deployment().getSpec().getTemplate().getMetadata().getLabels();
+        assertFalse(selector.isEmpty());
+        selector.forEach((k, v) -> assertEquals(v, podLabels.get(k), "pod label " + k));
+        assertEquals(r.deployment().getSpec().getSelector().getMatchLabels(), selector);
+    }
+
+    static List<String> ports(List<NetworkPolicyPort> ports) {
+        return ports.stream().map(p -> (p.getPort().getIntVal() != null ? p.getPort().getIntVal() : p.getPort().getStrVal())
+                + "/" + p.getProtocol()).toList();
+    }
+
+    /** The secret values a values file holds (client secrets, encryption keys, Redis password). */
+    @SuppressWarnings("unchecked")
+    static List<String> secretValues(Map<String, Object> values) {
+        List<String> secrets = new ArrayList<>();
+        ((Map<String, Object>) values.getOrDefault("clients", Map.of())).values()
+                .forEach(c -> secrets.add(String.valueOf(((Map<String, Object>) c).getOrDefault("clientSecret", ""))));
+        Map<String, Object> session = (Map<String, Object>) values.getOrDefault("session", Map.of());
+        ((Map<String, Object>) session.getOrDefault("encryptionKeys", Map.of())).values().forEach(k -> secrets.add(String.valueOf(k)));
+        Map<String, Object> redis = (Map<String, Object>) values.getOrDefault("redis", Map.of());
+        secrets.add(String.valueOf(redis.getOrDefault("password", "")));
+        return secrets.stream().filter(s -> !s.isBlank() && !"null".equals(s)).toList();
+    }
+
+    /** The nested map at the given keys, created when missing. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> path(Map<String, Object> values, String... keys) {
+        Map<String, Object> at = values;
+        for (String key : keys) {
+            at = (Map<String, Object>) at.computeIfAbsent(key, k -> new LinkedHashMap<String, Object>());
+        }
+        return at;
+    }
+
+    static Map<String, Object> readYaml(Path file) {
+        try {
+            Map<String, Object> values = Serialization.yamlMapper().readValue(file.toFile(), new TypeReference<LinkedHashMap<String, Object>>() {
+            });
+            return values == null ? new LinkedHashMap<>() : values;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Helm's coalescing: maps merge key by key, anything else (lists too) replaces, null removes. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> merge(Map<String, Object> base, Map<String, Object> override) {
+        Map<String, Object> merged = new LinkedHashMap<>(base);
+        override.forEach((k, v) -> {
+            if (v == null) {
+                merged.remove(k);
+            } else if (v instanceof Map && merged.get(k) instanceof Map) {
+                merged.put(k, merge((Map<String, Object>) merged.get(k), (Map<String, Object>) v));
+            } else {
+                merged.put(k, v);
+            }
+        });
+        return merged;
+    }
+
+    static Path copyChart(Path tmp) throws IOException {
+        Path target = tmp.resolve("token-broker");
+        try (Stream<Path> files = Files.walk(CHART)) {
+            for (Path source : files.toList()) {
+                Path dest = target.resolve(CHART.relativize(source).toString());
+                if (Files.isDirectory(source)) {
+                    Files.createDirectories(dest);
+                } else {
+                    Files.copy(source, dest);
+                }
+            }
+        }
+        return target;
+    }
+}
