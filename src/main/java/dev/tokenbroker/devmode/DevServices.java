@@ -1,5 +1,6 @@
 package dev.tokenbroker.devmode;
 
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -9,6 +10,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 
 import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -17,6 +19,7 @@ import org.jboss.logging.Logger;
 import dev.tokenbroker.config.BrokerConfig;
 import io.quarkus.arc.profile.IfBuildProfile;
 import io.quarkus.runtime.Startup;
+import io.vertx.ext.web.Router;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
 
 /**
@@ -36,6 +39,7 @@ public class DevServices {
 
     private final RedisServer redis;
     private final MockOAuth2Server upstream;
+    private final String loginPage;
 
     DevServices(BrokerConfig config, @ConfigProperty(name = "quarkus.redis.hosts") URI redisUri,
             @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080") int httpPort) throws Exception {
@@ -50,8 +54,18 @@ public class DevServices {
             upstream.start(InetAddress.getLoopbackAddress(), issuer.getPort());
         }
         var client = config.clients().values().iterator().next();
+        try (InputStream page = DevServices.class.getResourceAsStream("/devmode/login.html")) {
+            loginPage = new String(page.readAllBytes(), StandardCharsets.UTF_8)
+                    .replace("__ISSUER__", issuer.toString()).replace("__CLIENT_ID__", client.clientId());
+        }
         LOG.info(walkthrough("http://localhost:" + httpPort, issuer, client.clientId(),
                 client.redirectUris().get(client.redirectUris().size() - 1), redisUri));
+    }
+
+    /** The dev login page at /dev/ and its redirect target /dev/callback. */
+    void routes(@Observes Router router) {
+        router.getWithRegex("/dev/(callback)?").handler(ctx -> ctx.response()
+                .putHeader("Content-Type", "text/html; charset=utf-8").end(loginPage));
     }
 
     static String walkthrough(String broker, URI issuer, String clientId, String redirectUri, URI redisUri)
@@ -65,6 +79,7 @@ public class DevServices {
                 "",
                 "token-broker dev mode",
                 "  broker         " + broker + "  (POST /oauth2/token, POST /oauth2/revoke)",
+                "  login page     " + broker + "/dev/  (PKCE login in the browser, then refresh and logout)",
                 "  Swagger UI     " + broker + "/q/swagger-ui",
                 "  metrics        " + broker + "/q/metrics",
                 "  dev upstream   " + issuer + "  (mock-oauth2-server; any login works)",

@@ -90,6 +90,7 @@ class MultiReplicaIT {
             assertEquals(Set.of(DuendeStubs.REFRESHED_ACCESS_TOKEN), answers.stream()
                     .map(x -> JsonPath.from(x.body()).getString("access_token")).collect(Collectors.toSet()));
             assertEquals(1, upstream.refreshes().size(), "exactly one upstream refresh across both replicas");
+            given().baseUri(a.baseUrl()).get("/dev/").then().statusCode(404); // the dev login page is dev-only
 
             // The rotated refresh token, stored by whichever replica refreshed, is what the next refresh sends.
             given().baseUri(b.baseUrl()).contentType(ContentType.URLENC)
