@@ -26,7 +26,7 @@ public class ErrorMapper {
             LOG.infof("Rejected request: %d %s: %s", e.status(), e.error(), e.logDetail());
         }
         Response.ResponseBuilder builder = body(e.status(), e.error(), e.getMessage());
-        if (e instanceof BrokerException.StoreUnavailable) {
+        if (e instanceof BrokerException.StoreUnavailable || e instanceof BrokerException.RefreshContended) {
             builder.header("Retry-After", RETRY_AFTER_SECONDS);
         }
         return builder.build();

@@ -39,6 +39,8 @@ class Operations {
             return "upstream_timeout";
         } else if (e instanceof BrokerException.StoreUnavailable) {
             return "store_error";
+        } else if (e instanceof BrokerException.RefreshContended) {
+            return "refresh_contended";
         } else if (e instanceof BrokerException b && b.status() < 500) {
             return b.error();
         }

@@ -144,7 +144,8 @@ public class TokenResource {
         try {
             Params params = request.get();
             RegisteredClient client = client(params, op);
-            String token = params.required("token", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
+            // Any token is well-formed here (RFC 7009 §2.2): what is not one of our handles is simply unknown.
+            String token = params.required("token");
             // RFC 7009 §2.1: the hint may be ignored; we only ever hold refresh tokens.
             params.optional("token_type_hint");
             tokens.revoke(client, token);

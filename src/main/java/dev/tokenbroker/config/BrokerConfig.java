@@ -8,6 +8,8 @@ import java.util.Optional;
 
 import jakarta.validation.constraints.Min;
 
+import org.hibernate.validator.constraints.time.DurationMin;
+
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
@@ -15,7 +17,8 @@ import io.smallrye.config.WithDefault;
  * All broker settings, under {@code broker.*}. Every property can also be set as an environment
  * variable: upper-case it and replace {@code .} and {@code -} with {@code _}
  * ({@code broker.clients.clover.client-secret} becomes {@code BROKER_CLIENTS_CLOVER_CLIENT_SECRET}).
- * Cross-property rules are checked at startup by {@link ConfigCheck}.
+ * Rules beyond single values are checked at startup by {@link Clients}, the key ring and the upstream metadata,
+ * each failing with a message that names the property.
  */
 @ConfigMapping(prefix = "broker")
 public interface BrokerConfig {
@@ -45,10 +48,12 @@ public interface BrokerConfig {
 
         /** Time to open a connection to the upstream. Default {@code 3s}. */
         @WithDefault("3s")
+        @DurationMin(millis = 1)
         Duration connectTimeout();
 
         /** Time to wait for the upstream's answer. Default {@code 10s}. */
         @WithDefault("10s")
+        @DurationMin(millis = 1)
         Duration readTimeout();
 
         /** Maximum open connections to the upstream. Default {@code 100}. */
@@ -97,10 +102,12 @@ public interface BrokerConfig {
 
         /** Absolute lifetime of a session from the code exchange. Default {@code 30d}. */
         @WithDefault("30d")
+        @DurationMin(seconds = 1)
         Duration maxLifetime();
 
         /** A refresh arriving this soon after a completed refresh of the same session gets that result again. Default {@code 5s}. */
         @WithDefault("5s")
+        @DurationMin(seconds = 0)
         Duration refreshReuseWindow();
 
         /** Prefix of every Redis key the broker writes. Default {@code tb:}. */

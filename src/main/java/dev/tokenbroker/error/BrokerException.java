@@ -93,10 +93,22 @@ public abstract sealed class BrokerException extends RuntimeException {
         public String error() { return "temporarily_unavailable"; }
     }
 
-    /** Redis unreachable or a refresh could not be coordinated in time; the caller may retry. */
+    /** Redis unreachable; the caller may retry. */
     public static final class StoreUnavailable extends BrokerException {
         public StoreUnavailable(String logDetail, Throwable cause) {
             super("The session store is unavailable, retry later", logDetail, cause);
+        }
+        public int status() { return 503; }
+        public String error() { return "temporarily_unavailable"; }
+    }
+
+    /**
+     * Another refresh of the same session did not finish in time, or this process lost its claim on it;
+     * nothing was changed and the caller may retry.
+     */
+    public static final class RefreshContended extends BrokerException {
+        public RefreshContended(String logDetail) {
+            super("The session is being refreshed elsewhere, retry later", logDetail, null);
         }
         public int status() { return 503; }
         public String error() { return "temporarily_unavailable"; }

@@ -54,6 +54,21 @@ public class SessionStore {
             if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
             return 1""";
 
+    /** KEYS[1] session; ARGV[1] version. Deletes the session unless someone committed a refresh since. */
+    private static final String DELETE_IF_VERSION = """
+            if redis.call('HGET', KEYS[1], 'version') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+            return 0""";
+
+    /**
+     * KEYS[1] session; ARGV[1] client id. Deletes the session if it belongs to that client and returns the refresh
+     * token envelope it held at that instant, so a refresh committed just before is revoked too.
+     */
+    private static final String TAKE = """
+            if redis.call('HGET', KEYS[1], 'client') ~= ARGV[1] then return false end
+            local rt = redis.call('HGET', KEYS[1], 'rt')
+            redis.call('DEL', KEYS[1])
+            return rt""";
+
     /** KEYS[1] lock; ARGV[1] owner. Releases the lock only if we still own it. */
     private static final String UNLOCK = """
             if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -134,9 +149,27 @@ public class SessionStore {
                 : outcome == 0 ? CommitOutcome.VERSION_MOVED : CommitOutcome.SESSION_GONE;
     }
 
-    /** @return true if a session was deleted */
-    public boolean delete(String handleHash) {
-        return call("delete session", () -> redis.key(String.class).del(sessionKey(handleHash))) > 0;
+    /** Ends a session whose upstream refresh token died, unless a newer refresh token was committed meanwhile. */
+    public void deleteIfVersion(String handleHash, long version) {
+        call("delete session", () -> redis.execute("EVAL", DELETE_IF_VERSION, "1", sessionKey(handleHash),
+                Long.toString(version)));
+    }
+
+    /**
+     * Atomically deletes the client's session and returns its current upstream refresh token; empty when there is
+     * no such session for that client.
+     */
+    public Optional<String> take(String handleHash, String clientId) {
+        Response r = call("delete session", () -> redis.execute("EVAL", TAKE, "1", sessionKey(handleHash), clientId));
+        if (r == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(keyRing.decrypt(r.toString(), aad(handleHash, "rt")));
+        } catch (IllegalStateException e) {
+            LOG.warnf("Deleted a session whose refresh token is unreadable: %s", e.getMessage());
+            return Optional.empty();
+        }
     }
 
     String sessionKey(String handleHash) {

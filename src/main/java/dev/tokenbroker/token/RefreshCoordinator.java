@@ -33,10 +33,12 @@ import io.micrometer.core.instrument.MeterRegistry;
  * <ol>
  * <li>In this process, concurrent refreshes of one session (and scope) share one {@link CompletableFuture}.</li>
  * <li>Across processes, the one caller left per process takes the session's Redis lock (SET NX PX, random owner).
- * The lock holder re-reads the session, calls the upstream, and commits the result with a Lua version
- * compare-and-set that also releases the lock.</li>
- * <li>Whoever finds the lock taken waits for it to go and re-reads: the result just committed lies within
- * the reuse window and is returned without an upstream call.</li>
+ * The lock lives longer than {@link UpstreamClient#callBudget()}, the hard limit of an upstream call, so it never
+ * expires under a live holder. The holder re-reads the session, calls the upstream, and commits the result with
+ * a Lua version compare-and-set that also releases the lock.</li>
+ * <li>Whoever found the lock taken waits for it to go and re-reads: a session whose version moved on since its
+ * first read carries the result just committed, which it returns without an upstream call. A refresh within
+ * the reuse window after a completed one gets that result too.</li>
  * </ol>
  * One-time refresh tokens are therefore never presented twice, which upstreams treat as token theft.
  */
@@ -45,13 +47,17 @@ public class RefreshCoordinator {
 
     private static final Logger LOG = Logger.getLogger(RefreshCoordinator.class);
     private static final long LOCK_POLL_MILLIS = 20;
+    private static final int COMMIT_ATTEMPTS = 3;
 
     private final SessionStore store;
     private final UpstreamClient upstream;
     private final TokenService tokens;
     private final Duration reuseWindow;
     private final Duration lockTtl;
-    private final Duration maxWait;
+    /** How long the caller that works for this process waits for another replica's lock. */
+    private final Duration lockWaitBudget;
+    /** How long callers that joined it wait: its wait for the lock plus its own locked refresh. */
+    private final Duration joinWaitBudget;
     private final ConcurrentHashMap<String, CompletableFuture<IssuedTokens>> inFlight = new ConcurrentHashMap<>();
     private final Counter coalesced;
     private final Counter lockWaits;
@@ -59,6 +65,13 @@ public class RefreshCoordinator {
 
     RefreshCoordinator(SessionStore store, UpstreamClient upstream, TokenService tokens, BrokerConfig config,
             MeterRegistry registry) {
+        this.store = store;
+        this.upstream = upstream;
+        this.tokens = tokens;
+        this.reuseWindow = config.session().refreshReuseWindow();
+        this.lockTtl = upstream.callBudget().plusSeconds(5);
+        this.lockWaitBudget = lockTtl.plusSeconds(2);
+        this.joinWaitBudget = lockWaitBudget.plus(lockTtl).plusSeconds(2);
         this.coalesced = Counter.builder("broker.refresh.coalesced")
                 .description("Refreshes that joined another in-flight refresh of the same session in this process")
                 .register(registry);
@@ -66,15 +79,8 @@ public class RefreshCoordinator {
                 .description("Refreshes that waited for another replica's refresh of the same session")
                 .register(registry);
         this.reused = Counter.builder("broker.refresh.reused")
-                .description("Refreshes answered from a result within the reuse window, without an upstream call")
+                .description("Refreshes answered with a result another refresh just produced, without an upstream call")
                 .register(registry);
-        this.store = store;
-        this.upstream = upstream;
-        this.tokens = tokens;
-        this.reuseWindow = config.session().refreshReuseWindow();
-        // The lock outlives the longest upstream call, so it never expires under a live holder.
-        this.lockTtl = config.upstream().connectTimeout().plus(config.upstream().readTimeout()).plusSeconds(5);
-        this.maxWait = lockTtl.plusSeconds(2);
     }
 
     /**
@@ -90,7 +96,8 @@ public class RefreshCoordinator {
             throw invalidHandle();
         }
         String requested = requestedScope(scope, session.scope());
-        IssuedTokens issued = coalesced(hash + " " + requested, () -> refreshOnce(client, hash, requested));
+        IssuedTokens issued = coalesced(hash + " " + requested,
+                () -> refreshOnce(client, hash, requested, session.version()));
         return new Grant(issued.accessToken(), issued.tokenType(), issued.expiresInAt(System.currentTimeMillis()),
                 issued.scope(), issued.idToken(), handle);
     }
@@ -111,26 +118,27 @@ public class RefreshCoordinator {
             running = mine;
         }
         try {
-            return running.get(maxWait.toMillis(), TimeUnit.MILLISECONDS);
+            return running.get(joinWaitBudget.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException r) {
                 throw r;
             }
             throw new BrokerException.ServerError("refresh failed", e.getCause());
         } catch (TimeoutException e) {
-            throw new BrokerException.StoreUnavailable("coalesced refresh did not finish in " + maxWait, null);
+            throw new BrokerException.RefreshContended("joined refresh did not finish in " + joinWaitBudget);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new BrokerException.StoreUnavailable("interrupted while waiting for a refresh", null);
+            throw new BrokerException.RefreshContended("interrupted while waiting for a refresh");
         }
     }
 
-    private IssuedTokens refreshOnce(RegisteredClient client, String hash, String requested) {
+    /** @param seenVersion the session version this request read first; a later one carries a newer result */
+    private IssuedTokens refreshOnce(RegisteredClient client, String hash, String requested, long seenVersion) {
         String owner = Handles.randomId();
-        long deadline = System.currentTimeMillis() + maxWait.toMillis();
+        long deadline = System.currentTimeMillis() + lockWaitBudget.toMillis();
         while (true) {
             Session session = store.find(hash).orElseThrow(RefreshCoordinator::invalidHandle);
-            IssuedTokens recent = reusable(session, requested);
+            IssuedTokens recent = reusable(session, requested, seenVersion);
             if (recent != null) {
                 return recent;
             }
@@ -138,11 +146,14 @@ public class RefreshCoordinator {
                 try {
                     // Another replica may have committed between our read and our lock.
                     Session locked = store.find(hash).orElseThrow(RefreshCoordinator::invalidHandle);
-                    recent = reusable(locked, requested);
+                    recent = reusable(locked, requested, seenVersion);
                     return recent != null ? recent : refreshUnderLock(client, locked, requested, owner);
                 } finally {
                     unlockQuietly(hash, owner);
                 }
+            }
+            if (System.currentTimeMillis() > deadline) {
+                throw new BrokerException.RefreshContended("refresh lock held beyond " + lockWaitBudget);
             }
             lockWaits.increment();
             awaitUnlock(hash, deadline);
@@ -155,16 +166,17 @@ public class RefreshCoordinator {
             answer = upstream.refresh(client, session.refreshToken(), requested.isEmpty() ? null : requested);
         } catch (BrokerException.InvalidGrant e) {
             // The upstream refresh token is dead (expired, revoked, reused): so is the session.
-            store.delete(session.handleHash());
+            store.deleteIfVersion(session.handleHash(), session.version());
             throw e;
         }
         long now = System.currentTimeMillis();
+        // RFC 6749 §5.1: an omitted scope is the requested one.
+        String scope = answer.scope() != null ? answer.scope() : requested.isEmpty() ? session.scope() : requested;
         IssuedTokens issued = new IssuedTokens(answer.accessToken(), TokenService.tokenType(answer.tokenType()),
-                answer.expiresIn(), answer.scope() != null ? answer.scope() : session.scope(), answer.idToken(),
-                requested, now);
+                answer.expiresIn(), scope, answer.idToken(), requested, now);
         String rotated = answer.refreshToken() == null || answer.refreshToken().isEmpty()
                 || answer.refreshToken().equals(session.refreshToken()) ? null : answer.refreshToken();
-        switch (store.commitRefresh(session.handleHash(), owner, session.version(), now, issued, rotated)) {
+        switch (commit(session, owner, now, issued, rotated)) {
             case COMMITTED:
                 return issued;
             case SESSION_GONE:
@@ -174,15 +186,39 @@ public class RefreshCoordinator {
                 }
                 throw invalidHandle();
             default:
-                throw new BrokerException.StoreUnavailable(
-                        "session version moved while this process held its refresh lock", null);
+                // Cannot happen while upstream calls end within the lock's lifetime; if it does, the session
+                // holds another refresh token now and ours would only be an orphan.
+                LOG.errorf("A refresh committed by another process overtook this one while it held the lock");
+                if (rotated != null) {
+                    tokens.revokeQuietly(client, rotated);
+                }
+                throw new BrokerException.RefreshContended("session version moved under the refresh lock");
         }
     }
 
-    private IssuedTokens reusable(Session session, String requested) {
+    /**
+     * Commits, retrying briefly: the upstream has already answered, and with one-time refresh tokens a lost
+     * commit would leave the session with a dead refresh token.
+     */
+    private SessionStore.CommitOutcome commit(Session session, String owner, long now, IssuedTokens issued,
+            String rotated) {
+        for (int attempt = 1;; attempt++) {
+            try {
+                return store.commitRefresh(session.handleHash(), owner, session.version(), now, issued, rotated);
+            } catch (BrokerException.StoreUnavailable e) {
+                if (attempt == COMMIT_ATTEMPTS) {
+                    throw e;
+                }
+                pause(100L * attempt);
+            }
+        }
+    }
+
+    private IssuedTokens reusable(Session session, String requested, long seenVersion) {
         IssuedTokens recent = session.lastIssued()
                 .filter(issued -> issued.requestedScope().equals(requested))
-                .filter(issued -> System.currentTimeMillis() - session.refreshedAt() <= reuseWindow.toMillis())
+                .filter(issued -> session.version() > seenVersion
+                        || System.currentTimeMillis() - session.refreshedAt() <= reuseWindow.toMillis())
                 .orElse(null);
         if (recent != null) {
             reused.increment();
@@ -191,16 +227,17 @@ public class RefreshCoordinator {
     }
 
     private void awaitUnlock(String hash, long deadline) {
+        while (store.isLocked(hash) && System.currentTimeMillis() <= deadline) {
+            pause(LOCK_POLL_MILLIS);
+        }
+    }
+
+    private static void pause(long millis) {
         try {
-            while (store.isLocked(hash)) {
-                if (System.currentTimeMillis() > deadline) {
-                    throw new BrokerException.StoreUnavailable("refresh lock held beyond " + maxWait, null);
-                }
-                Thread.sleep(LOCK_POLL_MILLIS);
-            }
+            Thread.sleep(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new BrokerException.StoreUnavailable("interrupted while waiting for a refresh lock", null);
+            throw new BrokerException.RefreshContended("interrupted while waiting for a refresh");
         }
     }
 

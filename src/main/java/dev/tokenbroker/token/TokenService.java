@@ -7,7 +7,6 @@ import org.jboss.logging.Logger;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.error.BrokerException;
-import dev.tokenbroker.session.Session;
 import dev.tokenbroker.session.SessionStore;
 import dev.tokenbroker.upstream.TokenIdentity;
 import dev.tokenbroker.upstream.UpstreamClient;
@@ -59,16 +58,9 @@ public class TokenService {
      * handles of other clients are ignored, so the answer never tells whether a handle exists.
      */
     public void revoke(RegisteredClient client, String handle) {
-        if (!Handles.wellFormed(handle)) {
-            return;
-        }
-        String hash = Handles.hash(handle);
-        Session session = store.find(hash).orElse(null);
-        if (session == null || !session.clientId().equals(client.clientId())) {
-            return;
-        }
-        if (store.delete(hash)) {
-            revokeQuietly(client, session.refreshToken());
+        if (Handles.wellFormed(handle)) {
+            store.take(Handles.hash(handle), client.clientId())
+                    .ifPresent(refreshToken -> revokeQuietly(client, refreshToken));
         }
     }
 

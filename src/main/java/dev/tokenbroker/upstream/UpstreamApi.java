@@ -9,6 +9,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import io.quarkus.rest.client.reactive.Url;
+import io.smallrye.mutiny.Uni;
 
 /**
  * Raw HTTP to the upstream. Endpoints come from discovery, hence {@link Url}. Answers come back as
@@ -16,9 +17,10 @@ import io.quarkus.rest.client.reactive.Url;
  */
 interface UpstreamApi {
 
+    /** Asynchronous, so that {@link UpstreamClient} can bound the whole call (pool wait, connect, slow bodies). */
     @POST
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
-    Response post(@Url String endpoint, @HeaderParam("Authorization") String authorization, Form form);
+    Uni<Response> post(@Url String endpoint, @HeaderParam("Authorization") String authorization, Form form);
 
     @GET
     Response get(@Url String endpoint);

@@ -2,6 +2,7 @@ package dev.tokenbroker.upstream;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.TimeoutException;
 
@@ -11,6 +12,7 @@ import jakarta.ws.rs.core.Response;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -28,12 +30,24 @@ public class UpstreamClient {
     private final UpstreamMetadata metadata;
     private final ObjectMapper json;
     private final MeterRegistry registry;
+    private final Duration callBudget;
 
-    UpstreamClient(UpstreamApi api, UpstreamMetadata metadata, ObjectMapper json, MeterRegistry registry) {
+    UpstreamClient(UpstreamApi api, UpstreamMetadata metadata, ObjectMapper json, MeterRegistry registry,
+            BrokerConfig config) {
         this.api = api;
         this.metadata = metadata;
         this.json = json;
         this.registry = registry;
+        this.callBudget = config.upstream().connectTimeout().plus(config.upstream().readTimeout());
+    }
+
+    /**
+     * The longest any upstream call may take, start to end: connect timeout plus read timeout. The HTTP client's
+     * own read timeout only fires on silence, so a slowly trickling answer or a long wait for a pooled
+     * connection is cut off here; refresh locks rely on this bound.
+     */
+    public Duration callBudget() {
+        return callBudget;
     }
 
     /** RFC 6749 §4.1.3 with RFC 7636 {@code code_verifier}. */
@@ -106,7 +120,7 @@ public class UpstreamClient {
         }
         Timer.Sample sample = Timer.start(registry);
         String outcome = "io_error";
-        try (Response response = api.post(endpoint, authorization, form)) {
+        try (Response response = api.post(endpoint, authorization, form).await().atMost(callBudget)) {
             Reply reply = new Reply(response.getStatus(), response.hasEntity() ? response.readEntity(String.class) : null);
             outcome = reply.status() / 100 + "xx";
             return reply;
@@ -139,6 +153,10 @@ public class UpstreamClient {
             return new BrokerException.UpstreamUnavailable("upstream " + call + " endpoint answered HTTP " + status, null);
         }
         UpstreamErrorResponse error = parse(reply.body(), UpstreamErrorResponse.class);
+        if (status == 401 && (error == null || error.error() == null)) {
+            // RFC 6749 §5.2 style 401 with only WWW-Authenticate: our client credentials were refused.
+            return new BrokerException.UpstreamRejectedBroker("upstream " + call + " endpoint answered HTTP 401");
+        }
         if (error == null || error.error() == null) {
             return new BrokerException.UpstreamUnavailable(
                     "upstream " + call + " endpoint answered HTTP " + status + " without an OAuth error", null);
@@ -162,8 +180,12 @@ public class UpstreamClient {
         }
     }
 
+    /** A call that ran out of time (504), as opposed to one that could not connect (502). */
     private static boolean isTimeout(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getClass().getSimpleName().contains("ConnectTimeout")) {
+                return false;
+            }
             if (t instanceof TimeoutException || t instanceof java.net.SocketTimeoutException
                     || t.getClass().getName().contains("Timeout")) {
                 return true;

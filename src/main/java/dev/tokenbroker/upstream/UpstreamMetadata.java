@@ -45,10 +45,14 @@ public class UpstreamMetadata {
             throw new IllegalArgumentException(
                     "broker.upstream.issuer or broker.upstream.token-endpoint is required");
         }
+        if (this.config.tokenEndpoint().isPresent()) {
+            // Usable at once; discovery, if configured, only adds what the configuration left out.
+            endpoints.set(new UpstreamEndpoints(this.config.issuer().map(UpstreamMetadata::issuerOf),
+                    this.config.tokenEndpoint().get(), this.config.revocationEndpoint(), Optional.empty()));
+        }
         if (this.config.issuer().isEmpty()) {
-            endpoints.set(new UpstreamEndpoints(Optional.empty(), this.config.tokenEndpoint().get(),
-                    this.config.revocationEndpoint(), Optional.empty()));
             discovery = null;
+            warnIfNoRevocation(endpoints.get());
         } else {
             discovery = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "upstream-discovery");
@@ -74,7 +78,7 @@ public class UpstreamMetadata {
     }
 
     private void discover() {
-        String issuer = stripSlash(config.issuer().get().toString());
+        String issuer = issuerOf(config.issuer().get());
         String url = issuer + "/.well-known/openid-configuration";
         try (Response response = api.get(url)) {
             if (response.getStatus() != 200) {
@@ -87,15 +91,29 @@ public class UpstreamMetadata {
             }
             URI token = config.tokenEndpoint().orElseGet(() -> uri(doc, "token_endpoint")
                     .orElseThrow(() -> new IllegalStateException("no token_endpoint")));
-            endpoints.set(new UpstreamEndpoints(Optional.of(issuer), token,
-                    config.revocationEndpoint().or(() -> uri(doc, "revocation_endpoint")), uri(doc, "jwks_uri")));
+            UpstreamEndpoints discovered = new UpstreamEndpoints(Optional.of(issuer), token,
+                    config.revocationEndpoint().or(() -> uri(doc, "revocation_endpoint")), uri(doc, "jwks_uri"));
+            endpoints.set(discovered);
             LOG.infof("Upstream discovery from %s loaded: token endpoint %s", url, token);
+            warnIfNoRevocation(discovered);
             discovery.shutdown();
         } catch (Exception e) {
             LOG.warnf("Upstream discovery from %s failed (%s); retrying in %s", url, e.toString(),
                     config.discoveryRetryInterval());
             discovery.schedule(this::discover, config.discoveryRetryInterval().toMillis(), TimeUnit.MILLISECONDS);
         }
+    }
+
+    private static void warnIfNoRevocation(UpstreamEndpoints endpoints) {
+        if (endpoints.revocationEndpoint().isEmpty()) {
+            LOG.warn("No upstream revocation endpoint (broker.upstream.revocation-endpoint, or discovery): "
+                    + "revoking a session and cleaning up after store failures only delete the broker's copy, "
+                    + "the upstream refresh token stays valid until it expires");
+        }
+    }
+
+    private static String issuerOf(URI issuer) {
+        return stripSlash(issuer.toString());
     }
 
     private static Optional<URI> uri(JsonNode doc, String field) {

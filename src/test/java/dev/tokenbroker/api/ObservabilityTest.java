@@ -45,6 +45,25 @@ class ObservabilityTest {
         }
     }
 
+    private static double metric(String line) {
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        return metrics.lines().filter(l -> l.startsWith(line + " ")).mapToDouble(l -> Double.parseDouble(l.substring(line.length() + 1)))
+                .findFirst().orElse(0);
+    }
+
+    @Test
+    void refreshesServedFromTheReuseWindowAreCounted() {
+        DuendeStubs upstream = DuendeStubs.reset();
+        upstream.upstreamIssuesTokens();
+        upstream.upstreamRotatesRefreshToken(0);
+        String handle = Broker.exchange(Broker.MOBILE, "CODE-reuse", Broker.MOBILE_REDIRECT, Broker.VERIFIER)
+                .statusCode(200).extract().path("refresh_token");
+        double before = metric("broker_refresh_reused_total");
+        Broker.refresh(Broker.MOBILE, handle).statusCode(200);
+        Broker.refresh(Broker.MOBILE, handle).statusCode(200);
+        assertTrue(metric("broker_refresh_reused_total") >= before + 1, "the second refresh reused the first");
+    }
+
     @Test
     void everyResponseCarriesARequestIdThatAppearsInTheOperationLogLine() throws Exception {
         given().header("X-Request-Id", "req-4711").contentType("application/x-www-form-urlencoded")

@@ -9,7 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import jakarta.inject.Inject;
 
@@ -130,10 +133,12 @@ class UpstreamBehaviourTest {
                 .body("token_type", equalTo("Bearer"))
                 .body("expires_in", equalTo(3600))
                 .body("scope", equalTo(DuendeStubs.SCOPE))
-                .body("$", not(hasKey("id_token")))
+                .body("id_token", equalTo(DuendeStubs.ID_TOKEN))
                 .extract().path("refresh_token");
         assertTrue(Handles.wellFormed(handle));
         assertEquals("clover", stored(handle).get("client"));
+        assertEquals("user-4711", stored(handle).get("sub"), "user read from the ID token");
+        assertEquals("sid-0815", stored(handle).get("sid"), "upstream session read from the ID token");
         assertEquals(1, upstream.exchanges().size());
         String authorization = upstream.exchanges().get(0).getHeader("Authorization");
         assertEquals("Basic " + Base64.getEncoder().encodeToString(
@@ -160,6 +165,10 @@ class UpstreamBehaviourTest {
     @ValueSource(ints = { 400, 401 })
     void upstreamRejectingTheBrokersCredentialsIsAServerError(int status) {
         upstream.upstreamRejectsClientCredentials(status);
+        assertError(exchange(), 502, "server_error");
+        upstream.upstreamRejectsClient(status, "unauthorized_client");
+        assertError(exchange(), 502, "server_error");
+        upstream.upstreamFails(401, "text/plain", "");
         assertError(exchange(), 502, "server_error");
     }
 
@@ -196,6 +205,13 @@ class UpstreamBehaviourTest {
         upstream.upstreamAnswersAfter(3_000);
         assertError(exchange(), 504, "temporarily_unavailable");
         assertEquals(1, upstream.exchanges().size());
+    }
+
+    @Test
+    void upstreamTricklingItsAnswerBeyondTheCallBudgetIsGatewayTimeout() {
+        // Never silent for the 2 s read timeout, but longer than connect + read timeout (5 s) in all.
+        upstream.upstreamTricklesAnswer(8_000);
+        assertError(exchange(), 504, "temporarily_unavailable");
     }
 
     // ---- refresh
@@ -239,6 +255,7 @@ class UpstreamBehaviourTest {
                 .body("access_token", equalTo(DuendeStubs.REFRESHED_ACCESS_TOKEN))
                 .extract().path("expires_in");
         assertTrue(expiresIn <= 3600 && expiresIn >= 3590, first);
+        assertTrue(upstream.refreshes().get(0).getBodyAsString().contains(DuendeStubs.REFRESH_TOKEN));
         assertEquals(1, upstream.refreshes().size());
     }
 
@@ -293,6 +310,30 @@ class UpstreamBehaviourTest {
     }
 
     @Test
+    void revokeDuringRefreshRevokesTheRotatedRefreshTokenToo() throws Exception {
+        String handle = openSession();
+        upstream.upstreamRotatesRefreshToken(1_000);
+        upstream.upstreamAcceptsRevocation();
+        CompletableFuture<Integer> refresh = CompletableFuture.supplyAsync(
+                () -> Broker.refresh(Broker.MOBILE, handle).extract().statusCode());
+        String lock = "tb:lock:{" + Handles.hash(handle) + "}";
+        long deadline = System.currentTimeMillis() + 5_000;
+        while (!redis.key(String.class).exists(lock)) {
+            assertTrue(System.currentTimeMillis() < deadline, "the refresh never took its lock");
+            Thread.onSpinWait();
+        }
+
+        Broker.revoke(Broker.MOBILE, handle).statusCode(200);
+
+        assertEquals(400, refresh.get(10, TimeUnit.SECONDS), "the refresh finds its session revoked");
+        List<String> revoked = upstream.revocations().stream().map(r -> r.getBodyAsString()).toList();
+        assertTrue(revoked.stream().anyMatch(b -> b.contains("token=" + DuendeStubs.REFRESH_TOKEN)), revoked.toString());
+        assertTrue(revoked.stream().anyMatch(b -> b.contains("token=" + DuendeStubs.ROTATED_REFRESH_TOKEN)),
+                "the refresh token the upstream issued meanwhile is revoked too: " + revoked);
+        assertTrue(stored(handle).isEmpty());
+    }
+
+    @Test
     void revokeSucceedsWhenUpstreamRevocationFails() {
         String handle = openSession();
         upstream.upstreamRevocationFails();
@@ -304,6 +345,7 @@ class UpstreamBehaviourTest {
     void revokeOfUnknownTokenIsOk() {
         Broker.revoke(Broker.MOBILE, Handles.newHandle()).statusCode(200);
         Broker.revoke(Broker.MOBILE, "whatever").statusCode(200);
+        Broker.revoke(Broker.MOBILE, "eyJ" + "x".repeat(4000) + " \u00e9").statusCode(200);
         assertEquals(0, upstream.revocations().size());
         assertError(given().contentType(ContentType.URLENC).formParam("client_id", Broker.MOBILE)
                 .post("/oauth2/revoke").then(), 400, "invalid_request");

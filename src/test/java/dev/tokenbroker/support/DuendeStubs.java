@@ -23,9 +23,13 @@ public final class DuendeStubs {
 
     public static final String ACCESS_TOKEN = "AT-seed-7f3a9c1e5b2d";
     public static final String REFRESHED_ACCESS_TOKEN = "AT-refreshed-2c8e4a6f";
-    public static final String ID_TOKEN = "IDT-seed-5d1b9e7c3a";
+    /** An ID token as the upstream sends it: a JWT naming the user and the upstream session. */
+    public static final String ID_TOKEN = jwt("{\"alg\":\"RS256\",\"typ\":\"JWT\"}",
+            "{\"iss\":\"https://upstream.test\",\"sub\":\"user-4711\",\"sid\":\"sid-0815\",\"aud\":\"clover\","
+                    + "\"iat\":1764000000,\"exp\":4102444800}") + ".c2lnbmF0dXJlLXNlZWQtN2E5Yw";
     public static final String REFRESH_TOKEN = "RT-seed-9b4d2f6a8c";
     public static final String ROTATED_REFRESH_TOKEN = "RT-rotated-1e3c5a7b9d";
+    public static final String SECOND_ROTATED_REFRESH_TOKEN = "RT-rotated2-6f8a0c2e4b";
     public static final String SCOPE = "openid offline_access clearline_api";
 
     private final WireMockServer wm;
@@ -48,10 +52,20 @@ public final class DuendeStubs {
         return post(urlEqualTo("/connect/token")).withRequestBody(containing("grant_type=refresh_token"));
     }
 
+    private static String jwt(String header, String payload) {
+        java.util.Base64.Encoder b64 = java.util.Base64.getUrlEncoder().withoutPadding();
+        return b64.encodeToString(header.getBytes(java.nio.charset.StandardCharsets.UTF_8)) + "."
+                + b64.encodeToString(payload.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     private static String tokens(String accessToken, String refreshToken) {
         return "{\"access_token\":\"" + accessToken + "\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
                 + (refreshToken == null ? "" : "\"refresh_token\":\"" + refreshToken + "\",")
                 + "\"scope\":\"" + SCOPE + "\"}";
+    }
+
+    private static String tokensWithIdToken(String accessToken, String refreshToken) {
+        return tokens(accessToken, refreshToken).replace("}", ",\"id_token\":\"" + ID_TOKEN + "\"}");
     }
 
     private static com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder json(int status, String body) {
@@ -59,7 +73,7 @@ public final class DuendeStubs {
     }
 
     public void upstreamIssuesTokens() {
-        wm.stubFor(exchange().willReturn(json(200, tokens(ACCESS_TOKEN, REFRESH_TOKEN))));
+        wm.stubFor(exchange().willReturn(json(200, tokensWithIdToken(ACCESS_TOKEN, REFRESH_TOKEN))));
     }
 
     /** Like client_credentials, or a client not allowed offline_access: the field is omitted. */
@@ -67,10 +81,24 @@ public final class DuendeStubs {
         wm.stubFor(exchange().willReturn(json(200, tokens(ACCESS_TOKEN, null))));
     }
 
-    /** OneTimeOnly refresh tokens: each refresh returns a new one. */
+    /**
+     * OneTimeOnly refresh tokens: each refresh returns a new one, and presenting a used one again is
+     * {@code invalid_grant} (what servers treat as token theft).
+     */
     public void upstreamRotatesRefreshToken(int delayMillis) {
-        wm.stubFor(refresh().willReturn(json(200, tokens(REFRESHED_ACCESS_TOKEN, ROTATED_REFRESH_TOKEN))
-                .withFixedDelay(delayMillis)));
+        oneTimeRefresh(REFRESH_TOKEN, ROTATED_REFRESH_TOKEN, delayMillis);
+        oneTimeRefresh(ROTATED_REFRESH_TOKEN, SECOND_ROTATED_REFRESH_TOKEN, delayMillis);
+    }
+
+    private void oneTimeRefresh(String presented, String next, int delayMillis) {
+        // No token here is a prefix of another, so "contains" matches exactly one of them.
+        String scenario = "one-time " + presented;
+        wm.stubFor(refresh().withRequestBody(containing("refresh_token=" + presented)).inScenario(scenario)
+                .whenScenarioStateIs(com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED)
+                .willReturn(json(200, tokens(REFRESHED_ACCESS_TOKEN, next)).withFixedDelay(delayMillis))
+                .willSetStateTo("used"));
+        wm.stubFor(refresh().withRequestBody(containing("refresh_token=" + presented)).inScenario(scenario)
+                .whenScenarioStateIs("used").willReturn(json(400, "{\"error\":\"invalid_grant\"}")));
     }
 
     /** ReUse refresh tokens (Duende 7 default): the refresh response carries no new refresh token. */
@@ -84,7 +112,18 @@ public final class DuendeStubs {
 
     /** Duende answers a bad client secret with 400, not RFC 6749's 401. */
     public void upstreamRejectsClientCredentials(int status) {
-        wm.stubFor(post(urlEqualTo("/connect/token")).willReturn(json(status, "{\"error\":\"invalid_client\"}")));
+        upstreamRejectsClient(status, "invalid_client");
+    }
+
+    /** The upstream refuses the broker's own registration: invalid_client, unauthorized_client. */
+    public void upstreamRejectsClient(int status, String error) {
+        wm.stubFor(post(urlEqualTo("/connect/token")).willReturn(json(status, "{\"error\":\"" + error + "\"}")));
+    }
+
+    /** Headers at once, then the body in slices over {@code totalMillis}: never silent long enough for an idle timeout. */
+    public void upstreamTricklesAnswer(int totalMillis) {
+        wm.stubFor(post(urlEqualTo("/connect/token")).willReturn(json(200, tokens(ACCESS_TOKEN, REFRESH_TOKEN))
+                .withChunkedDribbleDelay(20, totalMillis)));
     }
 
     public void upstreamFails(int status, String contentType, String body) {

@@ -55,7 +55,8 @@ class ConcurrentRefreshTest {
     void fiftySimultaneousRefreshesOfDifferentSessionsAllSucceed() throws Exception {
         DuendeStubs upstream = DuendeStubs.reset();
         upstream.upstreamIssuesTokens();
-        upstream.upstreamRotatesRefreshToken(0);
+        // Every session holds the same stubbed upstream refresh token, so the upstream must not rotate here.
+        upstream.upstreamRefreshesWithoutRotation(0);
         List<String> handles = new java.util.ArrayList<>();
         for (int i = 0; i < 50; i++) {
             handles.add(Broker.exchange(Broker.MOBILE, "CODE-many-" + i, Broker.MOBILE_REDIRECT, Broker.VERIFIER)

@@ -1,0 +1,50 @@
+package dev.tokenbroker.support;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Looks for token material in what the test applications logged ({@code target/broker-test.log*}). */
+public final class LogScan {
+
+    /** Values every test seeds: stubbed upstream tokens, the verifier, the client secrets. */
+    public static final List<String> SEEDED = List.of(Broker.VERIFIER, "s:e+c%r et \u00e9", "s%3Ae%2Bc%25r",
+            "web-secret-4711", DuendeStubs.ACCESS_TOKEN, DuendeStubs.REFRESHED_ACCESS_TOKEN, DuendeStubs.REFRESH_TOKEN,
+            DuendeStubs.ROTATED_REFRESH_TOKEN, DuendeStubs.SECOND_ROTATED_REFRESH_TOKEN, DuendeStubs.ID_TOKEN,
+            DuendeStubs.ID_TOKEN.split("\\.")[1]);
+
+    private LogScan() {
+    }
+
+    public static String read() throws IOException {
+        StringBuilder all = new StringBuilder();
+        try (var files = Files.list(Path.of("target"))) {
+            for (Path log : files.filter(p -> p.getFileName().toString().startsWith("broker-test.log")).toList()) {
+                all.append(Files.readString(log, StandardCharsets.UTF_8));
+            }
+        }
+        return all.toString();
+    }
+
+    /**
+     * Fails on any seeded or given secret, on anything shaped like a JWT (every upstream token in these tests is
+     * one, mock-oauth2-server's random ones included), on a Basic header and on raw token form fields.
+     */
+    public static void assertClean(String log, List<String> alsoSecret) {
+        assertTrue(log.contains("operation="), "the scan reads the broker's log");
+        List<String> secrets = new ArrayList<>(SEEDED);
+        secrets.addAll(alsoSecret);
+        for (String secret : secrets) {
+            assertFalse(log.contains(secret), "the log contains a secret: " + secret.substring(0, 6) + "…");
+        }
+        for (String shape : List.of("eyJ", "Basic ", "refresh_token=", "code_verifier=", "client_secret=", "code=")) {
+            assertFalse(log.contains(shape), "the log contains '" + shape + "'");
+        }
+    }
+}
