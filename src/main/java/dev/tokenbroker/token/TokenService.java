@@ -45,7 +45,7 @@ public class TokenService {
         try {
             store.create(Handles.hash(handle), client.clientId(), token.scope(), user.subject(), user.sessionId(),
                     token.refreshToken(), System.currentTimeMillis());
-        } catch (BrokerException.StoreUnavailable e) {
+        } catch (RuntimeException e) {
             // Never hand out tokens without a stored session; do not leave a live refresh token behind either.
             revokeQuietly(client, token.refreshToken());
             throw e;

@@ -1,7 +1,5 @@
 package dev.tokenbroker.support;
 
-import dev.tokenbroker.devmode.RedisServer;
-
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -12,6 +10,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+
+import dev.tokenbroker.devmode.RedisServer;
 
 /**
  * The packaged broker ({@code target/quarkus-app/quarkus-run.jar}, prod profile) in a process of its own,

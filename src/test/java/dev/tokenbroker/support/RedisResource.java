@@ -1,10 +1,10 @@
 package dev.tokenbroker.support;
 
-import dev.tokenbroker.devmode.RedisServer;
-
 import java.util.Map;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+
+import dev.tokenbroker.devmode.RedisServer;
 
 /**
  * Gives a {@code @QuarkusTest} a real Redis. Test classes share one server per JVM; a class that stops Redis
