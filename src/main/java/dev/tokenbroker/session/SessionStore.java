@@ -41,6 +41,7 @@ public class SessionStore {
     /**
      * KEYS[1] session, KEYS[2] lock; ARGV owner, expected version, refreshed-at, issued envelope,
      * refresh-token envelope or "" to keep the stored one. Returns 1 committed, 0 version moved on, -1 session gone.
+     * Idempotent for its owner: a retry after a commit whose reply was lost finds its own commit and returns 1.
      * HSET keeps the key's TTL, so a session's absolute lifetime is never extended.
      */
     private static final String COMMIT_REFRESH = """
@@ -48,11 +49,19 @@ public class SessionStore {
               if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
               return -1
             end
-            if redis.call('HGET', KEYS[1], 'version') ~= ARGV[2] then return 0 end
-            redis.call('HSET', KEYS[1], 'version', tostring(tonumber(ARGV[2]) + 1), 'refreshed', ARGV[3], 'issued', ARGV[4])
+            local version = redis.call('HGET', KEYS[1], 'version')
+            local bumped = tostring(tonumber(ARGV[2]) + 1)
+            if version == bumped and redis.call('HGET', KEYS[1], 'committer') == ARGV[1] then return 1 end
+            if version ~= ARGV[2] then return 0 end
+            redis.call('HSET', KEYS[1], 'version', bumped, 'committer', ARGV[1], 'refreshed', ARGV[3], 'issued', ARGV[4])
             if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'rt', ARGV[5]) end
             if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
             return 1""";
+
+    /** KEYS[1] lock; ARGV[1] owner, ARGV[2] ttl millis. Renews the lock only if we still own it. */
+    private static final String EXTEND = """
+            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+            return 0""";
 
     /** KEYS[1] session; ARGV[1] version. Deletes the session unless someone committed a refresh since. */
     private static final String DELETE_IF_VERSION = """
@@ -130,6 +139,13 @@ public class SessionStore {
 
     public boolean isLocked(String handleHash) {
         return call("check lock", () -> redis.key(String.class).exists(lockKey(handleHash)));
+    }
+
+    /** @return false when the lock is no longer ours */
+    public boolean extendLock(String handleHash, String owner, Duration ttl) {
+        Response r = call("extend lock", () -> redis.execute("EVAL", EXTEND, "1", lockKey(handleHash), owner,
+                Long.toString(ttl.toMillis())));
+        return r != null && r.toLong() == 1;
     }
 
     public void unlock(String handleHash, String owner) {

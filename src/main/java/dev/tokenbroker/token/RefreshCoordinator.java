@@ -69,9 +69,11 @@ public class RefreshCoordinator {
         this.upstream = upstream;
         this.tokens = tokens;
         this.reuseWindow = config.session().refreshReuseWindow();
-        this.lockTtl = upstream.callBudget().plusSeconds(5);
+        // Covers re-reading the session (a Redis call) and the bounded upstream call; renewed before the commit.
+        this.lockTtl = upstream.callBudget().plusSeconds(10);
         this.lockWaitBudget = lockTtl.plusSeconds(2);
-        this.joinWaitBudget = lockWaitBudget.plus(lockTtl).plusSeconds(2);
+        // The worker may wait for the lock, then hold it twice over (call, renewed for the commit), then revoke.
+        this.joinWaitBudget = lockWaitBudget.plus(lockTtl.multipliedBy(2)).plus(upstream.callBudget());
         this.coalesced = Counter.builder("broker.refresh.coalesced")
                 .description("Refreshes that joined another in-flight refresh of the same session in this process")
                 .register(registry);
@@ -110,7 +112,7 @@ public class RefreshCoordinator {
         } else {
             try {
                 mine.complete(work.get());
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
                 mine.completeExceptionally(e);
             } finally {
                 inFlight.remove(key, mine);
@@ -143,13 +145,21 @@ public class RefreshCoordinator {
                 return recent;
             }
             if (store.tryLock(hash, owner, lockTtl)) {
+                boolean release = true;
                 try {
                     // Another replica may have committed between our read and our lock.
                     Session locked = store.find(hash).orElseThrow(RefreshCoordinator::invalidHandle);
                     recent = reusable(locked, requested, seenVersion);
                     return recent != null ? recent : refreshUnderLock(client, locked, requested, owner);
+                } catch (BrokerException.UpstreamTimeout | BrokerException.UpstreamUnavailable e) {
+                    // The request may have reached the upstream, which may still be working on it or may have
+                    // rotated the token: keep the lock until it expires, so nobody sends the same token meanwhile.
+                    release = e.getCause() == null;
+                    throw e;
                 } finally {
-                    unlockQuietly(hash, owner);
+                    if (release) {
+                        unlockQuietly(hash, owner);
+                    }
                 }
             }
             if (System.currentTimeMillis() > deadline) {
@@ -176,7 +186,17 @@ public class RefreshCoordinator {
                 answer.expiresIn(), scope, answer.idToken(), requested, now);
         String rotated = answer.refreshToken() == null || answer.refreshToken().isEmpty()
                 || answer.refreshToken().equals(session.refreshToken()) ? null : answer.refreshToken();
-        switch (commit(session, owner, now, issued, rotated)) {
+        SessionStore.CommitOutcome outcome;
+        try {
+            outcome = commit(session, owner, now, issued, rotated);
+        } catch (BrokerException.StoreUnavailable e) {
+            // The session still holds the refresh token just spent; the new one must not live on unrecorded.
+            if (rotated != null) {
+                tokens.revokeQuietly(client, rotated);
+            }
+            throw e;
+        }
+        switch (outcome) {
             case COMMITTED:
                 return issued;
             case SESSION_GONE:
@@ -198,12 +218,16 @@ public class RefreshCoordinator {
 
     /**
      * Commits, retrying briefly: the upstream has already answered, and with one-time refresh tokens a lost
-     * commit would leave the session with a dead refresh token.
+     * commit would leave the session with a dead refresh token. The lock is renewed first so that the retries
+     * cannot outlive it; the commit script is idempotent, so a retry after a lost reply is safe.
      */
     private SessionStore.CommitOutcome commit(Session session, String owner, long now, IssuedTokens issued,
             String rotated) {
         for (int attempt = 1;; attempt++) {
             try {
+                if (attempt == 1) {
+                    store.extendLock(session.handleHash(), owner, lockTtl);
+                }
                 return store.commitRefresh(session.handleHash(), owner, session.version(), now, issued, rotated);
             } catch (BrokerException.StoreUnavailable e) {
                 if (attempt == COMMIT_ATTEMPTS) {

@@ -5,6 +5,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasKey;
 import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -285,14 +286,26 @@ class UpstreamBehaviourTest {
         upstream.upstreamFails(503, "text/plain", "busy");
         assertError(Broker.refresh(Broker.MOBILE, handle), 502, "temporarily_unavailable");
         assertEquals(before, stored(handle));
-
-        upstream.upstreamAnswersAfter(3_000);
-        assertError(Broker.refresh(Broker.MOBILE, handle), 504, "temporarily_unavailable");
-        assertEquals(before, stored(handle));
+        assertFalse(locked(handle), "the upstream answered, so the next refresh may go ahead");
 
         upstream = DuendeStubs.reset();
         upstream.upstreamRotatesRefreshToken(0);
         Broker.refresh(Broker.MOBILE, handle).statusCode(200);
+    }
+
+    @Test
+    void refreshTimingOutKeepsSessionAndHoldsItsLockUntilItExpires() {
+        String handle = openSession();
+        Map<String, String> before = stored(handle);
+        upstream.upstreamAnswersAfter(3_000);
+        assertError(Broker.refresh(Broker.MOBILE, handle), 504, "temporarily_unavailable");
+        assertEquals(before, stored(handle));
+        assertTrue(locked(handle),
+                "the upstream may still be working on (or have rotated) that refresh token: nobody may send it now");
+    }
+
+    private boolean locked(String handle) {
+        return redis.key(String.class).exists("tb:lock:{" + Handles.hash(handle) + "}");
     }
 
     // ---- revocation
