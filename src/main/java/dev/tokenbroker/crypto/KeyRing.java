@@ -4,9 +4,11 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Map;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 import javax.crypto.Cipher;
 import javax.crypto.SecretKey;
@@ -39,7 +41,7 @@ public final class KeyRing {
             throw new IllegalArgumentException("broker.session.encryption-key-id '" + currentKid
                     + "' names no key in broker.session.encryption-keys");
         }
-        this.keys = Map.copyOf(base64Keys.entrySet().stream().collect(java.util.stream.Collectors.toMap(
+        this.keys = Map.copyOf(base64Keys.entrySet().stream().collect(Collectors.toMap(
                 Map.Entry::getKey, e -> decodeKey(e.getKey(), e.getValue()))));
         this.currentKid = currentKid;
     }
@@ -94,7 +96,7 @@ public final class KeyRing {
         }
         try {
             byte[] in = Base64.getUrlDecoder().decode(parts[2]);
-            byte[] nonce = java.util.Arrays.copyOfRange(in, 0, NONCE_BYTES);
+            byte[] nonce = Arrays.copyOfRange(in, 0, NONCE_BYTES);
             Cipher cipher = cipher(Cipher.DECRYPT_MODE, key, nonce, parts[1], associatedData);
             return new String(cipher.doFinal(in, NONCE_BYTES, in.length - NONCE_BYTES), StandardCharsets.UTF_8);
         } catch (GeneralSecurityException | IllegalArgumentException e) {

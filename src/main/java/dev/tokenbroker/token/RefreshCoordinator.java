@@ -98,8 +98,7 @@ public class RefreshCoordinator {
             throw invalidHandle();
         }
         String requested = requestedScope(scope, session.scope());
-        IssuedTokens issued = coalesced(hash + " " + requested,
-                () -> refreshOnce(client, hash, requested, session.version()));
+        IssuedTokens issued = coalesced(hash + " " + requested, () -> refreshOnce(client, session, requested));
         return new Grant(issued.accessToken(), issued.tokenType(), issued.expiresInAt(System.currentTimeMillis()),
                 issued.scope(), issued.idToken(), handle);
     }
@@ -134,12 +133,17 @@ public class RefreshCoordinator {
         }
     }
 
-    /** @param seenVersion the session version this request read first; a later one carries a newer result */
-    private IssuedTokens refreshOnce(RegisteredClient client, String hash, String requested, long seenVersion) {
+    /**
+     * @param first the session as this request read it; a later version carries a newer result. Each further
+     *              round re-reads it after waiting for another refresh.
+     */
+    private IssuedTokens refreshOnce(RegisteredClient client, Session first, String requested) {
+        String hash = first.handleHash();
+        long seenVersion = first.version();
         String owner = Handles.randomId();
         long deadline = System.currentTimeMillis() + lockWaitBudget.toMillis();
+        Session session = first;
         while (true) {
-            Session session = store.find(hash).orElseThrow(RefreshCoordinator::invalidHandle);
             IssuedTokens recent = reusable(session, requested, seenVersion);
             if (recent != null) {
                 return recent;
@@ -167,6 +171,7 @@ public class RefreshCoordinator {
             }
             lockWaits.increment();
             awaitUnlock(hash, deadline);
+            session = store.find(hash).orElseThrow(RefreshCoordinator::invalidHandle);
         }
     }
 
@@ -208,7 +213,7 @@ public class RefreshCoordinator {
             default:
                 // Cannot happen while upstream calls end within the lock's lifetime; if it does, the session
                 // holds another refresh token now and ours would only be an orphan.
-                LOG.errorf("A refresh committed by another process overtook this one while it held the lock");
+                LOG.error("A refresh committed by another process overtook this one while it held the lock");
                 if (rotated != null) {
                     tokens.revokeQuietly(client, rotated);
                 }
@@ -226,6 +231,8 @@ public class RefreshCoordinator {
         for (int attempt = 1;; attempt++) {
             try {
                 if (attempt == 1) {
+                    // Best effort: the version compare-and-set guards the commit whether or not the lock
+                    // is still ours.
                     store.extendLock(session.handleHash(), owner, lockTtl);
                 }
                 return store.commitRefresh(session.handleHash(), owner, session.version(), now, issued, rotated);
