@@ -5,6 +5,9 @@ import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import io.quarkus.runtime.configuration.MemorySize;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.Router;
@@ -17,11 +20,12 @@ import io.vertx.ext.web.Router;
 @Singleton
 class BodyLimit {
 
-    private static final String BODY = "{\"error\":\"invalid_request\",\"error_description\":\"Request body too large\"}";
-
     void install(@Observes Router router,
-            @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBodySize) {
+            @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBodySize, ObjectMapper json)
+            throws JsonProcessingException {
         long limit = maxBodySize.asLongValue();
+        // The one error body, serialised once: this route runs before RESTEasy and its mappers.
+        String body = json.writeValueAsString(new ErrorResponse("invalid_request", ErrorMapper.describe(413)));
         router.route().order(Integer.MIN_VALUE).handler(ctx -> {
             String declared = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
             if (declared != null && isOver(declared, limit)) {
@@ -30,7 +34,7 @@ class BodyLimit {
                         .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
                         .putHeader("Pragma", "no-cache")
                         .putHeader(HttpHeaders.CONNECTION, "close")
-                        .end(BODY);
+                        .end(body);
             } else {
                 ctx.next();
             }

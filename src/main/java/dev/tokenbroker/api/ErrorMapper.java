@@ -10,25 +10,24 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 import dev.tokenbroker.error.BrokerException;
 
 /**
- * Turns every failure into the one RFC 6749 §5.2 JSON body. Client errors are logged at INFO without a stack,
- * server errors at ERROR with one. Only the fixed public description reaches the caller.
+ * The one RFC 6749 §5.2 JSON error body. {@link #oauthError} is what the OAuth endpoints map their
+ * {@link BrokerException}s with (each resource declares its own mapper); the global mappers here cover what the
+ * framework rejects before any resource runs (404, 405, 406, 415, malformed bodies) and anything unexpected.
+ * Client errors are logged at INFO without a stack, server errors at ERROR with one. Only the fixed public
+ * description reaches the caller.
  */
 public class ErrorMapper {
 
     private static final Logger LOG = Logger.getLogger(ErrorMapper.class);
-    static final String RETRY_AFTER_SECONDS = "5";
 
-    @ServerExceptionMapper
-    public Response broker(BrokerException e) {
+    static Response oauthError(BrokerException e) {
         if (e.status() >= 500) {
             LOG.errorf(e.getCause(), "%s (%d %s)", e.logDetail(), e.status(), e.error());
         } else {
             LOG.infof("Rejected request: %d %s: %s", e.status(), e.error(), e.logDetail());
         }
         Response.ResponseBuilder builder = body(e.status(), e.error(), e.getMessage());
-        if (e instanceof BrokerException.StoreUnavailable || e instanceof BrokerException.RefreshContended) {
-            builder.header("Retry-After", RETRY_AFTER_SECONDS);
-        }
+        e.retryAfterSeconds().ifPresent(seconds -> builder.header("Retry-After", Integer.toString(seconds)));
         return builder.build();
     }
 
@@ -55,7 +54,7 @@ public class ErrorMapper {
                 .entity(new ErrorResponse(error, description)));
     }
 
-    private static String describe(int status) {
+    static String describe(int status) {
         return switch (status) {
             case 404 -> "No such endpoint";
             case 405 -> "Method not allowed";

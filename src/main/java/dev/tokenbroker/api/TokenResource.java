@@ -4,8 +4,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
+
+import jakarta.enterprise.inject.Instance;
 
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -18,6 +22,7 @@ import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -27,9 +32,8 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
-import dev.tokenbroker.token.Grant;
-import dev.tokenbroker.token.RefreshCoordinator;
-import dev.tokenbroker.token.TokenService;
+import dev.tokenbroker.token.EndSession;
+import dev.tokenbroker.token.TokenResult;
 
 /**
  * The front ends' token endpoint (RFC 6749 §3.2) and revocation endpoint (RFC 7009). Both take
@@ -41,18 +45,24 @@ import dev.tokenbroker.token.TokenService;
 public class TokenResource {
 
     private final Clients clients;
-    private final TokenService tokens;
-    private final RefreshCoordinator refreshes;
+    private final Map<String, GrantHandler> grants;
+    private final EndSession endSession;
     private final Operations operations;
     private final ObjectReader strictJson;
 
-    TokenResource(Clients clients, TokenService tokens, RefreshCoordinator refreshes, Operations operations,
+    TokenResource(Clients clients, Instance<GrantHandler> grants, EndSession endSession, Operations operations,
             ObjectMapper json) {
         this.clients = clients;
-        this.tokens = tokens;
-        this.refreshes = refreshes;
+        this.grants = grants.stream().collect(Collectors.toUnmodifiableMap(GrantHandler::grantType, g -> g));
+        this.endSession = endSession;
         this.operations = operations;
         this.strictJson = json.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    }
+
+    /** RFC 6749 §5.2 bodies for this resource's failures; other endpoints map their own. */
+    @ServerExceptionMapper
+    Response oauthError(BrokerException e) {
+        return ErrorMapper.oauthError(e);
     }
 
     @POST
@@ -75,16 +85,16 @@ public class TokenResource {
             + "or temporarily_unavailable (upstream down or answering garbage)")
     @APIResponse(responseCode = "503", description = "temporarily_unavailable: session store down; see Retry-After")
     @APIResponse(responseCode = "504", description = "temporarily_unavailable: upstream timed out")
-    public Response tokenForm(MultivaluedMap<String, String> form) {
-        return token(() -> new Params(form));
+    public Response tokenForm(MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop) {
+        return token(() -> new Params(form), dpop);
     }
 
     @POST
     @Path("/token")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(hidden = true)
-    public Response tokenJson(String body) {
-        return token(() -> jsonParams(body));
+    public Response tokenJson(String body, @HeaderParam("DPoP") List<String> dpop) {
+        return token(() -> jsonParams(body), dpop);
     }
 
     @POST
@@ -110,33 +120,35 @@ public class TokenResource {
         return revoke(() -> jsonParams(body));
     }
 
-    private Response token(Supplier<Params> request) {
+    private Response token(Supplier<Params> request, List<String> dpop) {
         Operations.Operation op = operations.begin("token");
         try {
             Params params = request.get();
             String grantType = params.required("grant_type");
-            op.name(switch (grantType) {
-                case "authorization_code" -> "exchange";
-                case "refresh_token" -> "refresh";
-                default -> "token";
-            });
+            GrantHandler grant = grants.get(grantType);
+            if (grant != null) {
+                op.name(grant.operation());
+            }
             RegisteredClient client = client(params, op);
-            Grant grant = switch (grantType) {
-                case "authorization_code" -> tokens.exchange(client,
-                        params.required("code", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters"),
-                        params.required("redirect_uri", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters"),
-                        params.required("code_verifier", Params.CODE_VERIFIER,
-                                "must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636)"));
-                case "refresh_token" -> refreshes.refresh(client,
-                        params.required("refresh_token", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters"),
-                        params.optional("scope", Params.SCOPE, "must be space-separated scope tokens (RFC 6749 §3.3)"));
-                default -> throw new BrokerException.UnsupportedGrantType(
-                        "grant_type must be authorization_code or refresh_token");
-            };
-            return op.succeeded(NoStore.ok(TokenResponse.of(grant)));
+            if (grant == null) {
+                throw new BrokerException.UnsupportedGrantType("grant_type must be one of " + grants.keySet());
+            }
+            TokenResult result = grant.handle(client, params, new RequestFacts("POST", "/oauth2/token", single(dpop)));
+            return op.succeeded(NoStore.ok(TokenResponse.of(result)));
         } catch (RuntimeException e) {
             throw op.failed(e);
         }
+    }
+
+    /** RFC 9449 §4.3: at most one DPoP header. */
+    private static String single(List<String> header) {
+        if (header == null || header.isEmpty()) {
+            return null;
+        }
+        if (header.size() > 1) {
+            throw new BrokerException.InvalidDpopProof("Only one DPoP header is allowed");
+        }
+        return header.get(0);
     }
 
     private Response revoke(Supplier<Params> request) {
@@ -148,7 +160,7 @@ public class TokenResource {
             String token = params.required("token");
             // RFC 7009 §2.1: the hint may be ignored; we only ever hold refresh tokens.
             params.optional("token_type_hint");
-            tokens.revoke(client, token);
+            endSession.revoke(client, token);
             return op.succeeded(NoStore.ok(null));
         } catch (RuntimeException e) {
             throw op.failed(e);

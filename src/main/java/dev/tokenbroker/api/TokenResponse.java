@@ -3,7 +3,7 @@ package dev.tokenbroker.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
-import dev.tokenbroker.token.Grant;
+import dev.tokenbroker.token.TokenResult;
 
 /** RFC 6749 §5.1 successful response of {@code POST /oauth2/token}; absent fields are omitted. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -15,9 +15,9 @@ public record TokenResponse(
         @JsonProperty("refresh_token") String refreshToken,
         @JsonProperty("id_token") String idToken) {
 
-    static TokenResponse of(Grant grant) {
-        return new TokenResponse(grant.accessToken(), grant.tokenType(), grant.expiresIn(), grant.scope(),
-                grant.handle(), grant.idToken());
+    static TokenResponse of(TokenResult result) {
+        return new TokenResponse(result.accessToken(), result.tokenType(), result.expiresIn(), result.scope(),
+                result.handle(), result.idToken());
     }
 
     @Override

@@ -5,11 +5,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import jakarta.validation.constraints.Min;
 
 import org.hibernate.validator.constraints.time.DurationMin;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
@@ -31,6 +33,31 @@ public interface BrokerConfig {
 
     /** Sessions in Redis. */
     Session session();
+
+    /**
+     * The URL front ends use to reach the broker, e.g. {@code https://tokens.example.com} (behind an ingress the
+     * broker cannot see it). DPoP proofs must name it in {@code htu}; required when any client uses DPoP. No default.
+     */
+    Optional<URI> externalBaseUrl();
+
+    /** DPoP proof checks (RFC 9449), for clients with {@code dpop} other than {@code off}. */
+    Dpop dpop();
+
+    interface Dpop {
+        /** JWS algorithms accepted for proofs; asymmetric only. Default {@code ES256,ES384,ES512,PS256,RS256,EdDSA}. */
+        @WithDefault("ES256,ES384,ES512,PS256,RS256,EdDSA")
+        Set<String> allowedAlgorithms();
+
+        /** How old a proof's {@code iat} may be. Default {@code 60s}. */
+        @WithDefault("60s")
+        @DurationMin(seconds = 1)
+        Duration maxAge();
+
+        /** Tolerated clock difference between front end and broker, either way. Default {@code 5s}. */
+        @WithDefault("5s")
+        @DurationMin(seconds = 0)
+        Duration clockSkew();
+    }
 
     interface Upstream {
         /**
@@ -61,6 +88,13 @@ public interface BrokerConfig {
         @Min(1)
         int connectionPoolSize();
 
+        /**
+         * Largest upstream answer (token, revocation, discovery) the broker reads; larger ones are refused (502).
+         * Default {@code 64K}.
+         */
+        @WithDefault("64K")
+        MemorySize maxResponseSize();
+
         /** Pause between discovery attempts while discovery fails. Default {@code 10s}. */
         @WithDefault("10s")
         Duration discoveryRetryInterval();
@@ -79,6 +113,27 @@ public interface BrokerConfig {
         /** How the broker authenticates to the upstream. Default {@code client_secret_basic}. */
         @WithDefault("client_secret_basic")
         AuthMethod authMethod();
+
+        /**
+         * Whether every refresh answers with a new handle and retires the one presented (RFC 9700 §4.14.2). A retired
+         * handle presented after {@code broker.session.rotation-grace} ends the session as stolen. Default
+         * {@code true}.
+         */
+        @WithDefault("true")
+        boolean rotateHandles();
+
+        /**
+         * DPoP binding of the client's handles (RFC 9449): {@code off} ignores nothing and binds nothing (a DPoP header
+         * is refused), {@code optional} binds a session when its code exchange carries a valid proof, {@code required}
+         * refuses exchanges without one. A bound session's refreshes and revocations need a proof by the same key.
+         * Default {@code off}.
+         */
+        @WithDefault("off")
+        DpopMode dpop();
+    }
+
+    enum DpopMode {
+        off, optional, required
     }
 
     /** Constants spelled as in RFC 7591 {@code token_endpoint_auth_method}, so config values match them exactly. */
@@ -104,6 +159,22 @@ public interface BrokerConfig {
         @WithDefault("30d")
         @DurationMin(seconds = 1)
         Duration maxLifetime();
+
+        /**
+         * A session not refreshed for this long ends; every refresh slides it, never past {@code max-lifetime}.
+         * Default {@code 14d}.
+         */
+        @WithDefault("14d")
+        @DurationMin(seconds = 1)
+        Duration idleTimeout();
+
+        /**
+         * How long a just-retired handle still answers, with exactly what it answered first (same access token, same
+         * new handle): absorbs a lost response and an app that fires two refreshes at once. Default {@code 30s}.
+         */
+        @WithDefault("30s")
+        @DurationMin(seconds = 0)
+        Duration rotationGrace();
 
         /** A refresh arriving this soon after a completed refresh of the same session gets that result again. Default {@code 5s}. */
         @WithDefault("5s")

@@ -38,11 +38,18 @@ public class Clients {
             c.redirectUris().forEach(uri -> require(isAbsoluteWithoutFragment(uri),
                     prefix + "redirect-uris: '" + uri + "' is not an absolute URI without fragment"));
             RegisteredClient client = new RegisteredClient(name, c.clientId(), c.clientSecret(),
-                    c.redirectUris(), c.authMethod());
+                    c.redirectUris(), c.authMethod(), c.rotateHandles(), c.dpop());
             RegisteredClient clash = byClientId.put(c.clientId(), client);
+            require(c.dpop() == BrokerConfig.DpopMode.off || config.externalBaseUrl().isPresent(),
+                    prefix + "dpop needs broker.external-base-url (the URL front ends put in a DPoP proof's htu)");
             require(clash == null, prefix + "client-id '" + c.clientId() + "' is also used by broker.clients."
                     + (clash == null ? "" : clash.name()));
         });
+    }
+
+    /** Whether any client may bind sessions to DPoP keys. */
+    public boolean anyUsesDpop() {
+        return byClientId.values().stream().anyMatch(c -> c.dpop() != BrokerConfig.DpopMode.off);
     }
 
     public Optional<RegisteredClient> byClientId(String clientId) {

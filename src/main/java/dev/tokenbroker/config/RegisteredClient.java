@@ -4,7 +4,7 @@ import java.util.List;
 
 /** One configured front-end client. {@link #toString()} leaves the secret out. */
 public record RegisteredClient(String name, String clientId, String clientSecret, List<String> redirectUris,
-        BrokerConfig.AuthMethod authMethod) {
+        BrokerConfig.AuthMethod authMethod, boolean rotateHandles, BrokerConfig.DpopMode dpop) {
 
     @Override
     public String toString() {

@@ -5,46 +5,94 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * Broker handles: the opaque refresh tokens the front ends hold. 256 bits from a CSPRNG, base64url.
- * Redis only ever sees {@link #hash(String)} of a handle, so a dump of Redis yields no usable handle.
+ * Broker handles: the opaque refresh tokens the front ends hold. A handle is {@code <key>.<secret>}: a 128-bit
+ * session key that stays the same for the session's whole life and a 256-bit secret that changes with every
+ * rotation, both from a CSPRNG, base64url. Redis only ever sees hashes of both ({@link Handle#sessionId()},
+ * {@link Handle#secretHash()}), so a dump of Redis yields no usable handle, and log lines name sessions by an id
+ * that cannot be turned back into a handle.
  */
 public final class Handles {
 
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Base64.Encoder B64URL = Base64.getUrlEncoder().withoutPadding();
-    private static final Pattern FORMAT = Pattern.compile("[A-Za-z0-9_-]{43}");
+    private static final Pattern FORMAT = Pattern.compile("[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}");
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by the Java platform", e);
+        }
+    });
 
     private Handles() {
     }
 
-    public static String newHandle() {
-        byte[] bytes = new byte[32];
-        RANDOM.nextBytes(bytes);
-        return B64URL.encodeToString(bytes);
-    }
+    /**
+     * One handle of a session. {@link #toString()} is redacted; {@link #value()} is what the front end gets.
+     *
+     * @param key    names the session; secret, since whoever knows it holds (or held) a handle of the session
+     * @param secret proves the holder has the session's current (or just retired) handle
+     */
+    public record Handle(String key, String secret) {
 
-    /** Whether the value could be a handle this broker issued; anything else is rejected without a Redis lookup. */
-    public static boolean wellFormed(String value) {
-        return value != null && FORMAT.matcher(value).matches();
-    }
-
-    /** SHA-256, base64url. A plain hash suffices: the input already carries 256 bits of entropy. */
-    public static String hash(String handle) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(handle.getBytes(StandardCharsets.US_ASCII));
-            return B64URL.encodeToString(digest);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required by the Java platform", e);
+        public String value() {
+            return key + "." + secret;
         }
+
+        /** The session's Redis identity and log id: a hash of {@link #key}, so neither reveals a handle. */
+        public String sessionId() {
+            return hash(key).substring(0, 22);
+        }
+
+        public String secretHash() {
+            return hash(secret);
+        }
+
+        /** The same session's next handle: same key, new secret. */
+        public Handle rotated() {
+            return new Handle(key, random(32));
+        }
+
+        @Override
+        public String toString() {
+            return "Handle[session=" + sessionId() + "]";
+        }
+    }
+
+    public static Handle newHandle() {
+        return new Handle(random(16), random(32));
+    }
+
+    /** The handle, if the value could be one this broker issued; anything else is rejected without a Redis lookup. */
+    public static Optional<Handle> parse(String value) {
+        if (value == null || !FORMAT.matcher(value).matches()) {
+            return Optional.empty();
+        }
+        return Optional.of(new Handle(value.substring(0, 22), value.substring(23)));
+    }
+
+    /** SHA-256, base64url. A plain hash suffices: every input carries at least 128 bits of entropy. */
+    static String hash(String value) {
+        return B64URL.encodeToString(SHA256.get().digest(value.getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    /** SHA-256, base64url, of any text: a fixed-length Redis key part for values of any length or alphabet. */
+    public static String digest(String value) {
+        return B64URL.encodeToString(SHA256.get().digest(value.getBytes(StandardCharsets.UTF_8)));
     }
 
     /** A random id for lock ownership; not a secret. */
     public static String randomId() {
-        byte[] bytes = new byte[12];
-        RANDOM.nextBytes(bytes);
-        return B64URL.encodeToString(bytes);
+        return random(12);
+    }
+
+    private static String random(int bytes) {
+        byte[] out = new byte[bytes];
+        RANDOM.nextBytes(out);
+        return B64URL.encodeToString(out);
     }
 }

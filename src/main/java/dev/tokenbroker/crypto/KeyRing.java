@@ -6,11 +6,15 @@ import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 import javax.crypto.Cipher;
+import javax.crypto.Mac;
 import javax.crypto.SecretKey;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
@@ -29,8 +33,19 @@ public final class KeyRing {
     private static final Pattern KID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     private static final SecureRandom RANDOM = new SecureRandom();
 
+    private static final ThreadLocal<Cipher> CIPHER = ThreadLocal.withInitial(() -> {
+        try {
+            return Cipher.getInstance("AES/GCM/NoPadding");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-GCM is required by the Java platform", e);
+        }
+    });
+
     private final Map<String, SecretKey> keys;
+    private final Map<String, SecretKey> indexKeys;
     private final String currentKid;
+    /** Per thread and key id: Mac instances are not thread-safe, and keyed per ring instance. */
+    private final ThreadLocal<Map<String, Mac>> macs = ThreadLocal.withInitial(HashMap::new);
 
     /**
      * @param base64Keys key id → base64 of 32 bytes
@@ -44,6 +59,8 @@ public final class KeyRing {
         this.keys = Map.copyOf(base64Keys.entrySet().stream().collect(Collectors.toMap(
                 Map.Entry::getKey, e -> decodeKey(e.getKey(), e.getValue()))));
         this.currentKid = currentKid;
+        this.indexKeys = Map.copyOf(keys.entrySet().stream().collect(Collectors.toMap(
+                Map.Entry::getKey, e -> deriveIndexKey(e.getValue()))));
     }
 
     /** A ring with one random key, for dev and test runs without configured keys. */
@@ -84,6 +101,45 @@ public final class KeyRing {
         }
     }
 
+    /**
+     * An index tag for a value that must be findable but not readable in Redis (a user's {@code sub}, an upstream
+     * {@code sid}): HMAC-SHA-256 under a key derived from the current encryption key, base64url.
+     */
+    public String indexTag(String value) {
+        return tag(currentKid, value);
+    }
+
+    /** The value's tags under every key in the ring, current first: lookups still find what older keys tagged. */
+    public List<String> indexTags(String value) {
+        return Stream.concat(Stream.of(currentKid), indexKeys.keySet().stream().filter(kid -> !kid.equals(currentKid)).sorted())
+                .map(kid -> tag(kid, value)).toList();
+    }
+
+    private String tag(String kid, String value) {
+        Mac mac = macs.get().computeIfAbsent(kid, k -> {
+            try {
+                Mac m = Mac.getInstance("HmacSHA256");
+                m.init(indexKeys.get(k));
+                return m;
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("HmacSHA256 is required by the Java platform", e);
+            }
+        });
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(mac.doFinal(value.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** A separate key for index tags, so the encryption key itself is never used as a MAC key. */
+    private static SecretKey deriveIndexKey(SecretKey key) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(key);
+            return new SecretKeySpec(mac.doFinal("token-broker index tags v1".getBytes(StandardCharsets.UTF_8)),
+                    "HmacSHA256");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is required by the Java platform", e);
+        }
+    }
+
     /** @throws IllegalStateException when the envelope is malformed, its key is gone, or it was tampered with or moved */
     public String decrypt(String envelope, String associatedData) {
         String[] parts = envelope.split("\\.", 3);
@@ -106,7 +162,8 @@ public final class KeyRing {
 
     private static Cipher cipher(int mode, SecretKey key, byte[] nonce, String kid, String associatedData)
             throws GeneralSecurityException {
-        Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+        // Cipher instances are costly to obtain and not thread-safe: one per thread, re-initialised per use.
+        Cipher cipher = CIPHER.get();
         cipher.init(mode, key, new GCMParameterSpec(TAG_BITS, nonce));
         // The key id is authenticated too, so an envelope cannot be relabelled to another key.
         cipher.updateAAD((VERSION + "." + kid + "|" + associatedData).getBytes(StandardCharsets.UTF_8));

@@ -1,11 +1,16 @@
 package dev.tokenbroker.error;
 
+import java.util.OptionalInt;
+
 /**
- * The one error model. Each subclass fixes the HTTP status and the RFC 6749 §5.2 error code.
- * The message is the public {@code error_description}; {@link #logDetail()} is for the log only.
- * Neither may ever contain token material.
+ * The one error model. Each subclass fixes every fact about itself: HTTP status, RFC 6749 §5.2 error code, the
+ * metric outcome, and whether the caller should retry after a pause. The message is the public
+ * {@code error_description}; {@link #logDetail()} is for the log only. Neither may ever contain token material.
  */
 public abstract sealed class BrokerException extends RuntimeException {
+
+    /** What a 503 tells the caller to wait before retrying. */
+    private static final OptionalInt RETRY_AFTER = OptionalInt.of(5);
 
     private final String logDetail;
 
@@ -17,6 +22,16 @@ public abstract sealed class BrokerException extends RuntimeException {
     public abstract int status();
 
     public abstract String error();
+
+    /** The {@code outcome} tag of the operation metric: the RFC 6749 error for client errors, the cause otherwise. */
+    public String outcome() {
+        return error();
+    }
+
+    /** Seconds for a {@code Retry-After} header, when the caller should simply retry. */
+    public OptionalInt retryAfterSeconds() {
+        return OptionalInt.empty();
+    }
 
     /** Detail for operators; never sent to the caller. */
     public String logDetail() {
@@ -67,6 +82,15 @@ public abstract sealed class BrokerException extends RuntimeException {
         public String error() { return "unsupported_grant_type"; }
     }
 
+    /** RFC 9449 §7.1: the DPoP proof is missing, malformed, stale, replayed or signed by another key. */
+    public static final class InvalidDpopProof extends BrokerException {
+        public InvalidDpopProof(String description) {
+            super(description, null, null);
+        }
+        public int status() { return 400; }
+        public String error() { return "invalid_dpop_proof"; }
+    }
+
     /** The upstream rejected the broker's own client credentials: an operator must fix the configuration. */
     public static final class UpstreamRejectedBroker extends BrokerException {
         public UpstreamRejectedBroker(String logDetail) {
@@ -74,23 +98,35 @@ public abstract sealed class BrokerException extends RuntimeException {
         }
         public int status() { return 502; }
         public String error() { return "server_error"; }
+        @Override public String outcome() { return "upstream_rejected_broker"; }
     }
 
-    /** Upstream 5xx, connection failure or an answer that is not OAuth JSON. */
+    /**
+     * Upstream 5xx, connection failure or an answer that is not OAuth JSON. {@link #mayHaveReachedUpstream()} says
+     * whether the upstream may have processed the request (and so spent or rotated a refresh token).
+     */
     public static final class UpstreamUnavailable extends BrokerException {
-        public UpstreamUnavailable(String logDetail, Throwable cause) {
+        private final boolean mayHaveReachedUpstream;
+
+        public UpstreamUnavailable(String logDetail, Throwable cause, boolean mayHaveReachedUpstream) {
             super("The upstream authorization server is unavailable", logDetail, cause);
+            this.mayHaveReachedUpstream = mayHaveReachedUpstream;
         }
         public int status() { return 502; }
         public String error() { return "temporarily_unavailable"; }
+        @Override public String outcome() { return "upstream_error"; }
+        @Override public boolean mayHaveReachedUpstream() { return mayHaveReachedUpstream; }
     }
 
+    /** The request was sent but no complete answer came in time: the upstream may still be processing it. */
     public static final class UpstreamTimeout extends BrokerException {
         public UpstreamTimeout(String logDetail, Throwable cause) {
             super("The upstream authorization server did not answer in time", logDetail, cause);
         }
         public int status() { return 504; }
         public String error() { return "temporarily_unavailable"; }
+        @Override public String outcome() { return "upstream_timeout"; }
+        @Override public boolean mayHaveReachedUpstream() { return true; }
     }
 
     /** Redis unreachable; the caller may retry. */
@@ -100,6 +136,8 @@ public abstract sealed class BrokerException extends RuntimeException {
         }
         public int status() { return 503; }
         public String error() { return "temporarily_unavailable"; }
+        @Override public String outcome() { return "store_error"; }
+        @Override public OptionalInt retryAfterSeconds() { return RETRY_AFTER; }
     }
 
     /**
@@ -112,6 +150,8 @@ public abstract sealed class BrokerException extends RuntimeException {
         }
         public int status() { return 503; }
         public String error() { return "temporarily_unavailable"; }
+        @Override public String outcome() { return "refresh_contended"; }
+        @Override public OptionalInt retryAfterSeconds() { return RETRY_AFTER; }
     }
 
     public static final class ServerError extends BrokerException {
@@ -120,5 +160,10 @@ public abstract sealed class BrokerException extends RuntimeException {
         }
         public int status() { return 500; }
         public String error() { return "server_error"; }
+    }
+
+    /** Whether a failed upstream call may have been processed upstream; false for every non-upstream error. */
+    public boolean mayHaveReachedUpstream() {
+        return false;
     }
 }

@@ -1,7 +1,7 @@
 package dev.tokenbroker.session;
 
 import java.time.Duration;
-import java.util.Map;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -21,183 +21,352 @@ import io.quarkus.redis.datasource.RedisDataSource;
 import io.vertx.mutiny.redis.client.Response;
 
 /**
- * Sessions in Redis. One hash per session at {@code <prefix>session:{<handle hash>}} and its refresh lock at
- * {@code <prefix>lock:{<handle hash>}}; the braces are a Redis Cluster hash tag, so both keys share a slot and
- * the Lua scripts below may touch both. Token material is stored only as {@link KeyRing} envelopes whose
- * associated data names the session and field. Every Redis failure becomes
- * {@link BrokerException.StoreUnavailable}.
+ * Sessions in Redis: one hash per session at {@link RedisKeys#session(String)} holding its metadata, the
+ * encrypted upstream refresh token and last refresh result, the hashes of its current and just-retired handle
+ * secrets, its deadlines and its refresh lock. Every decision about time (reuse window, rotation grace, lock expiry,
+ * idle and absolute lifetime) is made inside a script by Redis' clock, so replicas with skewed clocks agree.
+ * An upstream-bound refresh costs two round trips: {@link #beginRefresh} and {@link #commitRefresh}.
+ * Token material is stored only as {@link KeyRing} envelopes whose associated data names the session and field.
+ * Every Redis failure becomes {@link BrokerException.StoreUnavailable}.
  */
 @Singleton
 public class SessionStore {
 
     private static final Logger LOG = Logger.getLogger(SessionStore.class);
 
-    /** KEYS[1] session; ARGV[1] ttl millis, then field/value pairs. */
-    private static final String CREATE = """
-            redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-            redis.call('PEXPIRE', KEYS[1], ARGV[1])
-            return 1""";
+    /** Milliseconds of Redis' clock; scripts that read it before writing rely on effects replication (Redis ≥ 5). */
+    private static final String NOW = """
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            """;
 
     /**
-     * KEYS[1] session, KEYS[2] lock; ARGV owner, expected version, refreshed-at, issued envelope,
-     * refresh-token envelope or "" to keep the stored one. Returns 1 committed, 0 version moved on, -1 session gone.
-     * Idempotent for its owner: a retry after a commit whose reply was lost finds its own commit and returns 1.
-     * HSET keeps the key's TTL, so a session's absolute lifetime is never extended.
+     * KEYS[1] session; ARGV[1] max lifetime ms, ARGV[2] idle timeout ms, ARGV[3] upstream refresh token lifetime ms
+     * or '' if unknown, ARGV[4] retention ms, then field/value pairs.
      */
-    private static final String COMMIT_REFRESH = """
-            if redis.call('EXISTS', KEYS[1]) == 0 then
-              if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-              return -1
+    private static final LuaScript CREATE = new LuaScript(NOW + """
+            local maxUntil = now + tonumber(ARGV[1])
+            local expires = math.min(maxUntil, now + tonumber(ARGV[2]))
+            local rtUntil = '0'
+            if ARGV[3] ~= '' then
+              rtUntil = tostring(now + tonumber(ARGV[3]))
+              expires = math.min(expires, tonumber(rtUntil))
             end
-            local version = redis.call('HGET', KEYS[1], 'version')
-            local bumped = tostring(tonumber(ARGV[2]) + 1)
-            if version == bumped and redis.call('HGET', KEYS[1], 'committer') == ARGV[1] then return 1 end
-            if version ~= ARGV[2] then return 0 end
-            redis.call('HSET', KEYS[1], 'version', bumped, 'committer', ARGV[1], 'refreshed', ARGV[3], 'issued', ARGV[4])
-            if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'rt', ARGV[5]) end
-            if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-            return 1""";
-
-    /** KEYS[1] lock; ARGV[1] owner, ARGV[2] ttl millis. Renews the lock only if we still own it. */
-    private static final String EXTEND = """
-            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-            return 0""";
-
-    /** KEYS[1] session; ARGV[1] version. Deletes the session unless someone committed a refresh since. */
-    private static final String DELETE_IF_VERSION = """
-            if redis.call('HGET', KEYS[1], 'version') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-            return 0""";
+            redis.call('HSET', KEYS[1], 'created', tostring(now), 'refreshed', '0', 'version', '0',
+              'max_until', tostring(maxUntil), 'rt_until', rtUntil, 'expires', tostring(expires), unpack(ARGV, 5))
+            redis.call('PEXPIREAT', KEYS[1], tostring(expires + tonumber(ARGV[4])))
+            return 1""");
 
     /**
-     * KEYS[1] session; ARGV[1] client id. Deletes the session if it belongs to that client and returns the refresh
-     * token envelope it held at that instant, so a refresh committed just before is revoked too.
+     * The first round trip of a refresh: checks the handle and decides. KEYS[1] session; ARGV[1] hash of the
+     * presented secret, ARGV[2] client id, ARGV[3] requested scope key, ARGV[4] the version an earlier round saw
+     * (or ''), ARGV[5] lock owner, ARGV[6] lock ttl ms, ARGV[7] reuse window ms, ARGV[8] DPoP key thumbprint or ''.
+     * Returns one of:
+     * {'gone'} no such session for this client;
+     * {'ended', reason, rt, subject tag, sid tag} deleted here: past a deadline, or a retired handle reused;
+     * {'dpop'} the session is bound to another DPoP key (or to one and none was presented);
+     * {'cached', now, refreshed, issued} answer with the stored result: the handle was retired within its grace,
+     * or the last result is for the same request and fresh (reuse window) or newer than what an earlier round saw;
+     * {'busy', version} another refresh holds the lock;
+     * {'locked', now, version, rt, scope} the caller now holds the lock and must refresh upstream.
      */
-    private static final String TAKE = """
-            if redis.call('HGET', KEYS[1], 'client') ~= ARGV[1] then return false end
-            local rt = redis.call('HGET', KEYS[1], 'rt')
-            redis.call('DEL', KEYS[1])
-            return rt""";
+    private static final LuaScript BEGIN_REFRESH = new LuaScript(NOW + """
+            local f = redis.call('HMGET', KEYS[1], 'client', 'expires', 'max_until', 'rt_until', 'cur', 'prev',
+              'prev_until', 'jkt', 'version', 'refreshed', 'issued', 'iscope', 'lock', 'lock_until', 'rt', 'scope',
+              'subt', 'sidt')
+            if not f[1] or f[1] ~= ARGV[2] then return {'gone'} end
+            if now >= tonumber(f[2]) then
+              redis.call('DEL', KEYS[1])
+              local reason = 'idle'
+              if now >= tonumber(f[3]) then reason = 'lifetime'
+              elseif f[4] ~= '0' and now >= tonumber(f[4]) then reason = 'upstream_lifetime' end
+              return {'ended', reason, f[15], f[17] or '', f[18] or ''}
+            end
+            local grace = false
+            if ARGV[1] ~= f[5] then
+              if ARGV[1] == f[6] and now < tonumber(f[7]) then grace = true
+              else
+                redis.call('DEL', KEYS[1])
+                return {'ended', 'reuse', f[15], f[17] or '', f[18] or ''}
+              end
+            end
+            if (f[8] or '') ~= ARGV[8] then return {'dpop'} end
+            if grace then return {'cached', tostring(now), f[10], f[11]} end
+            if f[11] and f[12] == ARGV[3]
+                and ((ARGV[4] ~= '' and f[9] ~= ARGV[4]) or now - tonumber(f[10]) <= tonumber(ARGV[7])) then
+              return {'cached', tostring(now), f[10], f[11]}
+            end
+            if f[13] and f[13] ~= ARGV[5] and tonumber(f[14]) > now then return {'busy', f[9]} end
+            redis.call('HSET', KEYS[1], 'lock', ARGV[5], 'lock_until', tostring(now + tonumber(ARGV[6])))
+            return {'locked', tostring(now), f[9], f[15], f[16] or ''}""");
 
-    /** KEYS[1] lock; ARGV[1] owner. Releases the lock only if we still own it. */
-    private static final String UNLOCK = """
-            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-            return 0""";
+    /**
+     * The second round trip: stores the result if nobody else committed since the expected version, rotates the
+     * handle secret, slides the idle deadline and releases the lock. KEYS[1] session; ARGV[1] owner, ARGV[2] expected
+     * version, ARGV[3] issued envelope, ARGV[4] requested scope key, ARGV[5] refresh token envelope or '' to keep the
+     * stored one, ARGV[6] hash of the new handle secret or '' (no rotation), ARGV[7] rotation grace ms, ARGV[8] idle
+     * timeout ms, ARGV[9] upstream refresh token lifetime ms or '' (unchanged), ARGV[10] retention ms.
+     * Returns 1 committed, 0 version moved on, -1 session gone. Idempotent for its owner: a retry after a commit
+     * whose reply was lost finds its own commit and returns 1.
+     */
+    private static final LuaScript COMMIT_REFRESH = new LuaScript(NOW + """
+            local f = redis.call('HMGET', KEYS[1], 'version', 'committer', 'max_until', 'rt_until', 'cur')
+            if not f[1] then return -1 end
+            local bumped = tostring(tonumber(ARGV[2]) + 1)
+            if f[1] == bumped and f[2] == ARGV[1] then return 1 end
+            if f[1] ~= ARGV[2] then return 0 end
+            local rtUntil = f[4]
+            if ARGV[9] ~= '' then rtUntil = tostring(now + tonumber(ARGV[9])) end
+            local expires = math.min(tonumber(f[3]), now + tonumber(ARGV[8]))
+            if rtUntil ~= '0' then expires = math.min(expires, tonumber(rtUntil)) end
+            redis.call('HSET', KEYS[1], 'version', bumped, 'committer', ARGV[1], 'refreshed', tostring(now),
+              'issued', ARGV[3], 'iscope', ARGV[4], 'rt_until', rtUntil, 'expires', tostring(expires))
+            if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'rt', ARGV[5]) end
+            if ARGV[6] ~= '' then
+              redis.call('HSET', KEYS[1], 'prev', f[5], 'prev_until', tostring(now + tonumber(ARGV[7])), 'cur', ARGV[6])
+            end
+            redis.call('HDEL', KEYS[1], 'lock', 'lock_until')
+            redis.call('PEXPIREAT', KEYS[1], tostring(expires + tonumber(ARGV[10])))
+            return 1""");
+
+    /** KEYS[1] session; ARGV[1] owner. Releases the refresh lock only if we still hold it. */
+    private static final LuaScript RELEASE = new LuaScript("""
+            if redis.call('HGET', KEYS[1], 'lock') == ARGV[1] then
+              return redis.call('HDEL', KEYS[1], 'lock', 'lock_until')
+            end
+            return 0""");
+
+    /**
+     * KEYS[1] session; ARGV[1] client id or '' for any client, ARGV[2] version or '' for any. Deletes the session
+     * and returns {rt, subject tag, sid tag} as they were at that instant (so a refresh committed just before is
+     * revoked too), or nil when there is no such session (for that client, at that version).
+     */
+    private static final LuaScript TAKE = new LuaScript("""
+            local f = redis.call('HMGET', KEYS[1], 'client', 'version', 'rt', 'subt', 'sidt')
+            if not f[1] or (ARGV[1] ~= '' and f[1] ~= ARGV[1]) or (ARGV[2] ~= '' and f[2] ~= ARGV[2]) then
+              return false
+            end
+            redis.call('DEL', KEYS[1])
+            return {f[3], f[4] or '', f[5] or ''}""");
+
+    /** KEYS[1] index set; ARGV[1] session id, ARGV[2] ttl ms. The index lives as long as its newest session. */
+    private static final LuaScript INDEX = new LuaScript("""
+            redis.call('SADD', KEYS[1], ARGV[1])
+            if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+            return 1""");
+
+    /**
+     * How long a session's record outlives its deadline. Scripts refuse it from the deadline on; until the record
+     * goes, a late refresh still finds it, so its end is audited and its upstream refresh token revoked.
+     */
+    static final Duration RETENTION = Duration.ofHours(1);
 
     public enum CommitOutcome { COMMITTED, VERSION_MOVED, SESSION_GONE }
+
+    /** A new session, as {@link #create} stores it. {@link #toString()} is redacted. */
+    public record NewSession(String sessionId, String secretHash, String clientId, String scope, String subject,
+            String upstreamSid, String refreshToken, Long refreshExpiresIn, String dpopKey) {
+        @Override
+        public String toString() {
+            return "NewSession[id=" + sessionId + ", client=" + clientId + "]";
+        }
+    }
+
+    /** What {@link #beginRefresh} decided. */
+    public sealed interface Begin {
+        /** No session for this handle and client. */
+        record Gone() implements Begin {
+        }
+
+        /** Deleted by the script: see {@link EndReason}. */
+        record Ended(EndReason reason, Ended.Taken taken) implements Begin {
+            public record Taken(Optional<String> refreshToken, String subjectTag, String sidTag) {
+                @Override
+                public String toString() {
+                    return "Taken[refresh_token=" + (refreshToken.isPresent() ? "present" : "absent") + "]";
+                }
+            }
+        }
+
+        /** The session is bound to another DPoP key. */
+        record WrongDpopKey() implements Begin {
+        }
+
+        /** Answer with the stored result, {@code ageMillis} old. */
+        record Cached(IssuedTokens issued, long ageMillis) implements Begin {
+        }
+
+        record Busy(long version) implements Begin {
+        }
+
+        /** The caller holds the refresh lock. */
+        record Locked(long version, String refreshToken, String scope) implements Begin {
+            @Override
+            public String toString() {
+                return "Locked[version=" + version + ", scope=" + scope + "]";
+            }
+        }
+    }
+
+    /** Why a session ended. The label is what audit lines and metrics say. */
+    public enum EndReason {
+        REVOKED("revoke"), REUSE("reuse"), UPSTREAM_INVALID_GRANT("upstream_invalid_grant"), IDLE("idle"),
+        LIFETIME("lifetime"), UPSTREAM_LIFETIME("upstream_lifetime"), ORPHAN("orphan");
+
+        public final String label;
+
+        EndReason(String label) {
+            this.label = label;
+        }
+
+        static EndReason of(String label) {
+            for (EndReason r : values()) {
+                if (r.label.equals(label)) {
+                    return r;
+                }
+            }
+            throw new IllegalArgumentException(label);
+        }
+    }
 
     private final RedisDataSource redis;
     private final KeyRing keyRing;
     private final ObjectMapper json;
-    private final String prefix;
-    private final Duration maxLifetime;
+    private final RedisKeys keys;
+    private final BrokerConfig.Session config;
     private final Counter redisErrors;
 
-    SessionStore(RedisDataSource redis, KeyRing keyRing, ObjectMapper json, BrokerConfig config, MeterRegistry registry) {
+    SessionStore(RedisDataSource redis, KeyRing keyRing, ObjectMapper json, RedisKeys keys, BrokerConfig config,
+            MeterRegistry registry) {
         this.redis = redis;
-        this.redisErrors = Counter.builder("broker.redis.errors").description("Failed Redis operations")
-                .register(registry);
         this.keyRing = keyRing;
         this.json = json;
-        this.prefix = config.session().keyPrefix();
-        this.maxLifetime = config.session().maxLifetime();
+        this.keys = keys;
+        this.config = config.session();
+        this.redisErrors = Counter.builder("broker.redis.errors").description("Failed Redis operations")
+                .register(registry);
     }
 
-    public void create(String handleHash, String clientId, String scope, String subject, String upstreamSid,
-            String refreshToken, long now) {
-        String rt = keyRing.encrypt(refreshToken, aad(handleHash, "rt"));
-        call("create session", () -> redis.execute("EVAL", CREATE, "1", sessionKey(handleHash),
-                Long.toString(maxLifetime.toMillis()),
-                "client", clientId, "created", Long.toString(now), "refreshed", "0", "version", "0",
-                "scope", nullToEmpty(scope), "sub", nullToEmpty(subject), "sid", nullToEmpty(upstreamSid), "rt", rt));
-    }
-
-    public Optional<Session> find(String handleHash) {
-        Map<String, String> h = call("read session", () -> redis.hash(String.class).hgetall(sessionKey(handleHash)));
-        if (h == null || h.isEmpty() || !h.containsKey("rt")) {
-            return Optional.empty();
+    /** Indexes the session by user and upstream session first, so no stored session is ever missing from them. */
+    public void create(NewSession s) {
+        String subjectTag = s.subject() == null ? "" : keyRing.indexTag(s.subject());
+        String sidTag = s.upstreamSid() == null ? "" : keyRing.indexTag(s.upstreamSid());
+        String ttl = Long.toString(config.maxLifetime().plus(RETENTION).toMillis());
+        if (!subjectTag.isEmpty()) {
+            call("index session", () -> INDEX.run(redis, List.of(keys.subjectIndex(subjectTag)), s.sessionId(), ttl));
         }
+        if (!sidTag.isEmpty()) {
+            call("index session", () -> INDEX.run(redis, List.of(keys.upstreamSessionIndex(sidTag)), s.sessionId(), ttl));
+        }
+        String rt = keyRing.encrypt(s.refreshToken(), aad(s.sessionId(), "rt"));
+        call("create session", () -> CREATE.run(redis, List.of(keys.session(s.sessionId())),
+                Long.toString(config.maxLifetime().toMillis()), Long.toString(config.idleTimeout().toMillis()),
+                lifetimeMillis(s.refreshExpiresIn()), Long.toString(RETENTION.toMillis()),
+                "client", s.clientId(), "scope", nullToEmpty(s.scope()), "subt", subjectTag, "sidt", sidTag,
+                "cur", s.secretHash(), "jkt", nullToEmpty(s.dpopKey()), "rt", rt));
+    }
+
+    /**
+     * @param seenVersion the version an earlier round of this refresh saw, or null on the first round
+     * @param dpopKey     thumbprint of the key that signed the request's verified DPoP proof, or null
+     */
+    public Begin beginRefresh(String sessionId, String secretHash, String clientId, String scopeKey, Long seenVersion,
+            String owner, Duration lockTtl, String dpopKey) {
+        Response r = call("begin refresh", () -> BEGIN_REFRESH.run(redis, List.of(keys.session(sessionId)),
+                secretHash, clientId, scopeKey, seenVersion == null ? "" : seenVersion.toString(), owner,
+                Long.toString(lockTtl.toMillis()), Long.toString(config.refreshReuseWindow().toMillis()),
+                nullToEmpty(dpopKey)));
         try {
-            String refreshToken = keyRing.decrypt(h.get("rt"), aad(handleHash, "rt"));
-            Optional<IssuedTokens> issued = Optional.ofNullable(h.get("issued"))
-                    .map(envelope -> readIssued(keyRing.decrypt(envelope, aad(handleHash, "issued"))));
-            return Optional.of(new Session(handleHash, h.get("client"), Long.parseLong(h.get("created")),
-                    Long.parseLong(h.get("refreshed")), h.get("scope"), emptyToNull(h.get("sub")),
-                    emptyToNull(h.get("sid")), Long.parseLong(h.get("version")), refreshToken, issued));
-        } catch (IllegalStateException | NumberFormatException e) {
+            return switch (r.get(0).toString()) {
+                case "gone" -> new Begin.Gone();
+                case "ended" -> new Begin.Ended(EndReason.of(r.get(1).toString()),
+                        taken(sessionId, r.get(2), r.get(3).toString(), r.get(4).toString()));
+                case "dpop" -> new Begin.WrongDpopKey();
+                case "cached" -> new Begin.Cached(readIssued(sessionId, r.get(3).toString()),
+                        r.get(1).toLong() - r.get(2).toLong());
+                case "busy" -> new Begin.Busy(r.get(1).toLong());
+                case "locked" -> new Begin.Locked(r.get(2).toLong(),
+                        keyRing.decrypt(r.get(3).toString(), aad(sessionId, "rt")), emptyToNull(r.get(4).toString()));
+                default -> throw new IllegalStateException("unknown answer");
+            };
+        } catch (IllegalStateException | NullPointerException e) {
             // A removed key or a tampered record: the session is unusable, the user must sign in again.
-            LOG.warnf("Stored session is unreadable and treated as absent: %s", e.getMessage());
-            return Optional.empty();
+            LOG.warnf("Stored session %s is unreadable and treated as absent: %s", sessionId, e.getMessage());
+            return new Begin.Gone();
         }
     }
 
-    /** SET NX PX: true if this owner now holds the session's refresh lock. */
-    public boolean tryLock(String handleHash, String owner, Duration ttl) {
-        Response r = call("lock session", () -> redis.execute("SET", lockKey(handleHash), owner, "NX", "PX",
-                Long.toString(ttl.toMillis())));
-        return r != null && "OK".equals(r.toString());
-    }
-
-    public boolean isLocked(String handleHash) {
-        return call("check lock", () -> redis.key(String.class).exists(lockKey(handleHash)));
-    }
-
-    /** @return false when the lock is no longer ours */
-    public boolean extendLock(String handleHash, String owner, Duration ttl) {
-        Response r = call("extend lock", () -> redis.execute("EVAL", EXTEND, "1", lockKey(handleHash), owner,
-                Long.toString(ttl.toMillis())));
-        return r != null && r.toLong() == 1;
-    }
-
-    public void unlock(String handleHash, String owner) {
-        call("unlock session", () -> redis.execute("EVAL", UNLOCK, "1", lockKey(handleHash), owner));
-    }
-
-    /** Stores a refresh result if nobody else committed since {@code expectedVersion}, and releases our lock. */
-    public CommitOutcome commitRefresh(String handleHash, String owner, long expectedVersion, long now,
-            IssuedTokens issued, String rotatedRefreshToken) {
-        String issuedEnvelope = keyRing.encrypt(writeIssued(issued), aad(handleHash, "issued"));
-        String rtEnvelope = rotatedRefreshToken == null ? "" : keyRing.encrypt(rotatedRefreshToken, aad(handleHash, "rt"));
-        Response r = call("commit refresh", () -> redis.execute("EVAL", COMMIT_REFRESH, "2",
-                sessionKey(handleHash), lockKey(handleHash), owner, Long.toString(expectedVersion),
-                Long.toString(now), issuedEnvelope, rtEnvelope));
+    /**
+     * @param newSecretHash hash of the rotated handle's secret, or null when the handle stays
+     * @param refreshExpiresIn the upstream's {@code refresh_expires_in} for a new refresh token, or null
+     */
+    public CommitOutcome commitRefresh(String sessionId, String owner, long expectedVersion, String scopeKey,
+            IssuedTokens issued, String rotatedRefreshToken, String newSecretHash, Long refreshExpiresIn) {
+        String issuedEnvelope = keyRing.encrypt(writeIssued(issued), aad(sessionId, "issued"));
+        String rtEnvelope = rotatedRefreshToken == null ? "" : keyRing.encrypt(rotatedRefreshToken, aad(sessionId, "rt"));
+        Response r = call("commit refresh", () -> COMMIT_REFRESH.run(redis, List.of(keys.session(sessionId)),
+                owner, Long.toString(expectedVersion), issuedEnvelope, scopeKey, rtEnvelope, nullToEmpty(newSecretHash),
+                Long.toString(config.rotationGrace().toMillis()), Long.toString(config.idleTimeout().toMillis()),
+                lifetimeMillis(refreshExpiresIn), Long.toString(RETENTION.toMillis())));
         long outcome = r.toLong();
         return outcome == 1 ? CommitOutcome.COMMITTED
                 : outcome == 0 ? CommitOutcome.VERSION_MOVED : CommitOutcome.SESSION_GONE;
     }
 
-    /** Ends a session whose upstream refresh token died, unless a newer refresh token was committed meanwhile. */
-    public void deleteIfVersion(String handleHash, long version) {
-        call("delete session", () -> redis.execute("EVAL", DELETE_IF_VERSION, "1", sessionKey(handleHash),
-                Long.toString(version)));
+    public void release(String sessionId, String owner) {
+        call("release lock", () -> RELEASE.run(redis, List.of(keys.session(sessionId)), owner));
     }
 
     /**
-     * Atomically deletes the client's session and returns its current upstream refresh token; empty when there is
-     * no such session for that client.
+     * Atomically deletes the session and returns what ending it needs; empty when there is no such session.
+     *
+     * @param clientId only a session of this client, or null for any
+     * @param version  only at this version (a refresh token just found dead, unless a newer one was committed), or
+     *                 null for any
      */
-    public Optional<String> take(String handleHash, String clientId) {
-        Response r = call("delete session", () -> redis.execute("EVAL", TAKE, "1", sessionKey(handleHash), clientId));
+    public Optional<Begin.Ended.Taken> take(String sessionId, String clientId, Long version) {
+        Response r = call("delete session", () -> TAKE.run(redis, List.of(keys.session(sessionId)),
+                nullToEmpty(clientId), version == null ? "" : version.toString()));
         if (r == null) {
             return Optional.empty();
         }
+        return Optional.of(taken(sessionId, r.get(0), r.get(1).toString(), r.get(2).toString()));
+    }
+
+    /** Drops an ended session from the indexes; best effort, since lookups skip ids whose session is gone. */
+    public void unindex(String sessionId, String subjectTag, String sidTag) {
         try {
-            return Optional.of(keyRing.decrypt(r.toString(), aad(handleHash, "rt")));
-        } catch (IllegalStateException e) {
-            LOG.warnf("Deleted a session whose refresh token is unreadable: %s", e.getMessage());
-            return Optional.empty();
+            if (!subjectTag.isEmpty()) {
+                redis.set(String.class).srem(keys.subjectIndex(subjectTag), sessionId);
+            }
+            if (!sidTag.isEmpty()) {
+                redis.set(String.class).srem(keys.upstreamSessionIndex(sidTag), sessionId);
+            }
+        } catch (RuntimeException e) {
+            redisErrors.increment();
+            LOG.debugf("Could not drop session %s from its indexes: %s", sessionId, e.getClass().getSimpleName());
         }
     }
 
-    String sessionKey(String handleHash) {
-        return prefix + "session:{" + handleHash + "}";
+    private Begin.Ended.Taken taken(String sessionId, Response rtEnvelope, String subjectTag, String sidTag) {
+        Optional<String> rt = Optional.empty();
+        if (rtEnvelope != null) {
+            try {
+                rt = Optional.of(keyRing.decrypt(rtEnvelope.toString(), aad(sessionId, "rt")));
+            } catch (IllegalStateException e) {
+                LOG.warnf("Deleted session %s whose refresh token is unreadable: %s", sessionId, e.getMessage());
+            }
+        }
+        return new Begin.Ended.Taken(rt, subjectTag, sidTag);
     }
 
-    String lockKey(String handleHash) {
-        return prefix + "lock:{" + handleHash + "}";
+    private static String aad(String sessionId, String field) {
+        return "session:" + sessionId + ":" + field;
     }
 
-    private static String aad(String handleHash, String field) {
-        return "session:" + handleHash + ":" + field;
+    /** Keycloak sends 0 for offline tokens, which do not expire by time: treated as unknown. */
+    private static String lifetimeMillis(Long seconds) {
+        return seconds == null || seconds <= 0 ? "" : Long.toString(seconds * 1000);
     }
 
     private String writeIssued(IssuedTokens issued) {
@@ -208,9 +377,9 @@ public class SessionStore {
         }
     }
 
-    private IssuedTokens readIssued(String value) {
+    private IssuedTokens readIssued(String sessionId, String envelope) {
         try {
-            return json.readValue(value, IssuedTokens.class);
+            return json.readValue(keyRing.decrypt(envelope, aad(sessionId, "issued")), IssuedTokens.class);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("stored issued tokens are not JSON");
         }

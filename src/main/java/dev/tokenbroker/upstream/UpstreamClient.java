@@ -1,13 +1,22 @@
 package dev.tokenbroker.upstream;
 
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
 import java.net.URLEncoder;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+
+import javax.net.ssl.SSLHandshakeException;
 
 import jakarta.inject.Singleton;
 import jakarta.ws.rs.core.Form;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,6 +26,8 @@ import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.vertx.core.http.ConnectionPoolTooBusyException;
+import io.vertx.core.impl.NoStackTraceTimeoutException;
 
 /**
  * The broker's OAuth client of the upstream. Owns the call policy: token calls are never retried
@@ -29,16 +40,18 @@ public class UpstreamClient {
     private final UpstreamApi api;
     private final UpstreamMetadata metadata;
     private final ObjectMapper json;
-    private final MeterRegistry registry;
+    private final UpstreamTimers timers;
     private final Duration callBudget;
+    private final long maxResponseBytes;
 
     UpstreamClient(UpstreamApi api, UpstreamMetadata metadata, ObjectMapper json, MeterRegistry registry,
             BrokerConfig config) {
         this.api = api;
         this.metadata = metadata;
         this.json = json;
-        this.registry = registry;
+        this.timers = new UpstreamTimers(registry);
         this.callBudget = config.upstream().connectTimeout().plus(config.upstream().readTimeout());
+        this.maxResponseBytes = config.upstream().maxResponseSize().asLongValue();
     }
 
     /**
@@ -98,7 +111,8 @@ public class UpstreamClient {
         }
         UpstreamTokenResponse token = parse(reply.body(), UpstreamTokenResponse.class);
         if (token == null || token.accessToken() == null || token.accessToken().isEmpty()) {
-            throw new BrokerException.UpstreamUnavailable("upstream token response has no access_token", null);
+            // The upstream answered 200: it may well have rotated the refresh token.
+            throw new BrokerException.UpstreamUnavailable("upstream token response has no access_token", null, true);
         }
         return token;
     }
@@ -118,23 +132,46 @@ public class UpstreamClient {
             case client_secret_post -> form.param("client_id", client.clientId())
                     .param("client_secret", client.clientSecret());
         }
-        Timer.Sample sample = Timer.start(registry);
+        long started = System.nanoTime();
         String outcome = "io_error";
         try (Response response = api.post(endpoint, authorization, form).await().atMost(callBudget)) {
-            Reply reply = new Reply(response.getStatus(), response.hasEntity() ? response.readEntity(String.class) : null);
+            Reply reply = new Reply(response.getStatus(), readCapped(response));
             outcome = reply.status() / 100 + "xx";
             return reply;
+        } catch (BrokerException e) {
+            throw e;
         } catch (RuntimeException e) {
+            if (!wasSent(e)) {
+                throw new BrokerException.UpstreamUnavailable("upstream " + endpoint + " not reached: "
+                        + e.getClass().getSimpleName(), e, false);
+            }
             if (isTimeout(e)) {
                 outcome = "timeout";
                 throw new BrokerException.UpstreamTimeout("upstream " + endpoint + " timed out", e);
             }
-            throw new BrokerException.UpstreamUnavailable("upstream " + endpoint + " unreachable", e);
+            throw new BrokerException.UpstreamUnavailable("upstream " + endpoint + " failed while answering: "
+                    + e.getClass().getSimpleName(), e, true);
         } finally {
-            sample.stop(Timer.builder("broker.upstream.requests")
-                    .description("Calls to the upstream by endpoint and outcome (status class, timeout, io_error)")
-                    .tag("endpoint", name).tag("outcome", outcome).register(registry));
+            timers.timer(name, outcome).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
         }
+    }
+
+    /** The body, refused beyond {@code broker.upstream.max-response-size}: token answers are small. */
+    private String readCapped(Response response) {
+        if (!response.hasEntity()) {
+            return null;
+        }
+        String declared = response.getHeaderString(HttpHeaders.CONTENT_LENGTH);
+        if (declared != null && declared.length() < 19 && Long.parseLong(declared.trim()) > maxResponseBytes) {
+            throw new BrokerException.UpstreamUnavailable("upstream answer declares " + declared.trim()
+                    + " bytes, over broker.upstream.max-response-size", null, true);
+        }
+        String body = response.readEntity(String.class);
+        if (body != null && body.length() > maxResponseBytes) {
+            throw new BrokerException.UpstreamUnavailable("upstream answer is over broker.upstream.max-response-size",
+                    null, true);
+        }
+        return body;
     }
 
     /**
@@ -150,7 +187,9 @@ public class UpstreamClient {
     private BrokerException classifyError(Reply reply, String call) {
         int status = reply.status();
         if (status >= 500 || (status != 400 && status != 401)) {
-            return new BrokerException.UpstreamUnavailable("upstream " + call + " endpoint answered HTTP " + status, null);
+            // A gateway's 502/503/504 or the server's 500 may come after the upstream processed the request.
+            return new BrokerException.UpstreamUnavailable("upstream " + call + " endpoint answered HTTP " + status,
+                    null, true);
         }
         UpstreamErrorResponse error = parse(reply.body(), UpstreamErrorResponse.class);
         if (status == 401 && (error == null || error.error() == null)) {
@@ -159,7 +198,7 @@ public class UpstreamClient {
         }
         if (error == null || error.error() == null) {
             return new BrokerException.UpstreamUnavailable(
-                    "upstream " + call + " endpoint answered HTTP " + status + " without an OAuth error", null);
+                    "upstream " + call + " endpoint answered HTTP " + status + " without an OAuth error", null, true);
         }
         String detail = "upstream " + call + " endpoint answered HTTP " + status + " error=" + error.error();
         return switch (error.error()) {
@@ -180,17 +219,46 @@ public class UpstreamClient {
         }
     }
 
-    /** A call that ran out of time (504), as opposed to one that could not connect (502). */
-    private static boolean isTimeout(Throwable e) {
+    /**
+     * False only when the request certainly never left: the connection could not be opened (refused, DNS, TLS
+     * handshake, connect timeout) or no pooled connection became free. Anything else (a reset, a read timeout, the
+     * call budget running out) may have reached the upstream, which may have spent the refresh token.
+     */
+    static boolean wasSent(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t.getClass().getSimpleName().contains("ConnectTimeout")) {
+            // Netty's ConnectTimeoutException and AnnotatedConnectException are ConnectExceptions.
+            if (t instanceof ConnectException || t instanceof UnknownHostException || t instanceof SSLHandshakeException
+                    || t instanceof ConnectionPoolTooBusyException) {
                 return false;
             }
-            if (t instanceof TimeoutException || t instanceof java.net.SocketTimeoutException
-                    || t.getClass().getName().contains("Timeout")) {
+        }
+        return true;
+    }
+
+    /** A request that ran out of time after it was sent (504), as opposed to one that failed outright (502). */
+    static boolean isTimeout(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof TimeoutException || t instanceof io.smallrye.mutiny.TimeoutException
+                    || t instanceof NoStackTraceTimeoutException || t instanceof SocketTimeoutException) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** Timers by endpoint and outcome, built once rather than looked up by name on every call. */
+    private static final class UpstreamTimers {
+        private final MeterRegistry registry;
+        private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+
+        UpstreamTimers(MeterRegistry registry) {
+            this.registry = registry;
+        }
+
+        Timer timer(String endpoint, String outcome) {
+            return timers.computeIfAbsent(endpoint + " " + outcome, k -> Timer.builder("broker.upstream.requests")
+                    .description("Calls to the upstream by endpoint and outcome (status class, timeout, io_error)")
+                    .tag("endpoint", endpoint).tag("outcome", outcome).register(registry));
+        }
     }
 }

@@ -68,7 +68,7 @@ public class UpstreamMetadata {
     public UpstreamEndpoints current() {
         UpstreamEndpoints current = endpoints.get();
         if (current == null) {
-            throw new BrokerException.UpstreamUnavailable("upstream discovery has not succeeded yet", null);
+            throw new BrokerException.UpstreamUnavailable("upstream discovery has not succeeded yet", null, false);
         }
         return current;
     }

@@ -14,7 +14,9 @@ public record UpstreamTokenResponse(
         @JsonProperty("expires_in") Long expiresIn,
         @JsonProperty("scope") String scope,
         @JsonProperty("refresh_token") String refreshToken,
-        @JsonProperty("id_token") String idToken) {
+        @JsonProperty("id_token") String idToken,
+        /** Seconds the refresh token lives, as Keycloak says; absent elsewhere. */
+        @JsonProperty("refresh_expires_in") Long refreshExpiresIn) {
 
     @Override
     public String toString() {

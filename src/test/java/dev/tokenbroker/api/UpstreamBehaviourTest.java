@@ -26,6 +26,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 import com.github.tomakehurst.wiremock.http.Fault;
 
 import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.crypto.KeyRing;
+import dev.tokenbroker.support.StoredSessions;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.DuendeStubs;
 import dev.tokenbroker.support.RedisResource;
@@ -50,6 +52,9 @@ class UpstreamBehaviourTest {
     @Inject
     RedisDataSource redis;
 
+    @Inject
+    KeyRing keyRing;
+
     DuendeStubs upstream;
 
     @BeforeEach
@@ -69,7 +74,7 @@ class UpstreamBehaviourTest {
     }
 
     private Map<String, String> stored(String handle) {
-        return redis.hash(String.class).hgetall("tb:session:{" + Handles.hash(handle) + "}");
+        return StoredSessions.of(redis, handle);
     }
 
     private static void assertError(ValidatableResponse response, int status, String error) {
@@ -109,7 +114,7 @@ class UpstreamBehaviourTest {
         assertError(given().contentType(ContentType.JSON).body("{not json").post("/oauth2/token").then(), 400,
                 "invalid_request");
         assertError(Broker.refresh(Broker.MOBILE, "not-a-handle"), 400, "invalid_grant");
-        assertError(Broker.refresh(Broker.MOBILE, Handles.newHandle()), 400, "invalid_grant");
+        assertError(Broker.refresh(Broker.MOBILE, Handles.newHandle().value()), 400, "invalid_grant");
 
         assertEquals(0, upstream.tokenCalls().size(), "no input error may reach the upstream");
     }
@@ -136,10 +141,13 @@ class UpstreamBehaviourTest {
                 .body("scope", equalTo(DuendeStubs.SCOPE))
                 .body("id_token", equalTo(DuendeStubs.ID_TOKEN))
                 .extract().path("refresh_token");
-        assertTrue(Handles.wellFormed(handle));
+        assertTrue(Handles.parse(handle).isPresent());
         assertEquals("clover", stored(handle).get("client"));
-        assertEquals("user-4711", stored(handle).get("sub"), "user read from the ID token");
-        assertEquals("sid-0815", stored(handle).get("sid"), "upstream session read from the ID token");
+        assertTrue(redis.set(String.class).smembers(StoredSessions.KEYS.subjectIndex(keyRing.indexTag("user-4711")))
+                .contains(StoredSessions.id(handle)), "indexed by the user read from the ID token");
+        assertTrue(redis.set(String.class).smembers(StoredSessions.KEYS.upstreamSessionIndex(keyRing.indexTag("sid-0815")))
+                .contains(StoredSessions.id(handle)), "indexed by the upstream session read from the ID token");
+        assertFalse(stored(handle).containsValue("user-4711"), "the user is not stored in the clear");
         assertEquals(1, upstream.exchanges().size());
         String authorization = upstream.exchanges().get(0).getHeader("Authorization");
         assertEquals("Basic " + Base64.getEncoder().encodeToString(
@@ -149,11 +157,11 @@ class UpstreamBehaviourTest {
 
     @Test
     void exchangeWithoutUpstreamRefreshTokenStoresNoSession() {
-        long before = redis.key(String.class).keys("tb:session:*").size();
+        long before = redis.key(String.class).keys(StoredSessions.KEYS.allSessions()).size();
         upstream.upstreamIssuesNoRefreshToken();
         exchange().statusCode(200).body("access_token", equalTo(DuendeStubs.ACCESS_TOKEN))
                 .body("$", not(hasKey("refresh_token")));
-        assertEquals(before, redis.key(String.class).keys("tb:session:*").size());
+        assertEquals(before, redis.key(String.class).keys(StoredSessions.KEYS.allSessions()).size());
     }
 
     @Test
@@ -221,12 +229,13 @@ class UpstreamBehaviourTest {
     void refreshWhenUpstreamRotatesThenStoresNewRefreshToken() {
         String handle = openSession();
         upstream.upstreamRotatesRefreshToken(0);
-        Broker.refresh(Broker.MOBILE, handle).statusCode(200)
+        String next = Broker.refresh(Broker.MOBILE, handle).statusCode(200)
                 .body("access_token", equalTo(DuendeStubs.REFRESHED_ACCESS_TOKEN))
-                .body("refresh_token", equalTo(handle));
+                .body("refresh_token", not(equalTo(handle)))
+                .extract().path("refresh_token");
         // A narrower scope is a different request, so it is not served from the reuse window.
         Broker.token(Broker.params("grant_type", "refresh_token", "client_id", Broker.MOBILE,
-                "refresh_token", handle, "scope", "openid")).statusCode(200);
+                "refresh_token", next, "scope", "openid")).statusCode(200);
 
         assertEquals(2, upstream.refreshes().size());
         assertTrue(upstream.refreshes().get(0).getBodyAsString().contains("refresh_token=" + DuendeStubs.REFRESH_TOKEN));
@@ -239,9 +248,9 @@ class UpstreamBehaviourTest {
     void refreshWhenUpstreamDoesNotRotateThenKeepsRefreshToken() {
         String handle = openSession();
         upstream.upstreamRefreshesWithoutRotation(0);
-        Broker.refresh(Broker.MOBILE, handle).statusCode(200);
+        String next = Broker.refresh(Broker.MOBILE, handle).statusCode(200).extract().path("refresh_token");
         Broker.token(Broker.params("grant_type", "refresh_token", "client_id", Broker.MOBILE,
-                "refresh_token", handle, "scope", "openid")).statusCode(200);
+                "refresh_token", next, "scope", "openid")).statusCode(200);
 
         assertEquals(2, upstream.refreshes().size());
         assertTrue(upstream.refreshes().get(1).getBodyAsString().contains("refresh_token=" + DuendeStubs.REFRESH_TOKEN));
@@ -251,8 +260,9 @@ class UpstreamBehaviourTest {
     void refreshWithinReuseWindowIsServedWithoutUpstreamCall() {
         String handle = openSession();
         upstream.upstreamRotatesRefreshToken(0);
-        String first = Broker.refresh(Broker.MOBILE, handle).statusCode(200).extract().asString();
-        int expiresIn = Broker.refresh(Broker.MOBILE, handle).statusCode(200)
+        String next = Broker.refresh(Broker.MOBILE, handle).statusCode(200).extract().path("refresh_token");
+        String first = Broker.refresh(Broker.MOBILE, next).statusCode(200).extract().asString();
+        int expiresIn = Broker.refresh(Broker.MOBILE, next).statusCode(200)
                 .body("access_token", equalTo(DuendeStubs.REFRESHED_ACCESS_TOKEN))
                 .extract().path("expires_in");
         assertTrue(expiresIn <= 3600 && expiresIn >= 3590, first);
@@ -279,18 +289,44 @@ class UpstreamBehaviourTest {
         assertEquals(1, upstream.refreshes().size());
     }
 
+    /** The session as stored, without its refresh lock. */
+    private Map<String, String> storedWithoutLock(String handle) {
+        Map<String, String> stored = new java.util.HashMap<>(stored(handle));
+        stored.keySet().removeAll(List.of("lock", "lock_until"));
+        return stored;
+    }
+
     @Test
-    void refreshFailingTransientlyKeepsSession() {
+    void refreshRejectedUpstreamForAnotherReasonKeepsSessionAndReleasesItsLock() {
         String handle = openSession();
         Map<String, String> before = stored(handle);
-        upstream.upstreamFails(503, "text/plain", "busy");
-        assertError(Broker.refresh(Broker.MOBILE, handle), 502, "temporarily_unavailable");
+        upstream.upstreamRejectsClient(400, "invalid_scope");
+        assertError(Broker.refresh(Broker.MOBILE, handle), 400, "invalid_scope");
         assertEquals(before, stored(handle));
-        assertFalse(locked(handle), "the upstream answered, so the next refresh may go ahead");
+        assertFalse(locked(handle), "the upstream answered with an OAuth error: nothing was spent");
 
         upstream = DuendeStubs.reset();
         upstream.upstreamRotatesRefreshToken(0);
         Broker.refresh(Broker.MOBILE, handle).statusCode(200);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = { 502, 503, 504, 500 })
+    void refreshAnsweredByAGatewayErrorKeepsSessionAndHoldsItsLock(int status) {
+        String handle = openSession();
+        Map<String, String> before = stored(handle);
+        upstream.upstreamFails(status, "text/plain", "busy");
+        assertError(Broker.refresh(Broker.MOBILE, handle), 502, "temporarily_unavailable");
+        assertEquals(before, storedWithoutLock(handle));
+        assertTrue(locked(handle), "a gateway may answer after the upstream spent the refresh token");
+    }
+
+    @Test
+    void refreshAnsweredWithoutAnAccessTokenHoldsItsLock() {
+        String handle = openSession();
+        upstream.upstreamFails(200, "application/json", "{\"token_type\":\"Bearer\"}");
+        assertError(Broker.refresh(Broker.MOBILE, handle), 502, "temporarily_unavailable");
+        assertTrue(locked(handle), "a 200 means the upstream processed the refresh");
     }
 
     @Test
@@ -299,13 +335,20 @@ class UpstreamBehaviourTest {
         Map<String, String> before = stored(handle);
         upstream.upstreamAnswersAfter(3_000);
         assertError(Broker.refresh(Broker.MOBILE, handle), 504, "temporarily_unavailable");
-        assertEquals(before, stored(handle));
+        assertEquals(before, storedWithoutLock(handle));
         assertTrue(locked(handle),
                 "the upstream may still be working on (or have rotated) that refresh token: nobody may send it now");
     }
 
+    @Test
+    void upstreamAnswerLargerThanTheLimitIsRefused() {
+        upstream.upstreamFails(200, "application/json",
+                "{\"access_token\":\"" + "a".repeat(70_000) + "\",\"token_type\":\"Bearer\"}");
+        assertError(exchange(), 502, "temporarily_unavailable");
+    }
+
     private boolean locked(String handle) {
-        return redis.key(String.class).exists("tb:lock:{" + Handles.hash(handle) + "}");
+        return StoredSessions.locked(redis, handle);
     }
 
     // ---- revocation
@@ -329,9 +372,8 @@ class UpstreamBehaviourTest {
         upstream.upstreamAcceptsRevocation();
         CompletableFuture<Integer> refresh = CompletableFuture.supplyAsync(
                 () -> Broker.refresh(Broker.MOBILE, handle).extract().statusCode());
-        String lock = "tb:lock:{" + Handles.hash(handle) + "}";
         long deadline = System.currentTimeMillis() + 5_000;
-        while (!redis.key(String.class).exists(lock)) {
+        while (!locked(handle)) {
             assertTrue(System.currentTimeMillis() < deadline, "the refresh never took its lock");
             Thread.onSpinWait();
         }
@@ -356,12 +398,12 @@ class UpstreamBehaviourTest {
 
     @Test
     void revokeOfUnknownTokenIsOk() {
-        Broker.revoke(Broker.MOBILE, Handles.newHandle()).statusCode(200);
+        Broker.revoke(Broker.MOBILE, Handles.newHandle().value()).statusCode(200);
         Broker.revoke(Broker.MOBILE, "whatever").statusCode(200);
         Broker.revoke(Broker.MOBILE, "eyJ" + "x".repeat(4000) + " \u00e9").statusCode(200);
         assertEquals(0, upstream.revocations().size());
         assertError(given().contentType(ContentType.URLENC).formParam("client_id", Broker.MOBILE)
                 .post("/oauth2/revoke").then(), 400, "invalid_request");
-        assertError(Broker.revoke("nobody", Handles.newHandle()), 401, "invalid_client");
+        assertError(Broker.revoke("nobody", Handles.newHandle().value()), 401, "invalid_client");
     }
 }

@@ -70,19 +70,46 @@ class KeyRingTest {
     }
 
     @Test
-    void handlesAreUniqueUrlSafe256BitValuesStoredOnlyAsHashes() {
+    void handlesAreUniqueUrlSafeRandomValuesStoredOnlyAsHashes() {
         Set<String> seen = new HashSet<>();
         for (int i = 0; i < 1000; i++) {
-            String handle = Handles.newHandle();
-            assertTrue(Handles.wellFormed(handle), handle);
-            assertEquals(32, Base64.getUrlDecoder().decode(handle).length);
-            assertTrue(seen.add(handle));
+            Handles.Handle handle = Handles.newHandle();
+            assertEquals(handle, Handles.parse(handle.value()).orElseThrow());
+            assertEquals(16, Base64.getUrlDecoder().decode(handle.key()).length);
+            assertEquals(32, Base64.getUrlDecoder().decode(handle.secret()).length);
+            assertTrue(seen.add(handle.value()));
         }
-        String handle = Handles.newHandle();
-        assertEquals(Handles.hash(handle), Handles.hash(handle));
-        assertNotEquals(handle, Handles.hash(handle));
-        assertFalse(Handles.wellFormed(handle + "x"));
-        assertFalse(Handles.wellFormed(handle.substring(1) + "+"));
-        assertFalse(Handles.wellFormed(null));
+        Handles.Handle handle = Handles.newHandle();
+        assertEquals(handle.sessionId(), Handles.parse(handle.value()).orElseThrow().sessionId());
+        assertFalse(handle.value().contains(handle.sessionId()));
+        assertNotEquals(handle.secret(), handle.secretHash());
+        assertFalse(handle.toString().contains(handle.secret()) || handle.toString().contains(handle.key()));
+        assertFalse(Handles.parse(handle.value() + "x").isPresent());
+        assertFalse(Handles.parse(handle.value().substring(1) + "+").isPresent());
+        assertFalse(Handles.parse(handle.secret()).isPresent());
+        assertFalse(Handles.parse(null).isPresent());
+    }
+
+    @Test
+    void aRotatedHandleKeepsItsSessionAndChangesItsSecret() {
+        Handles.Handle handle = Handles.newHandle();
+        Handles.Handle next = handle.rotated();
+        assertEquals(handle.sessionId(), next.sessionId());
+        assertNotEquals(handle.secretHash(), next.secretHash());
+    }
+
+    @Test
+    void indexTagsHideTheValueAndSurviveKeyRotation() {
+        String k1 = key();
+        KeyRing old = new KeyRing(Map.of("k1", k1), "k1");
+        String tag = old.indexTag("user-4711");
+        assertEquals(tag, old.indexTag("user-4711"));
+        assertNotEquals(tag, old.indexTag("user-4712"));
+        assertFalse(tag.contains("4711"));
+        assertNotEquals(tag, new KeyRing(Map.of("k1", key()), "k1").indexTag("user-4711"), "keyed, not a plain hash");
+        KeyRing rotated = new KeyRing(Map.of("k1", k1, "k2", key()), "k2");
+        assertNotEquals(tag, rotated.indexTag("user-4711"), "new sessions are tagged under the new key");
+        assertEquals(2, rotated.indexTags("user-4711").size());
+        assertTrue(rotated.indexTags("user-4711").contains(tag), "lookups still find what the old key tagged");
     }
 }

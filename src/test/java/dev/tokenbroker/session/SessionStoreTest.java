@@ -2,6 +2,7 @@ package dev.tokenbroker.session;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
@@ -12,82 +13,182 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
 
 import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.crypto.Handles.Handle;
+import dev.tokenbroker.session.SessionStore.Begin;
+import dev.tokenbroker.session.SessionStore.CommitOutcome;
+import dev.tokenbroker.session.SessionStore.EndReason;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
+import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
-/** The Lua scripts behind single-flight refresh, against a real Redis. */
+/** The Lua scripts behind rotation, single-flight refresh and session ends, against a real Redis. */
 @QuarkusTest
 @WithTestResource(RedisResource.class)
 @WithTestResource(WireMockUpstreamResource.class)
 class SessionStoreTest {
 
+    private static final Duration LOCK = Duration.ofSeconds(30);
+
     @Inject
     SessionStore store;
 
-    private static IssuedTokens issued(String accessToken) {
-        return new IssuedTokens(accessToken, "Bearer", 3600L, "openid", null, "", System.currentTimeMillis());
+    @Inject
+    RedisKeys keys;
+
+    @Inject
+    RedisDataSource redis;
+
+    private static IssuedTokens issued(String accessToken, Handle handle) {
+        return new IssuedTokens(accessToken, "Bearer", 3600L, "openid", null, handle.value());
     }
 
-    private String newSession() {
-        String hash = Handles.hash(Handles.newHandle());
-        store.create(hash, "clover", "openid", "user", null, "RT-0", System.currentTimeMillis());
-        return hash;
+    private Handle newSession() {
+        Handle handle = Handles.newHandle();
+        store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), "clover", "openid", "user",
+                null, "RT-0", null, null));
+        return handle;
+    }
+
+    private Begin begin(Handle handle, String owner) {
+        return store.beginRefresh(handle.sessionId(), handle.secretHash(), "clover", "", null, owner, LOCK, null);
+    }
+
+    /** Moves one of the session's Redis-clock deadlines into the past. */
+    private void expire(Handle handle, String field) {
+        redis.hash(String.class).hset(keys.session(handle.sessionId()), field, "1");
     }
 
     @Test
     void commitIsACompareAndSetOnTheVersionAndIdempotentForItsOwner() {
-        String hash = newSession();
-        assertTrue(store.tryLock(hash, "owner-a", Duration.ofSeconds(30)));
+        Handle handle = newSession();
+        Begin.Locked locked = assertInstanceOf(Begin.Locked.class, begin(handle, "owner-a"));
+        assertEquals("RT-0", locked.refreshToken());
+        Handle next = handle.rotated();
 
-        assertEquals(SessionStore.CommitOutcome.COMMITTED,
-                store.commitRefresh(hash, "owner-a", 0, 1L, issued("AT-1"), "RT-1"));
+        assertEquals(CommitOutcome.COMMITTED, store.commitRefresh(handle.sessionId(), "owner-a", 0, "",
+                issued("AT-1", next), "RT-1", next.secretHash(), null));
         // A retry after a lost reply finds its own commit instead of reporting a conflict.
-        assertEquals(SessionStore.CommitOutcome.COMMITTED,
-                store.commitRefresh(hash, "owner-a", 0, 1L, issued("AT-1"), "RT-1"));
-        assertFalse(store.isLocked(hash), "the commit released the owner's lock");
+        assertEquals(CommitOutcome.COMMITTED, store.commitRefresh(handle.sessionId(), "owner-a", 0, "",
+                issued("AT-1", next), "RT-1", next.secretHash(), null));
         // Anyone else still at version 0 lost the race and must not overwrite.
-        assertEquals(SessionStore.CommitOutcome.VERSION_MOVED,
-                store.commitRefresh(hash, "owner-b", 0, 2L, issued("AT-2"), "RT-2"));
+        assertEquals(CommitOutcome.VERSION_MOVED, store.commitRefresh(handle.sessionId(), "owner-b", 0, "",
+                issued("AT-2", next), "RT-2", null, null));
 
-        Session session = store.find(hash).orElseThrow();
-        assertEquals(1, session.version());
-        assertEquals("RT-1", session.refreshToken());
-        assertEquals("AT-1", session.lastIssued().orElseThrow().accessToken());
+        assertEquals("AT-1", assertInstanceOf(Begin.Cached.class, begin(next, "owner-c")).issued().accessToken(),
+                "within the reuse window the new handle gets the stored result");
+        assertEquals(Optional.of("RT-1"), store.take(handle.sessionId(), "clover", 1L).orElseThrow().refreshToken(),
+                "the rotated upstream refresh token was stored, at version 1");
     }
 
     @Test
-    void onlyTheOwnerExtendsOrReleasesTheLock() {
-        String hash = newSession();
-        assertTrue(store.tryLock(hash, "owner-a", Duration.ofSeconds(30)));
-        assertFalse(store.tryLock(hash, "owner-b", Duration.ofSeconds(30)));
-        assertFalse(store.extendLock(hash, "owner-b", Duration.ofSeconds(30)));
-        store.unlock(hash, "owner-b");
-        assertTrue(store.isLocked(hash));
-        assertTrue(store.extendLock(hash, "owner-a", Duration.ofSeconds(30)));
-        store.unlock(hash, "owner-a");
-        assertFalse(store.isLocked(hash));
+    void aRetiredHandleWithinItsGraceGetsTheSameAnswerAndAfterItEndsTheSession() {
+        Handle handle = newSession();
+        begin(handle, "owner-a");
+        Handle next = handle.rotated();
+        store.commitRefresh(handle.sessionId(), "owner-a", 0, "", issued("AT-1", next), null, next.secretHash(), null);
+
+        Begin.Cached cached = assertInstanceOf(Begin.Cached.class, begin(handle, "owner-b"));
+        assertEquals("AT-1", cached.issued().accessToken());
+        assertEquals(next.value(), cached.issued().handle(), "the retry learns the new handle");
+
+        expire(handle, "prev_until");
+        Begin.Ended ended = assertInstanceOf(Begin.Ended.class, begin(handle, "owner-b"));
+        assertEquals(EndReason.REUSE, ended.reason());
+        assertEquals(Optional.of("RT-0"), ended.taken().refreshToken(), "handed over for upstream revocation");
+        assertInstanceOf(Begin.Gone.class, begin(next, "owner-c"), "the legitimate holder is signed out too");
+    }
+
+    @Test
+    void anyOlderHandleEndsTheSession() {
+        Handle first = newSession();
+        Handle current = first;
+        for (int version = 0; version < 2; version++) {
+            begin(current, "owner");
+            Handle next = current.rotated();
+            store.commitRefresh(first.sessionId(), "owner", version, "", issued("AT", next), null, next.secretHash(), null);
+            current = next;
+        }
+        assertEquals(EndReason.REUSE, assertInstanceOf(Begin.Ended.class, begin(first, "thief")).reason());
+    }
+
+    @Test
+    void onlyTheOwnerReleasesTheLockAndOthersWaitUntilItExpires() {
+        Handle handle = newSession();
+        assertInstanceOf(Begin.Locked.class, begin(handle, "owner-a"));
+        assertEquals(0, assertInstanceOf(Begin.Busy.class, begin(handle, "owner-b")).version());
+        store.release(handle.sessionId(), "owner-b");
+        assertInstanceOf(Begin.Busy.class, begin(handle, "owner-b"), "a stranger cannot release the lock");
+        store.release(handle.sessionId(), "owner-a");
+        assertInstanceOf(Begin.Locked.class, begin(handle, "owner-b"));
+        expire(handle, "lock_until");
+        assertInstanceOf(Begin.Locked.class, begin(handle, "owner-c"), "an expired lock is taken over");
+    }
+
+    @Test
+    void sessionsEndAtTheirDeadlineByRedisClock() {
+        Handle idle = newSession();
+        expire(idle, "expires");
+        assertEquals(EndReason.IDLE, assertInstanceOf(Begin.Ended.class, begin(idle, "o")).reason());
+        assertInstanceOf(Begin.Gone.class, begin(idle, "o"));
+
+        Handle old = newSession();
+        expire(old, "expires");
+        expire(old, "max_until");
+        assertEquals(EndReason.LIFETIME, assertInstanceOf(Begin.Ended.class, begin(old, "o")).reason());
+    }
+
+    @Test
+    void aCommitSlidesTheIdleDeadlineButNeverPastTheAbsoluteLifetime() {
+        Handle handle = newSession();
+        String key = keys.session(handle.sessionId());
+        long created = Long.parseLong(redis.hash(String.class).hget(key, "created"));
+        redis.hash(String.class).hset(key, "expires", Long.toString(created + 60_000));
+        begin(handle, "o");
+        store.commitRefresh(handle.sessionId(), "o", 0, "", issued("AT", handle), null, null, null);
+        long slid = Long.parseLong(redis.hash(String.class).hget(key, "expires"));
+        assertTrue(slid >= created + Duration.ofDays(14).toMillis(), "slid by the idle timeout from the refresh");
+
+        redis.hash(String.class).hset(key, "max_until", Long.toString(created + 120_000));
+        begin(handle, "o2");
+        store.commitRefresh(handle.sessionId(), "o2", 1, "x", issued("AT", handle), null, null, null);
+        assertEquals(created + 120_000, Long.parseLong(redis.hash(String.class).hget(key, "expires")),
+                "capped by the absolute lifetime");
+        long ttl = redis.key(String.class).pttl(key);
+        assertTrue(ttl > 0 && ttl <= 120_000 + SessionStore.RETENTION.toMillis(), "the record expires by itself");
+    }
+
+    @Test
+    void anUpstreamRefreshTokenLifetimeCapsTheSession() {
+        Handle handle = newSession();
+        String key = keys.session(handle.sessionId());
+        begin(handle, "o");
+        store.commitRefresh(handle.sessionId(), "o", 0, "", issued("AT", handle), "RT-1", null, 60L);
+        long created = Long.parseLong(redis.hash(String.class).hget(key, "created"));
+        long expires = Long.parseLong(redis.hash(String.class).hget(key, "expires"));
+        assertTrue(expires <= created + 120_000, "refresh_expires_in=60 ends the session with its refresh token");
     }
 
     @Test
     void takeDeletesOnlyTheOwningClientsSessionAndReturnsItsCurrentRefreshToken() {
-        String hash = newSession();
-        assertEquals(Optional.empty(), store.take(hash, "someone-else"));
-        assertTrue(store.find(hash).isPresent());
-        assertEquals(Optional.of("RT-0"), store.take(hash, "clover"));
-        assertTrue(store.find(hash).isEmpty());
-        assertEquals(Optional.empty(), store.take(hash, "clover"));
+        Handle handle = newSession();
+        assertEquals(Optional.empty(), store.take(handle.sessionId(), "someone-else", null));
+        assertEquals(Optional.empty(), store.take(handle.sessionId(), "clover", 7L), "only at the given version");
+        assertEquals(Optional.of("RT-0"), store.take(handle.sessionId(), "clover", null).orElseThrow().refreshToken());
+        assertInstanceOf(Begin.Gone.class, begin(handle, "o"));
+        assertFalse(store.take(handle.sessionId(), "clover", null).isPresent());
     }
 
     @Test
-    void aDeadRefreshTokenEndsTheSessionOnlyIfNoNewerOneWasCommitted() {
-        String hash = newSession();
-        store.tryLock(hash, "owner-a", Duration.ofSeconds(30));
-        store.commitRefresh(hash, "owner-a", 0, 1L, issued("AT-1"), "RT-1");
-        store.deleteIfVersion(hash, 0);
-        assertTrue(store.find(hash).isPresent(), "version 1 holds a live refresh token");
-        store.deleteIfVersion(hash, 1);
-        assertTrue(store.find(hash).isEmpty());
+    void aSessionBoundToADpopKeyRefusesOtherKeysAndNoKey() {
+        Handle handle = Handles.newHandle();
+        store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), "clover", "openid", null,
+                null, "RT-0", null, "jkt-1"));
+        assertInstanceOf(Begin.WrongDpopKey.class, begin(handle, "o"));
+        assertInstanceOf(Begin.WrongDpopKey.class, store.beginRefresh(handle.sessionId(), handle.secretHash(),
+                "clover", "", null, "o", LOCK, "jkt-2"));
+        assertInstanceOf(Begin.Locked.class, store.beginRefresh(handle.sessionId(), handle.secretHash(),
+                "clover", "", null, "o", LOCK, "jkt-1"));
     }
 }

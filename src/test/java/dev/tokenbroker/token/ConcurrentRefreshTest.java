@@ -1,6 +1,7 @@
 package dev.tokenbroker.token;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.util.List;
 import java.util.Set;
@@ -43,6 +44,11 @@ class ConcurrentRefreshTest {
                 .map(a -> io.restassured.path.json.JsonPath.from(a.body()).getString("access_token"))
                 .collect(Collectors.toSet());
         assertEquals(Set.of(DuendeStubs.REFRESHED_ACCESS_TOKEN), accessTokens, "all callers get the one result");
+        Set<String> handles = answers.stream()
+                .map(a -> io.restassured.path.json.JsonPath.from(a.body()).getString("refresh_token"))
+                .collect(Collectors.toSet());
+        assertEquals(1, handles.size(), "all callers get the same new handle: " + handles);
+        assertFalse(handles.contains(handle), "the handle rotated");
         assertEquals(1, upstream.refreshes().size(), "exactly one upstream refresh");
     }
 

@@ -62,11 +62,12 @@ class MultiReplicaIT {
         env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", "clover://auth-callback");
         env.put("BROKER_SESSION_ENCRYPTION_KEYS_K1", Base64.getEncoder().encodeToString(new byte[32]));
         env.put("BROKER_SESSION_ENCRYPTION_KEY_ID", "k1");
+        env.put("BROKER_SESSION_ROTATION_GRACE", "1s");
         return env;
     }
 
     @Test
-    void fiftyRefreshesSpreadOverTwoReplicasMakeOneUpstreamCall() throws Exception {
+    void fiftyRefreshesSpreadOverTwoReplicasMakeOneUpstreamCallAndRotateTheHandleOnce() throws Exception {
         try (BrokerProcess a = BrokerProcess.launch(productionEnv()); BrokerProcess b = BrokerProcess.launch(productionEnv())) {
             a.awaitReady();
             b.awaitReady();
@@ -90,15 +91,34 @@ class MultiReplicaIT {
             assertEquals(Set.of(DuendeStubs.REFRESHED_ACCESS_TOKEN), answers.stream()
                     .map(x -> JsonPath.from(x.body()).getString("access_token")).collect(Collectors.toSet()));
             assertEquals(1, upstream.refreshes().size(), "exactly one upstream refresh across both replicas");
+            Set<String> newHandles = answers.stream().map(x -> JsonPath.from(x.body()).getString("refresh_token"))
+                    .collect(Collectors.toSet());
+            assertEquals(1, newHandles.size(), "every caller on both replicas got the same new handle");
+            String next = newHandles.iterator().next();
+            assertNotEquals(handle, next);
             given().baseUri(a.baseUrl()).get("/dev/").then().statusCode(404); // the dev login page is dev-only
 
             // The rotated refresh token, stored by whichever replica refreshed, is what the next refresh sends.
-            given().baseUri(b.baseUrl()).contentType(ContentType.URLENC)
+            String third = given().baseUri(b.baseUrl()).contentType(ContentType.URLENC)
                     .formParams(Broker.params("grant_type", "refresh_token", "client_id", "clover",
-                            "refresh_token", handle, "scope", "openid"))
-                    .post("/oauth2/token").then().statusCode(200);
+                            "refresh_token", next, "scope", "openid"))
+                    .post("/oauth2/token").then().statusCode(200).extract().path("refresh_token");
             assertTrue(upstream.refreshes().get(1).getBodyAsString()
                     .contains("refresh_token=" + DuendeStubs.ROTATED_REFRESH_TOKEN));
+
+            // The first handle, two rotations old, is theft wherever it shows up: the session ends everywhere
+            // and its upstream refresh token is revoked.
+            upstream.upstreamAcceptsRevocation();
+            given().baseUri(a.baseUrl()).contentType(ContentType.URLENC)
+                    .formParams(Broker.params("grant_type", "refresh_token", "client_id", "clover", "refresh_token", handle))
+                    .post("/oauth2/token").then().statusCode(400).body("error", org.hamcrest.Matchers.equalTo("invalid_grant"));
+            given().baseUri(b.baseUrl()).contentType(ContentType.URLENC)
+                    .formParams(Broker.params("grant_type", "refresh_token", "client_id", "clover", "refresh_token", third))
+                    .post("/oauth2/token").then().statusCode(400);
+            assertEquals(2, upstream.refreshes().size(), "no upstream call for a stolen or ended handle");
+            assertEquals(1, upstream.revocations().size());
+            assertTrue(upstream.revocations().get(0).getBodyAsString()
+                    .contains("token=" + DuendeStubs.ROTATED_REFRESH_TOKEN));
         }
     }
 

@@ -29,6 +29,8 @@ import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.MockUpstreamResource;
 import dev.tokenbroker.support.RedisResource;
+import dev.tokenbroker.support.StoredSessions;
+import dev.tokenbroker.crypto.KeyRing;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -44,6 +46,9 @@ class TokenFlowTest {
 
     @Inject
     RedisDataSource redis;
+
+    @Inject
+    KeyRing keyRing;
 
     @BeforeEach
     void drainRecordedRequests() throws Exception {
@@ -103,7 +108,7 @@ class TokenFlowTest {
                 .body("expires_in", notNullValue())
                 .extract().jsonPath();
         String handle = exchanged.getString("refresh_token");
-        assertTrue(Handles.wellFormed(handle), "the front end gets a broker handle, not the upstream token");
+        assertTrue(Handles.parse(handle).isPresent(), "the front end gets a broker handle, not the upstream token");
 
         RecordedRequest exchange = nextTokenRequest();
         String body = exchange.getBody().readUtf8();
@@ -113,30 +118,63 @@ class TokenFlowTest {
         assertEquals("Basic " + Base64.getEncoder().encodeToString(
                 "clover:s%3Ae%2Bc%25r+et+%C3%A9".getBytes(StandardCharsets.UTF_8)), exchange.getHeader("Authorization"));
 
-        Map<String, String> stored = redis.hash(String.class).hgetall("tb:session:{" + Handles.hash(handle) + "}");
+        Map<String, String> stored = StoredSessions.of(redis, handle);
         assertEquals("clover", stored.get("client"));
-        assertEquals(claim(exchanged.getString("id_token"), "sub"), stored.get("sub"),
-                "subject read from the verified ID token");
+        assertTrue(redis.set(String.class).smembers(StoredSessions.KEYS.subjectIndex(
+                keyRing.indexTag(claim(exchanged.getString("id_token"), "sub")))).contains(StoredSessions.id(handle)),
+                "indexed by the subject read from the verified ID token");
         assertFalse(stored.get("rt").isEmpty());
 
-        String accessToken2 = Broker.refresh(Broker.MOBILE, handle)
+        JsonPath refreshed = Broker.refresh(Broker.MOBILE, handle)
                 .statusCode(200)
                 .header("Cache-Control", "no-store")
-                .body("refresh_token", equalTo(handle))
+                .body("refresh_token", not(equalTo(handle)))
                 .body("access_token", not(emptyOrNullString()))
-                .extract().path("access_token");
-        assertNotEquals(exchanged.getString("access_token"), accessToken2);
+                .extract().jsonPath();
+        assertNotEquals(exchanged.getString("access_token"), refreshed.getString("access_token"));
+        String rotated = refreshed.getString("refresh_token");
+        assertEquals(StoredSessions.id(handle), StoredSessions.id(rotated), "a rotated handle names the same session");
         RecordedRequest refresh = nextTokenRequest();
         assertTrue(refresh.getBody().readUtf8().contains("grant_type=refresh_token"));
 
-        Broker.revoke(Broker.MOBILE, handle).statusCode(200).header("Cache-Control", "no-store");
-        assertTrue(redis.hash(String.class).hgetall("tb:session:{" + Handles.hash(handle) + "}").isEmpty());
+        Broker.revoke(Broker.MOBILE, rotated).statusCode(200).header("Cache-Control", "no-store");
+        assertTrue(StoredSessions.of(redis, handle).isEmpty());
         RecordedRequest revocation = poll(5000);
         assertNotNull(revocation);
         assertTrue(revocation.getPath().endsWith("/revoke"), revocation.getPath());
         assertTrue(revocation.getBody().readUtf8().contains("token_type_hint=refresh_token"));
 
-        Broker.refresh(Broker.MOBILE, handle).statusCode(400).body("error", equalTo("invalid_grant"));
+        Broker.refresh(Broker.MOBILE, rotated).statusCode(400).body("error", equalTo("invalid_grant"));
+    }
+
+    @Test
+    void aRetiredHandlePresentedAfterItsGraceEndsTheSessionAndRevokesItUpstream() throws Exception {
+        String code = authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
+        String stolen = Broker.exchange(Broker.MOBILE, code, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
+                .statusCode(200).extract().path("refresh_token");
+        String current = Broker.refresh(Broker.MOBILE, stolen).statusCode(200).extract().path("refresh_token");
+        String upstreamRefreshToken = upstreamRefreshTokenOfLastExchange();
+
+        // Within the grace the retired handle answers what it answered first; after it, it is theft.
+        long deadline = System.currentTimeMillis() + 10_000;
+        int status;
+        do {
+            assertTrue(System.currentTimeMillis() < deadline, "the grace never ended");
+            status = Broker.refresh(Broker.MOBILE, stolen).extract().statusCode();
+            if (status == 200) {
+                TimeUnit.MILLISECONDS.sleep(200);
+            }
+        } while (status == 200);
+        assertEquals(400, status);
+        Broker.refresh(Broker.MOBILE, current).statusCode(400).body("error", equalTo("invalid_grant"));
+        assertTrue(StoredSessions.of(redis, stolen).isEmpty());
+
+        RecordedRequest request;
+        do {
+            request = poll(5000);
+            assertNotNull(request, "the upstream refresh token was not revoked at the upstream");
+        } while (!request.getPath().endsWith("/revoke"));
+        assertTrue(request.getBody().readUtf8().contains("token=" + upstreamRefreshToken));
     }
 
     @Test
@@ -146,12 +184,12 @@ class TokenFlowTest {
                 .body(Map.of("grant_type", "authorization_code", "client_id", Broker.MOBILE, "code", code,
                         "redirect_uri", Broker.MOBILE_REDIRECT, "code_verifier", Broker.VERIFIER))
                 .post("/oauth2/token").then().statusCode(200).extract().path("refresh_token");
-        given().contentType(ContentType.JSON)
+        String rotated = given().contentType(ContentType.JSON)
                 .body(Map.of("grant_type", "refresh_token", "client_id", Broker.MOBILE, "refresh_token", handle))
-                .post("/oauth2/token").then().statusCode(200).body("refresh_token", equalTo(handle));
-        given().contentType(ContentType.JSON).body(Map.of("client_id", Broker.MOBILE, "token", handle))
+                .post("/oauth2/token").then().statusCode(200).extract().path("refresh_token");
+        given().contentType(ContentType.JSON).body(Map.of("client_id", Broker.MOBILE, "token", rotated))
                 .post("/oauth2/revoke").then().statusCode(200);
-        Broker.refresh(Broker.MOBILE, handle).statusCode(400).body("error", equalTo("invalid_grant"));
+        Broker.refresh(Broker.MOBILE, rotated).statusCode(400).body("error", equalTo("invalid_grant"));
     }
 
     @Test
@@ -194,7 +232,7 @@ class TokenFlowTest {
             }
         }
         String all = dump.toString();
-        assertTrue(all.contains(Handles.hash(handle)), "the session is stored under the handle's hash");
+        assertTrue(all.contains(StoredSessions.id(handle)), "the session is stored under a hash of the handle's key");
         for (String secret : List.of(handle, exchanged.getString("access_token"), refreshed, upstreamRefreshToken)) {
             assertFalse(all.contains(secret), "Redis holds a token in plaintext");
         }

@@ -1,0 +1,40 @@
+package dev.tokenbroker.api;
+
+import jakarta.inject.Singleton;
+
+import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.token.RefreshSession;
+import dev.tokenbroker.token.RequestedScope;
+import dev.tokenbroker.token.TokenResult;
+
+/** RFC 6749 §6 with the broker's handle as the refresh token. */
+@Singleton
+class RefreshTokenGrant implements GrantHandler {
+
+    private final RefreshSession refreshSession;
+    private final DpopBinding dpop;
+
+    RefreshTokenGrant(RefreshSession refreshSession, DpopBinding dpop) {
+        this.refreshSession = refreshSession;
+        this.dpop = dpop;
+    }
+
+    @Override
+    public String grantType() {
+        return "refresh_token";
+    }
+
+    @Override
+    public String operation() {
+        return "refresh";
+    }
+
+    @Override
+    public TokenResult handle(RegisteredClient client, Params params, RequestFacts request) {
+        String handle = params.required("refresh_token", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
+        RequestedScope scope = RequestedScope.parse(
+                params.optional("scope", Params.SCOPE, "must be space-separated scope tokens (RFC 6749 §3.3)"));
+        String dpopKey = dpop.keyIfPresent(request);
+        return refreshSession.refresh(new RefreshSession.Request(client, handle, scope, dpopKey));
+    }
+}

@@ -1,0 +1,50 @@
+package dev.tokenbroker.session;
+
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
+
+import dev.tokenbroker.config.BrokerConfig;
+
+/**
+ * Every Redis key name the broker uses, in one place (tests use it too). Braces are Redis Cluster hash tags: each
+ * key below lives in the slot of its tag, and every Lua script touches one key only.
+ */
+@Singleton
+public class RedisKeys {
+
+    private final String prefix;
+
+    @Inject
+    RedisKeys(BrokerConfig config) {
+        this(config.session().keyPrefix());
+    }
+
+    public RedisKeys(String prefix) {
+        this.prefix = prefix;
+    }
+
+    /** One hash per session: metadata, encrypted refresh token and last result, handle secrets, refresh lock. */
+    public String session(String sessionId) {
+        return prefix + "session:{" + sessionId + "}";
+    }
+
+    /** Set of the session ids of one user, by index tag of {@code sub}. */
+    public String subjectIndex(String subjectTag) {
+        return prefix + "sub:{" + subjectTag + "}";
+    }
+
+    /** Set of the session ids of one upstream session, by index tag of {@code sid}. */
+    public String upstreamSessionIndex(String sidTag) {
+        return prefix + "sid:{" + sidTag + "}";
+    }
+
+    /** Marks a DPoP proof as used, by a digest of its key thumbprint and {@code jti}, until it is too old anyway. */
+    public String dpopProof(String digest) {
+        return prefix + "dpop:{" + digest + "}";
+    }
+
+    /** Pattern matching every session key; for tests and tooling, never on a request path. */
+    public String allSessions() {
+        return prefix + "session:*";
+    }
+}

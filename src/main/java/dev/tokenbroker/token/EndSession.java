@@ -1,0 +1,96 @@
+package dev.tokenbroker.token;
+
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.inject.Singleton;
+
+import org.jboss.logging.Logger;
+
+import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.session.SessionStore;
+import dev.tokenbroker.session.SessionStore.Begin.Ended.Taken;
+import dev.tokenbroker.session.SessionStore.EndReason;
+import dev.tokenbroker.upstream.UpstreamClient;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+
+/**
+ * The one way a session ends, whatever ends it: the app's revocation, a reused handle, the upstream declaring the
+ * refresh token dead, a deadline, a store failure that left an orphan. Each end drops the session from the indexes,
+ * revokes its upstream refresh token when it may still be alive, writes an audit line and counts the reason.
+ */
+@Singleton
+public class EndSession {
+
+    private static final Logger LOG = Logger.getLogger(EndSession.class);
+
+    private final SessionStore store;
+    private final UpstreamClient upstream;
+    private final Map<EndReason, Counter> ended = new EnumMap<>(EndReason.class);
+    private final Counter reuseDetected;
+
+    EndSession(SessionStore store, UpstreamClient upstream, MeterRegistry registry) {
+        this.store = store;
+        this.upstream = upstream;
+        for (EndReason reason : EndReason.values()) {
+            ended.put(reason, Counter.builder("broker.sessions.ended").description("Sessions ended, by reason")
+                    .tag("reason", reason.label).register(registry));
+        }
+        this.reuseDetected = Counter.builder("broker.session.reuse.detected")
+                .description("Retired handles presented after their grace: sessions ended as stolen")
+                .register(registry);
+    }
+
+    /**
+     * RFC 7009: ends the session behind a handle and revokes its upstream refresh token. Unknown handles and
+     * handles of other clients are ignored, so the answer never tells whether a handle exists.
+     */
+    public void revoke(RegisteredClient client, String handle) {
+        Handles.parse(handle).ifPresent(h -> store.take(h.sessionId(), client.clientId(), null)
+                .ifPresent(taken -> finish(h.sessionId(), client, EndReason.REVOKED, taken)));
+    }
+
+    /** Ends the session because the upstream declared its refresh token dead, unless a newer one was committed. */
+    void upstreamRejected(String sessionId, RegisteredClient client, long version) {
+        store.take(sessionId, client.clientId(), version)
+                .ifPresent(taken -> finish(sessionId, client, EndReason.UPSTREAM_INVALID_GRANT,
+                        new Taken(Optional.empty(), taken.subjectTag(), taken.sidTag())));
+    }
+
+    /** A refresh found the session past a deadline or presented with a retired handle; its script deleted it. */
+    void endedByRefresh(String sessionId, RegisteredClient client, EndReason reason, Taken taken) {
+        if (reason == EndReason.REUSE) {
+            reuseDetected.increment();
+            Audit.reuseDetected(sessionId, client.name());
+        }
+        finish(sessionId, client, reason, taken);
+    }
+
+    /** A refresh token the upstream issued that no stored session holds: it must not stay alive. */
+    void revokeOrphan(RegisteredClient client, String refreshToken) {
+        ended.get(EndReason.ORPHAN).increment();
+        revokeUpstream(client, refreshToken);
+    }
+
+    private void finish(String sessionId, RegisteredClient client, EndReason reason, Taken taken) {
+        store.unindex(sessionId, taken.subjectTag(), taken.sidTag());
+        taken.refreshToken().ifPresent(rt -> revokeUpstream(client, rt));
+        ended.get(reason).increment();
+        Audit.sessionEnded(sessionId, client.name(), reason.label);
+    }
+
+    private void revokeUpstream(RegisteredClient client, String refreshToken) {
+        try {
+            if (!upstream.revokeRefreshToken(client, refreshToken)) {
+                LOG.debugf("No upstream revocation endpoint: refresh token of client %s not revoked upstream",
+                        client.name());
+            }
+        } catch (BrokerException e) {
+            LOG.warnf("Upstream revocation failed for client %s: %s", client.name(), e.logDetail());
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package dev.tokenbroker.token;
+
+import jakarta.inject.Singleton;
+
+import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.session.SessionStore;
+import dev.tokenbroker.upstream.TokenIdentity;
+import dev.tokenbroker.upstream.UpstreamClient;
+import dev.tokenbroker.upstream.UpstreamTokenResponse;
+
+/** Redeems an authorization code upstream and opens a session for its refresh token. */
+@Singleton
+public class ExchangeCode {
+
+    /**
+     * A code exchange, its fields already checked for syntax. {@link #toString()} is redacted.
+     *
+     * @param dpopKey thumbprint of the key of the request's verified DPoP proof, or null: the session is bound to it
+     */
+    public record Request(RegisteredClient client, String code, String redirectUri, String codeVerifier,
+            String dpopKey) {
+        @Override
+        public String toString() {
+            return "ExchangeCode.Request[client=" + client.name() + ", dpop=" + (dpopKey != null) + "]";
+        }
+    }
+
+    private final UpstreamClient upstream;
+    private final TokenIdentity identity;
+    private final SessionStore store;
+    private final EndSession endSession;
+
+    ExchangeCode(UpstreamClient upstream, TokenIdentity identity, SessionStore store, EndSession endSession) {
+        this.upstream = upstream;
+        this.identity = identity;
+        this.store = store;
+        this.endSession = endSession;
+    }
+
+    /** The redirect URI is checked here, before the upstream burns the code on any failed exchange. */
+    public TokenResult exchange(Request request) {
+        RegisteredClient client = request.client();
+        if (!client.redirectUris().contains(request.redirectUri())) {
+            throw new BrokerException.InvalidGrant("redirect_uri is not registered for this client");
+        }
+        UpstreamTokenResponse token = upstream.exchangeCode(client, request.code(), request.redirectUri(),
+                request.codeVerifier());
+        if (token.refreshToken() == null || token.refreshToken().isEmpty()) {
+            return result(token, null);
+        }
+        TokenIdentity.Identity user = identity.of(token);
+        Handles.Handle handle = Handles.newHandle();
+        try {
+            store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), client.clientId(),
+                    token.scope(), user.subject(), user.sessionId(), token.refreshToken(), token.refreshExpiresIn(),
+                    request.dpopKey()));
+        } catch (RuntimeException e) {
+            // Never hand out tokens without a stored session; do not leave a live refresh token behind either.
+            endSession.revokeOrphan(client, token.refreshToken());
+            throw e;
+        }
+        Audit.sessionCreated(handle.sessionId(), client.name(), request.dpopKey() != null);
+        return result(token, handle.value());
+    }
+
+    private static TokenResult result(UpstreamTokenResponse token, String handle) {
+        return new TokenResult(token.accessToken(), tokenType(token.tokenType()), token.expiresIn(),
+                emptyToNull(token.scope()), token.idToken(), handle);
+    }
+
+    static String tokenType(String upstreamType) {
+        return upstreamType == null || upstreamType.isEmpty() ? "Bearer" : upstreamType;
+    }
+
+    static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+}

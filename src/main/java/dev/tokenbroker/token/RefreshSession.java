@@ -1,0 +1,251 @@
+package dev.tokenbroker.token;
+
+import java.time.Duration;
+
+import jakarta.inject.Singleton;
+
+import org.jboss.logging.Logger;
+
+import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.crypto.Handles.Handle;
+import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.session.IssuedTokens;
+import dev.tokenbroker.session.SessionStore;
+import dev.tokenbroker.session.SessionStore.Begin;
+import dev.tokenbroker.session.SessionStore.CommitOutcome;
+import dev.tokenbroker.upstream.UpstreamClient;
+import dev.tokenbroker.upstream.UpstreamTokenResponse;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+
+/**
+ * Refreshes a session with at most one upstream call in flight per session, across all replicas, and rotates its
+ * handle.
+ * <ol>
+ * <li>In this process, concurrent refreshes with the same handle (and scope and DPoP key) share one execution.</li>
+ * <li>That execution asks Redis, in one script, to check the handle and decide: a retired handle within its grace,
+ * or a result that is still fresh, is answered from the session; a retired handle after its grace, or a session past
+ * a deadline, ends the session; otherwise the caller takes the session's refresh lock (or finds it taken, waits, and
+ * asks again). The lock outlives {@link UpstreamClient#callBudget()}, the hard limit of an upstream call, plus the
+ * commit's retries.</li>
+ * <li>The lock holder calls the upstream, then commits in one script: a version compare-and-set that stores the new
+ * result and refresh token, moves the handle's secret to "retired, within grace" and installs the new one, slides
+ * the idle deadline and releases the lock. Who waited finds the new result through the retired handle's grace, or
+ * the version.</li>
+ * </ol>
+ * One-time refresh tokens are therefore never presented twice, which upstreams treat as token theft; and two Redis
+ * round trips serve an upstream-bound refresh, one a refresh answered from the session.
+ */
+@Singleton
+public class RefreshSession {
+
+    private static final Logger LOG = Logger.getLogger(RefreshSession.class);
+    private static final long LOCK_POLL_MILLIS = 20;
+    private static final int COMMIT_ATTEMPTS = 3;
+
+    /**
+     * A refresh, its fields already checked for syntax. {@link #toString()} is redacted.
+     *
+     * @param dpopKey thumbprint of the key of the request's verified DPoP proof, or null
+     */
+    public record Request(RegisteredClient client, String handle, RequestedScope scope, String dpopKey) {
+        @Override
+        public String toString() {
+            return "RefreshSession.Request[client=" + client.name() + ", scope=" + scope + "]";
+        }
+    }
+
+    private final SessionStore store;
+    private final UpstreamClient upstream;
+    private final EndSession endSession;
+    private final Duration lockTtl;
+    /** How long the caller that works for this process waits for another replica's lock. */
+    private final Duration lockWaitBudget;
+    /** How long callers that joined it wait: its wait for the lock plus its own locked refresh. */
+    private final Duration joinWaitBudget;
+    private final SingleFlight<TokenResult> inProcess;
+    private final Counter lockWaits;
+    private final Counter reused;
+
+    RefreshSession(SessionStore store, UpstreamClient upstream, EndSession endSession, BrokerConfig config,
+            MeterRegistry registry) {
+        this.store = store;
+        this.upstream = upstream;
+        this.endSession = endSession;
+        // The upstream call (bounded), then up to three commit attempts of at most the Redis timeout each.
+        this.lockTtl = upstream.callBudget().plusSeconds(15);
+        this.lockWaitBudget = lockTtl.plusSeconds(2);
+        this.joinWaitBudget = lockWaitBudget.plus(lockTtl).plus(upstream.callBudget());
+        Counter coalesced = Counter.builder("broker.refresh.coalesced")
+                .description("Refreshes that joined another in-flight refresh of the same session in this process")
+                .register(registry);
+        this.inProcess = new SingleFlight<>(coalesced::increment);
+        this.lockWaits = Counter.builder("broker.refresh.lock.waits")
+                .description("Refreshes that waited for another replica's refresh of the same session")
+                .register(registry);
+        this.reused = Counter.builder("broker.refresh.reused")
+                .description("Refreshes answered with a result another refresh just produced, without an upstream call")
+                .register(registry);
+    }
+
+    public TokenResult refresh(Request request) {
+        Handle handle = Handles.parse(request.handle()).orElseThrow(RefreshSession::invalidHandle);
+        String key = handle.sessionId() + " " + handle.secretHash() + " " + request.scope().key() + " "
+                + request.dpopKey();
+        return inProcess.run(key, joinWaitBudget, () -> refreshOnce(request, handle));
+    }
+
+    private TokenResult refreshOnce(Request request, Handle handle) {
+        RegisteredClient client = request.client();
+        String sessionId = handle.sessionId();
+        String owner = Handles.randomId();
+        long deadline = System.currentTimeMillis() + lockWaitBudget.toMillis();
+        Long seenVersion = null;
+        while (true) {
+            Begin begin = store.beginRefresh(sessionId, handle.secretHash(), client.clientId(), request.scope().key(),
+                    seenVersion, owner, lockTtl, request.dpopKey());
+            if (begin instanceof Begin.Locked locked) {
+                return refreshUnderLock(request, handle, locked, owner);
+            } else if (begin instanceof Begin.Cached cached) {
+                reused.increment();
+                return result(cached.issued(), cached.ageMillis());
+            } else if (begin instanceof Begin.Busy busy) {
+                if (seenVersion == null) {
+                    seenVersion = busy.version();
+                    lockWaits.increment();
+                }
+                if (System.currentTimeMillis() > deadline) {
+                    throw new BrokerException.RefreshContended("refresh lock held beyond " + lockWaitBudget);
+                }
+                pause(LOCK_POLL_MILLIS);
+            } else if (begin instanceof Begin.Ended ended) {
+                endSession.endedByRefresh(sessionId, client, ended.reason(), ended.taken());
+                throw invalidHandle();
+            } else if (begin instanceof Begin.WrongDpopKey) {
+                Audit.dpopRefused(client.name(), "key_mismatch");
+                // RFC 9449 §5: a bound refresh token presented without proof of its key is an invalid grant.
+                throw new BrokerException.InvalidGrant("The refresh token is bound to another DPoP key");
+            } else {
+                throw invalidHandle();
+            }
+        }
+    }
+
+    private TokenResult refreshUnderLock(Request request, Handle handle, Begin.Locked session, String owner) {
+        RegisteredClient client = request.client();
+        String sessionId = handle.sessionId();
+        RequestedScope scope;
+        UpstreamTokenResponse answer;
+        boolean release = true;
+        try {
+            scope = request.scope().within(session.scope());
+            answer = upstream.refresh(client, session.refreshToken(), scope.parameter().orElse(null));
+            release = false; // the commit releases it
+        } catch (BrokerException.InvalidGrant e) {
+            // The upstream refresh token is dead (expired, revoked, reused): so is the session.
+            release = false;
+            endSession.upstreamRejected(sessionId, client, session.version());
+            throw e;
+        } catch (BrokerException e) {
+            // A request that may have reached the upstream may still be processed there, or may have rotated the
+            // token: keep the lock until it expires, so nobody sends the same refresh token meanwhile.
+            release = !e.mayHaveReachedUpstream();
+            throw e;
+        } finally {
+            if (release) {
+                releaseQuietly(sessionId, owner);
+            }
+        }
+        return commitRefresh(request, handle, session, owner, scope, answer);
+    }
+
+    private TokenResult commitRefresh(Request request, Handle handle, Begin.Locked session, String owner,
+            RequestedScope scope, UpstreamTokenResponse answer) {
+        RegisteredClient client = request.client();
+        // RFC 6749 §5.1: an omitted scope is the requested one.
+        String granted = answer.scope() != null ? answer.scope() : scope.isWhole() ? session.scope() : scope.key();
+        Handle next = client.rotateHandles() ? handle.rotated() : handle;
+        IssuedTokens issued = new IssuedTokens(answer.accessToken(), ExchangeCode.tokenType(answer.tokenType()),
+                answer.expiresIn(), ExchangeCode.emptyToNull(granted), answer.idToken(), next.value());
+        String rotated = answer.refreshToken() == null || answer.refreshToken().isEmpty()
+                || answer.refreshToken().equals(session.refreshToken()) ? null : answer.refreshToken();
+        CommitOutcome outcome;
+        try {
+            outcome = commit(handle.sessionId(), owner, session.version(), request.scope().key(), issued, rotated,
+                    next == handle ? null : next.secretHash(), rotated == null ? null : answer.refreshExpiresIn());
+        } catch (BrokerException.StoreUnavailable e) {
+            // The session still holds the refresh token just spent; the new one must not live on unrecorded.
+            if (rotated != null) {
+                endSession.revokeOrphan(client, rotated);
+            }
+            throw e;
+        }
+        if (outcome == CommitOutcome.COMMITTED) {
+            if (next != handle) {
+                Audit.handleRotated(handle.sessionId(), client.name());
+            }
+            return result(issued, 0);
+        }
+        if (rotated != null) {
+            // The session is gone (revoked meanwhile) or holds another refresh token now: ours would be an orphan.
+            endSession.revokeOrphan(client, rotated);
+        }
+        if (outcome == CommitOutcome.SESSION_GONE) {
+            throw invalidHandle();
+        }
+        // Cannot happen while upstream calls end within the lock's lifetime.
+        LOG.error("A refresh committed by another process overtook this one while it held the lock");
+        throw new BrokerException.RefreshContended("session version moved under the refresh lock");
+    }
+
+    /**
+     * Commits, retrying briefly: the upstream has already answered, and with one-time refresh tokens a lost commit
+     * would leave the session with a dead refresh token. The lock's lifetime covers these retries; the commit script
+     * is idempotent, so a retry after a lost reply is safe.
+     */
+    private CommitOutcome commit(String sessionId, String owner, long version, String scopeKey, IssuedTokens issued,
+            String rotated, String newSecretHash, Long refreshExpiresIn) {
+        for (int attempt = 1;; attempt++) {
+            try {
+                return store.commitRefresh(sessionId, owner, version, scopeKey, issued, rotated, newSecretHash,
+                        refreshExpiresIn);
+            } catch (BrokerException.StoreUnavailable e) {
+                if (attempt == COMMIT_ATTEMPTS) {
+                    throw e;
+                }
+                pause(100L * attempt);
+            }
+        }
+    }
+
+    private static TokenResult result(IssuedTokens issued, long ageMillis) {
+        Long expiresIn = issued.expiresIn() == null ? null
+                : Math.max(0, issued.expiresIn() - Math.max(0, ageMillis) / 1000);
+        return new TokenResult(issued.accessToken(), issued.tokenType(), expiresIn, issued.scope(), issued.idToken(),
+                issued.handle());
+    }
+
+    private static void pause(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BrokerException.RefreshContended("interrupted while waiting for a refresh");
+        }
+    }
+
+    private void releaseQuietly(String sessionId, String owner) {
+        try {
+            store.release(sessionId, owner);
+        } catch (BrokerException e) {
+            // The lock expires by itself; the original outcome matters more.
+            LOG.debugf("Could not release a refresh lock: %s", e.logDetail());
+        }
+    }
+
+    private static BrokerException.InvalidGrant invalidHandle() {
+        return new BrokerException.InvalidGrant("The refresh token is invalid, expired or revoked");
+    }
+}
