@@ -118,7 +118,7 @@ class MultiReplicaIT {
             assertEquals(2, upstream.refreshes().size(), "no upstream call for a stolen or ended handle");
             assertEquals(1, upstream.revocations().size());
             assertTrue(upstream.revocations().get(0).getBodyAsString()
-                    .contains("token=" + DuendeStubs.ROTATED_REFRESH_TOKEN));
+                    .contains("token=" + DuendeStubs.SECOND_ROTATED_REFRESH_TOKEN), "the session's current one");
         }
     }
 
