@@ -185,4 +185,51 @@ public interface BrokerConfig {
         @WithDefault("tb:")
         String keyPrefix();
     }
+
+    /** Upstream revocations that failed, kept in Redis and retried by whichever replica is up. */
+    Outbox outbox();
+
+    /**
+     * The revocation outbox ({@code dev.tokenbroker.session.RevocationOutbox}): a refresh token whose upstream
+     * revocation failed is retried with exponential backoff until the upstream confirms or the attempts run out.
+     */
+    interface Outbox {
+        /** Pause between two polls of the outbox by each replica. Default {@code 5s}. */
+        @WithDefault("5s")
+        @DurationMin(millis = 10)
+        Duration pollInterval();
+
+        /** Wait after the first failed attempt; doubled after each further failure. Default {@code 10s}. */
+        @WithDefault("10s")
+        @DurationMin(millis = 1)
+        Duration initialBackoff();
+
+        /** Longest wait between two attempts. Default {@code 1h}. */
+        @WithDefault("1h")
+        @DurationMin(millis = 1)
+        Duration maxBackoff();
+
+        /**
+         * Upstream attempts per refresh token, the immediate one at revocation included; after the last failure
+         * the broker gives up on it (a WARN and {@code broker_revocation_outbox_given_up_total}). Default {@code 20}.
+         */
+        @WithDefault("20")
+        @Min(1)
+        int maxAttempts();
+
+        /** Most entries one replica takes per poll. Default {@code 50}. */
+        @WithDefault("50")
+        @Min(1)
+        int batchSize();
+
+        /**
+         * How long an entry taken by a replica that neither finished nor rescheduled it (it died) waits before
+         * another replica takes it over. Keep it above {@code broker.upstream.connect-timeout} +
+         * {@code read-timeout}, or a slow but live attempt may be repeated by another replica (harmless: RFC 7009
+         * revocation is idempotent, but it is a second call). Default {@code 60s}.
+         */
+        @WithDefault("60s")
+        @DurationMin(millis = 1)
+        Duration claimIdle();
+    }
 }
