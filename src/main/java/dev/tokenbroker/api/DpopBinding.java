@@ -1,28 +1,72 @@
 package dev.tokenbroker.api;
 
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
 import jakarta.inject.Singleton;
 
+import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.BrokerConfig.DpopMode;
 import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.crypto.DpopProofs;
 import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.session.ReplayCache;
+import dev.tokenbroker.token.Audit;
 
 /**
- * Turns a request's {@code DPoP} header into the thumbprint of the key a session is (or gets) bound to
- * (RFC 9449). Proof verification is not wired yet: a request carrying a proof is refused rather than accepted
- * unverified, so no session is ever bound to a key nobody checked.
+ * Turns a request's {@code DPoP} header into the thumbprint of the key its session is (or gets) bound to
+ * (RFC 9449): the proof is verified completely ({@link DpopProofs}), its {@code htu} against
+ * {@code broker.external-base-url}, and its {@code jti} may be used once across all replicas. For a client with
+ * {@code dpop=off} the header is ignored, as a server without DPoP support would (RFC 9449 §1).
  */
 @Singleton
 class DpopBinding {
 
-    /** The key an exchange binds its session to, or null for a bearer handle. */
-    String keyForExchange(RegisteredClient client, RequestFacts request) {
-        return keyIfPresent(request);
+    private final DpopProofs proofs;
+    private final ReplayCache replays;
+    private final Optional<String> externalBase;
+    /** A proof is refused once older than this anyway, so its jti need not be remembered longer. */
+    private final Duration remember;
+
+    DpopBinding(BrokerConfig config, ReplayCache replays) {
+        BrokerConfig.Dpop dpop = config.dpop();
+        this.proofs = new DpopProofs(dpop.allowedAlgorithms(), dpop.maxAge(), dpop.clockSkew());
+        this.replays = replays;
+        this.externalBase = config.externalBaseUrl().map(URI::toString)
+                .map(base -> base.endsWith("/") ? base.substring(0, base.length() - 1) : base);
+        this.remember = dpop.maxAge().plus(dpop.clockSkew().multipliedBy(2));
     }
 
-    /** The verified key of the request's proof, or null when it carries none. */
-    String keyIfPresent(RequestFacts request) {
-        if (request.dpopProof() != null) {
-            throw new BrokerException.InvalidDpopProof("DPoP proofs are not accepted by this broker");
+    /** The key an exchange binds its session to, or null for a bearer handle. */
+    String keyForExchange(RegisteredClient client, RequestFacts request) {
+        if (client.dpop() == DpopMode.required && request.dpopProof() == null) {
+            throw refused(client, "missing", "A DPoP proof is required for this client");
         }
-        return null;
+        return keyIfPresent(client, request);
+    }
+
+    /** The verified key of the request's proof, or null when it carries none (or the client does not use DPoP). */
+    String keyIfPresent(RegisteredClient client, RequestFacts request) {
+        if (client.dpop() == DpopMode.off || request.dpopProof() == null) {
+            return null;
+        }
+        DpopProofs.Proof proof;
+        try {
+            proof = proofs.verify(request.dpopProof(), request.method(),
+                    URI.create(externalBase.orElseThrow() + request.path()), Instant.now(), Optional.empty());
+        } catch (DpopProofs.Rejected e) {
+            throw refused(client, "invalid", "Invalid DPoP proof: " + e.getMessage());
+        }
+        if (!replays.firstUse(proof.jkt(), proof.jti(), remember)) {
+            throw refused(client, "replayed", "The DPoP proof was used before");
+        }
+        return proof.jkt();
+    }
+
+    private static BrokerException refused(RegisteredClient client, String reason, String description) {
+        Audit.dpopRefused(client.name(), reason);
+        return new BrokerException.InvalidDpopProof(description);
     }
 }

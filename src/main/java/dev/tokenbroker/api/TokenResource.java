@@ -47,14 +47,16 @@ public class TokenResource {
     private final Clients clients;
     private final Map<String, GrantHandler> grants;
     private final EndSession endSession;
+    private final DpopBinding dpop;
     private final Operations operations;
     private final ObjectReader strictJson;
 
-    TokenResource(Clients clients, Instance<GrantHandler> grants, EndSession endSession, Operations operations,
-            ObjectMapper json) {
+    TokenResource(Clients clients, Instance<GrantHandler> grants, EndSession endSession, DpopBinding dpop,
+            Operations operations, ObjectMapper json) {
         this.clients = clients;
         this.grants = grants.stream().collect(Collectors.toUnmodifiableMap(GrantHandler::grantType, g -> g));
         this.endSession = endSession;
+        this.dpop = dpop;
         this.operations = operations;
         this.strictJson = json.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     }
@@ -108,16 +110,16 @@ public class TokenResource {
     @APIResponse(responseCode = "400", description = "invalid_request", content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
     @APIResponse(responseCode = "401", description = "invalid_client: unknown client_id")
     @APIResponse(responseCode = "503", description = "temporarily_unavailable: session store down; see Retry-After")
-    public Response revokeForm(MultivaluedMap<String, String> form) {
-        return revoke(() -> new Params(form));
+    public Response revokeForm(MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop) {
+        return revoke(() -> new Params(form), dpop);
     }
 
     @POST
     @Path("/revoke")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(hidden = true)
-    public Response revokeJson(String body) {
-        return revoke(() -> jsonParams(body));
+    public Response revokeJson(String body, @HeaderParam("DPoP") List<String> dpop) {
+        return revoke(() -> jsonParams(body), dpop);
     }
 
     private Response token(Supplier<Params> request, List<String> dpop) {
@@ -151,7 +153,7 @@ public class TokenResource {
         return header.get(0);
     }
 
-    private Response revoke(Supplier<Params> request) {
+    private Response revoke(Supplier<Params> request, List<String> dpop) {
         Operations.Operation op = operations.begin("revoke");
         try {
             Params params = request.get();
@@ -160,7 +162,8 @@ public class TokenResource {
             String token = params.required("token");
             // RFC 7009 §2.1: the hint may be ignored; we only ever hold refresh tokens.
             params.optional("token_type_hint");
-            endSession.revoke(client, token);
+            String dpopKey = this.dpop.keyIfPresent(client, new RequestFacts("POST", "/oauth2/revoke", single(dpop)));
+            endSession.revoke(client, token, dpopKey);
             return op.succeeded(NoStore.ok(null));
         } catch (RuntimeException e) {
             throw op.failed(e);

@@ -137,13 +137,15 @@ public class SessionStore {
             return 0""");
 
     /**
-     * KEYS[1] session; ARGV[1] client id or '' for any client, ARGV[2] version or '' for any. Deletes the session
-     * and returns {rt, subject tag, sid tag} as they were at that instant (so a refresh committed just before is
-     * revoked too), or nil when there is no such session (for that client, at that version).
+     * KEYS[1] session; ARGV[1] client id or '' for any client, ARGV[2] version or '' for any, ARGV[3] DPoP key
+     * thumbprint or '' for no check (any key, or none, when the session is bound). Deletes the session and returns
+     * {rt, subject tag, sid tag} as they were at that instant (so a refresh committed just before is revoked too),
+     * or nil when there is no such session (for that client, at that version, for that key).
      */
     private static final LuaScript TAKE = new LuaScript("""
-            local f = redis.call('HMGET', KEYS[1], 'client', 'version', 'rt', 'subt', 'sidt')
-            if not f[1] or (ARGV[1] ~= '' and f[1] ~= ARGV[1]) or (ARGV[2] ~= '' and f[2] ~= ARGV[2]) then
+            local f = redis.call('HMGET', KEYS[1], 'client', 'version', 'rt', 'subt', 'sidt', 'jkt')
+            if not f[1] or (ARGV[1] ~= '' and f[1] ~= ARGV[1]) or (ARGV[2] ~= '' and f[2] ~= ARGV[2])
+                or (ARGV[3] ~= 'any' and (f[6] or '') ~= ARGV[3]) then
               return false
             end
             redis.call('DEL', KEYS[1])
@@ -160,6 +162,9 @@ public class SessionStore {
      * goes, a late refresh still finds it, so its end is audited and its upstream refresh token revoked.
      */
     static final Duration RETENTION = Duration.ofHours(1);
+
+    /** For {@link #take}: end the session whichever DPoP key it is bound to. */
+    public static final String ANY_KEY = "any";
 
     public enum CommitOutcome { COMMITTED, VERSION_MOVED, SESSION_GONE }
 
@@ -323,10 +328,12 @@ public class SessionStore {
      * @param clientId only a session of this client, or null for any
      * @param version  only at this version (a refresh token just found dead, unless a newer one was committed), or
      *                 null for any
+     * @param dpopKey  only if the session is bound to this DPoP key, or to none when null; {@link #ANY_KEY} skips
+     *                 the check (the broker's own decisions, not a front end's request)
      */
-    public Optional<Begin.Ended.Taken> take(String sessionId, String clientId, Long version) {
+    public Optional<Begin.Ended.Taken> take(String sessionId, String clientId, Long version, String dpopKey) {
         Response r = call("delete session", () -> TAKE.run(redis, List.of(keys.session(sessionId)),
-                nullToEmpty(clientId), version == null ? "" : version.toString()));
+                nullToEmpty(clientId), version == null ? "" : version.toString(), nullToEmpty(dpopKey)));
         if (r == null) {
             return Optional.empty();
         }

@@ -7,7 +7,7 @@ import org.jboss.logging.Logger;
  * session by its id (a hash that cannot be turned back into a handle) and the client by its configured name;
  * never token material.
  */
-final class Audit {
+public final class Audit {
 
     private static final Logger LOG = Logger.getLogger("dev.tokenbroker.audit");
 
@@ -30,7 +30,7 @@ final class Audit {
         LOG.infof("event=session_ended session=%s client=%s reason=%s", sessionId, client, reason);
     }
 
-    static void dpopRefused(String client, String reason) {
+    public static void dpopRefused(String client, String reason) {
         LOG.infof("event=dpop_refused client=%s reason=%s", client, reason);
     }
 }

@@ -6,15 +6,11 @@ import java.util.Optional;
 
 import jakarta.inject.Singleton;
 
-import org.jboss.logging.Logger;
-
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.crypto.Handles;
-import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.session.SessionStore;
 import dev.tokenbroker.session.SessionStore.Begin.Ended.Taken;
 import dev.tokenbroker.session.SessionStore.EndReason;
-import dev.tokenbroker.upstream.UpstreamClient;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -26,16 +22,14 @@ import io.micrometer.core.instrument.MeterRegistry;
 @Singleton
 public class EndSession {
 
-    private static final Logger LOG = Logger.getLogger(EndSession.class);
-
     private final SessionStore store;
-    private final UpstreamClient upstream;
+    private final UpstreamRevocations revocations;
     private final Map<EndReason, Counter> ended = new EnumMap<>(EndReason.class);
     private final Counter reuseDetected;
 
-    EndSession(SessionStore store, UpstreamClient upstream, MeterRegistry registry) {
+    EndSession(SessionStore store, UpstreamRevocations revocations, MeterRegistry registry) {
         this.store = store;
-        this.upstream = upstream;
+        this.revocations = revocations;
         for (EndReason reason : EndReason.values()) {
             ended.put(reason, Counter.builder("broker.sessions.ended").description("Sessions ended, by reason")
                     .tag("reason", reason.label).register(registry));
@@ -46,17 +40,20 @@ public class EndSession {
     }
 
     /**
-     * RFC 7009: ends the session behind a handle and revokes its upstream refresh token. Unknown handles and
-     * handles of other clients are ignored, so the answer never tells whether a handle exists.
+     * RFC 7009: ends the session behind a handle and revokes its upstream refresh token. Unknown handles, handles
+     * of other clients and sessions bound to another DPoP key are ignored, so the answer never tells whether a
+     * handle exists.
+     *
+     * @param dpopKey thumbprint of the key of the request's verified DPoP proof, or null
      */
-    public void revoke(RegisteredClient client, String handle) {
-        Handles.parse(handle).ifPresent(h -> store.take(h.sessionId(), client.clientId(), null)
+    public void revoke(RegisteredClient client, String handle, String dpopKey) {
+        Handles.parse(handle).ifPresent(h -> store.take(h.sessionId(), client.clientId(), null, dpopKey)
                 .ifPresent(taken -> finish(h.sessionId(), client, EndReason.REVOKED, taken)));
     }
 
     /** Ends the session because the upstream declared its refresh token dead, unless a newer one was committed. */
     void upstreamRejected(String sessionId, RegisteredClient client, long version) {
-        store.take(sessionId, client.clientId(), version)
+        store.take(sessionId, client.clientId(), version, SessionStore.ANY_KEY)
                 .ifPresent(taken -> finish(sessionId, client, EndReason.UPSTREAM_INVALID_GRANT,
                         new Taken(Optional.empty(), taken.subjectTag(), taken.sidTag())));
     }
@@ -84,13 +81,6 @@ public class EndSession {
     }
 
     private void revokeUpstream(RegisteredClient client, String refreshToken) {
-        try {
-            if (!upstream.revokeRefreshToken(client, refreshToken)) {
-                LOG.debugf("No upstream revocation endpoint: refresh token of client %s not revoked upstream",
-                        client.name());
-            }
-        } catch (BrokerException e) {
-            LOG.warnf("Upstream revocation failed for client %s: %s", client.name(), e.logDetail());
-        }
+        revocations.revoke(client, refreshToken);
     }
 }

@@ -394,6 +394,14 @@ class UpstreamBehaviourTest {
         upstream.upstreamRevocationFails();
         Broker.revoke(Broker.MOBILE, handle).statusCode(200);
         assertTrue(stored(handle).isEmpty());
+
+        // The outbox retries until the upstream confirms.
+        upstream.upstreamAcceptsRevocation();
+        long deadline = System.currentTimeMillis() + 15_000;
+        while (upstream.confirmedRevocations().stream().noneMatch(b -> b.contains("token=" + DuendeStubs.REFRESH_TOKEN))) {
+            assertTrue(System.currentTimeMillis() < deadline, "the queued revocation was never delivered");
+            Thread.onSpinWait();
+        }
     }
 
     @Test

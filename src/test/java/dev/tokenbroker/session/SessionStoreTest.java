@@ -78,7 +78,7 @@ class SessionStoreTest {
 
         assertEquals("AT-1", assertInstanceOf(Begin.Cached.class, begin(next, "owner-c")).issued().accessToken(),
                 "within the reuse window the new handle gets the stored result");
-        assertEquals(Optional.of("RT-1"), store.take(handle.sessionId(), "clover", 1L).orElseThrow().refreshToken(),
+        assertEquals(Optional.of("RT-1"), store.take(handle.sessionId(), "clover", 1L, SessionStore.ANY_KEY).orElseThrow().refreshToken(),
                 "the rotated upstream refresh token was stored, at version 1");
     }
 
@@ -173,11 +173,11 @@ class SessionStoreTest {
     @Test
     void takeDeletesOnlyTheOwningClientsSessionAndReturnsItsCurrentRefreshToken() {
         Handle handle = newSession();
-        assertEquals(Optional.empty(), store.take(handle.sessionId(), "someone-else", null));
-        assertEquals(Optional.empty(), store.take(handle.sessionId(), "clover", 7L), "only at the given version");
-        assertEquals(Optional.of("RT-0"), store.take(handle.sessionId(), "clover", null).orElseThrow().refreshToken());
+        assertEquals(Optional.empty(), store.take(handle.sessionId(), "someone-else", null, SessionStore.ANY_KEY));
+        assertEquals(Optional.empty(), store.take(handle.sessionId(), "clover", 7L, SessionStore.ANY_KEY), "only at the given version");
+        assertEquals(Optional.of("RT-0"), store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY).orElseThrow().refreshToken());
         assertInstanceOf(Begin.Gone.class, begin(handle, "o"));
-        assertFalse(store.take(handle.sessionId(), "clover", null).isPresent());
+        assertFalse(store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY).isPresent());
     }
 
     @Test
@@ -190,5 +190,8 @@ class SessionStoreTest {
                 "clover", "", null, "o", LOCK, "jkt-2"));
         assertInstanceOf(Begin.Locked.class, store.beginRefresh(handle.sessionId(), handle.secretHash(),
                 "clover", "", null, "o", LOCK, "jkt-1"));
+        assertTrue(store.take(handle.sessionId(), "clover", null, null).isEmpty(), "not ended without its key");
+        assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-2").isEmpty(), "nor with another key");
+        assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-1").isPresent());
     }
 }

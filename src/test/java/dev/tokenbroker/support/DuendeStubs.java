@@ -172,6 +172,13 @@ public final class DuendeStubs {
         return wm.findAll(postRequestedFor(urlEqualTo("/connect/revocation")));
     }
 
+    /** Bodies of the revocation requests the upstream answered with 200. */
+    public List<String> confirmedRevocations() {
+        return wm.getAllServeEvents().stream()
+                .filter(e -> e.getRequest().getUrl().equals("/connect/revocation") && e.getResponse().getStatus() == 200)
+                .map(e -> e.getRequest().getBodyAsString()).toList();
+    }
+
     private static RequestPatternBuilder tokenCalls(String grant) {
         return postRequestedFor(urlEqualTo("/connect/token")).withRequestBody(containing(grant));
     }
