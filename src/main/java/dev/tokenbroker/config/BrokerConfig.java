@@ -95,6 +95,12 @@ public interface BrokerConfig {
         @WithDefault("64K")
         MemorySize maxResponseSize();
 
+        /**
+         * Hosts that discovered endpoints may point at (lower case); others fail discovery. No default: any host,
+         * as long as the endpoint is https (or loopback).
+         */
+        Optional<Set<String>> allowedHosts();
+
         /** Pause between discovery attempts while discovery fails. Default {@code 10s}. */
         @WithDefault("10s")
         Duration discoveryRetryInterval();

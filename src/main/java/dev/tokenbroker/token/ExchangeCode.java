@@ -50,7 +50,7 @@ public class ExchangeCode {
         if (token.refreshToken() == null || token.refreshToken().isEmpty()) {
             return result(token, null);
         }
-        TokenIdentity.Identity user = identity.of(token);
+        TokenIdentity.Identity user = identity.of(token, client.clientId());
         Handles.Handle handle = Handles.newHandle();
         try {
             store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), client.clientId(),

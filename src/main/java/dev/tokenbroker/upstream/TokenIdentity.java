@@ -1,25 +1,34 @@
 package dev.tokenbroker.upstream;
 
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.jwt.JsonWebToken;
 import org.jboss.logging.Logger;
 
+import io.smallrye.jwt.algorithm.SignatureAlgorithm;
 import io.smallrye.jwt.auth.principal.DefaultJWTParser;
 import io.smallrye.jwt.auth.principal.JWTAuthContextInfo;
 
 /**
- * Reads the user ({@code sub}) and upstream session ({@code sid}) from the ID token, or else the access
- * token, for session metadata. Signatures are verified against the upstream {@code jwks_uri} when
- * discovery gave one; without it the claims are read unverified, which OIDC Core §3.1.3.7 allows for
- * tokens received straight from the token endpoint over TLS. Opaque tokens simply yield no identity.
+ * Reads the user ({@code sub}) and upstream session ({@code sid}) from the ID token, or else the access token, for
+ * the session's indexes. When discovery gave a {@code jwks_uri}, signatures are verified against it with any
+ * asymmetric algorithm its keys support, the issuer is checked, and an ID token must name the client in {@code aud}
+ * (OIDC Core §3.1.3.7). Without a JWKS the claims are read unverified, which §3.1.3.7 allows for tokens received
+ * straight from the token endpoint over TLS. Opaque tokens simply yield no identity.
  */
 @Singleton
 public class TokenIdentity {
 
     private static final Logger LOG = Logger.getLogger(TokenIdentity.class);
+    private static final Set<SignatureAlgorithm> ASYMMETRIC = EnumSet.complementOf(
+            EnumSet.of(SignatureAlgorithm.HS256, SignatureAlgorithm.HS384, SignatureAlgorithm.HS512));
+    /** Parser key for access tokens, whose audience is the resource server, not the client. */
+    private static final String ANY_AUDIENCE = "";
 
     /** The user and upstream session a token speaks for; either may be null. */
     public record Identity(String subject, String sessionId) {
@@ -27,24 +36,24 @@ public class TokenIdentity {
     }
 
     private final UpstreamMetadata metadata;
-    private final AtomicReference<DefaultJWTParser> verifyingParser = new AtomicReference<>();
+    private final Map<String, DefaultJWTParser> verifyingParsers = new ConcurrentHashMap<>();
     private final DefaultJWTParser unverifiedParser = new DefaultJWTParser();
 
     TokenIdentity(UpstreamMetadata metadata) {
         this.metadata = metadata;
     }
 
-    public Identity of(UpstreamTokenResponse token) {
-        Identity identity = read(token.idToken());
-        return identity.subject() != null ? identity : read(token.accessToken());
+    public Identity of(UpstreamTokenResponse token, String clientId) {
+        Identity identity = read(token.idToken(), clientId);
+        return identity.subject() != null ? identity : read(token.accessToken(), ANY_AUDIENCE);
     }
 
-    private Identity read(String jwt) {
+    private Identity read(String jwt, String audience) {
         if (jwt == null || jwt.chars().filter(c -> c == '.').count() != 2) {
             return Identity.UNKNOWN;
         }
         try {
-            DefaultJWTParser parser = parser();
+            DefaultJWTParser parser = parser(audience);
             JsonWebToken parsed = parser == null ? unverifiedParser.parseOnly(jwt) : parser.parse(jwt);
             return new Identity(parsed.getSubject(), parsed.getClaim("sid"));
         } catch (Exception e) {
@@ -54,18 +63,20 @@ public class TokenIdentity {
         }
     }
 
-    private DefaultJWTParser parser() {
+    private DefaultJWTParser parser(String audience) {
         UpstreamEndpoints endpoints = metadata.current();
         if (endpoints.jwksUri().isEmpty()) {
             return null;
         }
-        return verifyingParser.updateAndGet(existing -> existing != null ? existing : newParser(endpoints));
-    }
-
-    private static DefaultJWTParser newParser(UpstreamEndpoints endpoints) {
-        JWTAuthContextInfo info = new JWTAuthContextInfo(endpoints.jwksUri().get().toString(),
-                endpoints.issuer().orElse(null));
-        info.setRequireNamedPrincipal(false);
-        return new DefaultJWTParser(info);
+        return verifyingParsers.computeIfAbsent(audience, a -> {
+            JWTAuthContextInfo info = new JWTAuthContextInfo(endpoints.jwksUri().get().toString(),
+                    endpoints.issuer().orElse(null));
+            info.setRequireNamedPrincipal(false);
+            info.setSignatureAlgorithm(ASYMMETRIC);
+            if (!a.isEmpty()) {
+                info.setExpectedAudience(Set.of(a));
+            }
+            return new DefaultJWTParser(info);
+        });
     }
 }

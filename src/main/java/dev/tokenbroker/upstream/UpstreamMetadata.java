@@ -84,7 +84,11 @@ public class UpstreamMetadata {
             if (response.getStatus() != 200) {
                 throw new IllegalStateException("HTTP " + response.getStatus());
             }
-            JsonNode doc = json.readTree(response.readEntity(String.class));
+            String body = response.readEntity(String.class);
+            if (body != null && body.length() > config.maxResponseSize().asLongValue()) {
+                throw new IllegalStateException("document is over broker.upstream.max-response-size");
+            }
+            JsonNode doc = json.readTree(body);
             String advertised = stripSlash(doc.path("issuer").asText(""));
             if (!issuer.equals(advertised)) {
                 throw new IllegalStateException("document names issuer '" + advertised + "'");
@@ -93,8 +97,13 @@ public class UpstreamMetadata {
                     .orElseThrow(() -> new IllegalStateException("no token_endpoint")));
             UpstreamEndpoints discovered = new UpstreamEndpoints(Optional.of(issuer), token,
                     config.revocationEndpoint().or(() -> uri(doc, "revocation_endpoint")), uri(doc, "jwks_uri"));
+            trusted("token_endpoint", discovered.tokenEndpoint());
+            discovered.revocationEndpoint().ifPresent(u -> trusted("revocation_endpoint", u));
+            discovered.jwksUri().ifPresent(u -> trusted("jwks_uri", u));
             endpoints.set(discovered);
-            LOG.infof("Upstream discovery from %s loaded: token endpoint %s", url, token);
+            LOG.infof("Upstream discovery from %s loaded: token endpoint %s, revocation endpoint %s, JWKS %s", url,
+                    token, discovered.revocationEndpoint().map(URI::toString).orElse("none"),
+                    discovered.jwksUri().map(URI::toString).orElse("none"));
             warnIfNoRevocation(discovered);
             discovery.shutdown();
         } catch (Exception e) {
@@ -102,6 +111,24 @@ public class UpstreamMetadata {
                     config.discoveryRetryInterval());
             discovery.schedule(this::discover, config.discoveryRetryInterval().toMillis(), TimeUnit.MILLISECONDS);
         }
+    }
+
+    /**
+     * A discovered endpoint receives the client secret and refresh tokens: it must be https (loopback is exempt, for
+     * tests and dev mode) and, when {@code broker.upstream.allowed-hosts} is set, on one of those hosts.
+     */
+    private void trusted(String field, URI endpoint) {
+        String host = endpoint.getHost() == null ? "" : endpoint.getHost().toLowerCase(java.util.Locale.ROOT);
+        if (!"https".equalsIgnoreCase(endpoint.getScheme()) && !isLoopback(host)) {
+            throw new IllegalStateException(field + " " + endpoint + " is not https");
+        }
+        if (config.allowedHosts().isPresent() && !config.allowedHosts().get().contains(host)) {
+            throw new IllegalStateException(field + " host '" + host + "' is not in broker.upstream.allowed-hosts");
+        }
+    }
+
+    static boolean isLoopback(String host) {
+        return host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]") || host.equals("::1");
     }
 
     private static void warnIfNoRevocation(UpstreamEndpoints endpoints) {

@@ -1,0 +1,94 @@
+package dev.tokenbroker.upstream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.Map;
+
+import jakarta.ws.rs.core.Form;
+import jakarta.ws.rs.core.Response;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.tokenbroker.config.BrokerConfig;
+import io.quarkus.runtime.configuration.DurationConverter;
+import io.quarkus.runtime.configuration.MemorySize;
+import io.quarkus.runtime.configuration.MemorySizeConverter;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import io.smallrye.mutiny.Uni;
+
+/** Discovered endpoints receive the client secret and refresh tokens: only trustworthy ones are used. */
+class DiscoveryTrustTest {
+
+    private static final String ISSUER = "https://login.example.com";
+
+    private static BrokerConfig config(Map<String, String> extra) {
+        SmallRyeConfig config = new SmallRyeConfigBuilder().withMapping(BrokerConfig.class)
+                // Quarkus' own converters for "5s" and "64K", as the application has them.
+                .withConverter(Duration.class, 200, new DurationConverter())
+                .withConverter(MemorySize.class, 200, new MemorySizeConverter())
+                .withDefaultValues(Map.of("broker.upstream.issuer", ISSUER, "broker.upstream.discovery-retry-interval", "1h"))
+                .withDefaultValues(extra).build();
+        return config.getConfigMapping(BrokerConfig.class);
+    }
+
+    /** An upstream that publishes {@code document} as its discovery document. */
+    private static UpstreamApi publishing(String document) {
+        return new UpstreamApi() {
+            @Override
+            public Uni<Response> post(String endpoint, String authorization, Form form) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public Response get(String endpoint) {
+                assertEquals(ISSUER + "/.well-known/openid-configuration", endpoint);
+                return Response.ok(document).build();
+            }
+        };
+    }
+
+    private static String document(String tokenEndpoint, String jwksUri) {
+        return "{\"issuer\":\"" + ISSUER + "\",\"token_endpoint\":\"" + tokenEndpoint + "\",\"jwks_uri\":\"" + jwksUri + "\"}";
+    }
+
+    private static boolean loads(String document, Map<String, String> extra) {
+        UpstreamMetadata metadata = new UpstreamMetadata(config(extra), publishing(document), new ObjectMapper());
+        try {
+            return metadata.loaded();
+        } finally {
+            metadata.stop();
+        }
+    }
+
+    @Test
+    void httpsEndpointsLoad() {
+        assertTrue(loads(document(ISSUER + "/connect/token", ISSUER + "/jwks"), Map.of()));
+    }
+
+    @Test
+    void plainHttpEndpointsAreRefusedExceptOnLoopback() {
+        assertFalse(loads(document("http://login.example.com/connect/token", ISSUER + "/jwks"), Map.of()));
+        assertFalse(loads(document(ISSUER + "/connect/token", "http://login.example.com/jwks"), Map.of()));
+        assertTrue(loads(document("http://127.0.0.1:8090/connect/token", "http://localhost:8090/jwks"), Map.of()));
+    }
+
+    @Test
+    void allowedHostsPinTheEndpoints() {
+        Map<String, String> pinned = Map.of("broker.upstream.allowed-hosts", "login.example.com");
+        assertTrue(loads(document(ISSUER + "/connect/token", ISSUER + "/jwks"), pinned));
+        assertFalse(loads(document("https://evil.example.net/connect/token", ISSUER + "/jwks"), pinned));
+    }
+
+    @Test
+    void anOversizedDocumentIsRefused() {
+        String padded = document(ISSUER + "/connect/token", ISSUER + "/jwks").replace("}",
+                ",\"pad\":\"" + "x".repeat(70_000) + "\"}");
+        assertFalse(loads(padded, Map.of()));
+    }
+}
