@@ -29,6 +29,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * java -cp bench/target/classes Load freeports N          N free loopback ports, one per line
  * java -cp bench/target/classes Load wait URL... [timeout=S] until every URL answers 200
  * java -cp bench/target/classes Load run key=value...     the benchmark; see Config below and bench/README.md
+ * java -cp bench/target/classes Load upstream-check URL CONNS SECONDS   the upstream alone: refresh grants/s
  * </pre>
  */
 public final class Load {
@@ -72,6 +73,7 @@ public final class Load {
             case "freeports" -> freePorts(Integer.parseInt(args[1]));
             case "wait" -> System.exit(waitReady(Arrays.copyOfRange(args, 1, args.length)) ? 0 : 1);
             case "run" -> System.exit(run(Arrays.copyOfRange(args, 1, args.length)));
+            case "upstream-check" -> upstreamCheck(args[1], Integer.parseInt(args[2]), Double.parseDouble(args[3]));
             default -> throw new IllegalArgumentException("unknown mode " + args[0]);
         }
     }
@@ -104,7 +106,7 @@ public final class Load {
         long deadline = System.nanoTime() + (long) (timeout * 1e9);
         for (String url : urls) {
             java.net.URI u = java.net.URI.create(url);
-            while (true) {
+            for (int attempt = 0; attempt < 100_000; attempt++) {
                 try (Http.Client c = new Http.Client(u.getHost(), u.getPort())) {
                     if (c.send("GET", u.getRawPath(), null, null, null) == 200) {
                         break;
@@ -120,6 +122,49 @@ public final class Load {
             }
         }
         return true;
+    }
+
+    /** The upstream alone, driven by this loader: closed-loop refresh grants (tokens obtained by code grants). */
+    static void upstreamCheck(String url, int conns, double seconds) throws Exception {
+        cfg = new Config();
+        cfg.upstream = url;
+        List<Vu> vus = new ArrayList<>();
+        for (int i = 0; i < conns; i++) {
+            Http.Client c = Http.Client.of(url);
+            if (c.send("POST", "/connect/token", FORM, form("grant_type", "authorization_code", "code", "x"), null) != 200) {
+                throw new IOException("code grant failed");
+            }
+            String[] rt = {Http.jsonString(c.body(), "refresh_token")};
+            vus.add(new Vu() {
+                @Override
+                public int step() throws IOException {
+                    int s = c.send("POST", "/connect/token", FORM, form("grant_type", "refresh_token", "refresh_token",
+                            rt[0]), null);
+                    if (s == 200) {
+                        rt[0] = Http.jsonString(c.body(), "refresh_token");
+                    }
+                    return s;
+                }
+
+                @Override
+                public String lastBody() {
+                    return c.body();
+                }
+
+                @Override
+                public void close() {
+                    c.close();
+                }
+            });
+        }
+        phase(vus, Math.min(2, seconds), MAX_REQUESTS_PER_VU_PHASE, null);
+        long cpu0 = loaderCpuNanos();
+        PhaseResult r = phase(vus, seconds, MAX_REQUESTS_PER_VU_PHASE, null);
+        long cpu1 = loaderCpuNanos();
+        closeAll(vus);
+        System.out.printf(Locale.ROOT, "upstream alone, %d connections: %.0f refresh grants/s, non-2xx %d, "
+                + "loader CPU %.0f us/request, statuses %s%n", conns, r.requests / r.seconds,
+                r.non2xx + r.ioErrors + r.protocolErrors, (cpu1 - cpu0) / 1000.0 / r.requests, r.statuses);
     }
 
     static Config parse(String[] args) {
