@@ -12,13 +12,16 @@
 #   BENCH_UPSTREAM_ROTATE=true      the upstream returns a new refresh token on every refresh
 #   BENCH_UPSTREAM_DELAY_MS=0       the upstream sleeps this long before each token answer
 #   BENCH_BROKER_JAVA_OPTS=...      replaces the broker JVM options (default: those of the container image)
+#   BENCH_FAKE_BROKER=1             test the harness itself against bench/FakeBroker.java (rotating handles with
+#                                   a '.'), not the real broker; BENCH_FAKE_BROKER_FAIL_EVERY=N makes it answer
+#                                   every N-th token request with 500 (the run must then fail)
 set -euo pipefail
 
 QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -66,16 +69,18 @@ trap 'exit 143' TERM
 # ------------------------------------------------------------------------------------------------ build
 JAR="$ROOT/target/quarkus-app/quarkus-run.jar"
 BUILD=${BENCH_BUILD:-auto}
+FAKE=${BENCH_FAKE_BROKER:-0}
+[[ $FAKE == 1 ]] && BUILD=never
 if [[ $BUILD == always || ( $BUILD == auto && ( ! -f $JAR || -n "$(find pom.xml src/main -newer "$JAR" -print -quit)" ) ) ]]; then
   log "packaging the broker: ./mvnw -B -q -DskipTests package"
   ./mvnw -B -q -DskipTests package >"$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log" >&2; die "build failed (see $OUT/build.log)"; }
 else
   log "target/quarkus-app is up to date with src/main and pom.xml: not rebuilding (BENCH_BUILD=always forces it)"
 fi
-[[ -f $JAR ]] || die "$JAR missing"
+[[ $FAKE == 1 || -f $JAR ]] || die "$JAR missing"
 
 log "compiling the load generator and upstream (javac, JDK only)"
-javac -nowarn -d "$CLASSES" bench/Http.java bench/Resp.java bench/Upstream.java bench/Load.java
+javac -nowarn -d "$CLASSES" bench/Http.java bench/Resp.java bench/Upstream.java bench/Load.java bench/FakeBroker.java
 JAVA_BENCH=(java -XX:+UseParallelGC -Xms256m -Xmx1g -cp "$CLASSES")
 
 # ------------------------------------------------------------------------------------------------ redis
@@ -141,15 +146,25 @@ start_broker() { # name port reuse-window
     export QUARKUS_HTTP_PORT="$port"
     export QUARKUS_HTTP_HOST=127.0.0.1
     export QUARKUS_PROFILE=prod
+    if [[ $FAKE == 1 ]]; then
+      exec "${JAVA_BENCH[@]}" FakeBroker port="$port" upstream="http://127.0.0.1:$UPSTREAM_PORT" \
+        fail-every="${BENCH_FAKE_BROKER_FAIL_EVERY:-0}" max-seconds=3600
+    fi
     # shellcheck disable=SC2086
     exec java $BROKER_OPTS -jar "$JAR"
   ) >"$OUT/broker-$name.log" 2>&1 &
   LAST_PID=$!
   PIDS+=("$LAST_PID")
 }
-start_broker a "$PORT_A" 0s; PID_A=$LAST_PID
-start_broker b "$PORT_B" 1h; PID_B=$LAST_PID
-start_broker c "$PORT_C" 0s; PID_C=$LAST_PID
+if [[ $FAKE == 1 ]]; then
+  # Fake brokers keep sessions in memory: one process serves both "replicas" a and c.
+  start_broker a "$PORT_A,$PORT_C" 0s; PID_A=$LAST_PID; PID_C=$LAST_PID
+  start_broker b "$PORT_B" 1h; PID_B=$LAST_PID
+else
+  start_broker a "$PORT_A" 0s; PID_A=$LAST_PID
+  start_broker b "$PORT_B" 1h; PID_B=$LAST_PID
+  start_broker c "$PORT_C" 0s; PID_C=$LAST_PID
+fi
 log "redis :$REDIS_PORT (pid $REDIS_PID), upstream :$UPSTREAM_PORT (pid $UPSTREAM_PID), brokers a :$PORT_A (pid $PID_A, reuse window 0s), b :$PORT_B (pid $PID_B, 1h), c :$PORT_C (pid $PID_C, 0s, replica of a)"
 
 "${JAVA_BENCH[@]}" Load wait timeout=120 "http://127.0.0.1:$UPSTREAM_PORT/stats" \
@@ -170,7 +185,7 @@ set +e
   sessions-per-vu="$SESSIONS_PER_VU" ops="$OPS" out="$OUT" \
   client-id=bench client-secret=bench-secret redirect-uri=bench://callback \
   jvm-opts="$BROKER_OPTS" \
-  notes="upstream: rotate=${BENCH_UPSTREAM_ROTATE:-true} delay-ms=${BENCH_UPSTREAM_DELAY_MS:-0} strict=true; redis without persistence; git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src pom.xml 2>/dev/null || echo ' (src modified)')"
+  notes="$([[ $FAKE == 1 ]] && echo 'FAKE BROKER (harness self-test, not token-broker); ')upstream: rotate=${BENCH_UPSTREAM_ROTATE:-true} delay-ms=${BENCH_UPSTREAM_DELAY_MS:-0} strict=true; redis without persistence; git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src pom.xml 2>/dev/null || echo ' (src modified)')"
 RC=$?
 set -e
 
