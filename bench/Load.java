@@ -802,7 +802,7 @@ public final class Load {
             redis.call("PING");
             // Global warm-up: JIT of every broker on the paths measured below (not measured).
             for (String b : new String[] {cfg.brokerA, cfg.brokerB, cfg.brokerC}) {
-                if (b == null) {
+                if (b == null || cfg.initialWarmup <= 0) {
                     continue;
                 }
                 log("initial warm-up of " + b + " (" + cfg.initialWarmup + " s)");

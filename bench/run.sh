@@ -2,7 +2,7 @@
 # token-broker benchmark: one command. See bench/README.md.
 #
 #   bench/run.sh            full run: 10 and 50 connections, 5 s warm-up + 15 s measured per row
-#   bench/run.sh --quick    smoke test for CI: 10 connections, 1 s warm-up + 2 s per row
+#   bench/run.sh --quick    smoke test for CI: 10 connections, no initial warm-up, 1 s warm-up + 2 s per row
 #
 # Environment (all optional):
 #   BENCH_BUILD=auto|always|never   package the app: auto (default) skips it when target/quarkus-app/quarkus-run.jar
@@ -36,7 +36,7 @@ mkdir -p "$OUT" "$CLASSES"
 
 if [[ $QUICK == 1 ]]; then
   CONNS=${BENCH_CONNS:-10}; WARMUP=${BENCH_WARMUP:-1}; MEASURE=${BENCH_MEASURE:-2}
-  INITIAL_WARMUP=${BENCH_INITIAL_WARMUP:-1}; SESSIONS_PER_VU=${BENCH_SESSIONS_PER_VU:-5}
+  INITIAL_WARMUP=${BENCH_INITIAL_WARMUP:-0}; SESSIONS_PER_VU=${BENCH_SESSIONS_PER_VU:-5}
 else
   CONNS=${BENCH_CONNS:-10,50}; WARMUP=${BENCH_WARMUP:-5}; MEASURE=${BENCH_MEASURE:-15}
   INITIAL_WARMUP=${BENCH_INITIAL_WARMUP:-15}; SESSIONS_PER_VU=${BENCH_SESSIONS_PER_VU:-20}
