@@ -175,6 +175,7 @@ for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "process $pid exit
 log "all up; running the load"
 
 # ------------------------------------------------------------------------------------------------- load
+# In the background and waited for, so that a signal to this script runs the cleanup at once.
 set +e
 "${JAVA_BENCH[@]}" Load run \
   broker-a="http://127.0.0.1:$PORT_A" pid-a="$PID_A" \
@@ -185,7 +186,10 @@ set +e
   sessions-per-vu="$SESSIONS_PER_VU" ops="$OPS" out="$OUT" \
   client-id=bench client-secret=bench-secret redirect-uri=bench://callback \
   jvm-opts="$BROKER_OPTS" \
-  notes="$([[ $FAKE == 1 ]] && echo 'FAKE BROKER (harness self-test, not token-broker); ')upstream: rotate=${BENCH_UPSTREAM_ROTATE:-true} delay-ms=${BENCH_UPSTREAM_DELAY_MS:-0} strict=true; redis without persistence; git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src pom.xml 2>/dev/null || echo ' (src modified)')"
+  notes="$([[ $FAKE == 1 ]] && echo 'FAKE BROKER (harness self-test, not token-broker); ')upstream: rotate=${BENCH_UPSTREAM_ROTATE:-true} delay-ms=${BENCH_UPSTREAM_DELAY_MS:-0} strict=true; redis without persistence; git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src pom.xml 2>/dev/null || echo ' (src modified)')" &
+LOAD_PID=$!
+PIDS+=("$LOAD_PID")
+wait "$LOAD_PID"
 RC=$?
 set -e
 
