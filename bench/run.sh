@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# token-broker benchmark: one command. See bench/README.md.
+#
+#   bench/run.sh            full run: 10 and 50 connections, 5 s warm-up + 15 s measured per row
+#   bench/run.sh --quick    smoke test for CI: 10 connections, no initial warm-up, 1 s warm-up + 2 s per row
+#
+# Environment (all optional):
+#   BENCH_BUILD=auto|always|never   package the app: auto (default) skips it when target/quarkus-app/quarkus-run.jar
+#                                   is newer than pom.xml and everything under src/main
+#   BENCH_CONNS=10,50  BENCH_WARMUP=5  BENCH_MEASURE=15  BENCH_INITIAL_WARMUP=15  BENCH_SESSIONS_PER_VU=20
+#   BENCH_OPS=floor,refresh-upstream,...   a subset of the rows
+#   BENCH_UPSTREAM_ROTATE=true      the upstream returns a new refresh token on every refresh
+#   BENCH_UPSTREAM_DELAY_MS=0       the upstream sleeps this long before each token answer
+#   BENCH_BROKER_JAVA_OPTS=...      replaces the broker JVM options (default: those of the container image)
+#   BENCH_FAKE_BROKER=1             test the harness itself against bench/FakeBroker.java (rotating handles with
+#                                   a '.'), not the real broker; BENCH_FAKE_BROKER_FAIL_EVERY=N makes it answer
+#                                   every N-th token request with 500 (the run must then fail)
+set -euo pipefail
+
+QUICK=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+TARGET="$ROOT/bench/target"
+OUT="$TARGET/last"
+CLASSES="$TARGET/classes"
+rm -rf "$OUT"
+mkdir -p "$OUT" "$CLASSES"
+
+if [[ $QUICK == 1 ]]; then
+  CONNS=${BENCH_CONNS:-10}; WARMUP=${BENCH_WARMUP:-1}; MEASURE=${BENCH_MEASURE:-2}
+  INITIAL_WARMUP=${BENCH_INITIAL_WARMUP:-0}; SESSIONS_PER_VU=${BENCH_SESSIONS_PER_VU:-5}
+else
+  CONNS=${BENCH_CONNS:-10,50}; WARMUP=${BENCH_WARMUP:-5}; MEASURE=${BENCH_MEASURE:-15}
+  INITIAL_WARMUP=${BENCH_INITIAL_WARMUP:-15}; SESSIONS_PER_VU=${BENCH_SESSIONS_PER_VU:-20}
+fi
+OPS=${BENCH_OPS:-floor,refresh-upstream,refresh-2-replicas,refresh-reuse,exchange,revoke-known,revoke-unknown}
+
+log() { echo "[bench] $*" >&2; }
+die() { echo "[bench] FAILED: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------------- cleanup
+PIDS=()
+cleanup() {
+  local rc=$?
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------------------------------------ build
+JAR="$ROOT/target/quarkus-app/quarkus-run.jar"
+BUILD=${BENCH_BUILD:-auto}
+FAKE=${BENCH_FAKE_BROKER:-0}
+[[ $FAKE == 1 ]] && BUILD=never
+if [[ $BUILD == always || ( $BUILD == auto && ( ! -f $JAR || -n "$(find pom.xml src/main -newer "$JAR" -print -quit)" ) ) ]]; then
+  log "packaging the broker: ./mvnw -B -q -DskipTests package"
+  ./mvnw -B -q -DskipTests package >"$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log" >&2; die "build failed (see $OUT/build.log)"; }
+else
+  log "target/quarkus-app is up to date with src/main and pom.xml: not rebuilding (BENCH_BUILD=always forces it)"
+fi
+[[ $FAKE == 1 || -f $JAR ]] || die "$JAR missing"
+
+log "compiling the load generator and upstream (javac, JDK only)"
+javac -nowarn -d "$CLASSES" bench/Http.java bench/Resp.java bench/Upstream.java bench/Load.java bench/FakeBroker.java
+JAVA_BENCH=(java -XX:+UseParallelGC -Xms256m -Xmx1g -cp "$CLASSES")
+
+# ------------------------------------------------------------------------------------------------ redis
+REDIS_BIN=$(command -v redis-server || true)
+if [[ -z $REDIS_BIN ]]; then
+  EMBEDDED=redis-server-6.2.6-v5-linux-amd64
+  REDIS_BIN="$TARGET/redis/$EMBEDDED"
+  if [[ ! -x $REDIS_BIN ]]; then
+    M2_REPO=$(./mvnw -q help:evaluate -Dexpression=settings.localRepository -DforceStdout 2>/dev/null || true)
+    [[ -d $M2_REPO ]] || M2_REPO="$HOME/.m2/repository"
+    REDIS_JAR="$M2_REPO/com/github/codemonstur/embedded-redis/1.4.3/embedded-redis-1.4.3.jar"
+    if [[ ! -f $REDIS_JAR ]]; then
+      log "fetching com.github.codemonstur:embedded-redis:1.4.3 (for its redis-server binary)"
+      ./mvnw -B -q dependency:get -Dartifact=com.github.codemonstur:embedded-redis:1.4.3 -Dtransitive=false >&2
+    fi
+    [[ -f $REDIS_JAR ]] || die "no redis-server on PATH and $REDIS_JAR missing"
+    mkdir -p "$TARGET/redis"
+    (cd "$TARGET/redis" && jar xf "$REDIS_JAR" "$EMBEDDED")
+    chmod +x "$REDIS_BIN"
+  fi
+fi
+log "redis-server: $REDIS_BIN"
+
+mapfile -t PORTS < <("${JAVA_BENCH[@]}" Load freeports 5)
+REDIS_PORT=${PORTS[0]}; UPSTREAM_PORT=${PORTS[1]}; PORT_A=${PORTS[2]}; PORT_B=${PORTS[3]}; PORT_C=${PORTS[4]}
+
+# No persistence: the benchmark measures the broker, not the disk.
+"$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT" \
+  --logfile "$OUT/redis.log" &
+PIDS+=($!); REDIS_PID=$!
+
+# ---------------------------------------------------------------------------------------------- upstream
+"${JAVA_BENCH[@]}" Upstream port="$UPSTREAM_PORT" rotate="${BENCH_UPSTREAM_ROTATE:-true}" strict=true \
+  delay-ms="${BENCH_UPSTREAM_DELAY_MS:-0}" max-seconds=3600 >"$OUT/upstream.log" 2>&1 &
+PIDS+=($!); UPSTREAM_PID=$!
+
+# ----------------------------------------------------------------------------------------------- brokers
+# JVM options of the container image (src/main/docker/Dockerfile.jvm, ubi9/openjdk-17-runtime run-java.sh) with
+# the pod limits of helm/token-broker/values.yaml (memory 512Mi: -XX:MaxRAM stands in for the cgroup limit).
+#  - JAVA_OPTS_APPEND: -Djava.util.logging.manager=org.jboss.logmanager.LogManager -XX:+ExitOnOutOfMemoryError
+#    (its -Dquarkus.http.host=0.0.0.0 is left out: a system property would beat QUARKUS_HTTP_HOST=127.0.0.1 and
+#    the benchmark listens on loopback only)
+#  - JAVA_MAX_MEM_RATIO=75 -> -XX:MaxRAMPercentage=75
+#  - run-java.sh's GC defaults: -XX:+UseParallelGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20
+#    -XX:GCTimeRatio=4 -XX:AdaptiveSizePolicyWeight=90
+#  - not emulated: the pod's CPU limit of 1 (the JVM would see 1 CPU); set -XX:ActiveProcessorCount=1 via
+#    BENCH_BROKER_JAVA_OPTS to try it.
+DEFAULT_BROKER_OPTS="-XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+UseParallelGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:GCTimeRatio=4 -XX:AdaptiveSizePolicyWeight=90 -XX:+ExitOnOutOfMemoryError -Djava.util.logging.manager=org.jboss.logmanager.LogManager"
+BROKER_OPTS=${BENCH_BROKER_JAVA_OPTS:-$DEFAULT_BROKER_OPTS}
+ENC_KEY=$(head -c 32 /dev/urandom | base64)
+
+start_broker() { # name port reuse-window
+  local name=$1 port=$2 window=$3
+  (
+    export BROKER_UPSTREAM_TOKEN_ENDPOINT="http://127.0.0.1:$UPSTREAM_PORT/connect/token"
+    export BROKER_UPSTREAM_REVOCATION_ENDPOINT="http://127.0.0.1:$UPSTREAM_PORT/connect/revocation"
+    export BROKER_CLIENTS_BENCH_CLIENT_ID=bench
+    export BROKER_CLIENTS_BENCH_CLIENT_SECRET=bench-secret
+    export BROKER_CLIENTS_BENCH_REDIRECT_URIS=bench://callback
+    export BROKER_SESSION_ENCRYPTION_KEYS_K1="$ENC_KEY"
+    export BROKER_SESSION_REFRESH_REUSE_WINDOW="$window"
+    export QUARKUS_REDIS_HOSTS="redis://127.0.0.1:$REDIS_PORT"
+    export QUARKUS_HTTP_PORT="$port"
+    export QUARKUS_HTTP_HOST=127.0.0.1
+    export QUARKUS_PROFILE=prod
+    if [[ $FAKE == 1 ]]; then
+      exec "${JAVA_BENCH[@]}" FakeBroker port="$port" upstream="http://127.0.0.1:$UPSTREAM_PORT" \
+        fail-every="${BENCH_FAKE_BROKER_FAIL_EVERY:-0}" max-seconds=3600
+    fi
+    # shellcheck disable=SC2086
+    exec java $BROKER_OPTS -jar "$JAR"
+  ) >"$OUT/broker-$name.log" 2>&1 &
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
+}
+if [[ $FAKE == 1 ]]; then
+  # Fake brokers keep sessions in memory: one process serves both "replicas" a and c.
+  start_broker a "$PORT_A,$PORT_C" 0s; PID_A=$LAST_PID; PID_C=$LAST_PID
+  start_broker b "$PORT_B" 1h; PID_B=$LAST_PID
+else
+  start_broker a "$PORT_A" 0s; PID_A=$LAST_PID
+  start_broker b "$PORT_B" 1h; PID_B=$LAST_PID
+  start_broker c "$PORT_C" 0s; PID_C=$LAST_PID
+fi
+log "redis :$REDIS_PORT (pid $REDIS_PID), upstream :$UPSTREAM_PORT (pid $UPSTREAM_PID), brokers a :$PORT_A (pid $PID_A, reuse window 0s), b :$PORT_B (pid $PID_B, 1h), c :$PORT_C (pid $PID_C, 0s, replica of a)"
+
+"${JAVA_BENCH[@]}" Load wait timeout=120 "http://127.0.0.1:$UPSTREAM_PORT/stats" \
+  "http://127.0.0.1:$PORT_A/q/health/ready" "http://127.0.0.1:$PORT_B/q/health/ready" \
+  "http://127.0.0.1:$PORT_C/q/health/ready" \
+  || { tail -30 "$OUT"/broker-*.log >&2; die "services not ready"; }
+for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "process $pid exited early (logs in $OUT)"; done
+log "all up; running the load"
+
+# ------------------------------------------------------------------------------------------------- load
+# In the background and waited for, so that a signal to this script runs the cleanup at once.
+set +e
+"${JAVA_BENCH[@]}" Load run \
+  broker-a="http://127.0.0.1:$PORT_A" pid-a="$PID_A" \
+  broker-b="http://127.0.0.1:$PORT_B" pid-b="$PID_B" \
+  broker-c="http://127.0.0.1:$PORT_C" pid-c="$PID_C" \
+  upstream="http://127.0.0.1:$UPSTREAM_PORT" redis-port="$REDIS_PORT" clk-tck="$(getconf CLK_TCK)" \
+  conns="$CONNS" warmup="$WARMUP" measure="$MEASURE" initial-warmup="$INITIAL_WARMUP" \
+  sessions-per-vu="$SESSIONS_PER_VU" ops="$OPS" out="$OUT" \
+  client-id=bench client-secret=bench-secret redirect-uri=bench://callback \
+  jvm-opts="$BROKER_OPTS" \
+  notes="$([[ $FAKE == 1 ]] && echo 'FAKE BROKER (harness self-test, not token-broker); ')upstream: rotate=${BENCH_UPSTREAM_ROTATE:-true} delay-ms=${BENCH_UPSTREAM_DELAY_MS:-0} strict=true; redis without persistence; git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src pom.xml 2>/dev/null || echo ' (src modified)')" &
+LOAD_PID=$!
+PIDS+=("$LOAD_PID")
+wait "$LOAD_PID"
+RC=$?
+set -e
+
+# The broker logs: anything above INFO is worth a look.
+WARNS=$(cat "$OUT"/broker-*.log | grep -c -E '"level":"(WARN|ERROR)"|^[0-9:,]+ (WARN|ERROR)' || true)
+log "broker log lines at WARN or ERROR: ${WARNS} (logs in $OUT)"
+if [[ $RC != 0 ]]; then
+  die "benchmark checks failed (exit $RC); see $OUT/results.txt and $OUT/details.txt"
+fi
+exit 0
