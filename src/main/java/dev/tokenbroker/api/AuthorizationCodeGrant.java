@@ -5,6 +5,7 @@ import jakarta.inject.Singleton;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.token.ExchangeCode;
 import dev.tokenbroker.token.TokenResult;
+import io.smallrye.mutiny.Uni;
 
 /** RFC 6749 §4.1.3 with RFC 7636: every field is checked here, before the upstream can burn the code. */
 @Singleton
@@ -29,12 +30,12 @@ class AuthorizationCodeGrant implements GrantHandler {
     }
 
     @Override
-    public TokenResult handle(RegisteredClient client, Params params, RequestFacts request) {
+    public Uni<TokenResult> handle(RegisteredClient client, Params params, RequestFacts request) {
         String code = params.required("code", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
         String redirectUri = params.required("redirect_uri", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
         String verifier = params.required("code_verifier", Params.CODE_VERIFIER,
                 "must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636)");
-        String dpopKey = dpop.keyForExchange(client, request);
-        return exchangeCode.exchange(new ExchangeCode.Request(client, code, redirectUri, verifier, dpopKey));
+        return dpop.keyForExchange(client, request).chain(dpopKey -> exchangeCode.exchange(
+                new ExchangeCode.Request(client, code, redirectUri, verifier, dpopKey)));
     }
 }

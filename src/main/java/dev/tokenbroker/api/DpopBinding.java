@@ -14,6 +14,7 @@ import dev.tokenbroker.crypto.DpopProofs;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.session.ReplayCache;
 import dev.tokenbroker.token.Audit;
+import io.smallrye.mutiny.Uni;
 
 /**
  * Turns a request's {@code DPoP} header into the thumbprint of the key its session is (or gets) bound to
@@ -39,30 +40,32 @@ class DpopBinding {
         this.remember = dpop.maxAge().plus(dpop.clockSkew().multipliedBy(2));
     }
 
-    /** The key an exchange binds its session to, or null for a bearer handle. */
-    String keyForExchange(RegisteredClient client, RequestFacts request) {
+    /** The key an exchange binds its session to, or null (as the item) for a bearer handle. */
+    Uni<String> keyForExchange(RegisteredClient client, RequestFacts request) {
         if (client.dpop() == DpopMode.required && request.dpopProof() == null) {
-            throw refused(client, "missing", "A DPoP proof is required for this client");
+            return Uni.createFrom().failure(refused(client, "missing", "A DPoP proof is required for this client"));
         }
         return keyIfPresent(client, request);
     }
 
     /** The verified key of the request's proof, or null when it carries none (or the client does not use DPoP). */
-    String keyIfPresent(RegisteredClient client, RequestFacts request) {
+    Uni<String> keyIfPresent(RegisteredClient client, RequestFacts request) {
         if (client.dpop() == DpopMode.off || request.dpopProof() == null) {
-            return null;
+            return Uni.createFrom().nullItem();
         }
         DpopProofs.Proof proof;
         try {
             proof = proofs.verify(request.dpopProof(), request.method(),
                     URI.create(externalBase.orElseThrow() + request.path()), Instant.now(), Optional.empty());
         } catch (DpopProofs.Rejected e) {
-            throw refused(client, "invalid", "Invalid DPoP proof: " + e.getMessage());
+            return Uni.createFrom().failure(refused(client, "invalid", "Invalid DPoP proof: " + e.getMessage()));
         }
-        if (!replays.firstUse(proof.jkt(), proof.jti(), remember)) {
-            throw refused(client, "replayed", "The DPoP proof was used before");
-        }
-        return proof.jkt();
+        return replays.firstUse(proof.jkt(), proof.jti(), remember).map(first -> {
+            if (!first) {
+                throw refused(client, "replayed", "The DPoP proof was used before");
+            }
+            return proof.jkt();
+        });
     }
 
     private static BrokerException refused(RegisteredClient client, String reason, String description) {

@@ -2,6 +2,7 @@ package dev.tokenbroker.api;
 
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.token.TokenResult;
+import io.smallrye.mutiny.Uni;
 
 /**
  * One grant type of {@code POST /oauth2/token}: reads and checks its parameters, then calls its use case. A new
@@ -15,5 +16,6 @@ interface GrantHandler {
     /** The {@code operation} of its log line and metric. */
     String operation();
 
-    TokenResult handle(RegisteredClient client, Params params, RequestFacts request);
+    /** Parameter errors may be thrown; everything after them fails the returned {@link Uni}. */
+    Uni<TokenResult> handle(RegisteredClient client, Params params, RequestFacts request);
 }

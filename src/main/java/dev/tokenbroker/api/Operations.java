@@ -11,6 +11,7 @@ import org.jboss.logging.Logger;
 import dev.tokenbroker.error.BrokerException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.smallrye.mutiny.Uni;
 
 /**
  * One log line and one timer sample per token operation: operation, client name, outcome and latency.
@@ -61,14 +62,10 @@ class Operations {
             this.client = clientName;
         }
 
-        <T> T succeeded(T result) {
-            end("success");
-            return result;
-        }
-
-        RuntimeException failed(RuntimeException e) {
-            end(outcome(e));
-            return e;
+        /** Records the operation when {@code work} ends, however it ends. */
+        <T> Uni<T> track(Uni<T> work) {
+            return work.onItemOrFailure().invoke((result, failure) -> end(failure == null ? "success"
+                    : failure instanceof RuntimeException e ? outcome(e) : "server_error"));
         }
 
         private void end(String outcome) {

@@ -6,6 +6,7 @@ import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.token.RefreshSession;
 import dev.tokenbroker.token.RequestedScope;
 import dev.tokenbroker.token.TokenResult;
+import io.smallrye.mutiny.Uni;
 
 /** RFC 6749 §6 with the broker's handle as the refresh token. */
 @Singleton
@@ -30,11 +31,11 @@ class RefreshTokenGrant implements GrantHandler {
     }
 
     @Override
-    public TokenResult handle(RegisteredClient client, Params params, RequestFacts request) {
+    public Uni<TokenResult> handle(RegisteredClient client, Params params, RequestFacts request) {
         String handle = params.required("refresh_token", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
         RequestedScope scope = RequestedScope.parse(
                 params.optional("scope", Params.SCOPE, "must be space-separated scope tokens (RFC 6749 §3.3)"));
-        String dpopKey = dpop.keyIfPresent(client, request);
-        return refreshSession.refresh(new RefreshSession.Request(client, handle, scope, dpopKey));
+        return dpop.keyIfPresent(client, request).chain(dpopKey -> refreshSession.refresh(
+                new RefreshSession.Request(client, handle, scope, dpopKey)));
     }
 }

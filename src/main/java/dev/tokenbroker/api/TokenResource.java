@@ -33,7 +33,7 @@ import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.token.EndSession;
-import dev.tokenbroker.token.TokenResult;
+import io.smallrye.mutiny.Uni;
 
 /**
  * The front ends' token endpoint (RFC 6749 §3.2) and revocation endpoint (RFC 7009). Both take
@@ -87,7 +87,7 @@ public class TokenResource {
             + "or temporarily_unavailable (upstream down or answering garbage)")
     @APIResponse(responseCode = "503", description = "temporarily_unavailable: session store down; see Retry-After")
     @APIResponse(responseCode = "504", description = "temporarily_unavailable: upstream timed out")
-    public Response tokenForm(MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop) {
+    public Uni<Response> tokenForm(MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop) {
         return token(() -> new Params(form), dpop);
     }
 
@@ -95,7 +95,7 @@ public class TokenResource {
     @Path("/token")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(hidden = true)
-    public Response tokenJson(String body, @HeaderParam("DPoP") List<String> dpop) {
+    public Uni<Response> tokenJson(String body, @HeaderParam("DPoP") List<String> dpop) {
         return token(() -> jsonParams(body), dpop);
     }
 
@@ -110,7 +110,7 @@ public class TokenResource {
     @APIResponse(responseCode = "400", description = "invalid_request", content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
     @APIResponse(responseCode = "401", description = "invalid_client: unknown client_id")
     @APIResponse(responseCode = "503", description = "temporarily_unavailable: session store down; see Retry-After")
-    public Response revokeForm(MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop) {
+    public Uni<Response> revokeForm(MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop) {
         return revoke(() -> new Params(form), dpop);
     }
 
@@ -118,13 +118,14 @@ public class TokenResource {
     @Path("/revoke")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(hidden = true)
-    public Response revokeJson(String body, @HeaderParam("DPoP") List<String> dpop) {
+    public Uni<Response> revokeJson(String body, @HeaderParam("DPoP") List<String> dpop) {
         return revoke(() -> jsonParams(body), dpop);
     }
 
-    private Response token(Supplier<Params> request, List<String> dpop) {
+    /** Runs on the event loop: the use cases never block (their rare blocking steps move to worker threads). */
+    private Uni<Response> token(Supplier<Params> request, List<String> dpop) {
         Operations.Operation op = operations.begin("token");
-        try {
+        return op.track(Uni.createFrom().deferred(() -> {
             Params params = request.get();
             String grantType = params.required("grant_type");
             GrantHandler grant = grants.get(grantType);
@@ -135,11 +136,8 @@ public class TokenResource {
             if (grant == null) {
                 throw new BrokerException.UnsupportedGrantType("grant_type must be one of " + grants.keySet());
             }
-            TokenResult result = grant.handle(client, params, new RequestFacts("POST", "/oauth2/token", single(dpop)));
-            return op.succeeded(NoStore.ok(TokenResponse.of(result)));
-        } catch (RuntimeException e) {
-            throw op.failed(e);
-        }
+            return grant.handle(client, params, new RequestFacts("POST", "/oauth2/token", single(dpop)));
+        }).map(result -> NoStore.ok(TokenResponse.of(result))));
     }
 
     /** RFC 9449 §4.3: at most one DPoP header. */
@@ -153,21 +151,18 @@ public class TokenResource {
         return header.get(0);
     }
 
-    private Response revoke(Supplier<Params> request, List<String> dpop) {
+    private Uni<Response> revoke(Supplier<Params> request, List<String> dpop) {
         Operations.Operation op = operations.begin("revoke");
-        try {
+        return op.track(Uni.createFrom().deferred(() -> {
             Params params = request.get();
             RegisteredClient client = client(params, op);
             // Any token is well-formed here (RFC 7009 §2.2): what is not one of our handles is simply unknown.
             String token = params.required("token");
             // RFC 7009 §2.1: the hint may be ignored; we only ever hold refresh tokens.
             params.optional("token_type_hint");
-            String dpopKey = this.dpop.keyIfPresent(client, new RequestFacts("POST", "/oauth2/revoke", single(dpop)));
-            endSession.revoke(client, token, dpopKey);
-            return op.succeeded(NoStore.ok(null));
-        } catch (RuntimeException e) {
-            throw op.failed(e);
-        }
+            return this.dpop.keyIfPresent(client, new RequestFacts("POST", "/oauth2/revoke", single(dpop)))
+                    .chain(dpopKey -> endSession.revoke(client, token, dpopKey));
+        }).map(revoked -> NoStore.ok(null)));
     }
 
     private RegisteredClient client(Params params, Operations.Operation op) {

@@ -7,7 +7,8 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 
-import io.quarkus.redis.datasource.RedisDataSource;
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.redis.client.Response;
 
 /**
@@ -29,15 +30,10 @@ final class LuaScript {
         }
     }
 
-    Response run(RedisDataSource redis, List<String> keys, String... args) {
-        try {
-            return redis.execute("EVALSHA", arguments(sha, keys, args));
-        } catch (RuntimeException e) {
-            if (e.getMessage() == null || !e.getMessage().contains("NOSCRIPT")) {
-                throw e;
-            }
-            return redis.execute("EVAL", arguments(source, keys, args));
-        }
+    Uni<Response> run(ReactiveRedisDataSource redis, List<String> keys, String... args) {
+        return redis.execute("EVALSHA", arguments(sha, keys, args))
+                .onFailure(e -> e.getMessage() != null && e.getMessage().contains("NOSCRIPT"))
+                .recoverWithUni(() -> redis.execute("EVAL", arguments(source, keys, args)));
     }
 
     private static String[] arguments(String script, List<String> keys, String... args) {

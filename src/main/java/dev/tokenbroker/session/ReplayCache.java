@@ -4,23 +4,28 @@ import java.time.Duration;
 
 import jakarta.inject.Singleton;
 
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.error.BrokerException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarkus.redis.datasource.RedisDataSource;
-import io.vertx.mutiny.redis.client.Response;
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.smallrye.mutiny.Uni;
 
 /** One-time identifiers (DPoP proof {@code jti}s) seen by any replica, remembered while they could still be replayed. */
 @Singleton
 public class ReplayCache {
 
-    private final RedisDataSource redis;
+    private final ReactiveRedisDataSource redis;
+    private final Duration redisTimeout;
     private final RedisKeys keys;
     private final Counter redisErrors;
 
-    ReplayCache(RedisDataSource redis, RedisKeys keys, MeterRegistry registry) {
+    ReplayCache(ReactiveRedisDataSource redis, RedisKeys keys, MeterRegistry registry,
+            @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout) {
         this.redis = redis;
+        this.redisTimeout = redisTimeout;
         this.keys = keys;
         this.redisErrors = Counter.builder("broker.redis.errors").description("Failed Redis operations")
                 .register(registry);
@@ -30,14 +35,15 @@ public class ReplayCache {
      * @param scope whose identifier it is (a DPoP key thumbprint), so one key cannot burn another's identifiers
      * @return true the first time this identifier is seen within {@code remember}
      */
-    public boolean firstUse(String scope, String id, Duration remember) {
+    public Uni<Boolean> firstUse(String scope, String id, Duration remember) {
         String key = keys.dpopProof(Handles.digest(scope + " " + id));
-        try {
-            Response r = redis.execute("SET", key, "1", "NX", "PX", Long.toString(remember.toMillis()));
-            return r != null && "OK".equals(r.toString());
-        } catch (RuntimeException e) {
-            redisErrors.increment();
-            throw new BrokerException.StoreUnavailable("Redis failed to record a DPoP proof: " + e.getClass().getName(), e);
-        }
+        return redis.execute("SET", key, "1", "NX", "PX", Long.toString(remember.toMillis()))
+                .ifNoItem().after(redisTimeout).fail()
+                .map(r -> r != null && "OK".equals(r.toString()))
+                .onFailure().transform(e -> {
+                    redisErrors.increment();
+                    return new BrokerException.StoreUnavailable("Redis failed to record a DPoP proof: "
+                            + e.getClass().getName(), e);
+                });
     }
 }

@@ -3,10 +3,10 @@ package dev.tokenbroker.session;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Supplier;
 
 import jakarta.inject.Singleton;
 
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -17,7 +17,8 @@ import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.error.BrokerException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarkus.redis.datasource.RedisDataSource;
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.redis.client.Response;
 
 /**
@@ -234,16 +235,19 @@ public class SessionStore {
         }
     }
 
-    private final RedisDataSource redis;
+    private final ReactiveRedisDataSource redis;
+    private final Duration redisTimeout;
     private final KeyRing keyRing;
     private final ObjectMapper json;
     private final RedisKeys keys;
     private final BrokerConfig.Session config;
     private final Counter redisErrors;
 
-    SessionStore(RedisDataSource redis, KeyRing keyRing, ObjectMapper json, RedisKeys keys, BrokerConfig config,
-            MeterRegistry registry) {
+    SessionStore(ReactiveRedisDataSource redis, KeyRing keyRing, ObjectMapper json, RedisKeys keys,
+            BrokerConfig config, MeterRegistry registry,
+            @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout) {
         this.redis = redis;
+        this.redisTimeout = redisTimeout;
         this.keyRing = keyRing;
         this.json = json;
         this.keys = keys;
@@ -252,35 +256,41 @@ public class SessionStore {
                 .register(registry);
     }
 
-    /** Indexes the session by user and upstream session first, so no stored session is ever missing from them. */
-    public void create(NewSession s) {
+    /**
+     * Indexes the session by user and upstream session first (both at once), so no stored session is ever missing
+     * from them, then stores it.
+     */
+    public Uni<Void> create(NewSession s) {
         String subjectTag = s.subject() == null ? "" : keyRing.indexTag(s.subject());
         String sidTag = s.upstreamSid() == null ? "" : keyRing.indexTag(s.upstreamSid());
         String ttl = Long.toString(config.maxLifetime().plus(RETENTION).toMillis());
-        if (!subjectTag.isEmpty()) {
-            call("index session", () -> INDEX.run(redis, List.of(keys.subjectIndex(subjectTag)), s.sessionId(), ttl));
-        }
-        if (!sidTag.isEmpty()) {
-            call("index session", () -> INDEX.run(redis, List.of(keys.upstreamSessionIndex(sidTag)), s.sessionId(), ttl));
-        }
+        Uni<Response> bySubject = subjectTag.isEmpty() ? Uni.createFrom().nullItem()
+                : INDEX.run(redis, List.of(keys.subjectIndex(subjectTag)), s.sessionId(), ttl);
+        Uni<Response> bySid = sidTag.isEmpty() ? Uni.createFrom().nullItem()
+                : INDEX.run(redis, List.of(keys.upstreamSessionIndex(sidTag)), s.sessionId(), ttl);
         String rt = keyRing.encrypt(s.refreshToken(), aad(s.sessionId(), "rt"));
-        call("create session", () -> CREATE.run(redis, List.of(keys.session(s.sessionId())),
-                Long.toString(config.maxLifetime().toMillis()), Long.toString(config.idleTimeout().toMillis()),
-                lifetimeMillis(s.refreshExpiresIn()), Long.toString(RETENTION.toMillis()),
-                "client", s.clientId(), "scope", nullToEmpty(s.scope()), "subt", subjectTag, "sidt", sidTag,
-                "cur", s.secretHash(), "jkt", nullToEmpty(s.dpopKey()), "rt", rt));
+        Uni<Response> created = Uni.combine().all().unis(bySubject, bySid).discardItems()
+                .chain(() -> CREATE.run(redis, List.of(keys.session(s.sessionId())),
+                        Long.toString(config.maxLifetime().toMillis()), Long.toString(config.idleTimeout().toMillis()),
+                        lifetimeMillis(s.refreshExpiresIn()), Long.toString(RETENTION.toMillis()),
+                        "client", s.clientId(), "scope", nullToEmpty(s.scope()), "subt", subjectTag, "sidt", sidTag,
+                        "cur", s.secretHash(), "jkt", nullToEmpty(s.dpopKey()), "rt", rt));
+        return call("create session", created).replaceWithVoid();
     }
 
     /**
      * @param seenVersion the version an earlier round of this refresh saw, or null on the first round
      * @param dpopKey     thumbprint of the key that signed the request's verified DPoP proof, or null
      */
-    public Begin beginRefresh(String sessionId, String secretHash, String clientId, String scopeKey, Long seenVersion,
-            String owner, Duration lockTtl, String dpopKey) {
-        Response r = call("begin refresh", () -> BEGIN_REFRESH.run(redis, List.of(keys.session(sessionId)),
+    public Uni<Begin> beginRefresh(String sessionId, String secretHash, String clientId, String scopeKey,
+            Long seenVersion, String owner, Duration lockTtl, String dpopKey) {
+        return call("begin refresh", BEGIN_REFRESH.run(redis, List.of(keys.session(sessionId)),
                 secretHash, clientId, scopeKey, seenVersion == null ? "" : seenVersion.toString(), owner,
                 Long.toString(lockTtl.toMillis()), Long.toString(config.refreshReuseWindow().toMillis()),
-                nullToEmpty(dpopKey)));
+                nullToEmpty(dpopKey))).map(r -> begin(sessionId, r));
+    }
+
+    private Begin begin(String sessionId, Response r) {
         try {
             return switch (r.get(0).toString()) {
                 case "gone" -> new Begin.Gone();
@@ -305,21 +315,23 @@ public class SessionStore {
      * @param newSecretHash hash of the rotated handle's secret, or null when the handle stays
      * @param refreshExpiresIn the upstream's {@code refresh_expires_in} for a new refresh token, or null
      */
-    public CommitOutcome commitRefresh(String sessionId, String owner, long expectedVersion, String scopeKey,
+    public Uni<CommitOutcome> commitRefresh(String sessionId, String owner, long expectedVersion, String scopeKey,
             IssuedTokens issued, String rotatedRefreshToken, String newSecretHash, Long refreshExpiresIn) {
         String issuedEnvelope = keyRing.encrypt(writeIssued(issued), aad(sessionId, "issued"));
         String rtEnvelope = rotatedRefreshToken == null ? "" : keyRing.encrypt(rotatedRefreshToken, aad(sessionId, "rt"));
-        Response r = call("commit refresh", () -> COMMIT_REFRESH.run(redis, List.of(keys.session(sessionId)),
+        return call("commit refresh", COMMIT_REFRESH.run(redis, List.of(keys.session(sessionId)),
                 owner, Long.toString(expectedVersion), issuedEnvelope, scopeKey, rtEnvelope, nullToEmpty(newSecretHash),
                 Long.toString(config.rotationGrace().toMillis()), Long.toString(config.idleTimeout().toMillis()),
-                lifetimeMillis(refreshExpiresIn), Long.toString(RETENTION.toMillis())));
-        long outcome = r.toLong();
-        return outcome == 1 ? CommitOutcome.COMMITTED
-                : outcome == 0 ? CommitOutcome.VERSION_MOVED : CommitOutcome.SESSION_GONE;
+                lifetimeMillis(refreshExpiresIn), Long.toString(RETENTION.toMillis())))
+                .map(r -> {
+                    long outcome = r.toLong();
+                    return outcome == 1 ? CommitOutcome.COMMITTED
+                            : outcome == 0 ? CommitOutcome.VERSION_MOVED : CommitOutcome.SESSION_GONE;
+                });
     }
 
-    public void release(String sessionId, String owner) {
-        call("release lock", () -> RELEASE.run(redis, List.of(keys.session(sessionId)), owner));
+    public Uni<Void> release(String sessionId, String owner) {
+        return call("release lock", RELEASE.run(redis, List.of(keys.session(sessionId)), owner)).replaceWithVoid();
     }
 
     /**
@@ -331,28 +343,26 @@ public class SessionStore {
      * @param dpopKey  only if the session is bound to this DPoP key, or to none when null; {@link #ANY_KEY} skips
      *                 the check (the broker's own decisions, not a front end's request)
      */
-    public Optional<Begin.Ended.Taken> take(String sessionId, String clientId, Long version, String dpopKey) {
-        Response r = call("delete session", () -> TAKE.run(redis, List.of(keys.session(sessionId)),
-                nullToEmpty(clientId), version == null ? "" : version.toString(), nullToEmpty(dpopKey)));
-        if (r == null) {
-            return Optional.empty();
-        }
-        return Optional.of(taken(sessionId, r.get(0), r.get(1).toString(), r.get(2).toString()));
+    public Uni<Optional<Begin.Ended.Taken>> take(String sessionId, String clientId, Long version, String dpopKey) {
+        return call("delete session", TAKE.run(redis, List.of(keys.session(sessionId)),
+                nullToEmpty(clientId), version == null ? "" : version.toString(), nullToEmpty(dpopKey)))
+                .map(r -> r == null ? Optional.<Begin.Ended.Taken>empty()
+                        : Optional.of(taken(sessionId, r.get(0), r.get(1).toString(), r.get(2).toString())));
     }
 
     /** Drops an ended session from the indexes; best effort, since lookups skip ids whose session is gone. */
-    public void unindex(String sessionId, String subjectTag, String sidTag) {
-        try {
-            if (!subjectTag.isEmpty()) {
-                redis.set(String.class).srem(keys.subjectIndex(subjectTag), sessionId);
-            }
-            if (!sidTag.isEmpty()) {
-                redis.set(String.class).srem(keys.upstreamSessionIndex(sidTag), sessionId);
-            }
-        } catch (RuntimeException e) {
-            redisErrors.increment();
-            LOG.debugf("Could not drop session %s from its indexes: %s", sessionId, e.getClass().getSimpleName());
-        }
+    public Uni<Void> unindex(String sessionId, String subjectTag, String sidTag) {
+        Uni<Integer> bySubject = subjectTag.isEmpty() ? Uni.createFrom().item(0)
+                : redis.set(String.class).srem(keys.subjectIndex(subjectTag), sessionId);
+        Uni<Integer> bySid = sidTag.isEmpty() ? Uni.createFrom().item(0)
+                : redis.set(String.class).srem(keys.upstreamSessionIndex(sidTag), sessionId);
+        return Uni.combine().all().unis(bySubject, bySid).discardItems()
+                .onFailure().recoverWithItem(e -> {
+                    redisErrors.increment();
+                    LOG.debugf("Could not drop session %s from its indexes: %s", sessionId,
+                            e.getClass().getSimpleName());
+                    return null;
+                });
     }
 
     private Begin.Ended.Taken taken(String sessionId, Response rtEnvelope, String subjectTag, String sidTag) {
@@ -392,13 +402,17 @@ public class SessionStore {
         }
     }
 
-    private <T> T call(String operation, Supplier<T> redisCall) {
-        try {
-            return redisCall.get();
-        } catch (RuntimeException e) {
-            redisErrors.increment();
-            throw new BrokerException.StoreUnavailable("Redis failed to " + operation + ": " + e.getClass().getName(), e);
-        }
+    /**
+     * Bounds the call by {@code quarkus.redis.timeout} (the reactive client has no timeout of its own) and turns
+     * every failure into {@link BrokerException.StoreUnavailable}.
+     */
+    private <T> Uni<T> call(String operation, Uni<T> redisCall) {
+        return redisCall.ifNoItem().after(redisTimeout).fail()
+                .onFailure().transform(e -> {
+                    redisErrors.increment();
+                    return new BrokerException.StoreUnavailable("Redis failed to " + operation + ": "
+                            + e.getClass().getName(), e);
+                });
     }
 
     private static String nullToEmpty(String s) {

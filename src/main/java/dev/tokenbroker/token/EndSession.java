@@ -13,6 +13,8 @@ import dev.tokenbroker.session.SessionStore.Begin.Ended.Taken;
 import dev.tokenbroker.session.SessionStore.EndReason;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 
 /**
  * The one way a session ends, whatever ends it: the app's revocation, a reused handle, the upstream declaring the
@@ -46,41 +48,52 @@ public class EndSession {
      *
      * @param dpopKey thumbprint of the key of the request's verified DPoP proof, or null
      */
-    public void revoke(RegisteredClient client, String handle, String dpopKey) {
-        Handles.parse(handle).ifPresent(h -> store.take(h.sessionId(), client.clientId(), null, dpopKey)
-                .ifPresent(taken -> finish(h.sessionId(), client, EndReason.REVOKED, taken)));
+    public Uni<Void> revoke(RegisteredClient client, String handle, String dpopKey) {
+        Optional<Handles.Handle> parsed = Handles.parse(handle);
+        if (parsed.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        String sessionId = parsed.get().sessionId();
+        return store.take(sessionId, client.clientId(), null, dpopKey)
+                .chain(taken -> taken.isEmpty() ? Uni.createFrom().voidItem()
+                        : finish(sessionId, client, EndReason.REVOKED, taken.get()));
     }
 
     /** Ends the session because the upstream declared its refresh token dead, unless a newer one was committed. */
-    void upstreamRejected(String sessionId, RegisteredClient client, long version) {
-        store.take(sessionId, client.clientId(), version, SessionStore.ANY_KEY)
-                .ifPresent(taken -> finish(sessionId, client, EndReason.UPSTREAM_INVALID_GRANT,
-                        new Taken(Optional.empty(), taken.subjectTag(), taken.sidTag())));
+    Uni<Void> upstreamRejected(String sessionId, RegisteredClient client, long version) {
+        return store.take(sessionId, client.clientId(), version, SessionStore.ANY_KEY)
+                .chain(taken -> taken.isEmpty() ? Uni.createFrom().voidItem()
+                        : finish(sessionId, client, EndReason.UPSTREAM_INVALID_GRANT,
+                                new Taken(Optional.empty(), taken.get().subjectTag(), taken.get().sidTag())));
     }
 
     /** A refresh found the session past a deadline or presented with a retired handle; its script deleted it. */
-    void endedByRefresh(String sessionId, RegisteredClient client, EndReason reason, Taken taken) {
+    Uni<Void> endedByRefresh(String sessionId, RegisteredClient client, EndReason reason, Taken taken) {
         if (reason == EndReason.REUSE) {
             reuseDetected.increment();
             Audit.reuseDetected(sessionId, client.name());
         }
-        finish(sessionId, client, reason, taken);
+        return finish(sessionId, client, reason, taken);
     }
 
     /** A refresh token the upstream issued that no stored session holds: it must not stay alive. */
-    void revokeOrphan(RegisteredClient client, String refreshToken) {
+    Uni<Void> revokeOrphan(RegisteredClient client, String refreshToken) {
         ended.get(EndReason.ORPHAN).increment();
-        revokeUpstream(client, refreshToken);
+        return revokeUpstream(client, refreshToken);
     }
 
-    private void finish(String sessionId, RegisteredClient client, EndReason reason, Taken taken) {
-        store.unindex(sessionId, taken.subjectTag(), taken.sidTag());
-        taken.refreshToken().ifPresent(rt -> revokeUpstream(client, rt));
+    private Uni<Void> finish(String sessionId, RegisteredClient client, EndReason reason, Taken taken) {
         ended.get(reason).increment();
         Audit.sessionEnded(sessionId, client.name(), reason.label);
+        Uni<Void> unindexed = store.unindex(sessionId, taken.subjectTag(), taken.sidTag());
+        return taken.refreshToken().map(rt -> unindexed.chain(() -> revokeUpstream(client, rt))).orElse(unindexed);
     }
 
-    private void revokeUpstream(RegisteredClient client, String refreshToken) {
-        revocations.revoke(client, refreshToken);
+    /** Revocation and its outbox block (HTTP, Redis): on a worker thread, never on the event loop. Never fails. */
+    private Uni<Void> revokeUpstream(RegisteredClient client, String refreshToken) {
+        return Uni.createFrom().<Void>item(() -> {
+            revocations.revoke(client, refreshToken);
+            return null;
+        }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
     }
 }

@@ -9,6 +9,8 @@ import dev.tokenbroker.session.SessionStore;
 import dev.tokenbroker.upstream.TokenIdentity;
 import dev.tokenbroker.upstream.UpstreamClient;
 import dev.tokenbroker.upstream.UpstreamTokenResponse;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 
 /** Redeems an authorization code upstream and opens a session for its refresh token. */
 @Singleton
@@ -40,29 +42,33 @@ public class ExchangeCode {
     }
 
     /** The redirect URI is checked here, before the upstream burns the code on any failed exchange. */
-    public TokenResult exchange(Request request) {
+    public Uni<TokenResult> exchange(Request request) {
         RegisteredClient client = request.client();
         if (!client.redirectUris().contains(request.redirectUri())) {
-            throw new BrokerException.InvalidGrant("redirect_uri is not registered for this client");
+            return Uni.createFrom().failure(
+                    new BrokerException.InvalidGrant("redirect_uri is not registered for this client"));
         }
-        UpstreamTokenResponse token = upstream.exchangeCode(client, request.code(), request.redirectUri(),
-                request.codeVerifier());
-        if (token.refreshToken() == null || token.refreshToken().isEmpty()) {
-            return result(token, null);
-        }
-        TokenIdentity.Identity user = identity.of(token, client.clientId());
+        return upstream.exchangeCode(client, request.code(), request.redirectUri(), request.codeVerifier())
+                .chain(token -> token.refreshToken() == null || token.refreshToken().isEmpty()
+                        ? Uni.createFrom().item(result(token, null))
+                        : openSession(request, token));
+    }
+
+    private Uni<TokenResult> openSession(Request request, UpstreamTokenResponse token) {
+        RegisteredClient client = request.client();
         Handles.Handle handle = Handles.newHandle();
-        try {
-            store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), client.clientId(),
-                    token.scope(), user.subject(), user.sessionId(), token.refreshToken(), token.refreshExpiresIn(),
-                    request.dpopKey()));
-        } catch (RuntimeException e) {
-            // Never hand out tokens without a stored session; do not leave a live refresh token behind either.
-            endSession.revokeOrphan(client, token.refreshToken());
-            throw e;
-        }
-        Audit.sessionCreated(handle.sessionId(), client.name(), request.dpopKey() != null);
-        return result(token, handle.value());
+        // Verifying the ID token may fetch the upstream's JWKS, a blocking call: not on the event loop.
+        return Uni.createFrom().item(() -> identity.of(token, client.clientId()))
+                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                .chain(user -> store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(),
+                        client.clientId(), token.scope(), user.subject(), user.sessionId(), token.refreshToken(),
+                        token.refreshExpiresIn(), request.dpopKey())))
+                // Never hand out tokens without a stored session; do not leave a live refresh token behind either.
+                .onFailure().call(() -> endSession.revokeOrphan(client, token.refreshToken()))
+                .map(stored -> {
+                    Audit.sessionCreated(handle.sessionId(), client.name(), request.dpopKey() != null);
+                    return result(token, handle.value());
+                });
     }
 
     private static TokenResult result(UpstreamTokenResponse token, String handle) {

@@ -19,6 +19,7 @@ import dev.tokenbroker.upstream.UpstreamClient;
 import dev.tokenbroker.upstream.UpstreamTokenResponse;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.smallrye.mutiny.Uni;
 
 /**
  * Refreshes a session with at most one upstream call in flight per session, across all replicas, and rotates its
@@ -42,7 +43,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 public class RefreshSession {
 
     private static final Logger LOG = Logger.getLogger(RefreshSession.class);
-    private static final long LOCK_POLL_MILLIS = 20;
+    private static final Duration LOCK_POLL = Duration.ofMillis(20);
     private static final int COMMIT_ATTEMPTS = 3;
 
     /**
@@ -90,78 +91,75 @@ public class RefreshSession {
                 .register(registry);
     }
 
-    public TokenResult refresh(Request request) {
-        Handle handle = Handles.parse(request.handle()).orElseThrow(RefreshSession::invalidHandle);
+    /** Fails with a {@link BrokerException}. Runs without blocking: every wait is a Redis or upstream answer or a timer. */
+    public Uni<TokenResult> refresh(Request request) {
+        Handle handle = Handles.parse(request.handle()).orElse(null);
+        if (handle == null) {
+            return Uni.createFrom().failure(invalidHandle());
+        }
         String key = handle.sessionId() + " " + handle.secretHash() + " " + request.scope().key() + " "
                 + request.dpopKey();
-        return inProcess.run(key, joinWaitBudget, () -> refreshOnce(request, handle));
+        return inProcess.run(key, joinWaitBudget, () -> attempt(request, handle, Handles.randomId(),
+                System.currentTimeMillis() + lockWaitBudget.toMillis(), null));
     }
 
-    private TokenResult refreshOnce(Request request, Handle handle) {
+    /** One round of step 2; another round follows a wait for another refresh's lock. */
+    private Uni<TokenResult> attempt(Request request, Handle handle, String owner, long deadline, Long seenVersion) {
         RegisteredClient client = request.client();
         String sessionId = handle.sessionId();
-        String owner = Handles.randomId();
-        long deadline = System.currentTimeMillis() + lockWaitBudget.toMillis();
-        Long seenVersion = null;
-        while (true) {
-            Begin begin = store.beginRefresh(sessionId, handle.secretHash(), client.clientId(), request.scope().key(),
-                    seenVersion, owner, lockTtl, request.dpopKey());
-            if (begin instanceof Begin.Locked locked) {
-                return refreshUnderLock(request, handle, locked, owner);
-            } else if (begin instanceof Begin.Cached cached) {
-                reused.increment();
-                return result(cached.issued(), cached.ageMillis());
-            } else if (begin instanceof Begin.Busy busy) {
-                if (seenVersion == null) {
-                    seenVersion = busy.version();
-                    lockWaits.increment();
-                }
-                if (System.currentTimeMillis() > deadline) {
-                    throw new BrokerException.RefreshContended("refresh lock held beyond " + lockWaitBudget);
-                }
-                pause(LOCK_POLL_MILLIS);
-            } else if (begin instanceof Begin.Ended ended) {
-                endSession.endedByRefresh(sessionId, client, ended.reason(), ended.taken());
-                throw invalidHandle();
-            } else if (begin instanceof Begin.WrongDpopKey) {
-                Audit.dpopRefused(client.name(), "key_mismatch");
-                // RFC 9449 §5: a bound refresh token presented without proof of its key is an invalid grant.
-                throw new BrokerException.InvalidGrant("The refresh token is bound to another DPoP key");
-            } else {
-                throw invalidHandle();
-            }
-        }
+        return store.beginRefresh(sessionId, handle.secretHash(), client.clientId(), request.scope().key(),
+                seenVersion, owner, lockTtl, request.dpopKey()).chain(begin -> {
+                    if (begin instanceof Begin.Locked locked) {
+                        return refreshUnderLock(request, handle, locked, owner);
+                    } else if (begin instanceof Begin.Cached cached) {
+                        reused.increment();
+                        return Uni.createFrom().item(result(cached.issued(), cached.ageMillis()));
+                    } else if (begin instanceof Begin.Busy busy) {
+                        if (System.currentTimeMillis() > deadline) {
+                            return Uni.createFrom().failure(
+                                    new BrokerException.RefreshContended("refresh lock held beyond " + lockWaitBudget));
+                        }
+                        if (seenVersion == null) {
+                            lockWaits.increment();
+                        }
+                        Long seen = seenVersion == null ? busy.version() : seenVersion;
+                        return Uni.createFrom().voidItem().onItem().delayIt().by(LOCK_POLL)
+                                .chain(() -> attempt(request, handle, owner, deadline, seen));
+                    } else if (begin instanceof Begin.Ended ended) {
+                        return endSession.endedByRefresh(sessionId, client, ended.reason(), ended.taken())
+                                .chain(() -> Uni.createFrom().failure(invalidHandle()));
+                    } else if (begin instanceof Begin.WrongDpopKey) {
+                        Audit.dpopRefused(client.name(), "key_mismatch");
+                        // RFC 9449 §5: a bound refresh token presented without proof of its key is an invalid grant.
+                        return Uni.createFrom().failure(
+                                new BrokerException.InvalidGrant("The refresh token is bound to another DPoP key"));
+                    }
+                    return Uni.createFrom().failure(invalidHandle());
+                });
     }
 
-    private TokenResult refreshUnderLock(Request request, Handle handle, Begin.Locked session, String owner) {
+    private Uni<TokenResult> refreshUnderLock(Request request, Handle handle, Begin.Locked session, String owner) {
         RegisteredClient client = request.client();
         String sessionId = handle.sessionId();
         RequestedScope scope;
-        UpstreamTokenResponse answer;
-        boolean release = true;
         try {
             scope = request.scope().within(session.scope());
-            answer = upstream.refresh(client, session.refreshToken(), scope.parameter().orElse(null));
-            release = false; // the commit releases it
-        } catch (BrokerException.InvalidGrant e) {
-            // The upstream refresh token is dead (expired, revoked, reused): so is the session.
-            release = false;
-            endSession.upstreamRejected(sessionId, client, session.version());
-            throw e;
         } catch (BrokerException e) {
-            // A request that may have reached the upstream may still be processed there, or may have rotated the
-            // token: keep the lock until it expires, so nobody sends the same refresh token meanwhile.
-            release = !e.mayHaveReachedUpstream();
-            throw e;
-        } finally {
-            if (release) {
-                releaseQuietly(sessionId, owner);
-            }
+            return releaseQuietly(sessionId, owner).chain(() -> Uni.createFrom().failure(e));
         }
-        return commitRefresh(request, handle, session, owner, scope, answer);
+        return upstream.refresh(client, session.refreshToken(), scope.parameter().orElse(null))
+                .onFailure(BrokerException.InvalidGrant.class).call(() ->
+                        // The upstream refresh token is dead (expired, revoked, reused): so is the session.
+                        endSession.upstreamRejected(sessionId, client, session.version()))
+                .onFailure(e -> e instanceof BrokerException b && !(b instanceof BrokerException.InvalidGrant)
+                        && !b.mayHaveReachedUpstream())
+                // A request that may have reached the upstream may still be processed there, or may have rotated
+                // the token: only one that certainly never left releases the lock; otherwise it expires by itself.
+                .call(() -> releaseQuietly(sessionId, owner))
+                .chain(answer -> commitRefresh(request, handle, session, owner, scope, answer));
     }
 
-    private TokenResult commitRefresh(Request request, Handle handle, Begin.Locked session, String owner,
+    private Uni<TokenResult> commitRefresh(Request request, Handle handle, Begin.Locked session, String owner,
             RequestedScope scope, UpstreamTokenResponse answer) {
         RegisteredClient client = request.client();
         // RFC 6749 §5.1: an omitted scope is the requested one.
@@ -171,33 +169,29 @@ public class RefreshSession {
                 answer.expiresIn(), ExchangeCode.emptyToNull(granted), answer.idToken(), next.value());
         String rotated = answer.refreshToken() == null || answer.refreshToken().isEmpty()
                 || answer.refreshToken().equals(session.refreshToken()) ? null : answer.refreshToken();
-        CommitOutcome outcome;
-        try {
-            outcome = commit(handle.sessionId(), owner, session.version(), request.scope().key(), issued, rotated,
-                    next == handle ? null : next.secretHash(), rotated == null ? null : answer.refreshExpiresIn());
-        } catch (BrokerException.StoreUnavailable e) {
-            // The session still holds the refresh token just spent; the new one must not live on unrecorded.
-            if (rotated != null) {
-                endSession.revokeOrphan(client, rotated);
-            }
-            throw e;
-        }
-        if (outcome == CommitOutcome.COMMITTED) {
-            if (next != handle) {
-                Audit.handleRotated(handle.sessionId(), client.name());
-            }
-            return result(issued, 0);
-        }
-        if (rotated != null) {
-            // The session is gone (revoked meanwhile) or holds another refresh token now: ours would be an orphan.
-            endSession.revokeOrphan(client, rotated);
-        }
-        if (outcome == CommitOutcome.SESSION_GONE) {
-            throw invalidHandle();
-        }
-        // Cannot happen while upstream calls end within the lock's lifetime.
-        LOG.error("A refresh committed by another process overtook this one while it held the lock");
-        throw new BrokerException.RefreshContended("session version moved under the refresh lock");
+        return commit(handle.sessionId(), owner, session.version(), request.scope().key(), issued, rotated,
+                next == handle ? null : next.secretHash(), rotated == null ? null : answer.refreshExpiresIn(), 1)
+                // The session still holds the refresh token just spent; the new one must not live on unrecorded.
+                .onFailure().call(() -> rotated == null ? Uni.createFrom().voidItem()
+                        : endSession.revokeOrphan(client, rotated))
+                .chain(outcome -> {
+                    if (outcome == CommitOutcome.COMMITTED) {
+                        if (next != handle) {
+                            Audit.handleRotated(handle.sessionId(), client.name());
+                        }
+                        return Uni.createFrom().item(result(issued, 0));
+                    }
+                    // The session is gone (revoked meanwhile) or holds another refresh token now: ours is an orphan.
+                    Uni<Void> cleanup = rotated == null ? Uni.createFrom().voidItem()
+                            : endSession.revokeOrphan(client, rotated);
+                    if (outcome == CommitOutcome.SESSION_GONE) {
+                        return cleanup.chain(() -> Uni.createFrom().failure(invalidHandle()));
+                    }
+                    // Cannot happen while upstream calls end within the lock's lifetime.
+                    LOG.error("A refresh committed by another process overtook this one while it held the lock");
+                    return cleanup.chain(() -> Uni.createFrom().failure(
+                            new BrokerException.RefreshContended("session version moved under the refresh lock")));
+                });
     }
 
     /**
@@ -205,19 +199,15 @@ public class RefreshSession {
      * would leave the session with a dead refresh token. The lock's lifetime covers these retries; the commit script
      * is idempotent, so a retry after a lost reply is safe.
      */
-    private CommitOutcome commit(String sessionId, String owner, long version, String scopeKey, IssuedTokens issued,
-            String rotated, String newSecretHash, Long refreshExpiresIn) {
-        for (int attempt = 1;; attempt++) {
-            try {
-                return store.commitRefresh(sessionId, owner, version, scopeKey, issued, rotated, newSecretHash,
-                        refreshExpiresIn);
-            } catch (BrokerException.StoreUnavailable e) {
-                if (attempt == COMMIT_ATTEMPTS) {
-                    throw e;
-                }
-                pause(100L * attempt);
-            }
-        }
+    private Uni<CommitOutcome> commit(String sessionId, String owner, long version, String scopeKey,
+            IssuedTokens issued, String rotated, String newSecretHash, Long refreshExpiresIn, int attempt) {
+        return store.commitRefresh(sessionId, owner, version, scopeKey, issued, rotated, newSecretHash,
+                refreshExpiresIn)
+                .onFailure(BrokerException.StoreUnavailable.class).recoverWithUni(e -> attempt == COMMIT_ATTEMPTS
+                        ? Uni.createFrom().failure(e)
+                        : Uni.createFrom().voidItem().onItem().delayIt().by(Duration.ofMillis(100L * attempt))
+                                .chain(() -> commit(sessionId, owner, version, scopeKey, issued, rotated,
+                                        newSecretHash, refreshExpiresIn, attempt + 1)));
     }
 
     private static TokenResult result(IssuedTokens issued, long ageMillis) {
@@ -227,22 +217,12 @@ public class RefreshSession {
                 issued.handle());
     }
 
-    private static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new BrokerException.RefreshContended("interrupted while waiting for a refresh");
-        }
-    }
-
-    private void releaseQuietly(String sessionId, String owner) {
-        try {
-            store.release(sessionId, owner);
-        } catch (BrokerException e) {
+    private Uni<Void> releaseQuietly(String sessionId, String owner) {
+        return store.release(sessionId, owner).onFailure().recoverWithItem(e -> {
             // The lock expires by itself; the original outcome matters more.
-            LOG.debugf("Could not release a refresh lock: %s", e.logDetail());
-        }
+            LOG.debugf("Could not release a refresh lock: %s", e.getClass().getSimpleName());
+            return null;
+        });
     }
 
     private static BrokerException.InvalidGrant invalidHandle() {

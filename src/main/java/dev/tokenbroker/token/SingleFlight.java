@@ -3,16 +3,14 @@ package dev.tokenbroker.token;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 import dev.tokenbroker.error.BrokerException;
+import io.smallrye.mutiny.Uni;
 
 /**
  * In this process, concurrent calls with the same key share one execution of the work: the first caller runs it,
- * the others wait for its result (or its exception), at most {@code joinWait}.
+ * the others wait for its result (or its failure), at most {@code joinWait}.
  */
 final class SingleFlight<V> {
 
@@ -24,34 +22,31 @@ final class SingleFlight<V> {
         this.onJoin = onJoin;
     }
 
-    V run(String key, Duration joinWait, Supplier<V> work) {
-        CompletableFuture<V> mine = new CompletableFuture<>();
-        CompletableFuture<V> running = inFlight.putIfAbsent(key, mine);
-        if (running == null) {
-            try {
-                V result = work.get();
-                mine.complete(result);
-                return result;
-            } catch (RuntimeException e) {
-                mine.completeExceptionally(e);
-                throw e;
-            } finally {
-                inFlight.remove(key, mine);
+    Uni<V> run(String key, Duration joinWait, Supplier<Uni<V>> work) {
+        return Uni.createFrom().deferred(() -> {
+            CompletableFuture<V> mine = new CompletableFuture<>();
+            CompletableFuture<V> running = inFlight.putIfAbsent(key, mine);
+            if (running == null) {
+                return Uni.createFrom().deferred(work::get)
+                        .onItemOrFailure().invoke((result, failure) -> {
+                            inFlight.remove(key, mine);
+                            if (failure != null) {
+                                mine.completeExceptionally(failure);
+                            } else {
+                                mine.complete(result);
+                            }
+                        })
+                        .onCancellation().invoke(() -> {
+                            // The first caller went away (its client disconnected): the others must not wait on it.
+                            inFlight.remove(key, mine);
+                            mine.completeExceptionally(new BrokerException.RefreshContended("shared work cancelled"));
+                        });
             }
-        }
-        onJoin.run();
-        try {
-            return running.get(joinWait.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new BrokerException.ServerError("shared work failed", e.getCause());
-        } catch (TimeoutException e) {
-            throw new BrokerException.RefreshContended("joined work did not finish in " + joinWait);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new BrokerException.RefreshContended("interrupted while waiting for shared work");
-        }
+            onJoin.run();
+            return Uni.createFrom().completionStage(running)
+                    .ifNoItem().after(joinWait).failWith(() -> new BrokerException.RefreshContended(
+                            "joined work did not finish in " + joinWait))
+                    .onFailure(java.util.concurrent.CompletionException.class).transform(Throwable::getCause);
+        });
     }
 }

@@ -26,6 +26,7 @@ import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.smallrye.mutiny.Uni;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.core.impl.NoStackTraceTimeoutException;
 
@@ -41,6 +42,8 @@ public class UpstreamClient {
     private final UpstreamMetadata metadata;
     private final ObjectMapper json;
     private final UpstreamTimers timers;
+    /** The Basic header per client id, computed once: the secret does not change while the broker runs. */
+    private final Map<String, String> basicAuthorizations = new ConcurrentHashMap<>();
     private final Duration callBudget;
     private final long maxResponseBytes;
 
@@ -63,8 +66,8 @@ public class UpstreamClient {
         return callBudget;
     }
 
-    /** RFC 6749 §4.1.3 with RFC 7636 {@code code_verifier}. */
-    public UpstreamTokenResponse exchangeCode(RegisteredClient client, String code, String redirectUri,
+    /** RFC 6749 §4.1.3 with RFC 7636 {@code code_verifier}; fails with a {@link BrokerException}. */
+    public Uni<UpstreamTokenResponse> exchangeCode(RegisteredClient client, String code, String redirectUri,
             String codeVerifier) {
         Form form = new Form()
                 .param("grant_type", "authorization_code")
@@ -74,8 +77,8 @@ public class UpstreamClient {
         return tokenCall(client, form);
     }
 
-    /** RFC 6749 §6; {@code scope} may be null (same scope as granted). */
-    public UpstreamTokenResponse refresh(RegisteredClient client, String refreshToken, String scope) {
+    /** RFC 6749 §6; {@code scope} may be null (same scope as granted). Fails with a {@link BrokerException}. */
+    public Uni<UpstreamTokenResponse> refresh(RegisteredClient client, String refreshToken, String scope) {
         Form form = new Form()
                 .param("grant_type", "refresh_token")
                 .param("refresh_token", refreshToken);
@@ -97,24 +100,28 @@ public class UpstreamClient {
             return false;
         }
         Form form = new Form().param("token", refreshToken).param("token_type_hint", "refresh_token");
-        Reply reply = send("revocation", endpoint.get().toString(), client, form);
+        // Revocation runs off the request path (worker threads, the outbox): waiting here is fine.
+        Reply reply = send("revocation", endpoint.get().toString(), client, form).await().indefinitely();
         if (reply.status() != 200) {
             throw classifyError(reply, "revocation");
         }
         return true;
     }
 
-    private UpstreamTokenResponse tokenCall(RegisteredClient client, Form form) {
-        Reply reply = send("token", metadata.current().tokenEndpoint().toString(), client, form);
-        if (reply.status() != 200) {
-            throw classifyError(reply, "token");
-        }
-        UpstreamTokenResponse token = parse(reply.body(), UpstreamTokenResponse.class);
-        if (token == null || token.accessToken() == null || token.accessToken().isEmpty()) {
-            // The upstream answered 200: it may well have rotated the refresh token.
-            throw new BrokerException.UpstreamUnavailable("upstream token response has no access_token", null, true);
-        }
-        return token;
+    private Uni<UpstreamTokenResponse> tokenCall(RegisteredClient client, Form form) {
+        return Uni.createFrom().deferred(() -> send("token", metadata.current().tokenEndpoint().toString(), client, form))
+                .map(reply -> {
+                    if (reply.status() != 200) {
+                        throw classifyError(reply, "token");
+                    }
+                    UpstreamTokenResponse token = parse(reply.body(), UpstreamTokenResponse.class);
+                    if (token == null || token.accessToken() == null || token.accessToken().isEmpty()) {
+                        // The upstream answered 200: it may well have rotated the refresh token.
+                        throw new BrokerException.UpstreamUnavailable("upstream token response has no access_token",
+                                null, true);
+                    }
+                    return token;
+                });
     }
 
     /** Status and body of an upstream answer; the body is read here so that a broken stream counts as unreachable. */
@@ -125,35 +132,45 @@ public class UpstreamClient {
         }
     }
 
-    private Reply send(String name, String endpoint, RegisteredClient client, Form form) {
+    /**
+     * One call, never retried, bounded as a whole by {@link #callBudget()}; every failure becomes a
+     * {@link BrokerException} that says whether the request may have reached the upstream.
+     */
+    private Uni<Reply> send(String name, String endpoint, RegisteredClient client, Form form) {
         String authorization = null;
         switch (client.authMethod()) {
-            case client_secret_basic -> authorization = basicAuthorization(client.clientId(), client.clientSecret());
+            case client_secret_basic -> authorization = basicAuthorizations.computeIfAbsent(client.clientId(),
+                    id -> basicAuthorization(id, client.clientSecret()));
             case client_secret_post -> form.param("client_id", client.clientId())
                     .param("client_secret", client.clientSecret());
         }
         long started = System.nanoTime();
-        String outcome = "io_error";
-        try (Response response = api.post(endpoint, authorization, form).await().atMost(callBudget)) {
-            Reply reply = new Reply(response.getStatus(), readCapped(response));
-            outcome = reply.status() / 100 + "xx";
-            return reply;
-        } catch (BrokerException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            if (!wasSent(e)) {
-                throw new BrokerException.UpstreamUnavailable("upstream " + endpoint + " not reached: "
-                        + e.getClass().getSimpleName(), e, false);
-            }
-            if (isTimeout(e)) {
-                outcome = "timeout";
-                throw new BrokerException.UpstreamTimeout("upstream " + endpoint + " timed out", e);
-            }
-            throw new BrokerException.UpstreamUnavailable("upstream " + endpoint + " failed while answering: "
-                    + e.getClass().getSimpleName(), e, true);
-        } finally {
-            timers.timer(name, outcome).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+        return api.post(endpoint, authorization, form)
+                .ifNoItem().after(callBudget).failWith(() -> new BrokerException.UpstreamTimeout(
+                        "upstream " + endpoint + " did not answer within " + callBudget, null))
+                .map(response -> {
+                    try (response) {
+                        return new Reply(response.getStatus(), readCapped(response));
+                    }
+                })
+                .onFailure(e -> !(e instanceof BrokerException)).transform(e -> classifyFailure(endpoint, e))
+                .onItemOrFailure().invoke((reply, failure) -> {
+                    String outcome = reply != null ? reply.status() / 100 + "xx"
+                            : failure instanceof BrokerException.UpstreamTimeout ? "timeout" : "io_error";
+                    timers.timer(name, outcome).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+                });
+    }
+
+    private static BrokerException classifyFailure(String endpoint, Throwable e) {
+        if (!wasSent(e)) {
+            return new BrokerException.UpstreamUnavailable("upstream " + endpoint + " not reached: "
+                    + e.getClass().getSimpleName(), e, false);
         }
+        if (isTimeout(e)) {
+            return new BrokerException.UpstreamTimeout("upstream " + endpoint + " timed out", e);
+        }
+        return new BrokerException.UpstreamUnavailable("upstream " + endpoint + " failed while answering: "
+                + e.getClass().getSimpleName(), e, true);
     }
 
     /** The body, refused beyond {@code broker.upstream.max-response-size}: token answers are small. */

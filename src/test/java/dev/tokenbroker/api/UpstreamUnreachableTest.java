@@ -46,7 +46,7 @@ class UpstreamUnreachableTest {
     void aRefreshThatCouldNotConnectReleasesItsLockSoTheNextOneIsNotBlocked() {
         Handles.Handle handle = Handles.newHandle();
         store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), Broker.MOBILE, "openid",
-                null, null, "RT-0", null, null));
+                null, null, "RT-0", null, null)).await().indefinitely();
 
         for (int attempt = 0; attempt < 2; attempt++) {
             Broker.refresh(Broker.MOBILE, handle.value()).statusCode(502)

@@ -47,12 +47,12 @@ class SessionStoreTest {
     private Handle newSession() {
         Handle handle = Handles.newHandle();
         store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), "clover", "openid", "user",
-                null, "RT-0", null, null));
+                null, "RT-0", null, null)).await().indefinitely();
         return handle;
     }
 
     private Begin begin(Handle handle, String owner) {
-        return store.beginRefresh(handle.sessionId(), handle.secretHash(), "clover", "", null, owner, LOCK, null);
+        return store.beginRefresh(handle.sessionId(), handle.secretHash(), "clover", "", null, owner, LOCK, null).await().indefinitely();
     }
 
     /** Moves one of the session's Redis-clock deadlines into the past. */
@@ -68,17 +68,17 @@ class SessionStoreTest {
         Handle next = handle.rotated();
 
         assertEquals(CommitOutcome.COMMITTED, store.commitRefresh(handle.sessionId(), "owner-a", 0, "",
-                issued("AT-1", next), "RT-1", next.secretHash(), null));
+                issued("AT-1", next), "RT-1", next.secretHash(), null).await().indefinitely());
         // A retry after a lost reply finds its own commit instead of reporting a conflict.
         assertEquals(CommitOutcome.COMMITTED, store.commitRefresh(handle.sessionId(), "owner-a", 0, "",
-                issued("AT-1", next), "RT-1", next.secretHash(), null));
+                issued("AT-1", next), "RT-1", next.secretHash(), null).await().indefinitely());
         // Anyone else still at version 0 lost the race and must not overwrite.
         assertEquals(CommitOutcome.VERSION_MOVED, store.commitRefresh(handle.sessionId(), "owner-b", 0, "",
-                issued("AT-2", next), "RT-2", null, null));
+                issued("AT-2", next), "RT-2", null, null).await().indefinitely());
 
         assertEquals("AT-1", assertInstanceOf(Begin.Cached.class, begin(next, "owner-c")).issued().accessToken(),
                 "within the reuse window the new handle gets the stored result");
-        assertEquals(Optional.of("RT-1"), store.take(handle.sessionId(), "clover", 1L, SessionStore.ANY_KEY).orElseThrow().refreshToken(),
+        assertEquals(Optional.of("RT-1"), store.take(handle.sessionId(), "clover", 1L, SessionStore.ANY_KEY).await().indefinitely().orElseThrow().refreshToken(),
                 "the rotated upstream refresh token was stored, at version 1");
     }
 
@@ -87,7 +87,7 @@ class SessionStoreTest {
         Handle handle = newSession();
         begin(handle, "owner-a");
         Handle next = handle.rotated();
-        store.commitRefresh(handle.sessionId(), "owner-a", 0, "", issued("AT-1", next), null, next.secretHash(), null);
+        store.commitRefresh(handle.sessionId(), "owner-a", 0, "", issued("AT-1", next), null, next.secretHash(), null).await().indefinitely();
 
         Begin.Cached cached = assertInstanceOf(Begin.Cached.class, begin(handle, "owner-b"));
         assertEquals("AT-1", cached.issued().accessToken());
@@ -107,7 +107,7 @@ class SessionStoreTest {
         for (int version = 0; version < 2; version++) {
             begin(current, "owner");
             Handle next = current.rotated();
-            store.commitRefresh(first.sessionId(), "owner", version, "", issued("AT", next), null, next.secretHash(), null);
+            store.commitRefresh(first.sessionId(), "owner", version, "", issued("AT", next), null, next.secretHash(), null).await().indefinitely();
             current = next;
         }
         assertEquals(EndReason.REUSE, assertInstanceOf(Begin.Ended.class, begin(first, "thief")).reason());
@@ -118,9 +118,9 @@ class SessionStoreTest {
         Handle handle = newSession();
         assertInstanceOf(Begin.Locked.class, begin(handle, "owner-a"));
         assertEquals(0, assertInstanceOf(Begin.Busy.class, begin(handle, "owner-b")).version());
-        store.release(handle.sessionId(), "owner-b");
+        store.release(handle.sessionId(), "owner-b").await().indefinitely();
         assertInstanceOf(Begin.Busy.class, begin(handle, "owner-b"), "a stranger cannot release the lock");
-        store.release(handle.sessionId(), "owner-a");
+        store.release(handle.sessionId(), "owner-a").await().indefinitely();
         assertInstanceOf(Begin.Locked.class, begin(handle, "owner-b"));
         expire(handle, "lock_until");
         assertInstanceOf(Begin.Locked.class, begin(handle, "owner-c"), "an expired lock is taken over");
@@ -146,13 +146,13 @@ class SessionStoreTest {
         long created = Long.parseLong(redis.hash(String.class).hget(key, "created"));
         redis.hash(String.class).hset(key, "expires", Long.toString(created + 60_000));
         begin(handle, "o");
-        store.commitRefresh(handle.sessionId(), "o", 0, "", issued("AT", handle), null, null, null);
+        store.commitRefresh(handle.sessionId(), "o", 0, "", issued("AT", handle), null, null, null).await().indefinitely();
         long slid = Long.parseLong(redis.hash(String.class).hget(key, "expires"));
         assertTrue(slid >= created + Duration.ofDays(14).toMillis(), "slid by the idle timeout from the refresh");
 
         redis.hash(String.class).hset(key, "max_until", Long.toString(created + 120_000));
         begin(handle, "o2");
-        store.commitRefresh(handle.sessionId(), "o2", 1, "x", issued("AT", handle), null, null, null);
+        store.commitRefresh(handle.sessionId(), "o2", 1, "x", issued("AT", handle), null, null, null).await().indefinitely();
         assertEquals(created + 120_000, Long.parseLong(redis.hash(String.class).hget(key, "expires")),
                 "capped by the absolute lifetime");
         long ttl = redis.key(String.class).pttl(key);
@@ -164,7 +164,7 @@ class SessionStoreTest {
         Handle handle = newSession();
         String key = keys.session(handle.sessionId());
         begin(handle, "o");
-        store.commitRefresh(handle.sessionId(), "o", 0, "", issued("AT", handle), "RT-1", null, 60L);
+        store.commitRefresh(handle.sessionId(), "o", 0, "", issued("AT", handle), "RT-1", null, 60L).await().indefinitely();
         long created = Long.parseLong(redis.hash(String.class).hget(key, "created"));
         long expires = Long.parseLong(redis.hash(String.class).hget(key, "expires"));
         assertTrue(expires <= created + 120_000, "refresh_expires_in=60 ends the session with its refresh token");
@@ -173,25 +173,25 @@ class SessionStoreTest {
     @Test
     void takeDeletesOnlyTheOwningClientsSessionAndReturnsItsCurrentRefreshToken() {
         Handle handle = newSession();
-        assertEquals(Optional.empty(), store.take(handle.sessionId(), "someone-else", null, SessionStore.ANY_KEY));
-        assertEquals(Optional.empty(), store.take(handle.sessionId(), "clover", 7L, SessionStore.ANY_KEY), "only at the given version");
-        assertEquals(Optional.of("RT-0"), store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY).orElseThrow().refreshToken());
+        assertEquals(Optional.empty(), store.take(handle.sessionId(), "someone-else", null, SessionStore.ANY_KEY).await().indefinitely());
+        assertEquals(Optional.empty(), store.take(handle.sessionId(), "clover", 7L, SessionStore.ANY_KEY).await().indefinitely(), "only at the given version");
+        assertEquals(Optional.of("RT-0"), store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY).await().indefinitely().orElseThrow().refreshToken());
         assertInstanceOf(Begin.Gone.class, begin(handle, "o"));
-        assertFalse(store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY).isPresent());
+        assertFalse(store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY).await().indefinitely().isPresent());
     }
 
     @Test
     void aSessionBoundToADpopKeyRefusesOtherKeysAndNoKey() {
         Handle handle = Handles.newHandle();
         store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), "clover", "openid", null,
-                null, "RT-0", null, "jkt-1"));
+                null, "RT-0", null, "jkt-1")).await().indefinitely();
         assertInstanceOf(Begin.WrongDpopKey.class, begin(handle, "o"));
         assertInstanceOf(Begin.WrongDpopKey.class, store.beginRefresh(handle.sessionId(), handle.secretHash(),
-                "clover", "", null, "o", LOCK, "jkt-2"));
+                "clover", "", null, "o", LOCK, "jkt-2").await().indefinitely());
         assertInstanceOf(Begin.Locked.class, store.beginRefresh(handle.sessionId(), handle.secretHash(),
-                "clover", "", null, "o", LOCK, "jkt-1"));
-        assertTrue(store.take(handle.sessionId(), "clover", null, null).isEmpty(), "not ended without its key");
-        assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-2").isEmpty(), "nor with another key");
-        assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-1").isPresent());
+                "clover", "", null, "o", LOCK, "jkt-1").await().indefinitely());
+        assertTrue(store.take(handle.sessionId(), "clover", null, null).await().indefinitely().isEmpty(), "not ended without its key");
+        assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-2").await().indefinitely().isEmpty(), "nor with another key");
+        assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-1").await().indefinitely().isPresent());
     }
 }
