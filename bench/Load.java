@@ -670,6 +670,30 @@ public final class Load {
         return m;
     }
 
+    /**
+     * Redis commands the brokers sent (their client's {@code redis_commands_duration_seconds_count}): round trips,
+     * unlike {@link #commandStats}, which also counts the commands a script runs inside Redis.
+     */
+    static long brokerRedisRoundTrips() throws IOException {
+        long sum = 0;
+        for (String b : new String[] {cfg.brokerA, cfg.brokerB, cfg.brokerC}) {
+            if (b == null) {
+                continue;
+            }
+            try (Http.Client c = Http.Client.of(b)) {
+                if (c.send("GET", "/q/metrics", null, null, null) != 200) {
+                    continue;
+                }
+                for (String line : c.body().split("\n")) {
+                    if (line.startsWith("redis_commands_duration_seconds_count")) {
+                        sum += (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                    }
+                }
+            }
+        }
+        return sum;
+    }
+
     static Map<String, Long> upstreamStats() throws IOException {
         try (Http.Client c = Http.Client.of(cfg.upstream)) {
             if (c.send("GET", "/stats", null, null, null) != 200) {
@@ -698,6 +722,7 @@ public final class Load {
         long[] cpu0, cpu1;
         Map<String, Long> redis0, redis1, up0, up1;
         long loader0, loader1;
+        long rtt0, rtt1;
 
         Meter(Resp redis, long... pids) {
             this.redis = redis;
@@ -707,6 +732,7 @@ public final class Load {
         @Override
         public void before() throws IOException {
             up0 = upstreamStats();
+            rtt0 = brokerRedisRoundTrips();
             redis0 = commandStats(redis);
             cpu0 = ticks();
             loader0 = loaderCpuNanos();
@@ -717,6 +743,7 @@ public final class Load {
             loader1 = loaderCpuNanos();
             cpu1 = ticks();
             redis1 = commandStats(redis);
+            rtt1 = brokerRedisRoundTrips();
             up1 = upstreamStats();
         }
 
@@ -1040,18 +1067,19 @@ public final class Load {
     }
 
     static String table() {
-        String h = String.format("%-19s %5s %9s %7s %8s %8s %9s %9s %8s %8s %7s %9s  %s%n", "operation", "conns",
-                "req/s", "%floor", "p50 ms", "p99 ms", "brkCPUus", "ldrCPUus", "redis/rq", "upstr/rq", "non2xx",
-                "RSS MB", "note");
+        String h = String.format("%-19s %5s %9s %7s %8s %8s %9s %9s %8s %8s %8s %7s %9s  %s%n", "operation", "conns",
+                "req/s", "%floor", "p50 ms", "p99 ms", "brkCPUus", "ldrCPUus", "rtt/rq", "redis/rq", "upstr/rq",
+                "non2xx", "RSS MB", "note");
         StringBuilder sb = new StringBuilder(h);
         sb.append("-".repeat(h.length() + 10)).append('\n');
         for (Row r : rows) {
             double n = r.r.requests;
-            sb.append(String.format("%-19s %5d %9s %7s %8s %8s %9s %9s %8s %8s %7d %9s  %s%n", r.op, r.conns,
+            sb.append(String.format("%-19s %5d %9s %7s %8s %8s %9s %9s %8s %8s %8s %7d %9s  %s%n", r.op, r.conns,
                     fmt(r.rps(), 0), r.brokerRow ? fmt(100 * r.rps() / r.floorRps, 0) + "%" : "100%",
                     fmt(r.pct(0.5), 2), fmt(r.pct(0.99), 2),
                     r.brokerRow ? fmt(r.m.brokerCpuMicros() / n, 0) : "-",
                     fmt((r.m.loader1 - r.m.loader0) / 1000.0 / n, 0),
+                    r.brokerRow ? fmt((r.m.rtt1 - r.m.rtt0) / n, 2) : "2.00",
                     fmt(r.redisTotal() / n, 2), fmt(r.upstreamTotal() / n, 3),
                     r.r.non2xx + r.r.ioErrors + r.r.protocolErrors, r.rss, r.note));
         }

@@ -28,7 +28,10 @@ class DpopBinding {
     private final DpopProofs proofs;
     private final ReplayCache replays;
     private final Optional<String> externalBase;
-    /** A proof is refused once older than this anyway, so its jti need not be remembered longer. */
+    /**
+     * A proof is refused once older than this anyway, so its jti need not be remembered longer; the extra minute
+     * covers replicas whose clocks (which judge iat) drift apart from Redis' (which expires the entry).
+     */
     private final Duration remember;
 
     DpopBinding(BrokerConfig config, ReplayCache replays) {
@@ -37,7 +40,7 @@ class DpopBinding {
         this.replays = replays;
         this.externalBase = config.externalBaseUrl().map(URI::toString)
                 .map(base -> base.endsWith("/") ? base.substring(0, base.length() - 1) : base);
-        this.remember = dpop.maxAge().plus(dpop.clockSkew().multipliedBy(2));
+        this.remember = dpop.maxAge().plus(dpop.clockSkew().multipliedBy(2)).plusMinutes(1);
     }
 
     /** The key an exchange binds its session to, or null (as the item) for a bearer handle. */

@@ -62,10 +62,12 @@ public class SessionStore {
      * The first round trip of a refresh: checks the handle and decides. KEYS[1] session; ARGV[1] hash of the
      * presented secret, ARGV[2] client id, ARGV[3] requested scope key, ARGV[4] the version an earlier round saw
      * (or ''), ARGV[5] lock owner, ARGV[6] lock ttl ms, ARGV[7] reuse window ms, ARGV[8] DPoP key thumbprint or ''.
-     * Returns one of:
+     * The DPoP key is checked before the handle's secret, so that without the key even a retired handle ends
+     * nothing; the requested scope is checked before the lock is taken. Returns one of:
      * {'gone'} no such session for this client;
      * {'ended', reason, rt, subject tag, sid tag} deleted here: past a deadline, or a retired handle reused;
-     * {'dpop'} the session is bound to another DPoP key (or to one and none was presented);
+     * {'dpop'} the session is bound to a DPoP key and the request did not prove it;
+     * {'scope'} the requested scope is not within the session's;
      * {'cached', now, refreshed, issued} answer with the stored result: the handle was retired within its grace,
      * or the last result is for the same request and fresh (reuse window) or newer than what an earlier round saw;
      * {'busy', version} another refresh holds the lock;
@@ -83,6 +85,7 @@ public class SessionStore {
               elseif f[4] ~= '0' and now >= tonumber(f[4]) then reason = 'upstream_lifetime' end
               return {'ended', reason, f[15], f[17] or '', f[18] or ''}
             end
+            if f[8] and f[8] ~= '' and f[8] ~= ARGV[8] then return {'dpop'} end
             local grace = false
             if ARGV[1] ~= f[5] then
               if ARGV[1] == f[6] and now < tonumber(f[7]) then grace = true
@@ -91,8 +94,12 @@ public class SessionStore {
                 return {'ended', 'reuse', f[15], f[17] or '', f[18] or ''}
               end
             end
-            if (f[8] or '') ~= ARGV[8] then return {'dpop'} end
             if grace then return {'cached', tostring(now), f[10], f[11]} end
+            if ARGV[3] ~= '' and f[16] and f[16] ~= '' then
+              for asked in string.gmatch(ARGV[3], '%S+') do
+                if not string.find(' ' .. f[16] .. ' ', ' ' .. asked .. ' ', 1, true) then return {'scope'} end
+              end
+            end
             if f[11] and f[12] == ARGV[3]
                 and ((ARGV[4] ~= '' and f[9] ~= ARGV[4]) or now - tonumber(f[10]) <= tonumber(ARGV[7])) then
               return {'cached', tostring(now), f[10], f[11]}
@@ -126,7 +133,7 @@ public class SessionStore {
             if ARGV[6] ~= '' then
               redis.call('HSET', KEYS[1], 'prev', f[5], 'prev_until', tostring(now + tonumber(ARGV[7])), 'cur', ARGV[6])
             end
-            redis.call('HDEL', KEYS[1], 'lock', 'lock_until')
+            if redis.call('HGET', KEYS[1], 'lock') == ARGV[1] then redis.call('HDEL', KEYS[1], 'lock', 'lock_until') end
             redis.call('PEXPIREAT', KEYS[1], tostring(expires + tonumber(ARGV[10])))
             return 1""");
 
@@ -139,14 +146,19 @@ public class SessionStore {
 
     /**
      * KEYS[1] session; ARGV[1] client id or '' for any client, ARGV[2] version or '' for any, ARGV[3] DPoP key
-     * thumbprint or '' for no check (any key, or none, when the session is bound). Deletes the session and returns
-     * {rt, subject tag, sid tag} as they were at that instant (so a refresh committed just before is revoked too),
-     * or nil when there is no such session (for that client, at that version, for that key).
+     * thumbprint, '' for none, or 'any' for no check; ARGV[4] hash of a handle secret that must be the current one
+     * or the one retired within its grace, or '' for no check. Deletes the session and returns {rt, subject tag,
+     * sid tag} as they were at that instant (so a refresh committed just before is revoked too), or nil when there
+     * is no such session (for that client, at that version, for that key, for that handle).
      */
-    private static final LuaScript TAKE = new LuaScript("""
-            local f = redis.call('HMGET', KEYS[1], 'client', 'version', 'rt', 'subt', 'sidt', 'jkt')
+    private static final LuaScript TAKE = new LuaScript(NOW + """
+            local f = redis.call('HMGET', KEYS[1], 'client', 'version', 'rt', 'subt', 'sidt', 'jkt', 'cur', 'prev',
+              'prev_until')
             if not f[1] or (ARGV[1] ~= '' and f[1] ~= ARGV[1]) or (ARGV[2] ~= '' and f[2] ~= ARGV[2])
-                or (ARGV[3] ~= 'any' and (f[6] or '') ~= ARGV[3]) then
+                or (ARGV[3] ~= 'any' and (f[6] or '') ~= '' and f[6] ~= ARGV[3]) then
+              return false
+            end
+            if ARGV[4] ~= '' and ARGV[4] ~= f[7] and not (ARGV[4] == f[8] and now < tonumber(f[9])) then
               return false
             end
             redis.call('DEL', KEYS[1])
@@ -196,6 +208,10 @@ public class SessionStore {
 
         /** The session is bound to another DPoP key. */
         record WrongDpopKey() implements Begin {
+        }
+
+        /** The requested scope is wider than the session's. */
+        record ScopeExceeded() implements Begin {
         }
 
         /** Answer with the stored result, {@code ageMillis} old. */
@@ -297,6 +313,7 @@ public class SessionStore {
                 case "ended" -> new Begin.Ended(EndReason.of(r.get(1).toString()),
                         taken(sessionId, r.get(2), r.get(3).toString(), r.get(4).toString()));
                 case "dpop" -> new Begin.WrongDpopKey();
+                case "scope" -> new Begin.ScopeExceeded();
                 case "cached" -> new Begin.Cached(readIssued(sessionId, r.get(3).toString()),
                         r.get(1).toLong() - r.get(2).toLong());
                 case "busy" -> new Begin.Busy(r.get(1).toLong());
@@ -340,12 +357,16 @@ public class SessionStore {
      * @param clientId only a session of this client, or null for any
      * @param version  only at this version (a refresh token just found dead, unless a newer one was committed), or
      *                 null for any
-     * @param dpopKey  only if the session is bound to this DPoP key, or to none when null; {@link #ANY_KEY} skips
-     *                 the check (the broker's own decisions, not a front end's request)
+     * @param dpopKey  only if the session is unbound or bound to this DPoP key (null: to none); {@link #ANY_KEY}
+     *                 skips the check (the broker's own decisions, not a front end's request)
+     * @param secretHash only if this is the hash of the current handle's secret, or of the one retired within its
+     *                 grace; null for the broker's own decisions
      */
-    public Uni<Optional<Begin.Ended.Taken>> take(String sessionId, String clientId, Long version, String dpopKey) {
+    public Uni<Optional<Begin.Ended.Taken>> take(String sessionId, String clientId, Long version, String dpopKey,
+            String secretHash) {
         return call("delete session", TAKE.run(redis, List.of(keys.session(sessionId)),
-                nullToEmpty(clientId), version == null ? "" : version.toString(), nullToEmpty(dpopKey)))
+                nullToEmpty(clientId), version == null ? "" : version.toString(), nullToEmpty(dpopKey),
+                nullToEmpty(secretHash)))
                 .map(r -> r == null ? Optional.<Begin.Ended.Taken>empty()
                         : Optional.of(taken(sessionId, r.get(0), r.get(1).toString(), r.get(2).toString())));
     }
@@ -381,9 +402,13 @@ public class SessionStore {
         return "session:" + sessionId + ":" + field;
     }
 
-    /** Keycloak sends 0 for offline tokens, which do not expire by time: treated as unknown. */
-    private static String lifetimeMillis(Long seconds) {
-        return seconds == null || seconds <= 0 ? "" : Long.toString(seconds * 1000);
+    /**
+     * Keycloak sends 0 for offline tokens, which do not expire by time: treated as unknown, as is anything beyond
+     * the session's own absolute lifetime (which caps the session anyway).
+     */
+    private String lifetimeMillis(Long seconds) {
+        return seconds == null || seconds <= 0 || seconds > config.maxLifetime().toSeconds() ? ""
+                : Long.toString(seconds * 1000);
     }
 
     private String writeIssued(IssuedTokens issued) {

@@ -54,14 +54,16 @@ public class EndSession {
             return Uni.createFrom().voidItem();
         }
         String sessionId = parsed.get().sessionId();
-        return store.take(sessionId, client.clientId(), null, dpopKey)
+        // Only the current handle (or the one just retired, within its grace) revokes: the session key alone, or an
+        // old handle, ends nothing here.
+        return store.take(sessionId, client.clientId(), null, dpopKey, parsed.get().secretHash())
                 .chain(taken -> taken.isEmpty() ? Uni.createFrom().voidItem()
                         : finish(sessionId, client, EndReason.REVOKED, taken.get()));
     }
 
     /** Ends the session because the upstream declared its refresh token dead, unless a newer one was committed. */
     Uni<Void> upstreamRejected(String sessionId, RegisteredClient client, long version) {
-        return store.take(sessionId, client.clientId(), version, SessionStore.ANY_KEY)
+        return store.take(sessionId, client.clientId(), version, SessionStore.ANY_KEY, null)
                 .chain(taken -> taken.isEmpty() ? Uni.createFrom().voidItem()
                         : finish(sessionId, client, EndReason.UPSTREAM_INVALID_GRANT,
                                 new Taken(Optional.empty(), taken.get().subjectTag(), taken.get().sidTag())));

@@ -131,8 +131,11 @@ public class RefreshSession {
                     } else if (begin instanceof Begin.WrongDpopKey) {
                         Audit.dpopRefused(client.name(), "key_mismatch");
                         // RFC 9449 §5: a bound refresh token presented without proof of its key is an invalid grant.
-                        return Uni.createFrom().failure(
-                                new BrokerException.InvalidGrant("The refresh token is bound to another DPoP key"));
+                        // The description is the generic one: it must not tell a thief whether the handle is current.
+                        return Uni.createFrom().failure(invalidHandle());
+                    } else if (begin instanceof Begin.ScopeExceeded) {
+                        return Uni.createFrom().failure(new BrokerException.InvalidScope(
+                                "The requested scope exceeds the scope granted to this session"));
                     }
                     return Uni.createFrom().failure(invalidHandle());
                 });

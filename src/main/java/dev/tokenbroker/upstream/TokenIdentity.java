@@ -43,9 +43,9 @@ public class TokenIdentity {
         this.metadata = metadata;
     }
 
+    /** From the ID token when there is one (an ID token that fails verification yields no identity), else the access token. */
     public Identity of(UpstreamTokenResponse token, String clientId) {
-        Identity identity = read(token.idToken(), clientId);
-        return identity.subject() != null ? identity : read(token.accessToken(), ANY_AUDIENCE);
+        return token.idToken() != null ? read(token.idToken(), clientId) : read(token.accessToken(), ANY_AUDIENCE);
     }
 
     private Identity read(String jwt, String audience) {

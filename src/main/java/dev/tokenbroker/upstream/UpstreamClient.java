@@ -217,7 +217,10 @@ public class UpstreamClient {
             return new BrokerException.UpstreamUnavailable(
                     "upstream " + call + " endpoint answered HTTP " + status + " without an OAuth error", null, true);
         }
-        String detail = "upstream " + call + " endpoint answered HTTP " + status + " error=" + error.error();
+        // The upstream's text goes to the log: printable ASCII only, bounded, so it cannot forge log lines.
+        String code = error.error().length() > 64 || !error.error().matches("[\\x20-\\x7E]*") ? "(unprintable)"
+                : error.error();
+        String detail = "upstream " + call + " endpoint answered HTTP " + status + " error=" + code;
         return switch (error.error()) {
             case "invalid_grant" -> new BrokerException.InvalidGrant(
                     "The authorization grant is invalid, expired or revoked");

@@ -6,6 +6,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
@@ -128,8 +129,11 @@ public class UpstreamMetadata {
     }
 
     static boolean isLoopback(String host) {
-        return host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]") || host.equals("::1");
+        return host.equals("localhost") || host.equals("[::1]") || host.equals("::1") || IPV4_LOOPBACK.matcher(host).matches();
     }
+
+    /** An IPv4 literal in 127.0.0.0/8: a name that merely starts with "127." is not loopback. */
+    private static final Pattern IPV4_LOOPBACK = Pattern.compile("127(\\.\\d{1,3}){3}");
 
     private static void warnIfNoRevocation(UpstreamEndpoints endpoints) {
         if (endpoints.revocationEndpoint().isEmpty()) {

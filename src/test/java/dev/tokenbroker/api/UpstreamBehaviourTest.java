@@ -405,6 +405,16 @@ class UpstreamBehaviourTest {
     }
 
     @Test
+    void revokeWithTheSessionKeyButNotItsCurrentSecretEndsNothing() {
+        String handle = openSession();
+        upstream.upstreamAcceptsRevocation();
+        String forged = handle.substring(0, 23) + Handles.newHandle().secret();
+        Broker.revoke(Broker.MOBILE, forged).statusCode(200);
+        assertFalse(stored(handle).isEmpty(), "knowing the session key (e.g. from an old handle) is not enough");
+        assertEquals(0, upstream.revocations().size());
+    }
+
+    @Test
     void revokeOfUnknownTokenIsOk() {
         Broker.revoke(Broker.MOBILE, Handles.newHandle().value()).statusCode(200);
         Broker.revoke(Broker.MOBILE, "whatever").statusCode(200);

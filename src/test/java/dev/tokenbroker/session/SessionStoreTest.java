@@ -78,7 +78,7 @@ class SessionStoreTest {
 
         assertEquals("AT-1", assertInstanceOf(Begin.Cached.class, begin(next, "owner-c")).issued().accessToken(),
                 "within the reuse window the new handle gets the stored result");
-        assertEquals(Optional.of("RT-1"), store.take(handle.sessionId(), "clover", 1L, SessionStore.ANY_KEY).await().indefinitely().orElseThrow().refreshToken(),
+        assertEquals(Optional.of("RT-1"), store.take(handle.sessionId(), "clover", 1L, SessionStore.ANY_KEY, null).await().indefinitely().orElseThrow().refreshToken(),
                 "the rotated upstream refresh token was stored, at version 1");
     }
 
@@ -173,11 +173,42 @@ class SessionStoreTest {
     @Test
     void takeDeletesOnlyTheOwningClientsSessionAndReturnsItsCurrentRefreshToken() {
         Handle handle = newSession();
-        assertEquals(Optional.empty(), store.take(handle.sessionId(), "someone-else", null, SessionStore.ANY_KEY).await().indefinitely());
-        assertEquals(Optional.empty(), store.take(handle.sessionId(), "clover", 7L, SessionStore.ANY_KEY).await().indefinitely(), "only at the given version");
-        assertEquals(Optional.of("RT-0"), store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY).await().indefinitely().orElseThrow().refreshToken());
+        assertEquals(Optional.empty(), store.take(handle.sessionId(), "someone-else", null, SessionStore.ANY_KEY, null).await().indefinitely());
+        assertEquals(Optional.empty(), store.take(handle.sessionId(), "clover", 7L, SessionStore.ANY_KEY, null).await().indefinitely(), "only at the given version");
+        assertEquals(Optional.of("RT-0"), store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY, null).await().indefinitely().orElseThrow().refreshToken());
         assertInstanceOf(Begin.Gone.class, begin(handle, "o"));
-        assertFalse(store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY).await().indefinitely().isPresent());
+        assertFalse(store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY, null).await().indefinitely().isPresent());
+    }
+
+    @Test
+    void aWiderScopeIsRefusedBeforeTheLockIsTaken() {
+        Handle handle = newSession();
+        assertInstanceOf(Begin.ScopeExceeded.class, store.beginRefresh(handle.sessionId(), handle.secretHash(),
+                "clover", "admin openid", null, "o", LOCK, null).await().indefinitely());
+        assertInstanceOf(Begin.Locked.class, begin(handle, "p"), "no lock was left behind");
+    }
+
+    @Test
+    void anAbsurdUpstreamRefreshTokenLifetimeDoesNotEndTheSession() {
+        Handle handle = Handles.newHandle();
+        store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), "clover", "openid", null,
+                null, "RT-0", Long.MAX_VALUE / 10, null)).await().indefinitely();
+        assertInstanceOf(Begin.Locked.class, begin(handle, "o"));
+    }
+
+    @Test
+    void withoutItsKeyABoundSessionEndsForNoHandleNotEvenARetiredOne() {
+        Handle handle = Handles.newHandle();
+        store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), "clover", "openid", null,
+                null, "RT-0", null, "jkt-1")).await().indefinitely();
+        Handle forged = new Handle(handle.key(), Handles.newHandle().secret());
+        assertInstanceOf(Begin.WrongDpopKey.class, store.beginRefresh(handle.sessionId(), forged.secretHash(),
+                "clover", "", null, "o", LOCK, null).await().indefinitely());
+        assertInstanceOf(Begin.Locked.class, store.beginRefresh(handle.sessionId(), handle.secretHash(),
+                "clover", "", null, "o", LOCK, "jkt-1").await().indefinitely(), "the session lives on");
+        assertEquals(EndReason.REUSE, assertInstanceOf(Begin.Ended.class, store.beginRefresh(handle.sessionId(),
+                forged.secretHash(), "clover", "", null, "o", LOCK, "jkt-1").await().indefinitely()).reason(),
+                "with the key, an unknown secret is reuse");
     }
 
     @Test
@@ -190,8 +221,11 @@ class SessionStoreTest {
                 "clover", "", null, "o", LOCK, "jkt-2").await().indefinitely());
         assertInstanceOf(Begin.Locked.class, store.beginRefresh(handle.sessionId(), handle.secretHash(),
                 "clover", "", null, "o", LOCK, "jkt-1").await().indefinitely());
-        assertTrue(store.take(handle.sessionId(), "clover", null, null).await().indefinitely().isEmpty(), "not ended without its key");
-        assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-2").await().indefinitely().isEmpty(), "nor with another key");
-        assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-1").await().indefinitely().isPresent());
+        assertTrue(store.take(handle.sessionId(), "clover", null, null, null).await().indefinitely().isEmpty(), "not ended without its key");
+        assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-2", null).await().indefinitely().isEmpty(), "nor with another key");
+        assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-1", Handles.newHandle().secretHash())
+                .await().indefinitely().isEmpty(), "nor with a made-up secret");
+        assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-1", handle.secretHash())
+                .await().indefinitely().isPresent());
     }
 }

@@ -76,6 +76,8 @@ class DiscoveryTrustTest {
         assertFalse(loads(document("http://login.example.com/connect/token", ISSUER + "/jwks"), Map.of()));
         assertFalse(loads(document(ISSUER + "/connect/token", "http://login.example.com/jwks"), Map.of()));
         assertTrue(loads(document("http://127.0.0.1:8090/connect/token", "http://localhost:8090/jwks"), Map.of()));
+        assertFalse(loads(document("http://127.attacker.example/connect/token", ISSUER + "/jwks"), Map.of()),
+                "a name that starts with 127. is not loopback");
     }
 
     @Test
