@@ -43,6 +43,11 @@ public class RedisKeys {
         return prefix + "dpop:{" + digest + "}";
     }
 
+    /** Marks a back-channel logout token as used, by a digest of its issuer and {@code jti}, while it is acceptable. */
+    public String logoutToken(String digest) {
+        return prefix + "bclt:{" + digest + "}";
+    }
+
     /** Pattern matching every session key; for tests and tooling, never on a request path. */
     public String allSessions() {
         return prefix + "session:*";

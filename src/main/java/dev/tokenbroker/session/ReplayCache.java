@@ -40,4 +40,32 @@ public class ReplayCache {
             throw new BrokerException.StoreUnavailable("Redis failed to record a DPoP proof: " + e.getClass().getName(), e);
         }
     }
+
+    /**
+     * A back-channel logout token's {@code jti} (OIDC Back-Channel Logout 1.0 §2.6), per issuer.
+     *
+     * @return true the first time this identifier is seen within {@code remember}
+     */
+    public boolean firstUseOfLogoutToken(String issuer, String jti, Duration remember) {
+        String key = keys.logoutToken(Handles.digest(issuer + " " + jti));
+        try {
+            Response r = redis.execute("SET", key, "1", "NX", "PX", Long.toString(remember.toMillis()));
+            return r != null && "OK".equals(r.toString());
+        } catch (RuntimeException e) {
+            redisErrors.increment();
+            throw new BrokerException.StoreUnavailable("Redis failed to record a logout token: " + e.getClass().getName(), e);
+        }
+    }
+
+    /**
+     * Forgets a logout token whose processing failed, so that the upstream's retry of it is not refused as a replay.
+     * Best effort: when Redis is down the mark stays until it expires.
+     */
+    public void forgetLogoutToken(String issuer, String jti) {
+        try {
+            redis.key(String.class).del(keys.logoutToken(Handles.digest(issuer + " " + jti)));
+        } catch (RuntimeException e) {
+            redisErrors.increment();
+        }
+    }
 }

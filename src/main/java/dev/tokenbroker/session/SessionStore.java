@@ -139,8 +139,8 @@ public class SessionStore {
     /**
      * KEYS[1] session; ARGV[1] client id or '' for any client, ARGV[2] version or '' for any, ARGV[3] DPoP key
      * thumbprint or '' for no check (any key, or none, when the session is bound). Deletes the session and returns
-     * {rt, subject tag, sid tag} as they were at that instant (so a refresh committed just before is revoked too),
-     * or nil when there is no such session (for that client, at that version, for that key).
+     * {rt, subject tag, sid tag, client id} as they were at that instant (so a refresh committed just before is
+     * revoked too), or nil when there is no such session (for that client, at that version, for that key).
      */
     private static final LuaScript TAKE = new LuaScript("""
             local f = redis.call('HMGET', KEYS[1], 'client', 'version', 'rt', 'subt', 'sidt', 'jkt')
@@ -149,7 +149,7 @@ public class SessionStore {
               return false
             end
             redis.call('DEL', KEYS[1])
-            return {f[3], f[4] or '', f[5] or ''}""");
+            return {f[3], f[4] or '', f[5] or '', f[1]}""");
 
     /** KEYS[1] index set; ARGV[1] session id, ARGV[2] ttl ms. The index lives as long as its newest session. */
     private static final LuaScript INDEX = new LuaScript("""
@@ -216,7 +216,8 @@ public class SessionStore {
     /** Why a session ended. The label is what audit lines and metrics say. */
     public enum EndReason {
         REVOKED("revoke"), REUSE("reuse"), UPSTREAM_INVALID_GRANT("upstream_invalid_grant"), IDLE("idle"),
-        LIFETIME("lifetime"), UPSTREAM_LIFETIME("upstream_lifetime"), ORPHAN("orphan");
+        LIFETIME("lifetime"), UPSTREAM_LIFETIME("upstream_lifetime"), ORPHAN("orphan"),
+        BACKCHANNEL_LOGOUT("backchannel_logout"), ADMIN("admin"), MAX_SESSIONS("max_sessions");
 
         public final String label;
 
@@ -353,6 +354,47 @@ public class SessionStore {
             redisErrors.increment();
             LOG.debugf("Could not drop session %s from its indexes: %s", sessionId, e.getClass().getSimpleName());
         }
+    }
+
+    /** A session deleted by {@link #takeOwned}, with the client id it belonged to. */
+    public record Owned(String clientId, Begin.Ended.Taken taken) {
+    }
+
+    /**
+     * Like {@link #take} for the broker's own decisions (back-channel logout, admin, per-user cap): deletes the
+     * session whatever DPoP key it is bound to, and says whose it was.
+     *
+     * @param clientId only a session of this client, or null for any
+     */
+    public Optional<Owned> takeOwned(String sessionId, String clientId) {
+        Response r = call("delete session", () -> TAKE.run(redis, List.of(keys.session(sessionId)),
+                nullToEmpty(clientId), "", ANY_KEY));
+        if (r == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new Owned(r.get(3).toString(),
+                taken(sessionId, r.get(0), r.get(1).toString(), r.get(2).toString())));
+    }
+
+    /**
+     * Ids of the sessions of one user ({@code sub}), under every key's index tag; may name sessions that have ended
+     * since (callers skip those). One SMEMBERS per configured encryption key, no SCAN.
+     */
+    public java.util.Set<String> sessionsOfSubject(String subject) {
+        return indexed(keyRing.indexTags(subject).stream().map(keys::subjectIndex).toList());
+    }
+
+    /** Ids of the sessions of one upstream session ({@code sid}); like {@link #sessionsOfSubject}. */
+    public java.util.Set<String> sessionsOfUpstreamSession(String sid) {
+        return indexed(keyRing.indexTags(sid).stream().map(keys::upstreamSessionIndex).toList());
+    }
+
+    private java.util.Set<String> indexed(List<String> indexKeys) {
+        java.util.Set<String> ids = new java.util.LinkedHashSet<>();
+        for (String key : indexKeys) {
+            ids.addAll(call("read session index", () -> redis.set(String.class).smembers(key)));
+        }
+        return ids;
     }
 
     private Begin.Ended.Taken taken(String sessionId, Response rtEnvelope, String subjectTag, String sidTag) {

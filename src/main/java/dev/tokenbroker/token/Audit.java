@@ -33,4 +33,12 @@ public final class Audit {
     public static void dpopRefused(String client, String reason) {
         LOG.infof("event=dpop_refused client=%s reason=%s", client, reason);
     }
+
+    static void backchannelLogout(String client, String by, int ended) {
+        LOG.infof("event=backchannel_logout client=%s by=%s sessions_ended=%d", client, by, ended);
+    }
+
+    static void backchannelLogoutRejected(String reason) {
+        LOG.infof("event=backchannel_logout_rejected reason=%s", reason);
+    }
 }

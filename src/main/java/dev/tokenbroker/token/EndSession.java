@@ -6,6 +6,7 @@ import java.util.Optional;
 
 import jakarta.inject.Singleton;
 
+import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.session.SessionStore;
@@ -24,12 +25,14 @@ public class EndSession {
 
     private final SessionStore store;
     private final UpstreamRevocations revocations;
+    private final Clients clients;
     private final Map<EndReason, Counter> ended = new EnumMap<>(EndReason.class);
     private final Counter reuseDetected;
 
-    EndSession(SessionStore store, UpstreamRevocations revocations, MeterRegistry registry) {
+    EndSession(SessionStore store, UpstreamRevocations revocations, Clients clients, MeterRegistry registry) {
         this.store = store;
         this.revocations = revocations;
+        this.clients = clients;
         for (EndReason reason : EndReason.values()) {
             ended.put(reason, Counter.builder("broker.sessions.ended").description("Sessions ended, by reason")
                     .tag("reason", reason.label).register(registry));
@@ -71,6 +74,29 @@ public class EndSession {
     void revokeOrphan(RegisteredClient client, String refreshToken) {
         ended.get(EndReason.ORPHAN).increment();
         revokeUpstream(client, refreshToken);
+    }
+
+    /**
+     * The broker's own decision (back-channel logout, an administrator, the per-user cap): ends the session whatever
+     * DPoP key it is bound to, and revokes its upstream refresh token with the credentials of the client it belongs
+     * to.
+     *
+     * @param clientId only if the session belongs to this client, or null for any
+     * @return the name of the session's client when this call ended it; empty when there was no such session
+     */
+    public Optional<String> endByBroker(String sessionId, String clientId, EndReason reason) {
+        return store.takeOwned(sessionId, clientId).map(owned -> {
+            Optional<RegisteredClient> client = clients.byClientId(owned.clientId());
+            if (client.isPresent()) {
+                finish(sessionId, client.get(), reason, owned.taken());
+                return client.get().name();
+            }
+            // A client removed from the configuration: no credentials to revoke with at the upstream.
+            store.unindex(sessionId, owned.taken().subjectTag(), owned.taken().sidTag());
+            ended.get(reason).increment();
+            Audit.sessionEnded(sessionId, "unknown", reason.label);
+            return "unknown";
+        });
     }
 
     private void finish(String sessionId, RegisteredClient client, EndReason reason, Taken taken) {
