@@ -275,4 +275,28 @@ public interface BrokerConfig {
         @Min(1)
         int maxConcurrent();
     }
+
+    /** The session admin API on Quarkus' management interface; off unless {@code issuer}, {@code jwks-uri} and {@code audience} are all set. */
+    Admin admin();
+
+    /**
+     * Who may call the admin API: bearer JWTs from this issuer, signed by a key of this JWKS with an asymmetric
+     * algorithm, for this audience, granting {@code required-scope} (in {@code scope}/{@code scp}) or holding it as a
+     * role ({@code groups}, {@code roles}). Without all three of issuer, JWKS and audience the routes are not
+     * registered: the API is off, never open.
+     */
+    interface Admin {
+        /** Issuer ({@code iss}) of admin tokens. No default. */
+        Optional<String> issuer();
+
+        /** JWKS URL with the keys that sign admin tokens. No default. */
+        Optional<URI> jwksUri();
+
+        /** Audience an admin token must name in {@code aud}. No default. */
+        Optional<String> audience();
+
+        /** Scope or role an admin token must carry. Default {@code token-broker:admin}. */
+        @WithDefault("token-broker:admin")
+        String requiredScope();
+    }
 }

@@ -389,6 +389,32 @@ public class SessionStore {
         return indexed(keyRing.indexTags(sid).stream().map(keys::upstreamSessionIndex).toList());
     }
 
+    /**
+     * What an administrator may see of a session: no token, no handle, no hash of either. Times are Redis' clock, epoch
+     * millis; {@code lastRefresh} is 0 before the first refresh.
+     */
+    public record SessionInfo(String sessionId, String clientId, long created, long lastRefresh, long expires,
+            String scope, boolean dpopBound) {
+    }
+
+    /** The session's metadata; empty when there is no such session (or it is past its deadline). */
+    public Optional<SessionInfo> info(String sessionId) {
+        java.util.Map<String, String> f = call("read session", () -> redis.hash(String.class).hmget(
+                keys.session(sessionId), "client", "created", "refreshed", "expires", "scope", "jkt"));
+        String client = f.get("client");
+        if (client == null || f.get("expires") == null) {
+            return Optional.empty();
+        }
+        long expires = Long.parseLong(f.get("expires"));
+        if (expires <= System.currentTimeMillis()) {
+            // Unusable already; the next refresh attempt ends it for good.
+            return Optional.empty();
+        }
+        return Optional.of(new SessionInfo(sessionId, client, Long.parseLong(f.get("created")),
+                Long.parseLong(f.getOrDefault("refreshed", "0")), expires, nullToEmpty(f.get("scope")),
+                !nullToEmpty(f.get("jkt")).isEmpty()));
+    }
+
     private java.util.Set<String> indexed(List<String> indexKeys) {
         java.util.Set<String> ids = new java.util.LinkedHashSet<>();
         for (String key : indexKeys) {
