@@ -48,6 +48,11 @@ public class RedisKeys {
         return prefix + "bclt:{" + digest + "}";
     }
 
+    /** Sorted set of one client's sessions that have not ended, scored by absolute deadline: the active-sessions gauge. */
+    public String activeSessions(String clientId) {
+        return prefix + "active:{" + clientId + "}";
+    }
+
     /** Pattern matching every session key; for tests and tooling, never on a request path. */
     public String allSessions() {
         return prefix + "session:*";

@@ -9,6 +9,7 @@ import jakarta.inject.Singleton;
 import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.session.ActiveSessions;
 import dev.tokenbroker.session.SessionStore;
 import dev.tokenbroker.session.SessionStore.Begin.Ended.Taken;
 import dev.tokenbroker.session.SessionStore.EndReason;
@@ -26,13 +27,16 @@ public class EndSession {
     private final SessionStore store;
     private final UpstreamRevocations revocations;
     private final Clients clients;
+    private final ActiveSessions active;
     private final Map<EndReason, Counter> ended = new EnumMap<>(EndReason.class);
     private final Counter reuseDetected;
 
-    EndSession(SessionStore store, UpstreamRevocations revocations, Clients clients, MeterRegistry registry) {
+    EndSession(SessionStore store, UpstreamRevocations revocations, Clients clients, ActiveSessions active,
+            MeterRegistry registry) {
         this.store = store;
         this.revocations = revocations;
         this.clients = clients;
+        this.active = active;
         for (EndReason reason : EndReason.values()) {
             ended.put(reason, Counter.builder("broker.sessions.ended").description("Sessions ended, by reason")
                     .tag("reason", reason.label).register(registry));
@@ -93,6 +97,7 @@ public class EndSession {
             }
             // A client removed from the configuration: no credentials to revoke with at the upstream.
             store.unindex(sessionId, owned.taken().subjectTag(), owned.taken().sidTag());
+            active.ended(owned.clientId(), sessionId);
             ended.get(reason).increment();
             Audit.sessionEnded(sessionId, "unknown", reason.label);
             return "unknown";
@@ -101,6 +106,7 @@ public class EndSession {
 
     private void finish(String sessionId, RegisteredClient client, EndReason reason, Taken taken) {
         store.unindex(sessionId, taken.subjectTag(), taken.sidTag());
+        active.ended(client.clientId(), sessionId);
         taken.refreshToken().ifPresent(rt -> revokeUpstream(client, rt));
         ended.get(reason).increment();
         Audit.sessionEnded(sessionId, client.name(), reason.label);

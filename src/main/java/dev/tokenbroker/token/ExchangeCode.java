@@ -5,6 +5,7 @@ import jakarta.inject.Singleton;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.session.ActiveSessions;
 import dev.tokenbroker.session.SessionStore;
 import dev.tokenbroker.upstream.TokenIdentity;
 import dev.tokenbroker.upstream.UpstreamClient;
@@ -31,8 +32,11 @@ public class ExchangeCode {
     private final TokenIdentity identity;
     private final SessionStore store;
     private final EndSession endSession;
+    private final ActiveSessions active;
 
-    ExchangeCode(UpstreamClient upstream, TokenIdentity identity, SessionStore store, EndSession endSession) {
+    ExchangeCode(UpstreamClient upstream, TokenIdentity identity, SessionStore store, EndSession endSession,
+            ActiveSessions active) {
+        this.active = active;
         this.upstream = upstream;
         this.identity = identity;
         this.store = store;
@@ -61,6 +65,7 @@ public class ExchangeCode {
             endSession.revokeOrphan(client, token.refreshToken());
             throw e;
         }
+        active.created(client.clientId(), handle.sessionId());
         Audit.sessionCreated(handle.sessionId(), client.name(), request.dpopKey() != null);
         return result(token, handle.value());
     }

@@ -205,6 +205,22 @@ class BackchannelLogoutTest {
         Broker.refresh(Broker.MOBILE, handle).statusCode(400).body("error", equalTo("invalid_grant"));
     }
 
+    @Test
+    void theActiveSessionsGaugeCountsCreatedSessionsAndForgetsEndedOnes() throws Exception {
+        String user = "user-" + UUID.randomUUID();
+        double before = activeMobileSessions();
+        session(Broker.MOBILE, Broker.MOBILE_REDIRECT, user, null);
+        session(Broker.MOBILE, Broker.MOBILE_REDIRECT, user, null);
+        assertEquals(before + 2, activeMobileSessions());
+        logout(signedByUpstream(Map.of("events", event()), user, Broker.MOBILE)).statusCode(200);
+        assertEquals(before, activeMobileSessions());
+        assertTrue(registry.find("broker.sessions.ended").tag("reason", "backchannel_logout").counter().count() >= 2);
+    }
+
+    private double activeMobileSessions() {
+        return registry.find("broker.sessions.active").tag("client", "clover").gauge().value();
+    }
+
     // --- helpers
 
     private static Map<String, Object> event() {
