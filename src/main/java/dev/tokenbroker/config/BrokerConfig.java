@@ -238,4 +238,65 @@ public interface BrokerConfig {
         @DurationMin(millis = 1)
         Duration claimIdle();
     }
+
+    /** The OIDC Back-Channel Logout 1.0 receiver at {@code POST /oidc/backchannel-logout}. */
+    BackchannelLogout backchannelLogout();
+
+    /**
+     * How logout tokens are checked. They are verified against the upstream's JWKS from discovery
+     * ({@code broker.upstream.issuer}); without it every logout token is refused.
+     */
+    interface BackchannelLogout {
+        /** Oldest accepted logout token {@code iat}; each token's {@code jti} is remembered this long plus twice the skew. Default {@code 5m}. */
+        @WithDefault("5m")
+        @DurationMin(seconds = 1)
+        Duration maxAge();
+
+        /** Tolerated clock difference between the upstream and the broker, for {@code iat} and {@code exp}. Default {@code 30s}. */
+        @WithDefault("30s")
+        @DurationMin(seconds = 0)
+        Duration clockSkew();
+
+        /**
+         * A logout token signed with a key id the cached JWKS does not hold makes the broker fetch the JWKS again, at
+         * most once per this interval (whole minutes, as SmallRye JWT counts them), so forged key ids cannot make it
+         * hammer the upstream. Default {@code 1m}.
+         */
+        @WithDefault("1m")
+        @DurationMin(minutes = 1)
+        Duration jwksRefetchInterval();
+
+        /**
+         * Most logout tokens handled at once per replica; more wait up to {@code broker.upstream.read-timeout} for
+         * their turn, then get 503 and the upstream retries. Bounds the Redis and upstream load of a logout storm.
+         * Default {@code 8}.
+         */
+        @WithDefault("8")
+        @Min(1)
+        int maxConcurrent();
+    }
+
+    /** The session admin API on Quarkus' management interface; off unless {@code issuer}, {@code jwks-uri} and {@code audience} are all set. */
+    Admin admin();
+
+    /**
+     * Who may call the admin API: bearer JWTs from this issuer, signed by a key of this JWKS with an asymmetric
+     * algorithm, for this audience, granting {@code required-scope} (in {@code scope}/{@code scp}) or holding it as a
+     * role ({@code groups}, {@code roles}). Without all three of issuer, JWKS and audience the routes are not
+     * registered: the API is off, never open.
+     */
+    interface Admin {
+        /** Issuer ({@code iss}) of admin tokens. No default. */
+        Optional<String> issuer();
+
+        /** JWKS URL with the keys that sign admin tokens. No default. */
+        Optional<URI> jwksUri();
+
+        /** Audience an admin token must name in {@code aud}. No default. */
+        Optional<String> audience();
+
+        /** Scope or role an admin token must carry. Default {@code token-broker:admin}. */
+        @WithDefault("token-broker:admin")
+        String requiredScope();
+    }
 }

@@ -52,6 +52,11 @@ public class Clients {
         return byClientId.values().stream().anyMatch(c -> c.dpop() != BrokerConfig.DpopMode.off);
     }
 
+    /** Every configured {@code client_id}. */
+    public java.util.Set<String> clientIds() {
+        return java.util.Set.copyOf(byClientId.keySet());
+    }
+
     public Optional<RegisteredClient> byClientId(String clientId) {
         return Optional.ofNullable(clientId == null ? null : byClientId.get(clientId));
     }

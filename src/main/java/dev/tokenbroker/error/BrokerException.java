@@ -154,6 +154,33 @@ public abstract sealed class BrokerException extends RuntimeException {
         @Override public OptionalInt retryAfterSeconds() { return RETRY_AFTER; }
     }
 
+    /**
+     * OIDC Back-Channel Logout 1.0 §2.8: a logout token that is malformed or fails a check. {@link #outcome()} is
+     * the fixed reason label of the check that failed (for the metric), never a value from the token.
+     */
+    public static final class InvalidLogoutToken extends BrokerException {
+        private final String reason;
+
+        public InvalidLogoutToken(String reason, String logDetail) {
+            super("The logout token is invalid", logDetail, null);
+            this.reason = reason;
+        }
+        public int status() { return 400; }
+        public String error() { return "invalid_request"; }
+        @Override public String outcome() { return reason; }
+    }
+
+    /** Too much work of one kind in flight (a back-channel logout storm): nothing was done, the caller may retry. */
+    public static final class Overloaded extends BrokerException {
+        public Overloaded(String logDetail) {
+            super("Too many requests in flight, retry later", logDetail, null);
+        }
+        public int status() { return 503; }
+        public String error() { return "temporarily_unavailable"; }
+        @Override public String outcome() { return "overloaded"; }
+        @Override public OptionalInt retryAfterSeconds() { return RETRY_AFTER; }
+    }
+
     public static final class ServerError extends BrokerException {
         public ServerError(String logDetail, Throwable cause) {
             super("Internal error", logDetail, cause);

@@ -43,6 +43,16 @@ public class RedisKeys {
         return prefix + "dpop:{" + digest + "}";
     }
 
+    /** Marks a back-channel logout token as used, by a digest of its issuer and {@code jti}, while it is acceptable. */
+    public String logoutToken(String digest) {
+        return prefix + "bclt:{" + digest + "}";
+    }
+
+    /** Sorted set of one client's sessions that have not ended, scored by absolute deadline: the active-sessions gauge. */
+    public String activeSessions(String clientId) {
+        return prefix + "active:{" + clientId + "}";
+    }
+
     /** Pattern matching every session key; for tests and tooling, never on a request path. */
     public String allSessions() {
         return prefix + "session:*";

@@ -36,13 +36,41 @@ public class ReplayCache {
      * @return true the first time this identifier is seen within {@code remember}
      */
     public Uni<Boolean> firstUse(String scope, String id, Duration remember) {
-        String key = keys.dpopProof(Handles.digest(scope + " " + id));
+        return setOnce(keys.dpopProof(Handles.digest(scope + " " + id)), remember, "record a DPoP proof");
+    }
+
+    /**
+     * A back-channel logout token's {@code jti} (OIDC Back-Channel Logout 1.0 §2.6), per issuer. Blocking: logout
+     * runs on worker threads.
+     *
+     * @return true the first time this identifier is seen within {@code remember}
+     */
+    public boolean firstUseOfLogoutToken(String issuer, String jti, Duration remember) {
+        return setOnce(keys.logoutToken(Handles.digest(issuer + " " + jti)), remember, "record a logout token")
+                .await().indefinitely();
+    }
+
+    /**
+     * Forgets a logout token whose processing failed, so that the upstream's retry of it is not refused as a replay.
+     * Best effort: when Redis is down the mark stays until it expires.
+     */
+    public void forgetLogoutToken(String issuer, String jti) {
+        redis.key(String.class).del(keys.logoutToken(Handles.digest(issuer + " " + jti)))
+                .ifNoItem().after(redisTimeout).fail()
+                .onFailure().recoverWithItem(e -> {
+                    redisErrors.increment();
+                    return 0;
+                }).await().indefinitely();
+    }
+
+    /** SET NX PX: true if the key was not there. */
+    private Uni<Boolean> setOnce(String key, Duration remember, String operation) {
         return redis.execute("SET", key, "1", "NX", "PX", Long.toString(remember.toMillis()))
                 .ifNoItem().after(redisTimeout).fail()
                 .map(r -> r != null && "OK".equals(r.toString()))
                 .onFailure().transform(e -> {
                     redisErrors.increment();
-                    return new BrokerException.StoreUnavailable("Redis failed to record a DPoP proof: "
+                    return new BrokerException.StoreUnavailable("Redis failed to " + operation + ": "
                             + e.getClass().getName(), e);
                 });
     }

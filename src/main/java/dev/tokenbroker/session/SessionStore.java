@@ -148,7 +148,7 @@ public class SessionStore {
      * KEYS[1] session; ARGV[1] client id or '' for any client, ARGV[2] version or '' for any, ARGV[3] DPoP key
      * thumbprint, '' for none, or 'any' for no check; ARGV[4] hash of a handle secret that must be the current one
      * or the one retired within its grace, or '' for no check. Deletes the session and returns {rt, subject tag,
-     * sid tag} as they were at that instant (so a refresh committed just before is revoked too), or nil when there
+     * sid tag, client id} as they were at that instant (so a refresh committed just before is revoked too), or nil when there
      * is no such session (for that client, at that version, for that key, for that handle).
      */
     private static final LuaScript TAKE = new LuaScript(NOW + """
@@ -162,7 +162,7 @@ public class SessionStore {
               return false
             end
             redis.call('DEL', KEYS[1])
-            return {f[3], f[4] or '', f[5] or ''}""");
+            return {f[3], f[4] or '', f[5] or '', f[1]}""");
 
     /** KEYS[1] index set; ARGV[1] session id, ARGV[2] ttl ms. The index lives as long as its newest session. */
     private static final LuaScript INDEX = new LuaScript("""
@@ -233,7 +233,8 @@ public class SessionStore {
     /** Why a session ended. The label is what audit lines and metrics say. */
     public enum EndReason {
         REVOKED("revoke"), REUSE("reuse"), UPSTREAM_INVALID_GRANT("upstream_invalid_grant"), IDLE("idle"),
-        LIFETIME("lifetime"), UPSTREAM_LIFETIME("upstream_lifetime"), ORPHAN("orphan");
+        LIFETIME("lifetime"), UPSTREAM_LIFETIME("upstream_lifetime"), ORPHAN("orphan"),
+        BACKCHANNEL_LOGOUT("backchannel_logout"), ADMIN("admin"), MAX_SESSIONS("max_sessions");
 
         public final String label;
 
@@ -386,6 +387,73 @@ public class SessionStore {
                 });
     }
 
+    /** A session deleted by {@link #takeOwned}, with the client id it belonged to. */
+    public record Owned(String clientId, Begin.Ended.Taken taken) {
+    }
+
+    /**
+     * Like {@link #take} for the broker's own decisions (back-channel logout, admin, per-user cap): deletes the
+     * session whatever DPoP key it is bound to, and says whose it was.
+     *
+     * @param clientId only a session of this client, or null for any
+     */
+    public Optional<Owned> takeOwned(String sessionId, String clientId) {
+        Response r = blocking(call("delete session", TAKE.run(redis, List.of(keys.session(sessionId)),
+                nullToEmpty(clientId), "", ANY_KEY, "")));
+        if (r == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new Owned(r.get(3).toString(),
+                taken(sessionId, r.get(0), r.get(1).toString(), r.get(2).toString())));
+    }
+
+    /**
+     * Ids of the sessions of one user ({@code sub}), under every key's index tag; may name sessions that have ended
+     * since (callers skip those). One SMEMBERS per configured encryption key, no SCAN.
+     */
+    public java.util.Set<String> sessionsOfSubject(String subject) {
+        return indexed(keyRing.indexTags(subject).stream().map(keys::subjectIndex).toList());
+    }
+
+    /** Ids of the sessions of one upstream session ({@code sid}); like {@link #sessionsOfSubject}. */
+    public java.util.Set<String> sessionsOfUpstreamSession(String sid) {
+        return indexed(keyRing.indexTags(sid).stream().map(keys::upstreamSessionIndex).toList());
+    }
+
+    /**
+     * What an administrator may see of a session: no token, no handle, no hash of either. Times are Redis' clock, epoch
+     * millis; {@code lastRefresh} is 0 before the first refresh.
+     */
+    public record SessionInfo(String sessionId, String clientId, long created, long lastRefresh, long expires,
+            String scope, boolean dpopBound) {
+    }
+
+    /** The session's metadata; empty when there is no such session (or it is past its deadline). */
+    public Optional<SessionInfo> info(String sessionId) {
+        java.util.Map<String, String> f = blocking(call("read session", redis.hash(String.class).hmget(
+                keys.session(sessionId), "client", "created", "refreshed", "expires", "scope", "jkt")));
+        String client = f.get("client");
+        if (client == null || f.get("expires") == null) {
+            return Optional.empty();
+        }
+        long expires = Long.parseLong(f.get("expires"));
+        if (expires <= System.currentTimeMillis()) {
+            // Unusable already; the next refresh attempt ends it for good.
+            return Optional.empty();
+        }
+        return Optional.of(new SessionInfo(sessionId, client, Long.parseLong(f.get("created")),
+                Long.parseLong(f.getOrDefault("refreshed", "0")), expires, nullToEmpty(f.get("scope")),
+                !nullToEmpty(f.get("jkt")).isEmpty()));
+    }
+
+    private java.util.Set<String> indexed(List<String> indexKeys) {
+        java.util.Set<String> ids = new java.util.LinkedHashSet<>();
+        for (String key : indexKeys) {
+            ids.addAll(blocking(call("read session index", redis.set(String.class).smembers(key))));
+        }
+        return ids;
+    }
+
     private Begin.Ended.Taken taken(String sessionId, Response rtEnvelope, String subjectTag, String sidTag) {
         Optional<String> rt = Optional.empty();
         if (rtEnvelope != null) {
@@ -425,6 +493,11 @@ public class SessionStore {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("stored issued tokens are not JSON");
         }
+    }
+
+    /** For the broker's own, rarer decisions (logout, admin), which run on worker threads, never the event loop. */
+    private static <T> T blocking(Uni<T> call) {
+        return call.await().indefinitely();
     }
 
     /**

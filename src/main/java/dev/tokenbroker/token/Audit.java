@@ -33,4 +33,26 @@ public final class Audit {
     public static void dpopRefused(String client, String reason) {
         LOG.infof("event=dpop_refused client=%s reason=%s", client, reason);
     }
+
+    static void backchannelLogout(String client, String by, int ended) {
+        LOG.infof("event=backchannel_logout client=%s by=%s sessions_ended=%d", client, by, ended);
+    }
+
+    static void backchannelLogoutRejected(String reason) {
+        LOG.infof("event=backchannel_logout_rejected reason=%s", reason);
+    }
+
+    /**
+     * An administrator's action. The caller's subject comes from a verified token; anything outside a conservative
+     * character set is replaced so that it cannot forge log lines.
+     */
+    static void admin(String caller, String action, String client, int sessions) {
+        LOG.infof("event=admin_action caller=%s action=%s client=%s sessions=%d", safe(caller), action,
+                client == null ? "any" : client, sessions);
+    }
+
+    private static String safe(String value) {
+        String v = value.length() > 128 ? value.substring(0, 128) : value;
+        return v.replaceAll("[^A-Za-z0-9._:@|/+=-]", "_");
+    }
 }

@@ -6,8 +6,10 @@ import java.util.Optional;
 
 import jakarta.inject.Singleton;
 
+import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.session.ActiveSessions;
 import dev.tokenbroker.session.SessionStore;
 import dev.tokenbroker.session.SessionStore.Begin.Ended.Taken;
 import dev.tokenbroker.session.SessionStore.EndReason;
@@ -26,12 +28,17 @@ public class EndSession {
 
     private final SessionStore store;
     private final UpstreamRevocations revocations;
+    private final Clients clients;
+    private final ActiveSessions active;
     private final Map<EndReason, Counter> ended = new EnumMap<>(EndReason.class);
     private final Counter reuseDetected;
 
-    EndSession(SessionStore store, UpstreamRevocations revocations, MeterRegistry registry) {
+    EndSession(SessionStore store, UpstreamRevocations revocations, Clients clients, ActiveSessions active,
+            MeterRegistry registry) {
         this.store = store;
         this.revocations = revocations;
+        this.clients = clients;
+        this.active = active;
         for (EndReason reason : EndReason.values()) {
             ended.put(reason, Counter.builder("broker.sessions.ended").description("Sessions ended, by reason")
                     .tag("reason", reason.label).register(registry));
@@ -84,7 +91,33 @@ public class EndSession {
         return revokeUpstream(client, refreshToken);
     }
 
+    /**
+     * The broker's own decision (back-channel logout, an administrator, the per-user cap): ends the session whatever
+     * DPoP key it is bound to, and revokes its upstream refresh token with the credentials of the client it belongs
+     * to.
+     *
+     * @param clientId only if the session belongs to this client, or null for any
+     * @return the name of the session's client when this call ended it; empty when there was no such session
+     */
+    public Optional<String> endByBroker(String sessionId, String clientId, EndReason reason) {
+        return store.takeOwned(sessionId, clientId).map(owned -> {
+            Optional<RegisteredClient> client = clients.byClientId(owned.clientId());
+            if (client.isPresent()) {
+                // Runs on a worker thread (back-channel logout, admin): waiting here is fine.
+                finish(sessionId, client.get(), reason, owned.taken()).await().indefinitely();
+                return client.get().name();
+            }
+            // A client removed from the configuration: no credentials to revoke with at the upstream.
+            store.unindex(sessionId, owned.taken().subjectTag(), owned.taken().sidTag()).await().indefinitely();
+            active.ended(owned.clientId(), sessionId);
+            ended.get(reason).increment();
+            Audit.sessionEnded(sessionId, "unknown", reason.label);
+            return "unknown";
+        });
+    }
+
     private Uni<Void> finish(String sessionId, RegisteredClient client, EndReason reason, Taken taken) {
+        active.ended(client.clientId(), sessionId);
         ended.get(reason).increment();
         Audit.sessionEnded(sessionId, client.name(), reason.label);
         Uni<Void> unindexed = store.unindex(sessionId, taken.subjectTag(), taken.sidTag());

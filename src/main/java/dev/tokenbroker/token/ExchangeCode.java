@@ -5,6 +5,7 @@ import jakarta.inject.Singleton;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.session.ActiveSessions;
 import dev.tokenbroker.session.SessionStore;
 import dev.tokenbroker.upstream.TokenIdentity;
 import dev.tokenbroker.upstream.UpstreamClient;
@@ -33,8 +34,11 @@ public class ExchangeCode {
     private final TokenIdentity identity;
     private final SessionStore store;
     private final EndSession endSession;
+    private final ActiveSessions active;
 
-    ExchangeCode(UpstreamClient upstream, TokenIdentity identity, SessionStore store, EndSession endSession) {
+    ExchangeCode(UpstreamClient upstream, TokenIdentity identity, SessionStore store, EndSession endSession,
+            ActiveSessions active) {
+        this.active = active;
         this.upstream = upstream;
         this.identity = identity;
         this.store = store;
@@ -66,6 +70,7 @@ public class ExchangeCode {
                 // Never hand out tokens without a stored session; do not leave a live refresh token behind either.
                 .onFailure().call(() -> endSession.revokeOrphan(client, token.refreshToken()))
                 .map(stored -> {
+                    active.created(client.clientId(), handle.sessionId());
                     Audit.sessionCreated(handle.sessionId(), client.name(), request.dpopKey() != null);
                     return result(token, handle.value());
                 });

@@ -1,0 +1,94 @@
+package dev.tokenbroker.session;
+
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+
+import org.jboss.logging.Logger;
+
+import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.Clients;
+import dev.tokenbroker.config.RegisteredClient;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.quarkus.redis.datasource.RedisDataSource;
+import io.quarkus.runtime.StartupEvent;
+
+/**
+ * The {@code broker.sessions.active} gauge per client, at O(1) per scrape without SCAN: one sorted set per client at
+ * {@link RedisKeys#activeSessions(String)} holds its session ids scored by their absolute deadline (creation plus
+ * {@code max-lifetime}). A session joins it when it is created and leaves it when it ends through
+ * {@code EndSession}; a scrape drops the members past their deadline (ZREMRANGEBYSCORE, amortised) and reads ZCARD.
+ * A session that idles out without anyone presenting it again is not seen ending, so it stays counted until its
+ * absolute deadline: the gauge is an upper bound. Updates are best effort: a Redis failure never fails a token
+ * operation, it only counts in {@code broker_redis_errors_total}.
+ */
+@Singleton
+public class ActiveSessions {
+
+    private static final Logger LOG = Logger.getLogger(ActiveSessions.class);
+
+    private final RedisDataSource redis;
+    private final ReactiveRedisDataSource reactive;
+    private final RedisKeys keys;
+    private final Clients clients;
+    private final BrokerConfig.Session config;
+    private final MeterRegistry registry;
+    private final Counter redisErrors;
+
+    ActiveSessions(RedisDataSource redis, ReactiveRedisDataSource reactive, RedisKeys keys, Clients clients,
+            BrokerConfig config, MeterRegistry registry) {
+        this.redis = redis;
+        this.reactive = reactive;
+        this.keys = keys;
+        this.clients = clients;
+        this.config = config.session();
+        this.registry = registry;
+        this.redisErrors = Counter.builder("broker.redis.errors").description("Failed Redis operations")
+                .register(registry);
+    }
+
+    void registerGauges(@Observes StartupEvent event) {
+        for (String clientId : clients.clientIds()) {
+            String name = clients.byClientId(clientId).map(RegisteredClient::name).orElseThrow();
+            Gauge.builder("broker.sessions.active", () -> count(clientId))
+                    .description("Sessions not ended, per client (an upper bound: idle sessions count until max-lifetime)")
+                    .tag("client", name).register(registry);
+        }
+    }
+
+    /** Fire and forget: called on the event loop, and a count is not worth a token request's latency. */
+    public void created(String clientId, String sessionId) {
+        double deadline = System.currentTimeMillis() + config.maxLifetime().toMillis();
+        reactive.sortedSet(String.class).zadd(keys.activeSessions(clientId), deadline, sessionId)
+                .subscribe().with(added -> { }, e -> {
+                    redisErrors.increment();
+                    LOG.debugf("Could not count session %s as active: %s", sessionId, e.getClass().getSimpleName());
+                });
+    }
+
+    /** Fire and forget, like {@link #created}. */
+    public void ended(String clientId, String sessionId) {
+        reactive.sortedSet(String.class).zrem(keys.activeSessions(clientId), sessionId)
+                .subscribe().with(removed -> { }, e -> {
+                    redisErrors.increment();
+                    LOG.debugf("Could not drop session %s from the active count: %s", sessionId,
+                            e.getClass().getSimpleName());
+                });
+    }
+
+    /** NaN when Redis fails, so a scrape shows a gap rather than a wrong number. */
+    double count(String clientId) {
+        try {
+            String key = keys.activeSessions(clientId);
+            redis.sortedSet(String.class).zremrangebyscore(key,
+                    new io.quarkus.redis.datasource.sortedset.ScoreRange<>(Double.NEGATIVE_INFINITY,
+                            (double) System.currentTimeMillis()));
+            return redis.sortedSet(String.class).zcard(key);
+        } catch (RuntimeException e) {
+            redisErrors.increment();
+            return Double.NaN;
+        }
+    }
+}
