@@ -164,7 +164,8 @@ public class TokenResource {
             params.optional("token_type_hint");
             String dpopKey = this.dpop.keyIfPresent(client, new RequestFacts("POST", "/oauth2/revoke", single(dpop)));
             endSession.revoke(client, token, dpopKey);
-            return op.succeeded(NoStore.ok(null));
+            // RFC 7009 §2.2: the status is the answer; no body, so no Content-Type that promises JSON.
+            return op.succeeded(NoStore.headers(Response.ok()).build());
         } catch (RuntimeException e) {
             throw op.failed(e);
         }

@@ -122,6 +122,8 @@ class UpstreamBehaviourTest {
     @Test
     void wrongMethodMediaTypeAndSizeGetJsonErrors() {
         assertError(given().get("/oauth2/token").then(), 405, "invalid_request");
+        given().get("/oauth2/token").then().header("Allow", "POST");
+        given().put("/oauth2/revoke").then().statusCode(405).header("Allow", "POST");
         assertError(given().contentType(ContentType.TEXT).body("grant_type=refresh_token").post("/oauth2/token").then(),
                 415, "invalid_request");
         assertError(given().contentType(ContentType.URLENC).body("grant_type=refresh_token&pad=" + "x".repeat(20_000))
@@ -280,6 +282,25 @@ class UpstreamBehaviourTest {
     }
 
     @Test
+    void upstreamReportingNoScopeGivesResponsesWithoutScopeField() {
+        upstream.upstreamReportsNoScope();
+        String handle = exchange().statusCode(200).body("$", not(hasKey("scope"))).extract().path("refresh_token");
+        Broker.refresh(Broker.MOBILE, handle).statusCode(200).body("$", not(hasKey("scope")))
+                .body("access_token", equalTo(DuendeStubs.REFRESHED_ACCESS_TOKEN));
+    }
+
+    @Test
+    void refreshWithScopeWhenTheSessionScopeIsUnknownLeavesTheDecisionToTheUpstream() {
+        upstream.upstreamReportsNoScope();
+        String handle = exchange().statusCode(200).extract().path("refresh_token");
+        Broker.token(Broker.params("grant_type", "refresh_token", "client_id", Broker.MOBILE,
+                "refresh_token", handle, "scope", "openid admin")).statusCode(200);
+        assertEquals(1, upstream.refreshes().size());
+        assertTrue(upstream.refreshes().get(0).getBodyAsString().contains("scope=admin+openid"),
+                upstream.refreshes().get(0).getBodyAsString());
+    }
+
+    @Test
     void refreshRejectedUpstreamDeletesSession() {
         String handle = openSession();
         upstream.upstreamRejectsGrant();
@@ -402,6 +423,15 @@ class UpstreamBehaviourTest {
             assertTrue(System.currentTimeMillis() < deadline, "the queued revocation was never delivered");
             Thread.onSpinWait();
         }
+    }
+
+    @Test
+    void revokeAnswers200WithoutBodyOrContentType() {
+        String handle = openSession();
+        upstream.upstreamAcceptsRevocation();
+        var response = Broker.revoke(Broker.MOBILE, handle).statusCode(200).extract();
+        assertEquals("", response.asString());
+        assertEquals(null, response.header("Content-Type"), "an empty body promises no media type");
     }
 
     @Test
