@@ -13,6 +13,7 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -43,6 +44,7 @@ public class DevServices {
 
     DevServices(BrokerConfig config, @ConfigProperty(name = "quarkus.redis.hosts") URI redisUri,
             @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080") int httpPort) throws Exception {
+        DevEnvironmentGuard.check(ConfigProvider.getConfig());
         redis = RedisServer.listening(redisUri.getPort()) ? null
                 : RedisServer.start(redisUri.getPort(), Path.of("target", "dev-redis").toAbsolutePath());
         URI issuer = config.upstream().issuer().orElseThrow(
