@@ -190,7 +190,7 @@ public class TokenResource {
             throw new BrokerException.InvalidRequest("Body must be a JSON object");
         }
         Map<String, List<String>> values = new LinkedHashMap<>();
-        node.fields().forEachRemaining(field -> {
+        node.properties().forEach(field -> {
             if (!field.getValue().isTextual()) {
                 throw new BrokerException.InvalidRequest("Field '" + field.getKey() + "' must be a string");
             }
