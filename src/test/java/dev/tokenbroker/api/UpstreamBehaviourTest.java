@@ -158,6 +158,15 @@ class UpstreamBehaviourTest {
     }
 
     @Test
+    void clientSecretWithDollarsAndBracesIsSentAsConfigured() {
+        upstream.upstreamIssuesTokens();
+        Broker.exchange("clover-dollar", CODE, "clover-dollar://cb", Broker.VERIFIER).statusCode(200);
+        assertEquals("Basic " + Base64.getEncoder().encodeToString(("clover-dollar:"
+                + java.net.URLEncoder.encode("a$$b${HOME}c${nope}", StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8)),
+                upstream.exchanges().get(0).getHeader("Authorization"), "no $$ unescaping, no ${} expansion");
+    }
+
+    @Test
     void exchangeWithoutUpstreamRefreshTokenStoresNoSession() {
         long before = redis.key(String.class).keys(StoredSessions.KEYS.allSessions()).size();
         upstream.upstreamIssuesNoRefreshToken();

@@ -203,4 +203,24 @@ class MultiReplicaIT {
             assertFalse(output.contains("Failed to start application"), "no JSON error record:\n" + output);
         }
     }
+
+    @Test
+    void clientSecretFromTheEnvironmentIsSentVerbatim() throws Exception {
+        String secret = "a$$b${HOME}c${nope}";
+        Map<String, String> env = productionEnv();
+        env.put("BROKER_CLIENTS_CLOVER_CLIENT_SECRET", secret);
+        try (BrokerProcess broker = BrokerProcess.launch(env)) {
+            broker.awaitReady();
+            wm.resetAll();
+            upstream.upstreamIssuesTokens();
+            given().baseUri(broker.baseUrl()).contentType(ContentType.URLENC)
+                    .formParams(Broker.params("grant_type", "authorization_code", "client_id", "clover",
+                            "code", "CODE-verbatim", "redirect_uri", "clover://auth-callback",
+                            "code_verifier", Broker.VERIFIER))
+                    .post("/oauth2/token").then().statusCode(200);
+            assertEquals("Basic " + Base64.getEncoder().encodeToString(
+                    ("clover:" + java.net.URLEncoder.encode(secret, java.nio.charset.StandardCharsets.UTF_8)).getBytes()),
+                    upstream.exchanges().get(0).getHeader("Authorization"));
+        }
+    }
 }
