@@ -3,6 +3,7 @@ package dev.tokenbroker.api;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
 
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
@@ -33,14 +34,19 @@ public class ErrorMapper {
 
     /** 404, 405, 406, 415 and malformed bodies found by the framework. */
     @ServerExceptionMapper
-    public Response web(WebApplicationException e) {
+    public Response web(WebApplicationException e, UriInfo uri) {
         int status = e.getResponse().getStatus();
         if (status >= 500) {
             LOG.error("Request failed", e);
             return body(500, "server_error", "Internal error").build();
         }
         LOG.infof("Rejected request: %d %s", status, e.getClass().getSimpleName());
-        return body(status, "invalid_request", describe(status)).build();
+        Response.ResponseBuilder builder = body(status, "invalid_request", describe(status));
+        if (status == 405) {
+            // RFC 9110 §15.5.6: a 405 lists the methods the resource has.
+            AllowedMethods.forPath(uri.getPath()).ifPresent(allow -> builder.header("Allow", allow));
+        }
+        return builder.build();
     }
 
     @ServerExceptionMapper

@@ -162,7 +162,8 @@ public class TokenResource {
             params.optional("token_type_hint");
             return this.dpop.keyIfPresent(client, new RequestFacts("POST", "/oauth2/revoke", single(dpop)))
                     .chain(dpopKey -> endSession.revoke(client, token, dpopKey));
-        }).map(revoked -> NoStore.ok(null)));
+        // RFC 7009 §2.2: the status is the answer; no body, so no Content-Type that promises JSON.
+        }).map(revoked -> NoStore.headers(Response.ok()).build()));
     }
 
     private RegisteredClient client(Params params, Operations.Operation op) {
@@ -184,7 +185,7 @@ public class TokenResource {
             throw new BrokerException.InvalidRequest("Body must be a JSON object");
         }
         Map<String, List<String>> values = new LinkedHashMap<>();
-        node.fields().forEachRemaining(field -> {
+        node.properties().forEach(field -> {
             if (!field.getValue().isTextual()) {
                 throw new BrokerException.InvalidRequest("Field '" + field.getKey() + "' must be a string");
             }

@@ -16,7 +16,9 @@ public record TokenResponse(
         @JsonProperty("id_token") String idToken) {
 
     static TokenResponse of(TokenResult result) {
-        return new TokenResponse(result.accessToken(), result.tokenType(), result.expiresIn(), result.scope(),
+        // An unknown scope is stored as "", which must not reach the wire as "scope":"" (RFC 6749 §5.1: omit it).
+        String scope = result.scope() == null || result.scope().isEmpty() ? null : result.scope();
+        return new TokenResponse(result.accessToken(), result.tokenType(), result.expiresIn(), scope,
                 result.handle(), result.idToken());
     }
 

@@ -2,7 +2,9 @@ package dev.tokenbroker.config;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -22,6 +24,8 @@ public class Clients {
     static final int MAX_CREDENTIAL_LENGTH = 100;
 
     private final Map<String, RegisteredClient> byClientId = new HashMap<>();
+    /** Every problem found, one line each, so that one start reports them all. */
+    private final List<String> problems = new ArrayList<>();
 
     Clients(BrokerConfig config) {
         if (config.clients().isEmpty()) {
@@ -45,6 +49,9 @@ public class Clients {
             require(clash == null, prefix + "client-id '" + c.clientId() + "' is also used by broker.clients."
                     + (clash == null ? "" : clash.name()));
         });
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(String.join("\n", problems));
+        }
     }
 
     /** Whether any client may bind sessions to DPoP keys. */
@@ -70,9 +77,9 @@ public class Clients {
         }
     }
 
-    private static void require(boolean condition, String message) {
+    private void require(boolean condition, String message) {
         if (!condition) {
-            throw new IllegalArgumentException(message);
+            problems.add(message);
         }
     }
 }

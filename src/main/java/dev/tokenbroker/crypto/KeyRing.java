@@ -54,7 +54,7 @@ public final class KeyRing {
     public KeyRing(Map<String, String> base64Keys, String currentKid) {
         if (!base64Keys.containsKey(currentKid)) {
             throw new IllegalArgumentException("broker.session.encryption-key-id '" + currentKid
-                    + "' names no key in broker.session.encryption-keys");
+                    + "' names no key in broker.session.encryption-keys: set it to one of " + base64Keys.keySet());
         }
         this.keys = Map.copyOf(base64Keys.entrySet().stream().collect(Collectors.toMap(
                 Map.Entry::getKey, e -> decodeKey(e.getKey(), e.getValue()))));
@@ -79,11 +79,12 @@ public final class KeyRing {
         try {
             raw = Base64.getDecoder().decode(base64.trim());
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("broker.session.encryption-keys." + kid + " is not valid base64");
+            throw new IllegalArgumentException("broker.session.encryption-keys." + kid + " is not valid base64: "
+                    + "set it to 32 random bytes in base64, made with `openssl rand -base64 32`");
         }
         if (raw.length != 32) {
             throw new IllegalArgumentException("broker.session.encryption-keys." + kid
-                    + " must decode to 32 bytes (AES-256), got " + raw.length);
+                    + " must decode to 32 bytes (AES-256), got " + raw.length + ": make one with `openssl rand -base64 32`");
         }
         return new SecretKeySpec(raw, "AES");
     }

@@ -13,6 +13,7 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -43,6 +44,7 @@ public class DevServices {
 
     DevServices(BrokerConfig config, @ConfigProperty(name = "quarkus.redis.hosts") URI redisUri,
             @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080") int httpPort) throws Exception {
+        DevEnvironmentGuard.check(ConfigProvider.getConfig());
         redis = RedisServer.listening(redisUri.getPort()) ? null
                 : RedisServer.start(redisUri.getPort(), Path.of("target", "dev-redis").toAbsolutePath());
         URI issuer = config.upstream().issuer().orElseThrow(
@@ -82,19 +84,20 @@ public class DevServices {
                 "  login page     " + broker + "/dev/  (PKCE login in the browser, then refresh and logout)",
                 "  Swagger UI     " + broker + "/q/swagger-ui",
                 "  metrics        " + broker + "/q/metrics",
-                "  dev upstream   " + issuer + "  (mock-oauth2-server; any login works)",
+                "  dev upstream   " + issuer + "  (mock-oauth2-server; signs you in at once, no login form)",
                 "  dev Redis      " + redisUri,
                 "  dev client     " + clientId + " (secret: see %dev.broker.clients in application.properties)",
                 "Walk-through (paste into a shell):",
                 "  VERIFIER=" + EXAMPLE_VERIFIER,
                 "  CODE=$(curl -s -o /dev/null -w '%{redirect_url}' '" + authorize + "' | sed 's/.*code=\\([^&]*\\).*/\\1/')",
-                "  HANDLE=$(curl -s " + broker + "/oauth2/token -d grant_type=authorization_code -d client_id=" + clientId
+                "  HANDLE=$(curl -s -w '\\n' " + broker + "/oauth2/token -d grant_type=authorization_code -d client_id=" + clientId
                         + " -d code=\"$CODE\" -d redirect_uri=" + redirectUri + " -d code_verifier=\"$VERIFIER\" | tee /dev/stderr"
                         + " | sed 's/.*\"refresh_token\":\"\\([^\"]*\\)\".*/\\1/')",
-                "  curl -s " + broker + "/oauth2/token -d grant_type=refresh_token -d client_id=" + clientId
+                "  curl -s -w '\\n' " + broker + "/oauth2/token -d grant_type=refresh_token -d client_id=" + clientId
                         + " -d refresh_token=\"$HANDLE\"",
                 "  curl -si " + broker + "/oauth2/revoke -d client_id=" + clientId + " -d token=\"$HANDLE\"",
                 "(In a browser, open the authorize URL inside the CODE line; the redirect carries the code.)",
+                "(From a phone on your network: restart with -Dquarkus.http.host=0.0.0.0; see README, Quickstart.)",
                 "");
     }
 

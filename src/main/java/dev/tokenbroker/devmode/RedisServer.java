@@ -1,5 +1,6 @@
 package dev.tokenbroker.devmode;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ServerSocket;
@@ -7,8 +8,14 @@ import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.GenericContainer;
@@ -16,13 +23,12 @@ import org.testcontainers.containers.GenericContainer;
 /**
  * A real Redis for dev mode and tests, on a loopback port, that can be stopped and started again with its data
  * (append-only file). Where a Docker engine is reachable it runs in a Testcontainers container; otherwise a
- * {@code redis-server} process: from PATH if installed, else the Linux binary shipped inside
- * {@code com.github.codemonstur:embedded-redis}. Those libraries are {@code provided}-scoped: this class is
- * never loaded by the packaged application.
+ * {@code redis-server} process: from PATH if installed, else the binary for this OS and architecture shipped inside
+ * {@code com.github.codemonstur:embedded-redis} (Linux amd64/arm64/386, macOS amd64/arm64, Windows amd64). Those
+ * libraries are {@code provided}-scoped: this class is never loaded by the packaged application.
  */
 public final class RedisServer implements AutoCloseable {
 
-    private static final String EMBEDDED_BINARY = "redis-server-6.2.6-v5-linux-amd64";
 
     private final int port;
     private final Path dataDir;
@@ -117,8 +123,8 @@ public final class RedisServer implements AutoCloseable {
 
     static boolean dockerAvailable() {
         // Ask Testcontainers only where an engine may be: it logs an ERROR for every strategy that fails.
-        if (System.getenv("DOCKER_HOST") == null && !Files.exists(Path.of("/var/run/docker.sock"))
-                && !Files.exists(Path.of(System.getProperty("user.home"), ".testcontainers.properties"))) {
+        if (!dockerMayBeReachable(System.getenv(), Path.of(System.getProperty("user.home")),
+                System.getProperty("os.name"), Files::exists)) {
             return false;
         }
         try {
@@ -128,20 +134,88 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether a Docker engine may be reachable, by the places Testcontainers' strategies look: {@code DOCKER_HOST},
+     * {@code ~/.testcontainers.properties}, the Linux socket, Docker Desktop's sockets on macOS and Linux
+     * ({@code ~/.docker/run/docker.sock}, {@code ~/.docker/desktop/docker.sock}), rootless Docker
+     * ({@code $XDG_RUNTIME_DIR/docker.sock}), Colima and Rancher Desktop, and the Windows named pipe.
+     */
+    static boolean dockerMayBeReachable(Map<String, String> env, Path home, String osName, Predicate<Path> exists) {
+        if (env.get("DOCKER_HOST") != null || exists.test(home.resolve(".testcontainers.properties"))) {
+            return true;
+        }
+        if (osName.toLowerCase(Locale.ROOT).startsWith("windows")) {
+            return exists.test(Path.of("\\\\.\\pipe\\docker_engine"));
+        }
+        List<Path> sockets = new ArrayList<>(List.of(Path.of("/var/run/docker.sock"),
+                home.resolve(".docker/run/docker.sock"), home.resolve(".docker/desktop/docker.sock"),
+                home.resolve(".colima/default/docker.sock"), home.resolve(".rd/docker.sock")));
+        if (env.get("XDG_RUNTIME_DIR") != null) {
+            sockets.add(Path.of(env.get("XDG_RUNTIME_DIR"), "docker.sock"));
+        }
+        return sockets.stream().anyMatch(exists);
+    }
+
+    /**
+     * The {@code redis-server} binary that {@code com.github.codemonstur:embedded-redis} 1.4.3 ships for an OS and
+     * architecture ({@code os.name}, {@code os.arch}), or empty when it ships none.
+     */
+    static Optional<String> embeddedBinary(String osName, String osArch) {
+        String os = osName.toLowerCase(Locale.ROOT);
+        String arch = switch (osArch.toLowerCase(Locale.ROOT)) {
+            case "amd64", "x86_64", "x64" -> "amd64";
+            case "aarch64", "arm64" -> "arm64";
+            case "x86", "i386", "i486", "i586", "i686" -> "386";
+            default -> "";
+        };
+        if (os.startsWith("linux")) {
+            return switch (arch) {
+                case "amd64" -> Optional.of("redis-server-6.2.6-v5-linux-amd64");
+                case "arm64" -> Optional.of("redis-server-6.2.7-linux-arm64");
+                case "386" -> Optional.of("redis-server-6.2.7-linux-386");
+                default -> Optional.empty();
+            };
+        }
+        if (os.startsWith("mac") || os.startsWith("darwin")) {
+            return arch.equals("amd64") || arch.equals("arm64")
+                    ? Optional.of("redis-server-6.2.6-v5-darwin-" + arch) : Optional.empty();
+        }
+        if (os.startsWith("windows")) {
+            return arch.equals("amd64") ? Optional.of("redis-server-5.0.14.1-windows-amd64.exe") : Optional.empty();
+        }
+        return Optional.empty();
+    }
+
+    /** Where to look for {@code redis-server} on PATH: with {@code .exe} on Windows. */
+    static List<Path> pathCandidates(String path, String pathSeparator, String osName) {
+        List<String> names = osName.toLowerCase(Locale.ROOT).startsWith("windows")
+                ? List.of("redis-server.exe", "redis-server") : List.of("redis-server");
+        List<Path> candidates = new ArrayList<>();
+        for (String dir : path.split(Pattern.quote(pathSeparator))) {
+            if (!dir.isEmpty()) {
+                names.forEach(name -> candidates.add(Path.of(dir, name)));
+            }
+        }
+        return candidates;
+    }
+
     private static Path executable() throws IOException {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-            Path candidate = Path.of(dir, "redis-server");
-            if (!dir.isEmpty() && Files.isExecutable(candidate)) {
+        String osName = System.getProperty("os.name");
+        for (Path candidate : pathCandidates(System.getenv().getOrDefault("PATH", ""), File.pathSeparator, osName)) {
+            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
                 return candidate;
             }
         }
-        Path target = Path.of("target", "redis", EMBEDDED_BINARY).toAbsolutePath();
+        String binary = embeddedBinary(osName, System.getProperty("os.arch")).orElseThrow(() -> new IllegalStateException(
+                "no redis-server on PATH, no Docker engine found, and com.github.codemonstur:embedded-redis ships no "
+                        + "binary for " + osName + " " + System.getProperty("os.arch") + ": install redis-server"));
+        Path target = Path.of("target", "redis", binary).toAbsolutePath();
         synchronized (RedisServer.class) {
             if (!Files.isExecutable(target)) {
                 Files.createDirectories(target.getParent());
-                try (InputStream in = RedisServer.class.getResourceAsStream("/" + EMBEDDED_BINARY)) {
+                try (InputStream in = RedisServer.class.getResourceAsStream("/" + binary)) {
                     if (in == null) {
-                        throw new IllegalStateException("no redis-server on PATH and " + EMBEDDED_BINARY
+                        throw new IllegalStateException("no redis-server on PATH and " + binary
                                 + " is not on the test classpath (com.github.codemonstur:embedded-redis)");
                     }
                     Path tmp = Files.createTempFile(target.getParent(), "redis", ".tmp");

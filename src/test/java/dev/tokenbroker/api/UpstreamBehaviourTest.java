@@ -122,6 +122,8 @@ class UpstreamBehaviourTest {
     @Test
     void wrongMethodMediaTypeAndSizeGetJsonErrors() {
         assertError(given().get("/oauth2/token").then(), 405, "invalid_request");
+        given().get("/oauth2/token").then().header("Allow", "POST");
+        given().put("/oauth2/revoke").then().statusCode(405).header("Allow", "POST");
         assertError(given().contentType(ContentType.TEXT).body("grant_type=refresh_token").post("/oauth2/token").then(),
                 415, "invalid_request");
         assertError(given().contentType(ContentType.URLENC).body("grant_type=refresh_token&pad=" + "x".repeat(20_000))
@@ -153,6 +155,15 @@ class UpstreamBehaviourTest {
         assertEquals("Basic " + Base64.getEncoder().encodeToString(
                 "clover:s%3Ae%2Bc%25r+et+%C3%A9".getBytes(StandardCharsets.UTF_8)), authorization,
                 "RFC 6749 §2.3.1: id and secret form-url-encoded before base64");
+    }
+
+    @Test
+    void clientSecretWithDollarsAndBracesIsSentAsConfigured() {
+        upstream.upstreamIssuesTokens();
+        Broker.exchange("clover-dollar", CODE, "clover-dollar://cb", Broker.VERIFIER).statusCode(200);
+        assertEquals("Basic " + Base64.getEncoder().encodeToString(("clover-dollar:"
+                + java.net.URLEncoder.encode("a$$b${HOME}c${nope}", StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8)),
+                upstream.exchanges().get(0).getHeader("Authorization"), "no $$ unescaping, no ${} expansion");
     }
 
     @Test
@@ -277,6 +288,25 @@ class UpstreamBehaviourTest {
         assertError(Broker.token(Broker.params("grant_type", "refresh_token", "client_id", Broker.MOBILE,
                 "refresh_token", handle, "scope", "openid admin")), 400, "invalid_scope");
         assertEquals(0, upstream.refreshes().size());
+    }
+
+    @Test
+    void upstreamReportingNoScopeGivesResponsesWithoutScopeField() {
+        upstream.upstreamReportsNoScope();
+        String handle = exchange().statusCode(200).body("$", not(hasKey("scope"))).extract().path("refresh_token");
+        Broker.refresh(Broker.MOBILE, handle).statusCode(200).body("$", not(hasKey("scope")))
+                .body("access_token", equalTo(DuendeStubs.REFRESHED_ACCESS_TOKEN));
+    }
+
+    @Test
+    void refreshWithScopeWhenTheSessionScopeIsUnknownLeavesTheDecisionToTheUpstream() {
+        upstream.upstreamReportsNoScope();
+        String handle = exchange().statusCode(200).extract().path("refresh_token");
+        Broker.token(Broker.params("grant_type", "refresh_token", "client_id", Broker.MOBILE,
+                "refresh_token", handle, "scope", "openid admin")).statusCode(200);
+        assertEquals(1, upstream.refreshes().size());
+        assertTrue(upstream.refreshes().get(0).getBodyAsString().contains("scope=admin+openid"),
+                upstream.refreshes().get(0).getBodyAsString());
     }
 
     @Test
@@ -412,6 +442,15 @@ class UpstreamBehaviourTest {
         Broker.revoke(Broker.MOBILE, forged).statusCode(200);
         assertFalse(stored(handle).isEmpty(), "knowing the session key (e.g. from an old handle) is not enough");
         assertEquals(0, upstream.revocations().size());
+    }
+
+    @Test
+    void revokeAnswers200WithoutBodyOrContentType() {
+        String handle = openSession();
+        upstream.upstreamAcceptsRevocation();
+        var response = Broker.revoke(Broker.MOBILE, handle).statusCode(200).extract();
+        assertEquals("", response.asString());
+        assertEquals(null, response.header("Content-Type"), "an empty body promises no media type");
     }
 
     @Test

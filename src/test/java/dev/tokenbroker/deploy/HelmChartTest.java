@@ -51,6 +51,7 @@ import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
@@ -418,6 +419,40 @@ class HelmChartTest {
                 .filter(e -> selector.containsKey(e.getKey())).collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)),
                 "selects the broker's Service");
         assertTrue(render(CI.resolve("existing-secret-values.yaml")).generic("ServiceMonitor").isEmpty());
+    }
+
+    @Test
+    void ingressIsOffByDefault() {
+        assertTrue(render(CI.resolve("default-values.yaml")).all(Ingress.class).isEmpty());
+        assertTrue(render(CI.resolve("existing-secret-values.yaml")).all(Ingress.class).isEmpty());
+    }
+
+    @Test
+    void haIngressTerminatesTlsAndRoutesOnlyTheOAuthEndpointsToTheService() {
+        Rendered r = render(CI.resolve("ha-values.yaml"));
+        Ingress ingress = r.one(Ingress.class);
+
+        assertEquals("nginx", ingress.getSpec().getIngressClassName());
+        assertEquals("letsencrypt", ingress.getMetadata().getAnnotations().get("cert-manager.io/cluster-issuer"));
+        assertEquals(1, ingress.getSpec().getTls().size());
+        assertEquals("tokens-tls", ingress.getSpec().getTls().get(0).getSecretName());
+        assertEquals(List.of("tokens.example.com"), ingress.getSpec().getTls().get(0).getHosts());
+        assertEquals(1, ingress.getSpec().getRules().size());
+        var rule = ingress.getSpec().getRules().get(0);
+        assertEquals("tokens.example.com", rule.getHost());
+        assertEquals(1, rule.getHttp().getPaths().size(), "/q/* (metrics, health, OpenAPI) stays inside the cluster");
+        var path = rule.getHttp().getPaths().get(0);
+        assertEquals("/oauth2", path.getPath());
+        assertEquals("Prefix", path.getPathType());
+        assertEquals(r.one(Service.class).getMetadata().getName(), path.getBackend().getService().getName());
+        assertEquals("http", path.getBackend().getService().getPort().getName());
+    }
+
+    @Test
+    void ingressWithoutHostsRefusesToRender() {
+        Exception e = assertThrows(Exception.class, () -> render(CI.resolve("default-values.yaml"),
+                v -> v.put("ingress", new LinkedHashMap<>(Map.of("enabled", true)))));
+        assertTrue(e.getMessage().contains("ingress.hosts"), e.getMessage());
     }
 
     @Test

@@ -76,6 +76,13 @@ public final class DuendeStubs {
         wm.stubFor(exchange().willReturn(json(200, tokensWithIdToken(ACCESS_TOKEN, REFRESH_TOKEN))));
     }
 
+    /** Exchange and refresh answers without {@code scope} (RFC 6749 §5.1: then the granted scope is the requested one). */
+    public void upstreamReportsNoScope() {
+        String scope = ",\"scope\":\"" + SCOPE + "\"";
+        wm.stubFor(exchange().willReturn(json(200, tokensWithIdToken(ACCESS_TOKEN, REFRESH_TOKEN).replace(scope, ""))));
+        wm.stubFor(refresh().willReturn(json(200, tokens(REFRESHED_ACCESS_TOKEN, null).replace(scope, ""))));
+    }
+
     /** Like client_credentials, or a client not allowed offline_access: the field is omitted. */
     public void upstreamIssuesNoRefreshToken() {
         wm.stubFor(exchange().willReturn(json(200, tokens(ACCESS_TOKEN, null))));

@@ -2,6 +2,7 @@ package dev.tokenbroker.token;
 
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -180,6 +181,46 @@ class MultiReplicaIT {
         try (BrokerProcess broker = BrokerProcess.launch(noSecret)) {
             assertNotEquals(0, broker.awaitExit());
             assertTrue(broker.output().contains("broker.clients.clover.client-secret"), broker.output());
+        }
+    }
+
+    @Test
+    void configurationProblemsArePlainLinesOnePerProblemWithTheFix() throws Exception {
+        Map<String, String> env = productionEnv();
+        // The placeholder of prod.env.example, and a second, unrelated mistake.
+        env.put("BROKER_SESSION_ENCRYPTION_KEYS_K1", "replace-with-output-of-openssl-rand-base64-32");
+        env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", "clover://auth-callback,not a uri");
+        try (BrokerProcess broker = BrokerProcess.launch(env)) {
+            assertNotEquals(0, broker.awaitExit());
+            String output = broker.output();
+            List<String> lines = output.lines().toList();
+            assertTrue(lines.contains("token-broker cannot start: 2 configuration problems"), output);
+            assertTrue(lines.contains("  broker.clients.clover.redirect-uris: 'not a uri' is not an absolute URI without fragment"),
+                    output);
+            assertTrue(lines.contains("  broker.session.encryption-keys.k1 is not valid base64: set it to 32 random bytes in "
+                    + "base64, made with `openssl rand -base64 32`"), output);
+            assertFalse(output.contains("\tat "), "no stack trace:\n" + output);
+            assertFalse(output.contains("Failed to start application"), "no JSON error record:\n" + output);
+        }
+    }
+
+    @Test
+    void clientSecretFromTheEnvironmentIsSentVerbatim() throws Exception {
+        String secret = "a$$b${HOME}c${nope}";
+        Map<String, String> env = productionEnv();
+        env.put("BROKER_CLIENTS_CLOVER_CLIENT_SECRET", secret);
+        try (BrokerProcess broker = BrokerProcess.launch(env)) {
+            broker.awaitReady();
+            wm.resetAll();
+            upstream.upstreamIssuesTokens();
+            given().baseUri(broker.baseUrl()).contentType(ContentType.URLENC)
+                    .formParams(Broker.params("grant_type", "authorization_code", "client_id", "clover",
+                            "code", "CODE-verbatim", "redirect_uri", "clover://auth-callback",
+                            "code_verifier", Broker.VERIFIER))
+                    .post("/oauth2/token").then().statusCode(200);
+            assertEquals("Basic " + Base64.getEncoder().encodeToString(
+                    ("clover:" + java.net.URLEncoder.encode(secret, java.nio.charset.StandardCharsets.UTF_8)).getBytes()),
+                    upstream.exchanges().get(0).getHeader("Authorization"));
         }
     }
 }

@@ -1,0 +1,52 @@
+package dev.tokenbroker.config;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Singleton;
+
+import dev.tokenbroker.crypto.KeyRing;
+import io.quarkus.runtime.Startup;
+
+/**
+ * Builds the beans that check configuration (clients, key ring) before anything else starts, and reports all their
+ * problems at once, one line each, as an {@link InvalidConfiguration}; the beans themselves throw
+ * {@link IllegalArgumentException}s naming the property (one line per problem).
+ */
+@Startup(10)
+@Singleton
+public class ConfigurationCheck {
+
+    ConfigurationCheck(Instance<Clients> clients, Instance<KeyRing> keyRing) {
+        List<String> problems = new ArrayList<>();
+        collect(problems, clients::get);
+        collect(problems, keyRing::get);
+        if (!problems.isEmpty()) {
+            throw new InvalidConfiguration(problems);
+        }
+    }
+
+    private static void collect(List<String> problems, Supplier<?> bean) {
+        try {
+            // A client proxy is created lazily: toString() makes it build the bean.
+            bean.get().toString();
+        } catch (RuntimeException e) {
+            problems.addAll(problemsOf(e).orElseThrow(() -> e));
+        }
+    }
+
+    /** The configuration problems an exception (or one of its causes) reports, if it is about configuration. */
+    static java.util.Optional<List<String>> problemsOf(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InvalidConfiguration invalid) {
+                return java.util.Optional.of(invalid.problems());
+            }
+            if (t instanceof IllegalArgumentException && t.getMessage() != null && t.getMessage().startsWith("broker.")) {
+                return java.util.Optional.of(List.of(t.getMessage().split("\n")));
+            }
+        }
+        return java.util.Optional.empty();
+    }
+}
