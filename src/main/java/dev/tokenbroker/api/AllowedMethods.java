@@ -19,7 +19,7 @@ import jakarta.ws.rs.Path;
  */
 final class AllowedMethods {
 
-    private static final Class<?>[] RESOURCES = { TokenResource.class };
+    private static final Class<?>[] RESOURCES = { TokenResource.class, BackchannelLogoutResource.class };
 
     private static final Map<String, String> BY_PATH = index(RESOURCES);
 
