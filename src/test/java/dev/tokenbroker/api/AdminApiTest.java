@@ -130,7 +130,7 @@ class AdminApiTest {
     private String session(String clientId, String redirectUri, String subject) throws Exception {
         MockUpstreamResource.server().enqueueCallback(new DefaultOAuth2TokenCallback("connect", subject, "JWT",
                 null, Map.of(), 3600));
-        String code = BackchannelLogoutTest.authorize(clientId, redirectUri, Broker.VERIFIER);
+        String code = MockUpstreamResource.authorize(clientId, redirectUri, Broker.VERIFIER);
         String handle = Broker.exchange(clientId, code, redirectUri, Broker.VERIFIER).statusCode(200)
                 .extract().path("refresh_token");
         assertFalse(StoredSessions.of(redis, handle).isEmpty());

@@ -12,7 +12,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -74,7 +73,7 @@ class BackchannelLogoutTest {
 
     @BeforeEach
     void drainRecordedRequests() {
-        while (poll(1) != null) {
+        while (MockUpstreamResource.poll(1) != null) {
             // discard what earlier tests sent
         }
     }
@@ -285,7 +284,7 @@ class BackchannelLogoutTest {
         Map<String, Object> claims = sid == null ? Map.of() : Map.of("sid", sid);
         MockUpstreamResource.server().enqueueCallback(new DefaultOAuth2TokenCallback("connect", subject, "JWT",
                 null, claims, 3600));
-        String code = authorize(clientId, redirectUri, Broker.VERIFIER);
+        String code = MockUpstreamResource.authorize(clientId, redirectUri, Broker.VERIFIER);
         String handle = Broker.exchange(clientId, code, redirectUri, Broker.VERIFIER).statusCode(200)
                 .extract().path("refresh_token");
         assertFalse(StoredSessions.of(redis, handle).isEmpty());
@@ -301,7 +300,7 @@ class BackchannelLogoutTest {
     private static List<String> revokedUpstream() {
         List<String> tokens = new ArrayList<>();
         RecordedRequest request;
-        while ((request = poll(2000)) != null) {
+        while ((request = MockUpstreamResource.poll(2000)) != null) {
             if (request.getPath().endsWith("/revoke")) {
                 for (String pair : request.getBody().readUtf8().split("&")) {
                     if (pair.startsWith("token=")) {
@@ -313,29 +312,5 @@ class BackchannelLogoutTest {
         return tokens;
     }
 
-    private static RecordedRequest poll(long millis) {
-        try {
-            return MockUpstreamResource.server().takeRequest(millis, TimeUnit.MILLISECONDS);
-        } catch (RuntimeException e) {
-            return null;
-        }
-    }
 
-    static String authorize(String clientId, String redirectUri, String verifier) throws Exception {
-        String challenge = Base64.getUrlEncoder().withoutPadding().encodeToString(
-                MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
-        String location = given().redirects().follow(false)
-                .queryParam("client_id", clientId).queryParam("response_type", "code")
-                .queryParam("redirect_uri", redirectUri).queryParam("scope", "openid offline_access")
-                .queryParam("state", "s1").queryParam("code_challenge", challenge)
-                .queryParam("code_challenge_method", "S256")
-                .get(MockUpstreamResource.server().authorizationEndpointUrl("connect").toString())
-                .then().statusCode(302).extract().header("Location");
-        for (String pair : URI.create(location).getRawQuery().split("&")) {
-            if (pair.startsWith("code=")) {
-                return java.net.URLDecoder.decode(pair.substring(5), StandardCharsets.UTF_8);
-            }
-        }
-        throw new AssertionError("no code in " + location);
-    }
 }

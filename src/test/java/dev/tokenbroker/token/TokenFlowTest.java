@@ -12,9 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -52,44 +50,17 @@ class TokenFlowTest {
 
     @BeforeEach
     void drainRecordedRequests() throws Exception {
-        while (poll(1) != null) {
+        while (MockUpstreamResource.poll(1) != null) {
             // discard what earlier tests sent
         }
     }
 
-    /** The next request the upstream received, or null after the wait (mock-oauth2-server throws instead). */
-    private static RecordedRequest poll(long millis) {
-        try {
-            return MockUpstreamResource.server().takeRequest(millis, TimeUnit.MILLISECONDS);
-        } catch (RuntimeException e) {
-            return null;
-        }
-    }
 
-    /** Runs the front end's half of the PKCE authorization request, as a browser would, and returns the code. */
-    static String authorize(String clientId, String redirectUri, String verifier) throws Exception {
-        String challenge = Base64.getUrlEncoder().withoutPadding().encodeToString(
-                MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
-        String location = given().redirects().follow(false)
-                .queryParam("client_id", clientId).queryParam("response_type", "code")
-                .queryParam("redirect_uri", redirectUri).queryParam("scope", "openid offline_access")
-                .queryParam("state", "s1").queryParam("code_challenge", challenge)
-                .queryParam("code_challenge_method", "S256")
-                .get(MockUpstreamResource.server().authorizationEndpointUrl("connect").toString())
-                .then().statusCode(302).extract().header("Location");
-        String query = URI.create(location).getRawQuery();
-        for (String pair : query.split("&")) {
-            if (pair.startsWith("code=")) {
-                return java.net.URLDecoder.decode(pair.substring(5), StandardCharsets.UTF_8);
-            }
-        }
-        throw new AssertionError("no code in " + location);
-    }
 
     private RecordedRequest nextTokenRequest() throws InterruptedException {
         RecordedRequest request;
         do {
-            request = poll(5000);
+            request = MockUpstreamResource.poll(5000);
             assertNotNull(request, "the broker made no upstream token call");
         } while (!request.getPath().endsWith("/token"));
         return request;
@@ -97,7 +68,7 @@ class TokenFlowTest {
 
     @Test
     void exchangeThenRefreshThenRevoke() throws Exception {
-        String code = authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
+        String code = MockUpstreamResource.authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
 
         JsonPath exchanged = Broker.exchange(Broker.MOBILE, code, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
                 .statusCode(200)
@@ -139,7 +110,7 @@ class TokenFlowTest {
 
         Broker.revoke(Broker.MOBILE, rotated).statusCode(200).header("Cache-Control", "no-store");
         assertTrue(StoredSessions.of(redis, handle).isEmpty());
-        RecordedRequest revocation = poll(5000);
+        RecordedRequest revocation = MockUpstreamResource.poll(5000);
         assertNotNull(revocation);
         assertTrue(revocation.getPath().endsWith("/revoke"), revocation.getPath());
         assertTrue(revocation.getBody().readUtf8().contains("token_type_hint=refresh_token"));
@@ -149,7 +120,7 @@ class TokenFlowTest {
 
     @Test
     void aRetiredHandlePresentedAfterItsGraceEndsTheSessionAndRevokesItUpstream() throws Exception {
-        String code = authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
+        String code = MockUpstreamResource.authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
         String stolen = Broker.exchange(Broker.MOBILE, code, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
                 .statusCode(200).extract().path("refresh_token");
         String current = Broker.refresh(Broker.MOBILE, stolen).statusCode(200).extract().path("refresh_token");
@@ -171,7 +142,7 @@ class TokenFlowTest {
 
         RecordedRequest request;
         do {
-            request = poll(5000);
+            request = MockUpstreamResource.poll(5000);
             assertNotNull(request, "the upstream refresh token was not revoked at the upstream");
         } while (!request.getPath().endsWith("/revoke"));
         assertTrue(request.getBody().readUtf8().contains("token=" + upstreamRefreshToken));
@@ -179,7 +150,7 @@ class TokenFlowTest {
 
     @Test
     void jsonBodiesWorkLikeForms() throws Exception {
-        String code = authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
+        String code = MockUpstreamResource.authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
         String handle = given().contentType(ContentType.JSON)
                 .body(Map.of("grant_type", "authorization_code", "client_id", Broker.MOBILE, "code", code,
                         "redirect_uri", Broker.MOBILE_REDIRECT, "code_verifier", Broker.VERIFIER))
@@ -194,7 +165,7 @@ class TokenFlowTest {
 
     @Test
     void aHandleOnlyWorksForItsOwnClient() throws Exception {
-        String code = authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
+        String code = MockUpstreamResource.authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
         String handle = Broker.exchange(Broker.MOBILE, code, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
                 .statusCode(200).extract().path("refresh_token");
 
@@ -206,7 +177,7 @@ class TokenFlowTest {
     @Test
     void aSecondClientWithClientSecretPostWorks() throws Exception {
         String redirect = "https://app.example/callback";
-        String code = authorize(Broker.WEB, redirect, Broker.VERIFIER);
+        String code = MockUpstreamResource.authorize(Broker.WEB, redirect, Broker.VERIFIER);
         Broker.exchange(Broker.WEB, code, redirect, Broker.VERIFIER).statusCode(200)
                 .body("$", hasKey("refresh_token"));
         RecordedRequest exchange = nextTokenRequest();
@@ -217,7 +188,7 @@ class TokenFlowTest {
 
     @Test
     void redisHoldsNeitherHandlesNorTokensInPlaintext() throws Exception {
-        String code = authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
+        String code = MockUpstreamResource.authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
         JsonPath exchanged = Broker.exchange(Broker.MOBILE, code, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
                 .statusCode(200).extract().jsonPath();
         String handle = exchanged.getString("refresh_token");
