@@ -28,6 +28,7 @@ import com.github.tomakehurst.wiremock.http.Fault;
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.support.StoredSessions;
+import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.DuendeStubs;
 import dev.tokenbroker.support.RedisResource;
@@ -427,11 +428,8 @@ class UpstreamBehaviourTest {
 
         // The outbox retries until the upstream confirms.
         upstream.upstreamAcceptsRevocation();
-        long deadline = System.currentTimeMillis() + 15_000;
-        while (upstream.confirmedRevocations().stream().noneMatch(b -> b.contains("token=" + DuendeStubs.REFRESH_TOKEN))) {
-            assertTrue(System.currentTimeMillis() < deadline, "the queued revocation was never delivered");
-            Thread.onSpinWait();
-        }
+        Await.until("the queued revocation is delivered", java.time.Duration.ofSeconds(15), () -> upstream
+                .confirmedRevocations().stream().anyMatch(b -> b.contains("token=" + DuendeStubs.REFRESH_TOKEN)));
     }
 
     @Test

@@ -14,6 +14,7 @@ import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.session.RevocationOutbox;
 import dev.tokenbroker.support.DuendeStubs;
+import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -83,17 +84,6 @@ class RevocationOutboxRedisOutageTest {
     }
 
     private static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("timed out waiting until " + what);
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                fail("interrupted waiting until " + what);
-            }
-        }
+        Await.until(what, Duration.ofSeconds(15), condition);
     }
 }

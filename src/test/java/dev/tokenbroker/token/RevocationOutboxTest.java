@@ -3,7 +3,6 @@ package dev.tokenbroker.token;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.time.Duration;
 import java.util.List;
@@ -25,6 +24,7 @@ import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.session.RevocationOutbox;
 import dev.tokenbroker.support.DuendeStubs;
 import dev.tokenbroker.support.LogScan;
+import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -263,23 +263,13 @@ class RevocationOutboxTest {
         awaitValue(what, condition::getAsBoolean, done -> done);
     }
 
-    /** Polls {@code probe} every 50 ms until {@code done} holds, for at most 10 s. */
+    /** Polls {@code probe} until {@code done} holds, for at most 10 s, and returns what it saw last. */
     private static <T> T awaitValue(String what, Supplier<T> probe, java.util.function.Predicate<T> done) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (true) {
-            T value = probe.get();
-            if (done.test(value)) {
-                return value;
-            }
-            if (System.nanoTime() > deadline) {
-                fail("timed out waiting until " + what);
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                fail("interrupted waiting until " + what);
-            }
-        }
+        java.util.concurrent.atomic.AtomicReference<T> seen = new java.util.concurrent.atomic.AtomicReference<>();
+        Await.until(what, Duration.ofSeconds(10), () -> {
+            seen.set(probe.get());
+            return done.test(seen.get());
+        });
+        return seen.get();
     }
 }
