@@ -17,7 +17,7 @@ import javax.net.ssl.SSLHandshakeException;
 import jakarta.inject.Singleton;
 import jakarta.ws.rs.core.Form;
 import jakarta.ws.rs.core.HttpHeaders;
-import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.MediaType;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -27,7 +27,14 @@ import dev.tokenbroker.error.BrokerException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
 import io.vertx.core.impl.NoStackTraceTimeoutException;
 
 /**
@@ -38,7 +45,8 @@ import io.vertx.core.impl.NoStackTraceTimeoutException;
 @Singleton
 public class UpstreamClient {
 
-    private final UpstreamApi api;
+    private final HttpClient http;
+    private final long readTimeoutMillis;
     private final UpstreamMetadata metadata;
     private final ObjectMapper json;
     private final UpstreamTimers timers;
@@ -47,9 +55,16 @@ public class UpstreamClient {
     private final Duration callBudget;
     private final long maxResponseBytes;
 
-    UpstreamClient(UpstreamApi api, UpstreamMetadata metadata, ObjectMapper json, MeterRegistry registry,
+    UpstreamClient(Vertx vertx, UpstreamMetadata metadata, ObjectMapper json, MeterRegistry registry,
             BrokerConfig config) {
-        this.api = api;
+        BrokerConfig.Upstream upstream = config.upstream();
+        // One pooled client for every upstream endpoint; TLS follows each endpoint's scheme, with the JVM's trust
+        // store and host name verification.
+        this.http = vertx.createHttpClient(new HttpClientOptions()
+                .setConnectTimeout((int) upstream.connectTimeout().toMillis())
+                .setVerifyHost(true).setKeepAlive(true),
+                new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize()));
+        this.readTimeoutMillis = upstream.readTimeout().toMillis();
         this.metadata = metadata;
         this.json = json;
         this.timers = new UpstreamTimers(registry);
@@ -145,14 +160,9 @@ public class UpstreamClient {
                     .param("client_secret", client.clientSecret());
         }
         long started = System.nanoTime();
-        return api.post(endpoint, authorization, form)
+        return post(endpoint, authorization, form)
                 .ifNoItem().after(callBudget).failWith(() -> new BrokerException.UpstreamTimeout(
                         "upstream " + endpoint + " did not answer within " + callBudget, null))
-                .map(response -> {
-                    try (response) {
-                        return new Reply(response.getStatus(), readCapped(response));
-                    }
-                })
                 .onFailure(e -> !(e instanceof BrokerException)).transform(e -> classifyFailure(endpoint, e))
                 .onItemOrFailure().invoke((reply, failure) -> {
                     String outcome = reply != null ? reply.status() / 100 + "xx"
@@ -173,22 +183,61 @@ public class UpstreamClient {
                 + e.getClass().getSimpleName(), e, true);
     }
 
-    /** The body, refused beyond {@code broker.upstream.max-response-size}: token answers are small. */
-    private String readCapped(Response response) {
-        if (!response.hasEntity()) {
-            return null;
+    /**
+     * A form POST with Vert.x' HTTP client, its answer read up to {@code broker.upstream.max-response-size} and no
+     * further: a larger declared or streamed body resets the request instead of filling memory (token answers are
+     * small). Read timeout: the request's idle timeout; the whole call is bounded by the caller.
+     */
+    private Uni<Reply> post(String endpoint, String authorization, Form form) {
+        RequestOptions request = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(endpoint)
+                .setIdleTimeout(readTimeoutMillis).setFollowRedirects(false)
+                .putHeader(HttpHeaders.CONTENT_TYPE, MediaType.APPLICATION_FORM_URLENCODED)
+                .putHeader(HttpHeaders.ACCEPT, MediaType.APPLICATION_JSON);
+        if (authorization != null) {
+            request.putHeader(HttpHeaders.AUTHORIZATION, authorization);
         }
-        String declared = response.getHeaderString(HttpHeaders.CONTENT_LENGTH);
-        if (declared != null && declared.length() < 19 && Long.parseLong(declared.trim()) > maxResponseBytes) {
-            throw new BrokerException.UpstreamUnavailable("upstream answer declares " + declared.trim()
-                    + " bytes, over broker.upstream.max-response-size", null, true);
-        }
-        String body = response.readEntity(String.class);
-        if (body != null && body.length() > maxResponseBytes) {
-            throw new BrokerException.UpstreamUnavailable("upstream answer is over broker.upstream.max-response-size",
-                    null, true);
-        }
-        return body;
+        Buffer body = Buffer.buffer(encode(form));
+        return Uni.createFrom().emitter(emitter -> http.request(request)
+                .compose(outgoing -> outgoing.send(body))
+                .onFailure(emitter::fail)
+                .onSuccess(response -> {
+                    String declared = response.getHeader(HttpHeaders.CONTENT_LENGTH);
+                    if (declared != null && (declared.length() > 18 || Long.parseLong(declared.trim()) > maxResponseBytes)) {
+                        response.request().reset();
+                        emitter.fail(tooLarge("declares " + declared.trim() + " bytes"));
+                        return;
+                    }
+                    Buffer received = Buffer.buffer();
+                    response.exceptionHandler(emitter::fail);
+                    response.handler(chunk -> {
+                        if (received.length() + chunk.length() > maxResponseBytes) {
+                            response.request().reset();
+                            emitter.fail(tooLarge("is longer"));
+                        } else {
+                            received.appendBuffer(chunk);
+                        }
+                    });
+                    response.endHandler(done -> emitter.complete(new Reply(response.statusCode(),
+                            received.length() == 0 ? null : received.toString(StandardCharsets.UTF_8))));
+                }));
+    }
+
+    private static BrokerException tooLarge(String how) {
+        return new BrokerException.UpstreamUnavailable("upstream answer " + how
+                + " than broker.upstream.max-response-size allows", null, true);
+    }
+
+    /** application/x-www-form-urlencoded, each name and value encoded (RFC 6749 Appendix B). */
+    private static String encode(Form form) {
+        StringBuilder out = new StringBuilder();
+        form.asMap().forEach((name, values) -> values.forEach(value -> {
+            if (out.length() > 0) {
+                out.append('&');
+            }
+            out.append(URLEncoder.encode(name, StandardCharsets.UTF_8)).append('=')
+                    .append(URLEncoder.encode(value, StandardCharsets.UTF_8));
+        }));
+        return out.toString();
     }
 
     /**

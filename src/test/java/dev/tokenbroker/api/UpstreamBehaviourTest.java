@@ -378,6 +378,14 @@ class UpstreamBehaviourTest {
         assertError(exchange(), 502, "temporarily_unavailable");
     }
 
+    @Test
+    void upstreamStreamingAnAnswerLargerThanTheLimitIsCutOff() {
+        // Chunked, no Content-Length, 200 KB over 8 s: a broker that buffered it all would run into its 5 s call
+        // budget (504); one that stops reading at the 64 KB limit refuses it after the fourth chunk (502).
+        upstream.upstreamStreams(200, "{\"access_token\":\"" + "a".repeat(200_000) + "\"}", 8_000);
+        assertError(exchange(), 502, "temporarily_unavailable");
+    }
+
     private boolean locked(String handle) {
         return StoredSessions.locked(redis, handle);
     }

@@ -147,6 +147,12 @@ public final class DuendeStubs {
                 .willReturn(json(200, tokens(ACCESS_TOKEN, REFRESH_TOKEN)).withFixedDelay(delayMillis)));
     }
 
+    /** The token endpoint answers in ten chunks spread over {@code millis}, without a Content-Length. */
+    public void upstreamStreams(int status, String body, int millis) {
+        wm.stubFor(post(urlEqualTo("/connect/token")).willReturn(aResponse().withStatus(status)
+                .withHeader("Content-Type", "application/json").withBody(body).withChunkedDribbleDelay(10, millis)));
+    }
+
     public void upstreamAcceptsRevocation() {
         wm.stubFor(post(urlEqualTo("/connect/revocation")).willReturn(aResponse().withStatus(200)));
     }

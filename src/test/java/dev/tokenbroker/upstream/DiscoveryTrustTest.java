@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.Map;
 
-import jakarta.ws.rs.core.Form;
 import jakarta.ws.rs.core.Response;
 
 import org.junit.jupiter.api.Test;
@@ -20,7 +19,6 @@ import io.quarkus.runtime.configuration.MemorySize;
 import io.quarkus.runtime.configuration.MemorySizeConverter;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
-import io.smallrye.mutiny.Uni;
 
 /** Discovered endpoints receive the client secret and refresh tokens: only trustworthy ones are used. */
 class DiscoveryTrustTest {
@@ -40,11 +38,6 @@ class DiscoveryTrustTest {
     /** An upstream that publishes {@code document} as its discovery document. */
     private static UpstreamApi publishing(String document) {
         return new UpstreamApi() {
-            @Override
-            public Uni<Response> post(String endpoint, String authorization, Form form) {
-                throw new UnsupportedOperationException();
-            }
-
             @Override
             public Response get(String endpoint) {
                 assertEquals(ISSUER + "/.well-known/openid-configuration", endpoint);
