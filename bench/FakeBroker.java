@@ -73,7 +73,8 @@ public final class FakeBroker {
     }
 
     private static void serve(Socket s) {
-        try (s; Http.Client up = Http.Client.of(upstream)) {
+        try (s;
+                Http.Client up = Http.Client.of(upstream)) {
             s.setTcpNoDelay(true);
             s.setSoTimeout(120_000);
             Http.In in = new Http.In(s.getInputStream());
@@ -94,9 +95,13 @@ public final class FakeBroker {
                         status = 500;
                         body = "{\"error\":\"server_error\"}";
                     } else if ("authorization_code".equals(Http.formField(form, "grant_type"))) {
-                        int st = up.send("POST", "/connect/token", "application/x-www-form-urlencoded",
+                        int st = up.send(
+                                "POST",
+                                "/connect/token",
+                                "application/x-www-form-urlencoded",
                                 ("grant_type=authorization_code&code=" + Http.enc(Http.formField(form, "code")))
-                                        .getBytes(StandardCharsets.UTF_8), null);
+                                        .getBytes(StandardCharsets.UTF_8),
+                                null);
                         if (st != 200) {
                             status = 502;
                             body = "{\"error\":\"temporarily_unavailable\"}";
@@ -122,9 +127,13 @@ public final class FakeBroker {
                                     status = 400;
                                     body = "{\"error\":\"invalid_grant\",\"error_description\":\"old handle\"}";
                                 } else {
-                                    int st = up.send("POST", "/connect/token", "application/x-www-form-urlencoded",
+                                    int st = up.send(
+                                            "POST",
+                                            "/connect/token",
+                                            "application/x-www-form-urlencoded",
                                             ("grant_type=refresh_token&refresh_token="
-                                                    + Http.enc(session.upstreamRefreshToken)).getBytes(StandardCharsets.UTF_8),
+                                                            + Http.enc(session.upstreamRefreshToken))
+                                                    .getBytes(StandardCharsets.UTF_8),
                                             null);
                                     if (st != 200) {
                                         status = 400;
@@ -145,10 +154,15 @@ public final class FakeBroker {
                     String handle = Http.formField(form, "token");
                     int dot = handle == null ? -1 : handle.indexOf('.');
                     Session session = dot < 0 ? null : sessions.get(handle.substring(0, dot));
-                    if (session != null && handle.substring(dot + 1).equals(session.secret)
+                    if (session != null
+                            && handle.substring(dot + 1).equals(session.secret)
                             && sessions.remove(handle.substring(0, dot), session)) {
-                        up.send("POST", "/connect/revocation", "application/x-www-form-urlencoded",
-                                ("token=" + Http.enc(session.upstreamRefreshToken)).getBytes(StandardCharsets.UTF_8), null);
+                        up.send(
+                                "POST",
+                                "/connect/revocation",
+                                "application/x-www-form-urlencoded",
+                                ("token=" + Http.enc(session.upstreamRefreshToken)).getBytes(StandardCharsets.UTF_8),
+                                null);
                     }
                     body = "";
                 } else {
@@ -156,8 +170,8 @@ public final class FakeBroker {
                     body = "{\"error\":\"invalid_request\"}";
                 }
                 byte[] b = body.getBytes(StandardCharsets.UTF_8);
-                String head = "HTTP/1.1 " + status + " X\r\nContent-Type: application/json\r\nContent-Length: " + b.length
-                        + "\r\n\r\n";
+                String head = "HTTP/1.1 " + status + " X\r\nContent-Type: application/json\r\nContent-Length: "
+                        + b.length + "\r\n\r\n";
                 out.write(head.getBytes(StandardCharsets.ISO_8859_1));
                 out.write(b);
                 out.flush();

@@ -13,8 +13,7 @@ import java.nio.charset.StandardCharsets;
  */
 final class Http {
 
-    private Http() {
-    }
+    private Http() {}
 
     /** A buffered reader of bytes, lines and fixed-length bodies. */
     static final class In {
@@ -209,9 +208,17 @@ final class Http {
         /** Sends one request and reads the answer; returns the status. Never retries. */
         int send(String method, String path, String contentType, byte[] body, String extraHeaders) throws IOException {
             StringBuilder sb = new StringBuilder(256);
-            sb.append(method).append(' ').append(path).append(" HTTP/1.1\r\nHost: ").append(hostHeader).append("\r\n");
+            sb.append(method)
+                    .append(' ')
+                    .append(path)
+                    .append(" HTTP/1.1\r\nHost: ")
+                    .append(hostHeader)
+                    .append("\r\n");
             if (body != null) {
-                sb.append("Content-Type: ").append(contentType).append("\r\nContent-Length: ").append(body.length)
+                sb.append("Content-Type: ")
+                        .append(contentType)
+                        .append("\r\nContent-Length: ")
+                        .append(body.length)
                         .append("\r\n");
             }
             if (extraHeaders != null) {

@@ -57,8 +57,14 @@ public final class Load {
         String notes = "";
     }
 
-    static final List<String> ALL_OPS = List.of("floor", "refresh-upstream", "refresh-2-replicas", "refresh-reuse",
-            "exchange", "revoke-known", "revoke-unknown");
+    static final List<String> ALL_OPS = List.of(
+            "floor",
+            "refresh-upstream",
+            "refresh-2-replicas",
+            "refresh-reuse",
+            "exchange",
+            "revoke-known",
+            "revoke-unknown");
 
     /** Hard per-VU request cap of any phase: every loop is bounded in count as well as in time. */
     static final long MAX_REQUESTS_PER_VU_PHASE = 5_000_000;
@@ -131,15 +137,20 @@ public final class Load {
         List<Vu> vus = new ArrayList<>();
         for (int i = 0; i < conns; i++) {
             Http.Client c = Http.Client.of(url);
-            if (c.send("POST", "/connect/token", FORM, form("grant_type", "authorization_code", "code", "x"), null) != 200) {
+            if (c.send("POST", "/connect/token", FORM, form("grant_type", "authorization_code", "code", "x"), null)
+                    != 200) {
                 throw new IOException("code grant failed");
             }
             String[] rt = {Http.jsonString(c.body(), "refresh_token")};
             vus.add(new Vu() {
                 @Override
                 public int step() throws IOException {
-                    int s = c.send("POST", "/connect/token", FORM, form("grant_type", "refresh_token", "refresh_token",
-                            rt[0]), null);
+                    int s = c.send(
+                            "POST",
+                            "/connect/token",
+                            FORM,
+                            form("grant_type", "refresh_token", "refresh_token", rt[0]),
+                            null);
                     if (s == 200) {
                         rt[0] = Http.jsonString(c.body(), "refresh_token");
                     }
@@ -162,9 +173,15 @@ public final class Load {
         PhaseResult r = phase(vus, seconds, MAX_REQUESTS_PER_VU_PHASE, null);
         long cpu1 = loaderCpuNanos();
         closeAll(vus);
-        System.out.printf(Locale.ROOT, "upstream alone, %d connections: %.0f refresh grants/s, non-2xx %d, "
-                + "loader CPU %.0f us/request, statuses %s%n", conns, r.requests / r.seconds,
-                r.non2xx + r.ioErrors + r.protocolErrors, (cpu1 - cpu0) / 1000.0 / r.requests, r.statuses);
+        System.out.printf(
+                Locale.ROOT,
+                "upstream alone, %d connections: %.0f refresh grants/s, non-2xx %d, "
+                        + "loader CPU %.0f us/request, statuses %s%n",
+                conns,
+                r.requests / r.seconds,
+                r.non2xx + r.ioErrors + r.protocolErrors,
+                (cpu1 - cpu0) / 1000.0 / r.requests,
+                r.statuses);
     }
 
     static Config parse(String[] args) {
@@ -185,7 +202,10 @@ public final class Load {
                 case "upstream" -> c.upstream = v;
                 case "redis-port" -> c.redisPort = Integer.parseInt(v);
                 case "clk-tck" -> c.clkTck = Long.parseLong(v);
-                case "conns" -> c.conns = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
+                case "conns" ->
+                    c.conns = Arrays.stream(v.split(","))
+                            .mapToInt(Integer::parseInt)
+                            .toArray();
                 case "warmup" -> c.warmup = Double.parseDouble(v);
                 case "measure" -> c.measure = Double.parseDouble(v);
                 case "initial-warmup" -> c.initialWarmup = Double.parseDouble(v);
@@ -292,8 +312,12 @@ public final class Load {
             Http.Client c = brokers[(int) (n % brokers.length)];
             n++;
             last = c;
-            int status = c.send("POST", "/oauth2/token", FORM,
-                    form("grant_type", "refresh_token", "client_id", cfg.clientId, "refresh_token", handles[i]), null);
+            int status = c.send(
+                    "POST",
+                    "/oauth2/token",
+                    FORM,
+                    form("grant_type", "refresh_token", "client_id", cfg.clientId, "refresh_token", handles[i]),
+                    null);
             if (status == 200) {
                 String next = Http.jsonString(c.body(), "refresh_token");
                 if (next == null || next.isEmpty()) {
@@ -339,9 +363,22 @@ public final class Load {
 
         @Override
         public int step() throws IOException {
-            int status = c.send("POST", "/oauth2/token", FORM, form("grant_type", "authorization_code", "client_id",
-                    cfg.clientId, "code", "bench-code-" + randomAlnum(24), "redirect_uri", cfg.redirectUri,
-                    "code_verifier", randomAlnum(64)), null);
+            int status = c.send(
+                    "POST",
+                    "/oauth2/token",
+                    FORM,
+                    form(
+                            "grant_type",
+                            "authorization_code",
+                            "client_id",
+                            cfg.clientId,
+                            "code",
+                            "bench-code-" + randomAlnum(24),
+                            "redirect_uri",
+                            cfg.redirectUri,
+                            "code_verifier",
+                            randomAlnum(64)),
+                    null);
             if (status == 200) {
                 String h = Http.jsonString(c.body(), "refresh_token");
                 if (h == null || h.isEmpty()) {
@@ -435,8 +472,10 @@ public final class Load {
             redis = new Resp(cfg.redisPort);
             up = Http.Client.of(cfg.upstream);
             this.keys = keys.toArray(new String[0]);
-            auth = "Authorization: Basic " + Base64.getEncoder().encodeToString(
-                    (Http.enc(cfg.clientId) + ":" + Http.enc(cfg.clientSecret)).getBytes(StandardCharsets.UTF_8))
+            auth = "Authorization: Basic "
+                    + Base64.getEncoder()
+                            .encodeToString((Http.enc(cfg.clientId) + ":" + Http.enc(cfg.clientSecret))
+                                    .getBytes(StandardCharsets.UTF_8))
                     + "\r\n";
         }
 
@@ -454,8 +493,8 @@ public final class Load {
             if (rt == null) {
                 throw new ProtocolError("floor session " + key + " has no rt");
             }
-            int status = up.send("POST", "/connect/token", FORM, form("grant_type", "refresh_token", "refresh_token", rt),
-                    auth);
+            int status = up.send(
+                    "POST", "/connect/token", FORM, form("grant_type", "refresh_token", "refresh_token", rt), auth);
             if (status == 200) {
                 String body = up.body();
                 String next = Http.jsonString(body, "refresh_token");
@@ -711,7 +750,9 @@ public final class Load {
     }
 
     static long upstreamCalls(Map<String, Long> s) {
-        return s.getOrDefault("code", 0L) + s.getOrDefault("refresh", 0L) + s.getOrDefault("revocation", 0L)
+        return s.getOrDefault("code", 0L)
+                + s.getOrDefault("refresh", 0L)
+                + s.getOrDefault("revocation", 0L)
                 + s.getOrDefault("other", 0L);
     }
 
@@ -836,8 +877,12 @@ public final class Load {
                 List<String> hs = createSessions(b, 10 * Math.max(1, cfg.sessionsPerVu / 2));
                 List<Vu> vus = new ArrayList<>();
                 for (int i = 0; i < 10; i++) {
-                    vus.add(i % 2 == 0 ? new ExchangeVu(b, null, 0)
-                            : new RefreshVu(new String[] {b}, hs.subList(i * hs.size() / 10, (i + 1) * hs.size() / 10)));
+                    vus.add(
+                            i % 2 == 0
+                                    ? new ExchangeVu(b, null, 0)
+                                    : new RefreshVu(
+                                            new String[] {b},
+                                            hs.subList(i * hs.size() / 10, (i + 1) * hs.size() / 10)));
                 }
                 PhaseResult w = phase(vus, cfg.initialWarmup, MAX_REQUESTS_PER_VU_PHASE, null);
                 closeAll(vus);
@@ -853,8 +898,16 @@ public final class Load {
                     }
                     row.floorRps = floorRps;
                     rows.add(row);
-                    log(String.format(Locale.ROOT, "%-18s c=%-3d %8.0f req/s  p50 %.2f ms  p99 %.2f ms  non-2xx %d  %s",
-                            op, conns, row.rps(), row.pct(0.5), row.pct(0.99), row.r.non2xx, row.note));
+                    log(String.format(
+                            Locale.ROOT,
+                            "%-18s c=%-3d %8.0f req/s  p50 %.2f ms  p99 %.2f ms  non-2xx %d  %s",
+                            op,
+                            conns,
+                            row.rps(),
+                            row.pct(0.5),
+                            row.pct(0.99),
+                            row.r.non2xx,
+                            row.note));
                 }
             }
         }
@@ -872,8 +925,11 @@ public final class Load {
                 out.append("  - ").append(f).append('\n');
             }
         }
-        out.append(String.format(Locale.ROOT, "(benchmark phase took %.0f s; details: %s)%n",
-                (System.nanoTime() - started) / 1e9, cfg.out.resolve("details.txt")));
+        out.append(String.format(
+                Locale.ROOT,
+                "(benchmark phase took %.0f s; details: %s)%n",
+                (System.nanoTime() - started) / 1e9,
+                cfg.out.resolve("details.txt")));
         System.out.print(out);
         Files.writeString(cfg.out.resolve("results.txt"), out.toString());
         Files.writeString(cfg.out.resolve("results.csv"), csv());
@@ -918,8 +974,8 @@ public final class Load {
         PhaseResult r = phase(vus, 600, count, null);
         closeAll(vus);
         if (r.non2xx + r.ioErrors + r.protocolErrors > 0 || handles.size() < count) {
-            throw new IllegalStateException("pre-creating " + count + " sessions at " + broker + " failed: "
-                    + r.statuses + " " + r.samples);
+            throw new IllegalStateException(
+                    "pre-creating " + count + " sessions at " + broker + " failed: " + r.statuses + " " + r.samples);
         }
         List<String> out = new ArrayList<>(handles.subList(0, count));
         Collections.shuffle(out);
@@ -971,11 +1027,14 @@ public final class Load {
             }
             case "revoke-known" -> {
                 pids = new long[] {cfg.pidA};
-                double exRps = rows.stream().filter(x -> x.op.equals("exchange") && x.conns == conns)
-                        .mapToDouble(Row::rps).findFirst().orElse(500);
+                double exRps = rows.stream()
+                        .filter(x -> x.op.equals("exchange") && x.conns == conns)
+                        .mapToDouble(Row::rps)
+                        .findFirst()
+                        .orElse(500);
                 warmup = Math.min(cfg.warmup, 2);
-                int total = (int) Math.min(200_000, Math.max(conns * 20L,
-                        (long) Math.ceil(exRps * cfg.revokePoolFactor * (warmup + cfg.measure))));
+                int total = (int) Math.min(200_000, Math.max(conns * 20L, (long)
+                        Math.ceil(exRps * cfg.revokePoolFactor * (warmup + cfg.measure))));
                 int per = Math.max(1, total / conns);
                 log("revoke-known c=" + conns + ": pre-creating " + (per * conns) + " sessions");
                 List<String> hs = createSessions(cfg.brokerA, per * conns);
@@ -996,8 +1055,8 @@ public final class Load {
         }
         PhaseResult w = phase(vus, warmup, warmupCap, null);
         if (w.non2xx + w.ioErrors + w.protocolErrors > 0) {
-            details.append(String.format("warm-up of %s c=%d: statuses %s samples %s%n", op, conns, w.statuses,
-                    w.samples));
+            details.append(
+                    String.format("warm-up of %s c=%d: statuses %s samples %s%n", op, conns, w.statuses, w.samples));
         }
         Meter m = new Meter(redis, pids);
         row.r = phase(vus, cfg.measure, MAX_REQUESTS_PER_VU_PHASE, m);
@@ -1027,14 +1086,33 @@ public final class Load {
         String run = randomAlnum(6);
         try (Http.Client up = Http.Client.of(cfg.upstream)) {
             for (int i = 0; i < count; i++) {
-                int s = up.send("POST", "/connect/token", FORM, form("grant_type", "authorization_code", "code",
-                        "floor-" + i, "redirect_uri", cfg.redirectUri, "code_verifier", randomAlnum(64)), null);
+                int s = up.send(
+                        "POST",
+                        "/connect/token",
+                        FORM,
+                        form(
+                                "grant_type",
+                                "authorization_code",
+                                "code",
+                                "floor-" + i,
+                                "redirect_uri",
+                                cfg.redirectUri,
+                                "code_verifier",
+                                randomAlnum(64)),
+                        null);
                 String rt = Http.jsonString(up.body(), "refresh_token");
                 if (s != 200 || rt == null) {
                     throw new IOException("floor session setup: upstream answered " + s);
                 }
                 String key = "bench:floor:" + run + ":" + i;
-                redis.call("HSET", key, "rt", rt, "client", cfg.clientId, "created",
+                redis.call(
+                        "HSET",
+                        key,
+                        "rt",
+                        rt,
+                        "client",
+                        cfg.clientId,
+                        "created",
                         Long.toString(System.currentTimeMillis()));
                 keys.add(key);
             }
@@ -1046,10 +1124,17 @@ public final class Load {
 
     static String header() {
         StringBuilder sb = new StringBuilder();
-        sb.append("token-broker benchmark  ").append(java.time.OffsetDateTime.now().withNano(0)).append('\n');
-        sb.append(String.format(Locale.ROOT, "cores %d; warm-up %.0f s, measured %.0f s per row; %d sessions per VU "
-                + "for refresh rows; closed loop, one keep-alive connection per VU%n",
-                Runtime.getRuntime().availableProcessors(), cfg.warmup, cfg.measure, cfg.sessionsPerVu));
+        sb.append("token-broker benchmark  ")
+                .append(java.time.OffsetDateTime.now().withNano(0))
+                .append('\n');
+        sb.append(String.format(
+                Locale.ROOT,
+                "cores %d; warm-up %.0f s, measured %.0f s per row; %d sessions per VU "
+                        + "for refresh rows; closed loop, one keep-alive connection per VU%n",
+                Runtime.getRuntime().availableProcessors(),
+                cfg.warmup,
+                cfg.measure,
+                cfg.sessionsPerVu));
         if (!cfg.jvmOpts.isEmpty()) {
             sb.append("broker JVM options: ").append(cfg.jvmOpts).append('\n');
         }
@@ -1067,21 +1152,42 @@ public final class Load {
     }
 
     static String table() {
-        String h = String.format("%-19s %5s %9s %7s %8s %8s %9s %9s %8s %8s %8s %7s %9s  %s%n", "operation", "conns",
-                "req/s", "%floor", "p50 ms", "p99 ms", "brkCPUus", "ldrCPUus", "rtt/rq", "redis/rq", "upstr/rq",
-                "non2xx", "RSS MB", "note");
+        String h = String.format(
+                "%-19s %5s %9s %7s %8s %8s %9s %9s %8s %8s %8s %7s %9s  %s%n",
+                "operation",
+                "conns",
+                "req/s",
+                "%floor",
+                "p50 ms",
+                "p99 ms",
+                "brkCPUus",
+                "ldrCPUus",
+                "rtt/rq",
+                "redis/rq",
+                "upstr/rq",
+                "non2xx",
+                "RSS MB",
+                "note");
         StringBuilder sb = new StringBuilder(h);
         sb.append("-".repeat(h.length() + 10)).append('\n');
         for (Row r : rows) {
             double n = r.r.requests;
-            sb.append(String.format("%-19s %5d %9s %7s %8s %8s %9s %9s %8s %8s %8s %7d %9s  %s%n", r.op, r.conns,
-                    fmt(r.rps(), 0), r.brokerRow ? fmt(100 * r.rps() / r.floorRps, 0) + "%" : "100%",
-                    fmt(r.pct(0.5), 2), fmt(r.pct(0.99), 2),
+            sb.append(String.format(
+                    "%-19s %5d %9s %7s %8s %8s %9s %9s %8s %8s %8s %7d %9s  %s%n",
+                    r.op,
+                    r.conns,
+                    fmt(r.rps(), 0),
+                    r.brokerRow ? fmt(100 * r.rps() / r.floorRps, 0) + "%" : "100%",
+                    fmt(r.pct(0.5), 2),
+                    fmt(r.pct(0.99), 2),
                     r.brokerRow ? fmt(r.m.brokerCpuMicros() / n, 0) : "-",
                     fmt((r.m.loader1 - r.m.loader0) / 1000.0 / n, 0),
                     r.brokerRow ? fmt((r.m.rtt1 - r.m.rtt0) / n, 2) : "2.00",
-                    fmt(r.redisTotal() / n, 2), fmt(r.upstreamTotal() / n, 3),
-                    r.r.non2xx + r.r.ioErrors + r.r.protocolErrors, r.rss, r.note));
+                    fmt(r.redisTotal() / n, 2),
+                    fmt(r.upstreamTotal() / n, 3),
+                    r.r.non2xx + r.r.ioErrors + r.r.protocolErrors,
+                    r.rss,
+                    r.note));
         }
         return sb.toString();
     }
@@ -1092,29 +1198,57 @@ public final class Load {
                 + "io_errors,protocol_errors,rss_mb\n");
         for (Row r : rows) {
             double n = r.r.requests;
-            sb.append(String.join(",", r.op, Integer.toString(r.conns), Long.toString(r.r.requests),
-                    fmt(r.r.seconds, 3), fmt(r.rps(), 1), r.brokerRow ? fmt(100 * r.rps() / r.floorRps, 1) : "100",
-                    fmt(r.pct(0.5), 3), fmt(r.pct(0.99), 3), r.brokerRow ? fmt(r.m.brokerCpuMicros() / n, 1) : "",
-                    fmt((r.m.loader1 - r.m.loader0) / 1000.0 / n, 1), fmt(r.redisTotal() / n, 3),
-                    fmt(r.upstreamTotal() / n, 4), Long.toString(r.r.non2xx), Long.toString(r.r.ioErrors),
-                    Long.toString(r.r.protocolErrors), r.rss.replace('+', ' '))).append('\n');
+            sb.append(String.join(
+                            ",",
+                            r.op,
+                            Integer.toString(r.conns),
+                            Long.toString(r.r.requests),
+                            fmt(r.r.seconds, 3),
+                            fmt(r.rps(), 1),
+                            r.brokerRow ? fmt(100 * r.rps() / r.floorRps, 1) : "100",
+                            fmt(r.pct(0.5), 3),
+                            fmt(r.pct(0.99), 3),
+                            r.brokerRow ? fmt(r.m.brokerCpuMicros() / n, 1) : "",
+                            fmt((r.m.loader1 - r.m.loader0) / 1000.0 / n, 1),
+                            fmt(r.redisTotal() / n, 3),
+                            fmt(r.upstreamTotal() / n, 4),
+                            Long.toString(r.r.non2xx),
+                            Long.toString(r.r.ioErrors),
+                            Long.toString(r.r.protocolErrors),
+                            r.rss.replace('+', ' ')))
+                    .append('\n');
         }
         return sb.toString();
     }
 
     static void rowDetails(Row row) {
         double n = Math.max(1, row.r.requests);
-        details.append(String.format(Locale.ROOT, "== %s, %d connections: %d requests in %.2f s; statuses %s%n",
-                row.op, row.conns, row.r.requests, row.r.seconds, row.r.statuses));
-        details.append(String.format(Locale.ROOT, "   latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f%n",
-                row.pct(0.5), row.pct(0.9), row.pct(0.99), row.pct(0.999), row.pct(1.0)));
+        details.append(String.format(
+                Locale.ROOT,
+                "== %s, %d connections: %d requests in %.2f s; statuses %s%n",
+                row.op,
+                row.conns,
+                row.r.requests,
+                row.r.seconds,
+                row.r.statuses));
+        details.append(String.format(
+                Locale.ROOT,
+                "   latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f%n",
+                row.pct(0.5),
+                row.pct(0.9),
+                row.pct(0.99),
+                row.pct(0.999),
+                row.pct(1.0)));
         details.append("   Redis commands per request:");
         row.m.redisDelta().forEach((k, v) -> details.append(String.format(Locale.ROOT, " %s=%.3f", k, v / n)));
         details.append('\n');
-        details.append(String.format(Locale.ROOT,
+        details.append(String.format(
+                Locale.ROOT,
                 "   upstream per request: code=%.3f refresh=%.3f revocation=%.3f other=%.3f; rejected (token reuse) %d%n",
-                row.m.upstreamDelta("code") / n, row.m.upstreamDelta("refresh") / n,
-                row.m.upstreamDelta("revocation") / n, row.m.upstreamDelta("other") / n,
+                row.m.upstreamDelta("code") / n,
+                row.m.upstreamDelta("refresh") / n,
+                row.m.upstreamDelta("revocation") / n,
+                row.m.upstreamDelta("other") / n,
                 row.m.upstreamDelta("rejected")));
         for (String s : row.r.samples) {
             details.append("   sample: ").append(s).append('\n');
@@ -1137,7 +1271,8 @@ public final class Load {
             if (r.upstreamBoundRefresh) {
                 double per = (double) r.upstreamTotal() / r.r.requests;
                 if (per < 0.99 || per > 1.01) {
-                    f.add(String.format(Locale.ROOT, "%s: %.4f upstream calls per refresh, expected 1 (±1%%)", id, per));
+                    f.add(String.format(
+                            Locale.ROOT, "%s: %.4f upstream calls per refresh, expected 1 (±1%%)", id, per));
                 }
             }
             long rejected = r.m.upstreamDelta("rejected");

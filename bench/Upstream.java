@@ -173,7 +173,8 @@ public final class Upstream {
                     body = "{\"error\":\"not_found\"}";
                 }
                 byte[] b = body.getBytes(StandardCharsets.UTF_8);
-                String head = "HTTP/1.1 " + status + (status == 200 ? " OK" : status == 404 ? " Not Found" : " Bad Request")
+                String head = "HTTP/1.1 " + status
+                        + (status == 200 ? " OK" : status == 404 ? " Not Found" : " Bad Request")
                         + "\r\nContent-Type: " + type + "\r\nCache-Control: no-store\r\nContent-Length: " + b.length
                         + "\r\n\r\n";
                 byte[] h = head.getBytes(StandardCharsets.ISO_8859_1);

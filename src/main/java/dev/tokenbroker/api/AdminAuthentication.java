@@ -31,11 +31,13 @@ class AdminAuthentication {
             EnumSet.of(SignatureAlgorithm.HS256, SignatureAlgorithm.HS384, SignatureAlgorithm.HS512));
 
     /** Why a request was refused: 401 (no or bad token) or 403 (valid token without the scope). */
-    enum Refusal { UNAUTHENTICATED, FORBIDDEN }
+    enum Refusal {
+        UNAUTHENTICATED,
+        FORBIDDEN
+    }
 
     /** A verified caller, or why there is none. */
-    record Caller(String subject, Refusal refusal) {
-    }
+    record Caller(String subject, Refusal refusal) {}
 
     private final DefaultJWTParser parser;
     private final String requiredScope;
@@ -43,14 +45,19 @@ class AdminAuthentication {
     AdminAuthentication(BrokerConfig config) {
         BrokerConfig.Admin admin = config.admin();
         this.requiredScope = admin.requiredScope();
-        if (admin.issuer().isPresent() && admin.jwksUri().isPresent() && admin.audience().isPresent()) {
-            JWTAuthContextInfo info = new JWTAuthContextInfo(admin.jwksUri().get().toString(), admin.issuer().get());
+        if (admin.issuer().isPresent()
+                && admin.jwksUri().isPresent()
+                && admin.audience().isPresent()) {
+            JWTAuthContextInfo info = new JWTAuthContextInfo(
+                    admin.jwksUri().get().toString(), admin.issuer().get());
             info.setSignatureAlgorithm(ASYMMETRIC);
             info.setExpectedAudience(Set.of(admin.audience().get()));
             info.setRequireNamedPrincipal(false);
             this.parser = new DefaultJWTParser(info);
         } else {
-            if (admin.issuer().isPresent() || admin.jwksUri().isPresent() || admin.audience().isPresent()) {
+            if (admin.issuer().isPresent()
+                    || admin.jwksUri().isPresent()
+                    || admin.audience().isPresent()) {
                 LOG.warn("broker.admin needs issuer, jwks-uri and audience together: the admin API stays off");
             }
             this.parser = null;
@@ -82,16 +89,19 @@ class AdminAuthentication {
     }
 
     private boolean grants(JsonWebToken jwt) {
-        for (String claim : new String[] { "scope", "scp", "groups", "roles" }) {
+        for (String claim : new String[] {"scope", "scp", "groups", "roles"}) {
             Object value = jwt.getClaim(claim);
-            if (value instanceof JsonString s && Set.of(s.getString().split(" ")).contains(requiredScope)) {
+            if (value instanceof JsonString s
+                    && Set.of(s.getString().split(" ")).contains(requiredScope)) {
                 return true;
             }
             if (value instanceof String s && Set.of(s.split(" ")).contains(requiredScope)) {
                 return true;
             }
-            if (value instanceof JsonArray a && a.stream().anyMatch(v -> v instanceof JsonString js
-                    && js.getString().equals(requiredScope))) {
+            if (value instanceof JsonArray a
+                    && a.stream()
+                            .anyMatch(v ->
+                                    v instanceof JsonString js && js.getString().equals(requiredScope))) {
                 return true;
             }
             if (value instanceof Collection<?> c && c.contains(requiredScope)) {

@@ -40,13 +40,23 @@ class AdminRoutes {
     private static final Pattern SESSION_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
     /** One session as the admin API shows it. Times are epoch milliseconds. */
-    record SessionView(@JsonProperty("session_id") String sessionId, @JsonProperty("client_id") String clientId,
-            @JsonProperty("created") long created, @JsonProperty("last_refresh") Long lastRefresh,
-            @JsonProperty("expires") long expires, @JsonProperty("scope") String scope,
+    record SessionView(
+            @JsonProperty("session_id") String sessionId,
+            @JsonProperty("client_id") String clientId,
+            @JsonProperty("created") long created,
+            @JsonProperty("last_refresh") Long lastRefresh,
+            @JsonProperty("expires") long expires,
+            @JsonProperty("scope") String scope,
             @JsonProperty("dpop_bound") boolean dpopBound) {
         static SessionView of(SessionInfo i) {
-            return new SessionView(i.sessionId(), i.clientId(), i.created(), i.lastRefresh() == 0 ? null : i.lastRefresh(),
-                    i.expires(), i.scope().isEmpty() ? null : i.scope(), i.dpopBound());
+            return new SessionView(
+                    i.sessionId(),
+                    i.clientId(),
+                    i.created(),
+                    i.lastRefresh() == 0 ? null : i.lastRefresh(),
+                    i.expires(),
+                    i.scope().isEmpty() ? null : i.scope(),
+                    i.dpopBound());
         }
     }
 
@@ -69,25 +79,36 @@ class AdminRoutes {
             return;
         }
         Router router = management.router();
-        router.get("/admin/sessions").blockingHandler(rc -> handle(rc, caller -> {
-            List<SessionView> list = sessions.list(caller, subject(rc), client(rc)).stream().map(SessionView::of).toList();
-            send(rc, 200, Map.of("sessions", list));
-        }), false);
-        router.delete("/admin/sessions").blockingHandler(rc -> handle(rc, caller -> {
-            int ended = sessions.endAll(caller, subject(rc), client(rc));
-            send(rc, 200, Map.of("sessions_ended", ended));
-        }), false);
-        router.delete("/admin/sessions/:id").blockingHandler(rc -> handle(rc, caller -> {
-            String id = rc.pathParam("id");
-            if (!SESSION_ID.matcher(id).matches()) {
-                throw new BrokerException.InvalidRequest("Malformed session id");
-            }
-            if (sessions.end(caller, id)) {
-                send(rc, 200, Map.of("sessions_ended", 1));
-            } else {
-                send(rc, 404, new ErrorResponse("not_found", "No such session"));
-            }
-        }), false);
+        router.get("/admin/sessions")
+                .blockingHandler(
+                        rc -> handle(rc, caller -> {
+                            List<SessionView> list = sessions.list(caller, subject(rc), client(rc)).stream()
+                                    .map(SessionView::of)
+                                    .toList();
+                            send(rc, 200, Map.of("sessions", list));
+                        }),
+                        false);
+        router.delete("/admin/sessions")
+                .blockingHandler(
+                        rc -> handle(rc, caller -> {
+                            int ended = sessions.endAll(caller, subject(rc), client(rc));
+                            send(rc, 200, Map.of("sessions_ended", ended));
+                        }),
+                        false);
+        router.delete("/admin/sessions/:id")
+                .blockingHandler(
+                        rc -> handle(rc, caller -> {
+                            String id = rc.pathParam("id");
+                            if (!SESSION_ID.matcher(id).matches()) {
+                                throw new BrokerException.InvalidRequest("Malformed session id");
+                            }
+                            if (sessions.end(caller, id)) {
+                                send(rc, 200, Map.of("sessions_ended", 1));
+                            } else {
+                                send(rc, 404, new ErrorResponse("not_found", "No such session"));
+                            }
+                        }),
+                        false);
         LOG.info("Session admin API on the management interface: /admin/sessions");
     }
 
@@ -96,7 +117,8 @@ class AdminRoutes {
     }
 
     private void handle(RoutingContext rc, Action action) {
-        AdminAuthentication.Caller caller = authentication.authenticate(rc.request().getHeader("Authorization"));
+        AdminAuthentication.Caller caller =
+                authentication.authenticate(rc.request().getHeader("Authorization"));
         if (caller.refusal() == AdminAuthentication.Refusal.UNAUTHENTICATED) {
             rc.response().putHeader("WWW-Authenticate", "Bearer error=\"invalid_token\"");
             send(rc, 401, new ErrorResponse("invalid_token", "A valid admin bearer token is required"));
@@ -142,8 +164,11 @@ class AdminRoutes {
 
     private void send(RoutingContext rc, int status, Object body) {
         try {
-            rc.response().setStatusCode(status).putHeader("Content-Type", "application/json")
-                    .putHeader("Cache-Control", "no-store").end(json.writeValueAsString(body));
+            rc.response()
+                    .setStatusCode(status)
+                    .putHeader("Content-Type", "application/json")
+                    .putHeader("Cache-Control", "no-store")
+                    .end(json.writeValueAsString(body));
         } catch (Exception e) {
             rc.fail(e);
         }

@@ -19,12 +19,11 @@ import jakarta.ws.rs.Path;
  */
 final class AllowedMethods {
 
-    private static final Class<?>[] RESOURCES = { TokenResource.class, BackchannelLogoutResource.class };
+    private static final Class<?>[] RESOURCES = {TokenResource.class, BackchannelLogoutResource.class};
 
     private static final Map<String, String> BY_PATH = index(RESOURCES);
 
-    private AllowedMethods() {
-    }
+    private AllowedMethods() {}
 
     /** The methods the path answers to, comma-separated, if one of {@link #RESOURCES} has it. */
     static Optional<String> forPath(String path) {
@@ -40,17 +39,21 @@ final class AllowedMethods {
                 Arrays.stream(m.getAnnotations())
                         .map(a -> a.annotationType().getAnnotation(HttpMethod.class))
                         .filter(h -> h != null)
-                        .forEach(h -> methods.computeIfAbsent(normalise((base == null ? "" : base.value()) + "/"
-                                + (sub == null ? "" : sub.value())), p -> new TreeSet<>()).add(h.value()));
+                        .forEach(h -> methods.computeIfAbsent(
+                                        normalise((base == null ? "" : base.value()) + "/"
+                                                + (sub == null ? "" : sub.value())),
+                                        p -> new TreeSet<>())
+                                .add(h.value()));
             }
         }
-        return methods.entrySet().stream().collect(Collectors.toUnmodifiableMap(Map.Entry::getKey,
-                e -> String.join(", ", e.getValue())));
+        return methods.entrySet().stream()
+                .collect(Collectors.toUnmodifiableMap(Map.Entry::getKey, e -> String.join(", ", e.getValue())));
     }
 
     private static String normalise(String path) {
         String collapsed = ("/" + path).replaceAll("/+", "/");
-        return collapsed.length() > 1 && collapsed.endsWith("/") ? collapsed.substring(0, collapsed.length() - 1)
+        return collapsed.length() > 1 && collapsed.endsWith("/")
+                ? collapsed.substring(0, collapsed.length() - 1)
                 : collapsed;
     }
 }

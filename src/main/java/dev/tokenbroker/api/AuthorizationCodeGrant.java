@@ -32,10 +32,12 @@ class AuthorizationCodeGrant implements GrantHandler {
     @Override
     public Uni<TokenResult> handle(RegisteredClient client, Params params, RequestFacts request) {
         String code = params.required("code", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
-        String redirectUri = params.required("redirect_uri", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
-        String verifier = params.required("code_verifier", Params.CODE_VERIFIER,
-                "must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636)");
-        return dpop.keyForExchange(client, request).chain(dpopKey -> exchangeCode.exchange(
-                new ExchangeCode.Request(client, code, redirectUri, verifier, dpopKey)));
+        String redirectUri =
+                params.required("redirect_uri", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
+        String verifier = params.required(
+                "code_verifier", Params.CODE_VERIFIER, "must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636)");
+        return dpop.keyForExchange(client, request)
+                .chain(dpopKey ->
+                        exchangeCode.exchange(new ExchangeCode.Request(client, code, redirectUri, verifier, dpopKey)));
     }
 }

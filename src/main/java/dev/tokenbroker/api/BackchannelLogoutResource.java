@@ -56,7 +56,9 @@ public class BackchannelLogoutResource {
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     @Operation(summary = "OIDC Back-Channel Logout 1.0 receiver: ends the sessions of the upstream session or user")
     @APIResponse(responseCode = "200", description = "Logout done (also when no session matched)")
-    @APIResponse(responseCode = "400", description = "invalid_request: the logout token is missing or invalid",
+    @APIResponse(
+            responseCode = "400",
+            description = "invalid_request: the logout token is missing or invalid",
             content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
     @APIResponse(responseCode = "503", description = "temporarily_unavailable: retry later")
     public Response receive(MultivaluedMap<String, String> form) {
@@ -68,8 +70,13 @@ public class BackchannelLogoutResource {
     }
 
     private void count(String outcome, int amount) {
-        received.computeIfAbsent(outcome, o -> Counter.builder("broker.backchannel.logouts")
-                .description("Back-channel logout tokens received, by outcome (accepted, or why they were refused)")
-                .tag("outcome", o).register(registry)).increment(amount);
+        received.computeIfAbsent(
+                        outcome,
+                        o -> Counter.builder("broker.backchannel.logouts")
+                                .description(
+                                        "Back-channel logout tokens received, by outcome (accepted, or why they were refused)")
+                                .tag("outcome", o)
+                                .register(registry))
+                .increment(amount);
     }
 }

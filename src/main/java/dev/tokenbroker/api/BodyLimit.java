@@ -20,8 +20,10 @@ import io.vertx.ext.web.Router;
 @Singleton
 class BodyLimit {
 
-    void install(@Observes Router router,
-            @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBodySize, ObjectMapper json)
+    void install(
+            @Observes Router router,
+            @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBodySize,
+            ObjectMapper json)
             throws JsonProcessingException {
         long limit = maxBodySize.asLongValue();
         // The one error body, serialised once: this route runs before RESTEasy and its mappers.
@@ -29,7 +31,8 @@ class BodyLimit {
         router.route().order(Integer.MIN_VALUE).handler(ctx -> {
             String declared = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
             if (declared != null && isOver(declared, limit)) {
-                ctx.response().setStatusCode(413)
+                ctx.response()
+                        .setStatusCode(413)
                         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                         .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
                         .putHeader("Pragma", "no-cache")

@@ -38,7 +38,8 @@ class DpopBinding {
         BrokerConfig.Dpop dpop = config.dpop();
         this.proofs = new DpopProofs(dpop.allowedAlgorithms(), dpop.maxAge(), dpop.clockSkew());
         this.replays = replays;
-        this.externalBase = config.externalBaseUrl().map(URI::toString)
+        this.externalBase = config.externalBaseUrl()
+                .map(URI::toString)
                 .map(base -> base.endsWith("/") ? base.substring(0, base.length() - 1) : base);
         this.remember = dpop.maxAge().plus(dpop.clockSkew().multipliedBy(2)).plusMinutes(1);
     }
@@ -58,8 +59,12 @@ class DpopBinding {
         }
         DpopProofs.Proof proof;
         try {
-            proof = proofs.verify(request.dpopProof(), request.method(),
-                    URI.create(externalBase.orElseThrow() + request.path()), Instant.now(), Optional.empty());
+            proof = proofs.verify(
+                    request.dpopProof(),
+                    request.method(),
+                    URI.create(externalBase.orElseThrow() + request.path()),
+                    Instant.now(),
+                    Optional.empty());
         } catch (DpopProofs.Rejected e) {
             return Uni.createFrom().failure(refused(client, "invalid", "Invalid DPoP proof: " + e.getMessage()));
         }

@@ -56,7 +56,8 @@ public class ErrorMapper {
     }
 
     static Response.ResponseBuilder body(int status, String error, String description) {
-        return NoStore.headers(Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)
+        return NoStore.headers(Response.status(status)
+                .type(MediaType.APPLICATION_JSON_TYPE)
                 .entity(new ErrorResponse(error, description)));
     }
 

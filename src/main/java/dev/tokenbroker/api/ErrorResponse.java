@@ -3,6 +3,6 @@ package dev.tokenbroker.api;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /** RFC 6749 §5.2 error body: the only error shape the broker sends. */
-public record ErrorResponse(@JsonProperty("error") String error,
-        @JsonProperty("error_description") String errorDescription) {
-}
+public record ErrorResponse(
+        @JsonProperty("error") String error,
+        @JsonProperty("error_description") String errorDescription) {}

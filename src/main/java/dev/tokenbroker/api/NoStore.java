@@ -6,8 +6,7 @@ import jakarta.ws.rs.core.Response;
 /** RFC 6749 §5.1: responses that may carry tokens must not be cached. Errors get the same headers. */
 final class NoStore {
 
-    private NoStore() {
-    }
+    private NoStore() {}
 
     static Response ok(Object body) {
         return headers(Response.ok(body, MediaType.APPLICATION_JSON_TYPE)).build();

@@ -40,9 +40,14 @@ class Operations {
 
     /** Timers by tags, built once each: building and registering on every request showed up in profiles. */
     private Timer timer(String operation, String client, String outcome) {
-        return timers.computeIfAbsent(operation + " " + client + " " + outcome, k -> Timer.builder("broker.token.operations")
-                .description("Token operations (exchange, refresh, revoke) by client and outcome")
-                .tag("operation", operation).tag("client", client).tag("outcome", outcome).register(registry));
+        return timers.computeIfAbsent(
+                operation + " " + client + " " + outcome,
+                k -> Timer.builder("broker.token.operations")
+                        .description("Token operations (exchange, refresh, revoke) by client and outcome")
+                        .tag("operation", operation)
+                        .tag("client", client)
+                        .tag("outcome", outcome)
+                        .register(registry));
     }
 
     final class Operation {
@@ -64,15 +69,19 @@ class Operations {
 
         /** Records the operation when {@code work} ends, however it ends. */
         <T> Uni<T> track(Uni<T> work) {
-            return work.onItemOrFailure().invoke((result, failure) -> end(failure == null ? "success"
-                    : failure instanceof RuntimeException e ? outcome(e) : "server_error"));
+            return work.onItemOrFailure()
+                    .invoke((result, failure) -> end(
+                            failure == null
+                                    ? "success"
+                                    : failure instanceof RuntimeException e ? outcome(e) : "server_error"));
         }
 
         private void end(String outcome) {
             long nanos = System.nanoTime() - started;
             timer(name, client, outcome).record(nanos, TimeUnit.NANOSECONDS);
-            LOG.infof("operation=%s client=%s outcome=%s latency_ms=%d", name, client, outcome,
-                    TimeUnit.NANOSECONDS.toMillis(nanos));
+            LOG.infof(
+                    "operation=%s client=%s outcome=%s latency_ms=%d",
+                    name, client, outcome, TimeUnit.NANOSECONDS.toMillis(nanos));
         }
     }
 }

@@ -35,7 +35,7 @@ class RefreshTokenGrant implements GrantHandler {
         String handle = params.required("refresh_token", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
         RequestedScope scope = RequestedScope.parse(
                 params.optional("scope", Params.SCOPE, "must be space-separated scope tokens (RFC 6749 §3.3)"));
-        return dpop.keyIfPresent(client, request).chain(dpopKey -> refreshSession.refresh(
-                new RefreshSession.Request(client, handle, scope, dpopKey)));
+        return dpop.keyIfPresent(client, request)
+                .chain(dpopKey -> refreshSession.refresh(new RefreshSession.Request(client, handle, scope, dpopKey)));
     }
 }

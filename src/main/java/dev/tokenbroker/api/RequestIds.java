@@ -22,7 +22,9 @@ class RequestIds {
     @ServerRequestFilter(preMatching = true)
     void assign(ContainerRequestContext request) {
         String given = request.getHeaderString(HEADER);
-        String id = given != null && ACCEPTED.matcher(given).matches() ? given : UUID.randomUUID().toString();
+        String id = given != null && ACCEPTED.matcher(given).matches()
+                ? given
+                : UUID.randomUUID().toString();
         request.setProperty(HEADER, id);
         MDC.put("request_id", id);
     }

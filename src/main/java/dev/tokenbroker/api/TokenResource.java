@@ -7,7 +7,6 @@ import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 import jakarta.enterprise.inject.Instance;
-
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
@@ -51,8 +50,13 @@ public class TokenResource {
     private final Operations operations;
     private final ObjectReader strictJson;
 
-    TokenResource(Clients clients, Instance<GrantHandler> grants, EndSession endSession, DpopBinding dpop,
-            Operations operations, ObjectMapper json) {
+    TokenResource(
+            Clients clients,
+            Instance<GrantHandler> grants,
+            EndSession endSession,
+            DpopBinding dpop,
+            Operations operations,
+            ObjectMapper json) {
         this.clients = clients;
         this.grants = grants.stream().collect(Collectors.toUnmodifiableMap(GrantHandler::grantType, g -> g));
         this.endSession = endSession;
@@ -71,20 +75,32 @@ public class TokenResource {
     @Path("/token")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     @Operation(summary = "Exchange an authorization code, or refresh with a broker refresh token (RFC 6749)")
-    @RequestBody(content = {
-            @Content(mediaType = MediaType.APPLICATION_FORM_URLENCODED, schema = @Schema(implementation = ApiDoc.TokenRequest.class)),
-            @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiDoc.TokenRequest.class)) })
-    @APIResponse(responseCode = "200", description = "Tokens; refresh_token is the broker's handle",
+    @RequestBody(
+            content = {
+                @Content(
+                        mediaType = MediaType.APPLICATION_FORM_URLENCODED,
+                        schema = @Schema(implementation = ApiDoc.TokenRequest.class)),
+                @Content(
+                        mediaType = MediaType.APPLICATION_JSON,
+                        schema = @Schema(implementation = ApiDoc.TokenRequest.class))
+            })
+    @APIResponse(
+            responseCode = "200",
+            description = "Tokens; refresh_token is the broker's handle",
             content = @Content(schema = @Schema(implementation = TokenResponse.class)))
-    @APIResponse(responseCode = "400", description = "invalid_request, invalid_grant, invalid_scope, unsupported_grant_type",
+    @APIResponse(
+            responseCode = "400",
+            description = "invalid_request, invalid_grant, invalid_scope, unsupported_grant_type",
             content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
     @APIResponse(responseCode = "401", description = "invalid_client: unknown client_id")
     @APIResponse(responseCode = "405", description = "invalid_request: wrong method")
     @APIResponse(responseCode = "413", description = "invalid_request: body over the size limit")
     @APIResponse(responseCode = "415", description = "invalid_request: wrong Content-Type")
     @APIResponse(responseCode = "500", description = "server_error: unexpected failure")
-    @APIResponse(responseCode = "502", description = "server_error (upstream rejected the broker's credentials) "
-            + "or temporarily_unavailable (upstream down or answering garbage)")
+    @APIResponse(
+            responseCode = "502",
+            description = "server_error (upstream rejected the broker's credentials) "
+                    + "or temporarily_unavailable (upstream down or answering garbage)")
     @APIResponse(responseCode = "503", description = "temporarily_unavailable: session store down; see Retry-After")
     @APIResponse(responseCode = "504", description = "temporarily_unavailable: upstream timed out")
     public Uni<Response> tokenForm(MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop) {
@@ -103,11 +119,20 @@ public class TokenResource {
     @Path("/revoke")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     @Operation(summary = "Revoke a broker refresh token and its upstream refresh token (RFC 7009)")
-    @RequestBody(content = {
-            @Content(mediaType = MediaType.APPLICATION_FORM_URLENCODED, schema = @Schema(implementation = ApiDoc.RevocationRequest.class)),
-            @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ApiDoc.RevocationRequest.class)) })
+    @RequestBody(
+            content = {
+                @Content(
+                        mediaType = MediaType.APPLICATION_FORM_URLENCODED,
+                        schema = @Schema(implementation = ApiDoc.RevocationRequest.class)),
+                @Content(
+                        mediaType = MediaType.APPLICATION_JSON,
+                        schema = @Schema(implementation = ApiDoc.RevocationRequest.class))
+            })
     @APIResponse(responseCode = "200", description = "Revoked, or the token was unknown or another client's")
-    @APIResponse(responseCode = "400", description = "invalid_request", content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
+    @APIResponse(
+            responseCode = "400",
+            description = "invalid_request",
+            content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
     @APIResponse(responseCode = "401", description = "invalid_client: unknown client_id")
     @APIResponse(responseCode = "503", description = "temporarily_unavailable: session store down; see Retry-After")
     public Uni<Response> revokeForm(MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop) {
@@ -125,19 +150,21 @@ public class TokenResource {
     /** Runs on the event loop: the use cases never block (their rare blocking steps move to worker threads). */
     private Uni<Response> token(Supplier<Params> request, List<String> dpop) {
         Operations.Operation op = operations.begin("token");
-        return op.track(Uni.createFrom().deferred(() -> {
-            Params params = request.get();
-            String grantType = params.required("grant_type");
-            GrantHandler grant = grants.get(grantType);
-            if (grant != null) {
-                op.name(grant.operation());
-            }
-            RegisteredClient client = client(params, op);
-            if (grant == null) {
-                throw new BrokerException.UnsupportedGrantType("grant_type must be one of " + grants.keySet());
-            }
-            return grant.handle(client, params, new RequestFacts("POST", "/oauth2/token", single(dpop)));
-        }).map(result -> NoStore.ok(TokenResponse.of(result))));
+        return op.track(Uni.createFrom()
+                .deferred(() -> {
+                    Params params = request.get();
+                    String grantType = params.required("grant_type");
+                    GrantHandler grant = grants.get(grantType);
+                    if (grant != null) {
+                        op.name(grant.operation());
+                    }
+                    RegisteredClient client = client(params, op);
+                    if (grant == null) {
+                        throw new BrokerException.UnsupportedGrantType("grant_type must be one of " + grants.keySet());
+                    }
+                    return grant.handle(client, params, new RequestFacts("POST", "/oauth2/token", single(dpop)));
+                })
+                .map(result -> NoStore.ok(TokenResponse.of(result))));
     }
 
     /** RFC 9449 §4.3: at most one DPoP header. */
@@ -153,23 +180,26 @@ public class TokenResource {
 
     private Uni<Response> revoke(Supplier<Params> request, List<String> dpop) {
         Operations.Operation op = operations.begin("revoke");
-        return op.track(Uni.createFrom().deferred(() -> {
-            Params params = request.get();
-            RegisteredClient client = client(params, op);
-            // Any token is well-formed here (RFC 7009 §2.2): what is not one of our handles is simply unknown.
-            String token = params.required("token");
-            // RFC 7009 §2.1: the hint may be ignored; we only ever hold refresh tokens.
-            params.optional("token_type_hint");
-            return this.dpop.keyIfPresent(client, new RequestFacts("POST", "/oauth2/revoke", single(dpop)))
-                    .chain(dpopKey -> endSession.revoke(client, token, dpopKey));
-        // RFC 7009 §2.2: the status is the answer; no body, so no Content-Type that promises JSON.
-        }).map(revoked -> NoStore.headers(Response.ok()).build()));
+        return op.track(Uni.createFrom()
+                .deferred(() -> {
+                    Params params = request.get();
+                    RegisteredClient client = client(params, op);
+                    // Any token is well-formed here (RFC 7009 §2.2): what is not one of our handles is simply unknown.
+                    String token = params.required("token");
+                    // RFC 7009 §2.1: the hint may be ignored; we only ever hold refresh tokens.
+                    params.optional("token_type_hint");
+                    return this.dpop
+                            .keyIfPresent(client, new RequestFacts("POST", "/oauth2/revoke", single(dpop)))
+                            .chain(dpopKey -> endSession.revoke(client, token, dpopKey));
+                    // RFC 7009 §2.2: the status is the answer; no body, so no Content-Type that promises JSON.
+                })
+                .map(revoked -> NoStore.headers(Response.ok()).build()));
     }
 
     private RegisteredClient client(Params params, Operations.Operation op) {
         String clientId = params.required("client_id");
-        RegisteredClient client = clients.byClientId(clientId)
-                .orElseThrow(() -> new BrokerException.InvalidClient("Unknown client_id"));
+        RegisteredClient client =
+                clients.byClientId(clientId).orElseThrow(() -> new BrokerException.InvalidClient("Unknown client_id"));
         op.client(client.name());
         return client;
     }

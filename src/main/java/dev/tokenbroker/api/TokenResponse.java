@@ -18,8 +18,8 @@ public record TokenResponse(
     static TokenResponse of(TokenResult result) {
         // An unknown scope is stored as "", which must not reach the wire as "scope":"" (RFC 6749 §5.1: omit it).
         String scope = result.scope() == null || result.scope().isEmpty() ? null : result.scope();
-        return new TokenResponse(result.accessToken(), result.tokenType(), result.expiresIn(), scope,
-                result.handle(), result.idToken());
+        return new TokenResponse(
+                result.accessToken(), result.tokenType(), result.expiresIn(), scope, result.handle(), result.idToken());
     }
 
     @Override

@@ -139,7 +139,9 @@ public interface BrokerConfig {
     }
 
     enum DpopMode {
-        off, optional, required
+        off,
+        optional,
+        required
     }
 
     /** Constants spelled as in RFC 7591 {@code token_endpoint_auth_method}, so config values match them exactly. */

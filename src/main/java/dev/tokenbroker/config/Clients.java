@@ -34,20 +34,34 @@ public class Clients {
         }
         config.clients().forEach((name, c) -> {
             String prefix = "broker.clients." + name + ".";
-            require(!c.clientId().isBlank() && c.clientId().length() <= MAX_CREDENTIAL_LENGTH,
+            require(
+                    !c.clientId().isBlank() && c.clientId().length() <= MAX_CREDENTIAL_LENGTH,
                     prefix + "client-id must be 1 to " + MAX_CREDENTIAL_LENGTH + " characters");
-            require(!c.clientSecret().isBlank() && c.clientSecret().length() <= MAX_CREDENTIAL_LENGTH,
+            require(
+                    !c.clientSecret().isBlank() && c.clientSecret().length() <= MAX_CREDENTIAL_LENGTH,
                     prefix + "client-secret must be 1 to " + MAX_CREDENTIAL_LENGTH + " characters");
             require(!c.redirectUris().isEmpty(), prefix + "redirect-uris must list at least one URI");
-            c.redirectUris().forEach(uri -> require(isAbsoluteWithoutFragment(uri),
-                    prefix + "redirect-uris: '" + uri + "' is not an absolute URI without fragment"));
-            RegisteredClient client = new RegisteredClient(name, c.clientId(), c.clientSecret(),
-                    c.redirectUris(), c.authMethod(), c.rotateHandles(), c.dpop());
+            c.redirectUris()
+                    .forEach(uri -> require(
+                            isAbsoluteWithoutFragment(uri),
+                            prefix + "redirect-uris: '" + uri + "' is not an absolute URI without fragment"));
+            RegisteredClient client = new RegisteredClient(
+                    name,
+                    c.clientId(),
+                    c.clientSecret(),
+                    c.redirectUris(),
+                    c.authMethod(),
+                    c.rotateHandles(),
+                    c.dpop());
             RegisteredClient clash = byClientId.put(c.clientId(), client);
-            require(c.dpop() == BrokerConfig.DpopMode.off || config.externalBaseUrl().isPresent(),
+            require(
+                    c.dpop() == BrokerConfig.DpopMode.off
+                            || config.externalBaseUrl().isPresent(),
                     prefix + "dpop needs broker.external-base-url (the URL front ends put in a DPoP proof's htu)");
-            require(clash == null, prefix + "client-id '" + c.clientId() + "' is also used by broker.clients."
-                    + (clash == null ? "" : clash.name()));
+            require(
+                    clash == null,
+                    prefix + "client-id '" + c.clientId() + "' is also used by broker.clients."
+                            + (clash == null ? "" : clash.name()));
         });
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(String.join("\n", problems));

@@ -43,7 +43,9 @@ public class ConfigurationCheck {
             if (t instanceof InvalidConfiguration invalid) {
                 return java.util.Optional.of(invalid.problems());
             }
-            if (t instanceof IllegalArgumentException && t.getMessage() != null && t.getMessage().startsWith("broker.")) {
+            if (t instanceof IllegalArgumentException
+                    && t.getMessage() != null
+                    && t.getMessage().startsWith("broker.")) {
                 return java.util.Optional.of(List.of(t.getMessage().split("\n")));
             }
         }

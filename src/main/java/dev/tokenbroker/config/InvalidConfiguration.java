@@ -26,7 +26,8 @@ public final class InvalidConfiguration extends ConfigurationException {
     }
 
     static String message(List<String> problems) {
-        return "token-broker cannot start: " + (problems.size() == 1 ? "1 configuration problem"
-                : problems.size() + " configuration problems") + "\n  " + String.join("\n  ", problems);
+        return "token-broker cannot start: "
+                + (problems.size() == 1 ? "1 configuration problem" : problems.size() + " configuration problems")
+                + "\n  " + String.join("\n  ", problems);
     }
 }

@@ -20,7 +20,8 @@ import io.smallrye.config.Priorities;
 @Priority(Priorities.APPLICATION)
 public class VerbatimSecrets implements ConfigSourceInterceptor {
 
-    private static final Pattern CLIENT_SECRET = Pattern.compile("broker\\.clients\\.(\"[^\"]+\"|[^.]+)\\.client-secret");
+    private static final Pattern CLIENT_SECRET =
+            Pattern.compile("broker\\.clients\\.(\"[^\"]+\"|[^.]+)\\.client-secret");
 
     @Override
     public ConfigValue getValue(ConfigSourceInterceptorContext context, String name) {

@@ -154,8 +154,7 @@ public final class DpopProofs {
     }
 
     /** The verified content of a proof: what the caller binds ({@code jkt}) and what it replay-checks. */
-    public record Proof(String jkt, String jti, Instant iat) {
-    }
+    public record Proof(String jkt, String jti, Instant iat) {}
 
     /**
      * The proof is not acceptable. The message is one of a fixed set of reasons, safe to show the client.
@@ -208,8 +207,7 @@ public final class DpopProofs {
     private String checkHeader(JsonWebSignature jws) {
         // Media type names compare case-insensitively and may carry the "application/" prefix (RFC 7515 §4.1.9).
         Object typ = jws.getObjectHeader("typ");
-        if (!(typ instanceof String t)
-                || !(t.equalsIgnoreCase(TYP) || t.equalsIgnoreCase("application/" + TYP))) {
+        if (!(typ instanceof String t) || !(t.equalsIgnoreCase(TYP) || t.equalsIgnoreCase("application/" + TYP))) {
             throw new Rejected("typ must be dpop+jwt");
         }
         Object alg = jws.getObjectHeader("alg");
@@ -300,7 +298,8 @@ public final class DpopProofs {
         if (!(nonce instanceof String actual)) {
             throw new Rejected("nonce missing", true);
         }
-        if (!MessageDigest.isEqual(actual.getBytes(StandardCharsets.UTF_8), expected.getBytes(StandardCharsets.UTF_8))) {
+        if (!MessageDigest.isEqual(
+                actual.getBytes(StandardCharsets.UTF_8), expected.getBytes(StandardCharsets.UTF_8))) {
             throw new Rejected("nonce wrong or expired", true);
         }
     }
@@ -385,7 +384,8 @@ public final class DpopProofs {
             if (isUnreserved(decoded)) {
                 out.append(decoded);
             } else {
-                out.append('%').append(Character.toUpperCase(path.charAt(i + 1)))
+                out.append('%')
+                        .append(Character.toUpperCase(path.charAt(i + 1)))
                         .append(Character.toUpperCase(path.charAt(i + 2)));
             }
             i += 2;
@@ -394,8 +394,13 @@ public final class DpopProofs {
     }
 
     private static boolean isUnreserved(char c) {
-        return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
-                || c == '-' || c == '.' || c == '_' || c == '~';
+        return c >= 'A' && c <= 'Z'
+                || c >= 'a' && c <= 'z'
+                || c >= '0' && c <= '9'
+                || c == '-'
+                || c == '.'
+                || c == '_'
+                || c == '~';
     }
 
     /** RFC 3986 §5.2.4 for an absolute path: "." segments vanish, ".." removes its predecessor. */

@@ -28,8 +28,7 @@ public final class Handles {
         }
     });
 
-    private Handles() {
-    }
+    private Handles() {}
 
     /**
      * One handle of a session. {@link #toString()} is redacted; {@link #value()} is what the front end gets.

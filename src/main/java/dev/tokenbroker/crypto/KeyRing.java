@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
 import javax.crypto.Cipher;
 import javax.crypto.Mac;
 import javax.crypto.SecretKey;
@@ -56,11 +55,11 @@ public final class KeyRing {
             throw new IllegalArgumentException("broker.session.encryption-key-id '" + currentKid
                     + "' names no key in broker.session.encryption-keys: set it to one of " + base64Keys.keySet());
         }
-        this.keys = Map.copyOf(base64Keys.entrySet().stream().collect(Collectors.toMap(
-                Map.Entry::getKey, e -> decodeKey(e.getKey(), e.getValue()))));
+        this.keys = Map.copyOf(base64Keys.entrySet().stream()
+                .collect(Collectors.toMap(Map.Entry::getKey, e -> decodeKey(e.getKey(), e.getValue()))));
         this.currentKid = currentKid;
-        this.indexKeys = Map.copyOf(keys.entrySet().stream().collect(Collectors.toMap(
-                Map.Entry::getKey, e -> deriveIndexKey(e.getValue()))));
+        this.indexKeys = Map.copyOf(keys.entrySet().stream()
+                .collect(Collectors.toMap(Map.Entry::getKey, e -> deriveIndexKey(e.getValue()))));
     }
 
     /** A ring with one random key, for dev and test runs without configured keys. */
@@ -72,8 +71,8 @@ public final class KeyRing {
 
     private static SecretKey decodeKey(String kid, String base64) {
         if (!KID.matcher(kid).matches()) {
-            throw new IllegalArgumentException("broker.session.encryption-keys: key id '" + kid
-                    + "' must match " + KID.pattern());
+            throw new IllegalArgumentException(
+                    "broker.session.encryption-keys: key id '" + kid + "' must match " + KID.pattern());
         }
         byte[] raw;
         try {
@@ -83,8 +82,9 @@ public final class KeyRing {
                     + "set it to 32 random bytes in base64, made with `openssl rand -base64 32`");
         }
         if (raw.length != 32) {
-            throw new IllegalArgumentException("broker.session.encryption-keys." + kid
-                    + " must decode to 32 bytes (AES-256), got " + raw.length + ": make one with `openssl rand -base64 32`");
+            throw new IllegalArgumentException(
+                    "broker.session.encryption-keys." + kid + " must decode to 32 bytes (AES-256), got " + raw.length
+                            + ": make one with `openssl rand -base64 32`");
         }
         return new SecretKeySpec(raw, "AES");
     }
@@ -95,8 +95,12 @@ public final class KeyRing {
         try {
             Cipher cipher = cipher(Cipher.ENCRYPT_MODE, keys.get(currentKid), nonce, currentKid, associatedData);
             byte[] sealed = cipher.doFinal(plaintext.getBytes(StandardCharsets.UTF_8));
-            byte[] out = ByteBuffer.allocate(nonce.length + sealed.length).put(nonce).put(sealed).array();
-            return VERSION + "." + currentKid + "." + Base64.getUrlEncoder().withoutPadding().encodeToString(out);
+            byte[] out = ByteBuffer.allocate(nonce.length + sealed.length)
+                    .put(nonce)
+                    .put(sealed)
+                    .array();
+            return VERSION + "." + currentKid + "."
+                    + Base64.getUrlEncoder().withoutPadding().encodeToString(out);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-GCM encryption failed", e);
         }
@@ -112,8 +116,13 @@ public final class KeyRing {
 
     /** The value's tags under every key in the ring, current first: lookups still find what older keys tagged. */
     public List<String> indexTags(String value) {
-        return Stream.concat(Stream.of(currentKid), indexKeys.keySet().stream().filter(kid -> !kid.equals(currentKid)).sorted())
-                .map(kid -> tag(kid, value)).toList();
+        return Stream.concat(
+                        Stream.of(currentKid),
+                        indexKeys.keySet().stream()
+                                .filter(kid -> !kid.equals(currentKid))
+                                .sorted())
+                .map(kid -> tag(kid, value))
+                .toList();
     }
 
     private String tag(String kid, String value) {
@@ -126,7 +135,9 @@ public final class KeyRing {
                 throw new IllegalStateException("HmacSHA256 is required by the Java platform", e);
             }
         });
-        return Base64.getUrlEncoder().withoutPadding().encodeToString(mac.doFinal(value.getBytes(StandardCharsets.UTF_8)));
+        return Base64.getUrlEncoder()
+                .withoutPadding()
+                .encodeToString(mac.doFinal(value.getBytes(StandardCharsets.UTF_8)));
     }
 
     /** A separate key for index tags, so the encryption key itself is never used as a MAC key. */
@@ -134,8 +145,8 @@ public final class KeyRing {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(key);
-            return new SecretKeySpec(mac.doFinal("token-broker index tags v1".getBytes(StandardCharsets.UTF_8)),
-                    "HmacSHA256");
+            return new SecretKeySpec(
+                    mac.doFinal("token-broker index tags v1".getBytes(StandardCharsets.UTF_8)), "HmacSHA256");
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is required by the Java platform", e);
         }

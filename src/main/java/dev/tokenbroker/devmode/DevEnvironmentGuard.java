@@ -22,8 +22,7 @@ final class DevEnvironmentGuard {
     /** Environment-style prefixes of the settings that would rewire dev mode. */
     private static final List<String> REWIRING = List.of("BROKER_UPSTREAM_", "BROKER_CLIENTS_", "QUARKUS_REDIS_");
 
-    private DevEnvironmentGuard() {
-    }
+    private DevEnvironmentGuard() {}
 
     /** Fails when the environment or a .env file rewires dev mode. */
     static void check(Config config) {
@@ -47,11 +46,14 @@ final class DevEnvironmentGuard {
             if (!sourceName.startsWith("EnvConfigSource")) {
                 return;
             }
-            String from = sourceName.contains("[source=") ? "the .env file "
-                    + sourceName.substring(sourceName.indexOf("[source=") + 8, sourceName.length() - 1)
+            String from = sourceName.contains("[source=")
+                    ? "the .env file "
+                            + sourceName.substring(sourceName.indexOf("[source=") + 8, sourceName.length() - 1)
                     : "the environment";
-            new TreeSet<>(names).stream().filter(DevEnvironmentGuard::rewires)
-                    .forEach(name -> problems.add(name + " (from " + from + ")"));
+            new TreeSet<>(names)
+                    .stream()
+                            .filter(DevEnvironmentGuard::rewires)
+                            .forEach(name -> problems.add(name + " (from " + from + ")"));
         });
         return problems;
     }
@@ -68,11 +70,13 @@ final class DevEnvironmentGuard {
     }
 
     static String message(List<String> problems) {
-        return String.join("\n", List.of(
-                "Dev mode refuses to start: these settings would mix a real upstream, client or Redis into dev mode,",
-                "which runs its own (codes from the dev login would be sent, with the real client secret, elsewhere):",
-                "  " + String.join("\n  ", problems),
-                "Unset them (or move the .env file away) for ./mvnw quarkus:dev. To run against a real upstream, build",
-                "with ./mvnw package -DskipTests and start target/quarkus-app/quarkus-run.jar with them (README: Against a real upstream)."));
+        return String.join(
+                "\n",
+                List.of(
+                        "Dev mode refuses to start: these settings would mix a real upstream, client or Redis into dev mode,",
+                        "which runs its own (codes from the dev login would be sent, with the real client secret, elsewhere):",
+                        "  " + String.join("\n  ", problems),
+                        "Unset them (or move the .env file away) for ./mvnw quarkus:dev. To run against a real upstream, build",
+                        "with ./mvnw package -DskipTests and start target/quarkus-app/quarkus-run.jar with them (README: Against a real upstream)."));
     }
 }

@@ -42,13 +42,20 @@ public class DevServices {
     private final MockOAuth2Server upstream;
     private final String loginPage;
 
-    DevServices(BrokerConfig config, @ConfigProperty(name = "quarkus.redis.hosts") URI redisUri,
-            @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080") int httpPort) throws Exception {
+    DevServices(
+            BrokerConfig config,
+            @ConfigProperty(name = "quarkus.redis.hosts") URI redisUri,
+            @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080") int httpPort)
+            throws Exception {
         DevEnvironmentGuard.check(ConfigProvider.getConfig());
-        redis = RedisServer.listening(redisUri.getPort()) ? null
-                : RedisServer.start(redisUri.getPort(), Path.of("target", "dev-redis").toAbsolutePath());
-        URI issuer = config.upstream().issuer().orElseThrow(
-                () -> new IllegalStateException("%dev.broker.upstream.issuer must name the embedded upstream"));
+        redis = RedisServer.listening(redisUri.getPort())
+                ? null
+                : RedisServer.start(
+                        redisUri.getPort(), Path.of("target", "dev-redis").toAbsolutePath());
+        URI issuer = config.upstream()
+                .issuer()
+                .orElseThrow(
+                        () -> new IllegalStateException("%dev.broker.upstream.issuer must name the embedded upstream"));
         if (RedisServer.listening(issuer.getPort())) {
             upstream = null;
         } else {
@@ -58,26 +65,36 @@ public class DevServices {
         var client = config.clients().values().iterator().next();
         try (InputStream page = DevServices.class.getResourceAsStream("/devmode/login.html")) {
             loginPage = new String(page.readAllBytes(), StandardCharsets.UTF_8)
-                    .replace("__ISSUER__", issuer.toString()).replace("__CLIENT_ID__", client.clientId());
+                    .replace("__ISSUER__", issuer.toString())
+                    .replace("__CLIENT_ID__", client.clientId());
         }
-        LOG.info(walkthrough("http://localhost:" + httpPort, issuer, client.clientId(),
-                client.redirectUris().get(client.redirectUris().size() - 1), redisUri));
+        LOG.info(walkthrough(
+                "http://localhost:" + httpPort,
+                issuer,
+                client.clientId(),
+                client.redirectUris().get(client.redirectUris().size() - 1),
+                redisUri));
     }
 
     /** The dev login page at /dev/ and its redirect target /dev/callback. */
     void routes(@Observes Router router) {
-        router.getWithRegex("/dev/(callback)?").handler(ctx -> ctx.response()
-                .putHeader("Content-Type", "text/html; charset=utf-8").end(loginPage));
+        router.getWithRegex("/dev/(callback)?")
+                .handler(ctx -> ctx.response()
+                        .putHeader("Content-Type", "text/html; charset=utf-8")
+                        .end(loginPage));
     }
 
     static String walkthrough(String broker, URI issuer, String clientId, String redirectUri, URI redisUri)
             throws NoSuchAlgorithmException {
-        String challenge = Base64.getUrlEncoder().withoutPadding().encodeToString(MessageDigest.getInstance("SHA-256")
-                .digest(EXAMPLE_VERIFIER.getBytes(StandardCharsets.US_ASCII)));
+        String challenge = Base64.getUrlEncoder()
+                .withoutPadding()
+                .encodeToString(MessageDigest.getInstance("SHA-256")
+                        .digest(EXAMPLE_VERIFIER.getBytes(StandardCharsets.US_ASCII)));
         String authorize = issuer + "/authorize?client_id=" + clientId + "&response_type=code&redirect_uri="
                 + redirectUri + "&scope=openid+offline_access&state=dev&code_challenge=" + challenge
                 + "&code_challenge_method=S256";
-        return String.join("\n",
+        return String.join(
+                "\n",
                 "",
                 "token-broker dev mode",
                 "  broker         " + broker + "  (POST /oauth2/token, POST /oauth2/revoke)",
@@ -89,9 +106,12 @@ public class DevServices {
                 "  dev client     " + clientId + " (secret: see %dev.broker.clients in application.properties)",
                 "Walk-through (paste into a shell):",
                 "  VERIFIER=" + EXAMPLE_VERIFIER,
-                "  CODE=$(curl -s -o /dev/null -w '%{redirect_url}' '" + authorize + "' | sed 's/.*code=\\([^&]*\\).*/\\1/')",
-                "  HANDLE=$(curl -s -w '\\n' " + broker + "/oauth2/token -d grant_type=authorization_code -d client_id=" + clientId
-                        + " -d code=\"$CODE\" -d redirect_uri=" + redirectUri + " -d code_verifier=\"$VERIFIER\" | tee /dev/stderr"
+                "  CODE=$(curl -s -o /dev/null -w '%{redirect_url}' '" + authorize
+                        + "' | sed 's/.*code=\\([^&]*\\).*/\\1/')",
+                "  HANDLE=$(curl -s -w '\\n' " + broker + "/oauth2/token -d grant_type=authorization_code -d client_id="
+                        + clientId
+                        + " -d code=\"$CODE\" -d redirect_uri=" + redirectUri
+                        + " -d code_verifier=\"$VERIFIER\" | tee /dev/stderr"
                         + " | sed 's/.*\"refresh_token\":\"\\([^\"]*\\)\".*/\\1/')",
                 "  curl -s -w '\\n' " + broker + "/oauth2/token -d grant_type=refresh_token -d client_id=" + clientId
                         + " -d refresh_token=\"$HANDLE\"",

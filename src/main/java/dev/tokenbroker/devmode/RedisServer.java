@@ -29,7 +29,6 @@ import org.testcontainers.containers.GenericContainer;
  */
 public final class RedisServer implements AutoCloseable {
 
-
     private final int port;
     private final Path dataDir;
     private Process process;
@@ -72,7 +71,10 @@ public final class RedisServer implements AutoCloseable {
     /** Stops the server; its data stays on disk for {@link #resume()}. */
     public synchronized void stop() {
         if (container != null) {
-            container.getDockerClient().stopContainerCmd(container.getContainerId()).exec();
+            container
+                    .getDockerClient()
+                    .stopContainerCmd(container.getContainerId())
+                    .exec();
         } else if (process != null) {
             process.destroy();
             try {
@@ -90,7 +92,10 @@ public final class RedisServer implements AutoCloseable {
     /** Starts the server (again) on the same port, reloading what it had written. */
     public synchronized void resume() {
         if (container != null) {
-            container.getDockerClient().startContainerCmd(container.getContainerId()).exec();
+            container
+                    .getDockerClient()
+                    .startContainerCmd(container.getContainerId())
+                    .exec();
         } else if (dockerAvailable()) {
             container = new GenericContainer<>("redis:7-alpine")
                     .withCommand("redis-server", "--appendonly", "yes", "--appendfsync", "always")
@@ -99,9 +104,20 @@ public final class RedisServer implements AutoCloseable {
             container.start();
         } else {
             try {
-                process = new ProcessBuilder(executable().toString(), "--port", Integer.toString(port),
-                        "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-                        "--dir", dataDir.toString())
+                process = new ProcessBuilder(
+                                executable().toString(),
+                                "--port",
+                                Integer.toString(port),
+                                "--bind",
+                                "127.0.0.1",
+                                "--save",
+                                "",
+                                "--appendonly",
+                                "yes",
+                                "--appendfsync",
+                                "always",
+                                "--dir",
+                                dataDir.toString())
                         .redirectErrorStream(true)
                         .redirectOutput(dataDir.resolve("redis.log").toFile())
                         .start();
@@ -123,8 +139,11 @@ public final class RedisServer implements AutoCloseable {
 
     static boolean dockerAvailable() {
         // Ask Testcontainers only where an engine may be: it logs an ERROR for every strategy that fails.
-        if (!dockerMayBeReachable(System.getenv(), Path.of(System.getProperty("user.home")),
-                System.getProperty("os.name"), Files::exists)) {
+        if (!dockerMayBeReachable(
+                System.getenv(),
+                Path.of(System.getProperty("user.home")),
+                System.getProperty("os.name"),
+                Files::exists)) {
             return false;
         }
         try {
@@ -147,9 +166,12 @@ public final class RedisServer implements AutoCloseable {
         if (osName.toLowerCase(Locale.ROOT).startsWith("windows")) {
             return exists.test(Path.of("\\\\.\\pipe\\docker_engine"));
         }
-        List<Path> sockets = new ArrayList<>(List.of(Path.of("/var/run/docker.sock"),
-                home.resolve(".docker/run/docker.sock"), home.resolve(".docker/desktop/docker.sock"),
-                home.resolve(".colima/default/docker.sock"), home.resolve(".rd/docker.sock")));
+        List<Path> sockets = new ArrayList<>(List.of(
+                Path.of("/var/run/docker.sock"),
+                home.resolve(".docker/run/docker.sock"),
+                home.resolve(".docker/desktop/docker.sock"),
+                home.resolve(".colima/default/docker.sock"),
+                home.resolve(".rd/docker.sock")));
         if (env.get("XDG_RUNTIME_DIR") != null) {
             sockets.add(Path.of(env.get("XDG_RUNTIME_DIR"), "docker.sock"));
         }
@@ -178,7 +200,8 @@ public final class RedisServer implements AutoCloseable {
         }
         if (os.startsWith("mac") || os.startsWith("darwin")) {
             return arch.equals("amd64") || arch.equals("arm64")
-                    ? Optional.of("redis-server-6.2.6-v5-darwin-" + arch) : Optional.empty();
+                    ? Optional.of("redis-server-6.2.6-v5-darwin-" + arch)
+                    : Optional.empty();
         }
         if (os.startsWith("windows")) {
             return arch.equals("amd64") ? Optional.of("redis-server-5.0.14.1-windows-amd64.exe") : Optional.empty();
@@ -189,7 +212,8 @@ public final class RedisServer implements AutoCloseable {
     /** Where to look for {@code redis-server} on PATH: with {@code .exe} on Windows. */
     static List<Path> pathCandidates(String path, String pathSeparator, String osName) {
         List<String> names = osName.toLowerCase(Locale.ROOT).startsWith("windows")
-                ? List.of("redis-server.exe", "redis-server") : List.of("redis-server");
+                ? List.of("redis-server.exe", "redis-server")
+                : List.of("redis-server");
         List<Path> candidates = new ArrayList<>();
         for (String dir : path.split(Pattern.quote(pathSeparator))) {
             if (!dir.isEmpty()) {
@@ -206,9 +230,11 @@ public final class RedisServer implements AutoCloseable {
                 return candidate;
             }
         }
-        String binary = embeddedBinary(osName, System.getProperty("os.arch")).orElseThrow(() -> new IllegalStateException(
-                "no redis-server on PATH, no Docker engine found, and com.github.codemonstur:embedded-redis ships no "
-                        + "binary for " + osName + " " + System.getProperty("os.arch") + ": install redis-server"));
+        String binary = embeddedBinary(osName, System.getProperty("os.arch"))
+                .orElseThrow(() -> new IllegalStateException(
+                        "no redis-server on PATH, no Docker engine found, and com.github.codemonstur:embedded-redis ships no "
+                                + "binary for " + osName + " " + System.getProperty("os.arch")
+                                + ": install redis-server"));
         Path target = Path.of("target", "redis", binary).toAbsolutePath();
         synchronized (RedisServer.class) {
             if (!Files.isExecutable(target)) {

@@ -43,8 +43,14 @@ public abstract sealed class BrokerException extends RuntimeException {
         public InvalidRequest(String description) {
             super(description, null, null);
         }
-        public int status() { return 400; }
-        public String error() { return "invalid_request"; }
+
+        public int status() {
+            return 400;
+        }
+
+        public String error() {
+            return "invalid_request";
+        }
     }
 
     /** Unknown {@code client_id}. */
@@ -52,8 +58,14 @@ public abstract sealed class BrokerException extends RuntimeException {
         public InvalidClient(String description) {
             super(description, null, null);
         }
-        public int status() { return 401; }
-        public String error() { return "invalid_client"; }
+
+        public int status() {
+            return 401;
+        }
+
+        public String error() {
+            return "invalid_client";
+        }
     }
 
     /** Code or refresh handle unknown, expired, used, or issued to another client. */
@@ -61,8 +73,14 @@ public abstract sealed class BrokerException extends RuntimeException {
         public InvalidGrant(String description) {
             super(description, null, null);
         }
-        public int status() { return 400; }
-        public String error() { return "invalid_grant"; }
+
+        public int status() {
+            return 400;
+        }
+
+        public String error() {
+            return "invalid_grant";
+        }
     }
 
     /** Requested scope wider than the session's. */
@@ -70,16 +88,28 @@ public abstract sealed class BrokerException extends RuntimeException {
         public InvalidScope(String description) {
             super(description, null, null);
         }
-        public int status() { return 400; }
-        public String error() { return "invalid_scope"; }
+
+        public int status() {
+            return 400;
+        }
+
+        public String error() {
+            return "invalid_scope";
+        }
     }
 
     public static final class UnsupportedGrantType extends BrokerException {
         public UnsupportedGrantType(String description) {
             super(description, null, null);
         }
-        public int status() { return 400; }
-        public String error() { return "unsupported_grant_type"; }
+
+        public int status() {
+            return 400;
+        }
+
+        public String error() {
+            return "unsupported_grant_type";
+        }
     }
 
     /** RFC 9449 §7.1: the DPoP proof is missing, malformed, stale, replayed or signed by another key. */
@@ -87,8 +117,14 @@ public abstract sealed class BrokerException extends RuntimeException {
         public InvalidDpopProof(String description) {
             super(description, null, null);
         }
-        public int status() { return 400; }
-        public String error() { return "invalid_dpop_proof"; }
+
+        public int status() {
+            return 400;
+        }
+
+        public String error() {
+            return "invalid_dpop_proof";
+        }
     }
 
     /** The upstream rejected the broker's own client credentials: an operator must fix the configuration. */
@@ -96,9 +132,19 @@ public abstract sealed class BrokerException extends RuntimeException {
         public UpstreamRejectedBroker(String logDetail) {
             super("The upstream authorization server rejected the broker's client configuration", logDetail, null);
         }
-        public int status() { return 502; }
-        public String error() { return "server_error"; }
-        @Override public String outcome() { return "upstream_rejected_broker"; }
+
+        public int status() {
+            return 502;
+        }
+
+        public String error() {
+            return "server_error";
+        }
+
+        @Override
+        public String outcome() {
+            return "upstream_rejected_broker";
+        }
     }
 
     /**
@@ -112,10 +158,24 @@ public abstract sealed class BrokerException extends RuntimeException {
             super("The upstream authorization server is unavailable", logDetail, cause);
             this.mayHaveReachedUpstream = mayHaveReachedUpstream;
         }
-        public int status() { return 502; }
-        public String error() { return "temporarily_unavailable"; }
-        @Override public String outcome() { return "upstream_error"; }
-        @Override public boolean mayHaveReachedUpstream() { return mayHaveReachedUpstream; }
+
+        public int status() {
+            return 502;
+        }
+
+        public String error() {
+            return "temporarily_unavailable";
+        }
+
+        @Override
+        public String outcome() {
+            return "upstream_error";
+        }
+
+        @Override
+        public boolean mayHaveReachedUpstream() {
+            return mayHaveReachedUpstream;
+        }
     }
 
     /** The request was sent but no complete answer came in time: the upstream may still be processing it. */
@@ -123,10 +183,24 @@ public abstract sealed class BrokerException extends RuntimeException {
         public UpstreamTimeout(String logDetail, Throwable cause) {
             super("The upstream authorization server did not answer in time", logDetail, cause);
         }
-        public int status() { return 504; }
-        public String error() { return "temporarily_unavailable"; }
-        @Override public String outcome() { return "upstream_timeout"; }
-        @Override public boolean mayHaveReachedUpstream() { return true; }
+
+        public int status() {
+            return 504;
+        }
+
+        public String error() {
+            return "temporarily_unavailable";
+        }
+
+        @Override
+        public String outcome() {
+            return "upstream_timeout";
+        }
+
+        @Override
+        public boolean mayHaveReachedUpstream() {
+            return true;
+        }
     }
 
     /** Redis unreachable; the caller may retry. */
@@ -134,10 +208,24 @@ public abstract sealed class BrokerException extends RuntimeException {
         public StoreUnavailable(String logDetail, Throwable cause) {
             super("The session store is unavailable, retry later", logDetail, cause);
         }
-        public int status() { return 503; }
-        public String error() { return "temporarily_unavailable"; }
-        @Override public String outcome() { return "store_error"; }
-        @Override public OptionalInt retryAfterSeconds() { return RETRY_AFTER; }
+
+        public int status() {
+            return 503;
+        }
+
+        public String error() {
+            return "temporarily_unavailable";
+        }
+
+        @Override
+        public String outcome() {
+            return "store_error";
+        }
+
+        @Override
+        public OptionalInt retryAfterSeconds() {
+            return RETRY_AFTER;
+        }
     }
 
     /**
@@ -148,10 +236,24 @@ public abstract sealed class BrokerException extends RuntimeException {
         public RefreshContended(String logDetail) {
             super("The session is being refreshed elsewhere, retry later", logDetail, null);
         }
-        public int status() { return 503; }
-        public String error() { return "temporarily_unavailable"; }
-        @Override public String outcome() { return "refresh_contended"; }
-        @Override public OptionalInt retryAfterSeconds() { return RETRY_AFTER; }
+
+        public int status() {
+            return 503;
+        }
+
+        public String error() {
+            return "temporarily_unavailable";
+        }
+
+        @Override
+        public String outcome() {
+            return "refresh_contended";
+        }
+
+        @Override
+        public OptionalInt retryAfterSeconds() {
+            return RETRY_AFTER;
+        }
     }
 
     /**
@@ -165,9 +267,19 @@ public abstract sealed class BrokerException extends RuntimeException {
             super("The logout token is invalid", logDetail, null);
             this.reason = reason;
         }
-        public int status() { return 400; }
-        public String error() { return "invalid_request"; }
-        @Override public String outcome() { return reason; }
+
+        public int status() {
+            return 400;
+        }
+
+        public String error() {
+            return "invalid_request";
+        }
+
+        @Override
+        public String outcome() {
+            return reason;
+        }
     }
 
     /** Too much work of one kind in flight (a back-channel logout storm): nothing was done, the caller may retry. */
@@ -175,18 +287,38 @@ public abstract sealed class BrokerException extends RuntimeException {
         public Overloaded(String logDetail) {
             super("Too many requests in flight, retry later", logDetail, null);
         }
-        public int status() { return 503; }
-        public String error() { return "temporarily_unavailable"; }
-        @Override public String outcome() { return "overloaded"; }
-        @Override public OptionalInt retryAfterSeconds() { return RETRY_AFTER; }
+
+        public int status() {
+            return 503;
+        }
+
+        public String error() {
+            return "temporarily_unavailable";
+        }
+
+        @Override
+        public String outcome() {
+            return "overloaded";
+        }
+
+        @Override
+        public OptionalInt retryAfterSeconds() {
+            return RETRY_AFTER;
+        }
     }
 
     public static final class ServerError extends BrokerException {
         public ServerError(String logDetail, Throwable cause) {
             super("Internal error", logDetail, cause);
         }
-        public int status() { return 500; }
-        public String error() { return "server_error"; }
+
+        public int status() {
+            return 500;
+        }
+
+        public String error() {
+            return "server_error";
+        }
     }
 
     /** Whether a failed upstream call may have been processed upstream; false for every non-upstream error. */

@@ -37,44 +37,60 @@ public class ActiveSessions {
     private final MeterRegistry registry;
     private final Counter redisErrors;
 
-    ActiveSessions(RedisDataSource redis, ReactiveRedisDataSource reactive, RedisKeys keys, Clients clients,
-            BrokerConfig config, MeterRegistry registry) {
+    ActiveSessions(
+            RedisDataSource redis,
+            ReactiveRedisDataSource reactive,
+            RedisKeys keys,
+            Clients clients,
+            BrokerConfig config,
+            MeterRegistry registry) {
         this.redis = redis;
         this.reactive = reactive;
         this.keys = keys;
         this.clients = clients;
         this.config = config.session();
         this.registry = registry;
-        this.redisErrors = Counter.builder("broker.redis.errors").description("Failed Redis operations")
+        this.redisErrors = Counter.builder("broker.redis.errors")
+                .description("Failed Redis operations")
                 .register(registry);
     }
 
     void registerGauges(@Observes StartupEvent event) {
         for (String clientId : clients.clientIds()) {
-            String name = clients.byClientId(clientId).map(RegisteredClient::name).orElseThrow();
+            String name =
+                    clients.byClientId(clientId).map(RegisteredClient::name).orElseThrow();
             Gauge.builder("broker.sessions.active", () -> count(clientId))
-                    .description("Sessions not ended, per client (an upper bound: idle sessions count until max-lifetime)")
-                    .tag("client", name).register(registry);
+                    .description(
+                            "Sessions not ended, per client (an upper bound: idle sessions count until max-lifetime)")
+                    .tag("client", name)
+                    .register(registry);
         }
     }
 
     /** Fire and forget: called on the event loop, and a count is not worth a token request's latency. */
     public void created(String clientId, String sessionId) {
         double deadline = System.currentTimeMillis() + config.maxLifetime().toMillis();
-        reactive.sortedSet(String.class).zadd(keys.activeSessions(clientId), deadline, sessionId)
-                .subscribe().with(added -> { }, e -> {
+        reactive.sortedSet(String.class)
+                .zadd(keys.activeSessions(clientId), deadline, sessionId)
+                .subscribe()
+                .with(added -> {}, e -> {
                     redisErrors.increment();
-                    LOG.debugf("Could not count session %s as active: %s", sessionId, e.getClass().getSimpleName());
+                    LOG.debugf(
+                            "Could not count session %s as active: %s",
+                            sessionId, e.getClass().getSimpleName());
                 });
     }
 
     /** Fire and forget, like {@link #created}. */
     public void ended(String clientId, String sessionId) {
-        reactive.sortedSet(String.class).zrem(keys.activeSessions(clientId), sessionId)
-                .subscribe().with(removed -> { }, e -> {
+        reactive.sortedSet(String.class)
+                .zrem(keys.activeSessions(clientId), sessionId)
+                .subscribe()
+                .with(removed -> {}, e -> {
                     redisErrors.increment();
-                    LOG.debugf("Could not drop session %s from the active count: %s", sessionId,
-                            e.getClass().getSimpleName());
+                    LOG.debugf(
+                            "Could not drop session %s from the active count: %s",
+                            sessionId, e.getClass().getSimpleName());
                 });
     }
 
@@ -82,9 +98,11 @@ public class ActiveSessions {
     double count(String clientId) {
         try {
             String key = keys.activeSessions(clientId);
-            redis.sortedSet(String.class).zremrangebyscore(key,
-                    new io.quarkus.redis.datasource.sortedset.ScoreRange<>(Double.NEGATIVE_INFINITY,
-                            (double) System.currentTimeMillis()));
+            redis.sortedSet(String.class)
+                    .zremrangebyscore(
+                            key,
+                            new io.quarkus.redis.datasource.sortedset.ScoreRange<>(
+                                    Double.NEGATIVE_INFINITY, (double) System.currentTimeMillis()));
             return redis.sortedSet(String.class).zcard(key);
         } catch (RuntimeException e) {
             redisErrors.increment();

@@ -10,8 +10,8 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
  * @param handle    the handle that answer carried: the new one after a rotation
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record IssuedTokens(String accessToken, String tokenType, Long expiresIn, String scope, String idToken,
-        String handle) {
+public record IssuedTokens(
+        String accessToken, String tokenType, Long expiresIn, String scope, String idToken, String handle) {
 
     @Override
     public String toString() {

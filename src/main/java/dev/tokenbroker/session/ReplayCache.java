@@ -22,12 +22,16 @@ public class ReplayCache {
     private final RedisKeys keys;
     private final Counter redisErrors;
 
-    ReplayCache(ReactiveRedisDataSource redis, RedisKeys keys, MeterRegistry registry,
+    ReplayCache(
+            ReactiveRedisDataSource redis,
+            RedisKeys keys,
+            MeterRegistry registry,
             @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout) {
         this.redis = redis;
         this.redisTimeout = redisTimeout;
         this.keys = keys;
-        this.redisErrors = Counter.builder("broker.redis.errors").description("Failed Redis operations")
+        this.redisErrors = Counter.builder("broker.redis.errors")
+                .description("Failed Redis operations")
                 .register(registry);
     }
 
@@ -47,7 +51,8 @@ public class ReplayCache {
      */
     public boolean firstUseOfLogoutToken(String issuer, String jti, Duration remember) {
         return setOnce(keys.logoutToken(Handles.digest(issuer + " " + jti)), remember, "record a logout token")
-                .await().indefinitely();
+                .await()
+                .indefinitely();
     }
 
     /**
@@ -55,23 +60,32 @@ public class ReplayCache {
      * Best effort: when Redis is down the mark stays until it expires.
      */
     public void forgetLogoutToken(String issuer, String jti) {
-        redis.key(String.class).del(keys.logoutToken(Handles.digest(issuer + " " + jti)))
-                .ifNoItem().after(redisTimeout).fail()
-                .onFailure().recoverWithItem(e -> {
+        redis.key(String.class)
+                .del(keys.logoutToken(Handles.digest(issuer + " " + jti)))
+                .ifNoItem()
+                .after(redisTimeout)
+                .fail()
+                .onFailure()
+                .recoverWithItem(e -> {
                     redisErrors.increment();
                     return 0;
-                }).await().indefinitely();
+                })
+                .await()
+                .indefinitely();
     }
 
     /** SET NX PX: true if the key was not there. */
     private Uni<Boolean> setOnce(String key, Duration remember, String operation) {
         return redis.execute("SET", key, "1", "NX", "PX", Long.toString(remember.toMillis()))
-                .ifNoItem().after(redisTimeout).fail()
+                .ifNoItem()
+                .after(redisTimeout)
+                .fail()
                 .map(r -> r != null && "OK".equals(r.toString()))
-                .onFailure().transform(e -> {
+                .onFailure()
+                .transform(e -> {
                     redisErrors.increment();
-                    return new BrokerException.StoreUnavailable("Redis failed to " + operation + ": "
-                            + e.getClass().getName(), e);
+                    return new BrokerException.StoreUnavailable(
+                            "Redis failed to " + operation + ": " + e.getClass().getName(), e);
                 });
     }
 }

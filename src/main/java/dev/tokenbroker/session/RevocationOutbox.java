@@ -89,7 +89,11 @@ public class RevocationOutbox {
             return id""";
 
     /** What became of an entry whose upstream attempt failed. */
-    public enum Retry { RESCHEDULED, GAVE_UP, TAKEN_OVER }
+    public enum Retry {
+        RESCHEDULED,
+        GAVE_UP,
+        TAKEN_OVER
+    }
 
     /**
      * One refresh token waiting for upstream revocation. {@code attempts} counts the failed upstream attempts so
@@ -125,24 +129,34 @@ public class RevocationOutbox {
      * An outbox on {@code <keyPrefix>outbox:{revocations}} read as consumer {@code consumer}. The application uses
      * the injected bean; this constructor lets tests and tools act as a second replica.
      */
-    public RevocationOutbox(RedisDataSource redis, KeyRing keyRing, String keyPrefix, BrokerConfig.Outbox config,
-            MeterRegistry registry, String consumer) {
+    public RevocationOutbox(
+            RedisDataSource redis,
+            KeyRing keyRing,
+            String keyPrefix,
+            BrokerConfig.Outbox config,
+            MeterRegistry registry,
+            String consumer) {
         this.redis = redis;
         this.keyRing = keyRing;
         this.config = config;
         this.streamKey = keyPrefix + "outbox:{revocations}";
         this.consumer = consumer;
-        this.redisErrors = Counter.builder("broker.redis.errors").description("Failed Redis operations")
+        this.redisErrors = Counter.builder("broker.redis.errors")
+                .description("Failed Redis operations")
                 .register(registry);
         this.enqueued = Counter.builder("broker.revocation.outbox.enqueued")
-                .description("Refresh tokens queued for upstream revocation after a failed attempt").register(registry);
+                .description("Refresh tokens queued for upstream revocation after a failed attempt")
+                .register(registry);
         this.delivered = Counter.builder("broker.revocation.outbox.delivered")
-                .description("Queued refresh tokens the upstream confirmed revoked").register(registry);
+                .description("Queued refresh tokens the upstream confirmed revoked")
+                .register(registry);
         this.givenUp = Counter.builder("broker.revocation.outbox.given.up")
-                .description("Queued refresh tokens given up on (attempts exhausted, client or endpoint gone, unreadable)")
+                .description(
+                        "Queued refresh tokens given up on (attempts exhausted, client or endpoint gone, unreadable)")
                 .register(registry);
         Gauge.builder("broker.revocation.outbox.pending", this, o -> o.lastPending)
-                .description("Refresh tokens waiting for upstream revocation, as of the last poll").register(registry);
+                .description("Refresh tokens waiting for upstream revocation, as of the last poll")
+                .register(registry);
     }
 
     private static String replicaName() {
@@ -172,8 +186,17 @@ public class RevocationOutbox {
             gaveUp(null, clientId, 1, now, "broker.outbox.max-attempts is 1");
             return;
         }
-        String id = call("queue revocation", () -> redis.stream(String.class).xadd(streamKey,
-                fields(clientId, refreshToken, 1, now + backoff(1).toMillis(), now)));
+        String id = call(
+                "queue revocation",
+                () -> redis.stream(String.class)
+                        .xadd(
+                                streamKey,
+                                fields(
+                                        clientId,
+                                        refreshToken,
+                                        1,
+                                        now + backoff(1).toMillis(),
+                                        now)));
         enqueued.increment();
         LOG.debugf("Queued upstream revocation %s for client %s", id, clientId);
     }
@@ -187,15 +210,26 @@ public class RevocationOutbox {
         ensureGroup();
         try {
             List<StreamMessage<String, String, String>> messages = new ArrayList<>();
-            ClaimedMessages<String, String, String> reclaimed = call("reclaim revocations",
-                    () -> redis.stream(String.class).xautoclaim(streamKey, GROUP, consumer, config.claimIdle(),
-                            autoclaimCursor, config.batchSize()));
+            ClaimedMessages<String, String, String> reclaimed = call(
+                    "reclaim revocations",
+                    () -> redis.stream(String.class)
+                            .xautoclaim(
+                                    streamKey,
+                                    GROUP,
+                                    consumer,
+                                    config.claimIdle(),
+                                    autoclaimCursor,
+                                    config.batchSize()));
             autoclaimCursor = reclaimed.getId() == null ? "0-0" : reclaimed.getId();
-            reclaimed.getMessages().stream().filter(m -> m != null && m.payload() != null).forEach(messages::add);
+            reclaimed.getMessages().stream()
+                    .filter(m -> m != null && m.payload() != null)
+                    .forEach(messages::add);
             int room = config.batchSize() - messages.size();
             if (room > 0) {
-                messages.addAll(call("read revocations", () -> redis.stream(String.class)
-                        .xreadgroup(GROUP, consumer, streamKey, ">", new XReadGroupArgs().count(room))));
+                messages.addAll(call(
+                        "read revocations",
+                        () -> redis.stream(String.class)
+                                .xreadgroup(GROUP, consumer, streamKey, ">", new XReadGroupArgs().count(room))));
             }
             long now = System.currentTimeMillis();
             List<Entry> due = new ArrayList<>();
@@ -227,16 +261,19 @@ public class RevocationOutbox {
     public void delivered(Entry entry) {
         finish(entry.id());
         delivered.increment();
-        LOG.infof("Queued upstream revocation %s for client %s delivered after %d failed attempts", entry.id(),
-                entry.clientId(), entry.attempts());
+        LOG.infof(
+                "Queued upstream revocation %s for client %s delivered after %d failed attempts",
+                entry.id(), entry.clientId(), entry.attempts());
     }
 
     /** The upstream attempt failed: schedules the next one with backoff, or gives up after {@code max-attempts}. */
     public Retry failed(Entry entry, String reason) {
         int attempts = entry.attempts() + 1;
         if (attempts >= config.maxAttempts()) {
-            giveUp(new Entry(entry.id(), entry.clientId(), entry.refreshToken(), attempts, entry.dueAt(),
-                    entry.since()), "upstream attempts exhausted, last failure: " + reason);
+            giveUp(
+                    new Entry(
+                            entry.id(), entry.clientId(), entry.refreshToken(), attempts, entry.dueAt(), entry.since()),
+                    "upstream attempts exhausted, last failure: " + reason);
             return Retry.GAVE_UP;
         }
         long now = System.currentTimeMillis();
@@ -252,8 +289,9 @@ public class RevocationOutbox {
             LOG.debugf("Queued upstream revocation %s was taken over by another replica", entry.id());
             return Retry.TAKEN_OVER;
         }
-        LOG.infof("Upstream revocation for client %s failed %d times (%s); next attempt in %s", entry.clientId(),
-                attempts, reason, wait);
+        LOG.infof(
+                "Upstream revocation for client %s failed %d times (%s); next attempt in %s",
+                entry.clientId(), attempts, reason, wait);
         return Retry.RESCHEDULED;
     }
 
@@ -265,7 +303,8 @@ public class RevocationOutbox {
 
     /** Entries waiting (XLEN, O(1)); also what the {@code broker.revocation.outbox.pending} gauge shows next. */
     public long pending() {
-        long pending = call("count revocations", () -> redis.stream(String.class).xlen(streamKey));
+        long pending =
+                call("count revocations", () -> redis.stream(String.class).xlen(streamKey));
         lastPending = pending;
         return pending;
     }
@@ -290,8 +329,10 @@ public class RevocationOutbox {
     }
 
     private boolean claimIfMine(String id, long idleMillis) {
-        Response r = call("claim revocation", () -> redis.execute("EVAL", CLAIM_IF_MINE, "1", streamKey, GROUP,
-                consumer, id, Long.toString(idleMillis)));
+        Response r = call(
+                "claim revocation",
+                () -> redis.execute(
+                        "EVAL", CLAIM_IF_MINE, "1", streamKey, GROUP, consumer, id, Long.toString(idleMillis)));
         return r != null && r.toLong() == 1;
     }
 
@@ -301,13 +342,24 @@ public class RevocationOutbox {
 
     private void gaveUp(String id, String clientId, int attempts, long since, String reason) {
         givenUp.increment();
-        LOG.warnf("Gave up revoking an upstream refresh token of client %s (outbox entry %s, %d failed attempts "
-                + "since %d): %s. It stays valid upstream until it expires.", clientId, id, attempts, since, reason);
+        LOG.warnf(
+                "Gave up revoking an upstream refresh token of client %s (outbox entry %s, %d failed attempts "
+                        + "since %d): %s. It stays valid upstream until it expires.",
+                clientId, id, attempts, since, reason);
     }
 
     private Map<String, String> fields(String clientId, String refreshToken, int attempts, long due, long since) {
-        return Map.of("client", clientId, "rt", keyRing.encrypt(refreshToken, aad(clientId)),
-                "attempts", Integer.toString(attempts), "due", Long.toString(due), "since", Long.toString(since));
+        return Map.of(
+                "client",
+                clientId,
+                "rt",
+                keyRing.encrypt(refreshToken, aad(clientId)),
+                "attempts",
+                Integer.toString(attempts),
+                "due",
+                Long.toString(due),
+                "since",
+                Long.toString(since));
     }
 
     /** Null (and given up on) when the entry is malformed or its envelope does not decrypt. */
@@ -315,11 +367,21 @@ public class RevocationOutbox {
         Map<String, String> f = message.payload();
         String clientId = f.get("client");
         try {
-            return new Entry(message.id(), clientId, keyRing.decrypt(f.get("rt"), aad(clientId)),
-                    Integer.parseInt(f.get("attempts")), Long.parseLong(f.get("due")), Long.parseLong(f.get("since")));
+            return new Entry(
+                    message.id(),
+                    clientId,
+                    keyRing.decrypt(f.get("rt"), aad(clientId)),
+                    Integer.parseInt(f.get("attempts")),
+                    Long.parseLong(f.get("due")),
+                    Long.parseLong(f.get("since")));
         } catch (IllegalStateException | NumberFormatException | NullPointerException e) {
             finish(message.id());
-            gaveUp(message.id(), clientId, 0, 0, "the stored entry is unreadable (" + e.getClass().getSimpleName() + ")");
+            gaveUp(
+                    message.id(),
+                    clientId,
+                    0,
+                    0,
+                    "the stored entry is unreadable (" + e.getClass().getSimpleName() + ")");
             return null;
         }
     }
@@ -339,8 +401,10 @@ public class RevocationOutbox {
         } catch (RuntimeException e) {
             if (!mentions(e, "BUSYGROUP")) {
                 redisErrors.increment();
-                throw new BrokerException.StoreUnavailable("Redis failed to create the outbox group: "
-                        + e.getClass().getName(), e);
+                throw new BrokerException.StoreUnavailable(
+                        "Redis failed to create the outbox group: "
+                                + e.getClass().getName(),
+                        e);
             }
         }
         groupReady = true;
@@ -360,7 +424,8 @@ public class RevocationOutbox {
             return redisCall.get();
         } catch (RuntimeException e) {
             redisErrors.increment();
-            throw new BrokerException.StoreUnavailable("Redis failed to " + operation + ": " + e.getClass().getName(), e);
+            throw new BrokerException.StoreUnavailable(
+                    "Redis failed to " + operation + ": " + e.getClass().getName(), e);
         }
     }
 }

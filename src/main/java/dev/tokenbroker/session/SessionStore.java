@@ -179,11 +179,23 @@ public class SessionStore {
     /** For {@link #take}: end the session whichever DPoP key it is bound to. */
     public static final String ANY_KEY = "any";
 
-    public enum CommitOutcome { COMMITTED, VERSION_MOVED, SESSION_GONE }
+    public enum CommitOutcome {
+        COMMITTED,
+        VERSION_MOVED,
+        SESSION_GONE
+    }
 
     /** A new session, as {@link #create} stores it. {@link #toString()} is redacted. */
-    public record NewSession(String sessionId, String secretHash, String clientId, String scope, String subject,
-            String upstreamSid, String refreshToken, Long refreshExpiresIn, String dpopKey) {
+    public record NewSession(
+            String sessionId,
+            String secretHash,
+            String clientId,
+            String scope,
+            String subject,
+            String upstreamSid,
+            String refreshToken,
+            Long refreshExpiresIn,
+            String dpopKey) {
         @Override
         public String toString() {
             return "NewSession[id=" + sessionId + ", client=" + clientId + "]";
@@ -193,8 +205,7 @@ public class SessionStore {
     /** What {@link #beginRefresh} decided. */
     public sealed interface Begin {
         /** No session for this handle and client. */
-        record Gone() implements Begin {
-        }
+        record Gone() implements Begin {}
 
         /** Deleted by the script: see {@link EndReason}. */
         record Ended(EndReason reason, Ended.Taken taken) implements Begin {
@@ -207,19 +218,15 @@ public class SessionStore {
         }
 
         /** The session is bound to another DPoP key. */
-        record WrongDpopKey() implements Begin {
-        }
+        record WrongDpopKey() implements Begin {}
 
         /** The requested scope is wider than the session's. */
-        record ScopeExceeded() implements Begin {
-        }
+        record ScopeExceeded() implements Begin {}
 
         /** Answer with the stored result, {@code ageMillis} old. */
-        record Cached(IssuedTokens issued, long ageMillis) implements Begin {
-        }
+        record Cached(IssuedTokens issued, long ageMillis) implements Begin {}
 
-        record Busy(long version) implements Begin {
-        }
+        record Busy(long version) implements Begin {}
 
         /** The caller holds the refresh lock. */
         record Locked(long version, String refreshToken, String scope) implements Begin {
@@ -232,9 +239,16 @@ public class SessionStore {
 
     /** Why a session ended. The label is what audit lines and metrics say. */
     public enum EndReason {
-        REVOKED("revoke"), REUSE("reuse"), UPSTREAM_INVALID_GRANT("upstream_invalid_grant"), IDLE("idle"),
-        LIFETIME("lifetime"), UPSTREAM_LIFETIME("upstream_lifetime"), ORPHAN("orphan"),
-        BACKCHANNEL_LOGOUT("backchannel_logout"), ADMIN("admin"), MAX_SESSIONS("max_sessions");
+        REVOKED("revoke"),
+        REUSE("reuse"),
+        UPSTREAM_INVALID_GRANT("upstream_invalid_grant"),
+        IDLE("idle"),
+        LIFETIME("lifetime"),
+        UPSTREAM_LIFETIME("upstream_lifetime"),
+        ORPHAN("orphan"),
+        BACKCHANNEL_LOGOUT("backchannel_logout"),
+        ADMIN("admin"),
+        MAX_SESSIONS("max_sessions");
 
         public final String label;
 
@@ -260,8 +274,13 @@ public class SessionStore {
     private final BrokerConfig.Session config;
     private final Counter redisErrors;
 
-    SessionStore(ReactiveRedisDataSource redis, KeyRing keyRing, ObjectMapper json, RedisKeys keys,
-            BrokerConfig config, MeterRegistry registry,
+    SessionStore(
+            ReactiveRedisDataSource redis,
+            KeyRing keyRing,
+            ObjectMapper json,
+            RedisKeys keys,
+            BrokerConfig config,
+            MeterRegistry registry,
             @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout) {
         this.redis = redis;
         this.redisTimeout = redisTimeout;
@@ -269,7 +288,8 @@ public class SessionStore {
         this.json = json;
         this.keys = keys;
         this.config = config.session();
-        this.redisErrors = Counter.builder("broker.redis.errors").description("Failed Redis operations")
+        this.redisErrors = Counter.builder("broker.redis.errors")
+                .description("Failed Redis operations")
                 .register(registry);
     }
 
@@ -281,17 +301,38 @@ public class SessionStore {
         String subjectTag = s.subject() == null ? "" : keyRing.indexTag(s.subject());
         String sidTag = s.upstreamSid() == null ? "" : keyRing.indexTag(s.upstreamSid());
         String ttl = Long.toString(config.maxLifetime().plus(RETENTION).toMillis());
-        Uni<Response> bySubject = subjectTag.isEmpty() ? Uni.createFrom().nullItem()
+        Uni<Response> bySubject = subjectTag.isEmpty()
+                ? Uni.createFrom().nullItem()
                 : INDEX.run(redis, List.of(keys.subjectIndex(subjectTag)), s.sessionId(), ttl);
-        Uni<Response> bySid = sidTag.isEmpty() ? Uni.createFrom().nullItem()
+        Uni<Response> bySid = sidTag.isEmpty()
+                ? Uni.createFrom().nullItem()
                 : INDEX.run(redis, List.of(keys.upstreamSessionIndex(sidTag)), s.sessionId(), ttl);
         String rt = keyRing.encrypt(s.refreshToken(), aad(s.sessionId(), "rt"));
-        Uni<Response> created = Uni.combine().all().unis(bySubject, bySid).discardItems()
-                .chain(() -> CREATE.run(redis, List.of(keys.session(s.sessionId())),
-                        Long.toString(config.maxLifetime().toMillis()), Long.toString(config.idleTimeout().toMillis()),
-                        lifetimeMillis(s.refreshExpiresIn()), Long.toString(RETENTION.toMillis()),
-                        "client", s.clientId(), "scope", nullToEmpty(s.scope()), "subt", subjectTag, "sidt", sidTag,
-                        "cur", s.secretHash(), "jkt", nullToEmpty(s.dpopKey()), "rt", rt));
+        Uni<Response> created = Uni.combine()
+                .all()
+                .unis(bySubject, bySid)
+                .discardItems()
+                .chain(() -> CREATE.run(
+                        redis,
+                        List.of(keys.session(s.sessionId())),
+                        Long.toString(config.maxLifetime().toMillis()),
+                        Long.toString(config.idleTimeout().toMillis()),
+                        lifetimeMillis(s.refreshExpiresIn()),
+                        Long.toString(RETENTION.toMillis()),
+                        "client",
+                        s.clientId(),
+                        "scope",
+                        nullToEmpty(s.scope()),
+                        "subt",
+                        subjectTag,
+                        "sidt",
+                        sidTag,
+                        "cur",
+                        s.secretHash(),
+                        "jkt",
+                        nullToEmpty(s.dpopKey()),
+                        "rt",
+                        rt));
         return call("create session", created).replaceWithVoid();
     }
 
@@ -299,27 +340,55 @@ public class SessionStore {
      * @param seenVersion the version an earlier round of this refresh saw, or null on the first round
      * @param dpopKey     thumbprint of the key that signed the request's verified DPoP proof, or null
      */
-    public Uni<Begin> beginRefresh(String sessionId, String secretHash, String clientId, String scopeKey,
-            Long seenVersion, String owner, Duration lockTtl, String dpopKey) {
-        return call("begin refresh", BEGIN_REFRESH.run(redis, List.of(keys.session(sessionId)),
-                secretHash, clientId, scopeKey, seenVersion == null ? "" : seenVersion.toString(), owner,
-                Long.toString(lockTtl.toMillis()), Long.toString(config.refreshReuseWindow().toMillis()),
-                nullToEmpty(dpopKey))).map(r -> begin(sessionId, r));
+    public Uni<Begin> beginRefresh(
+            String sessionId,
+            String secretHash,
+            String clientId,
+            String scopeKey,
+            Long seenVersion,
+            String owner,
+            Duration lockTtl,
+            String dpopKey) {
+        return call(
+                        "begin refresh",
+                        BEGIN_REFRESH.run(
+                                redis,
+                                List.of(keys.session(sessionId)),
+                                secretHash,
+                                clientId,
+                                scopeKey,
+                                seenVersion == null ? "" : seenVersion.toString(),
+                                owner,
+                                Long.toString(lockTtl.toMillis()),
+                                Long.toString(config.refreshReuseWindow().toMillis()),
+                                nullToEmpty(dpopKey)))
+                .map(r -> begin(sessionId, r));
     }
 
     private Begin begin(String sessionId, Response r) {
         try {
             return switch (r.get(0).toString()) {
                 case "gone" -> new Begin.Gone();
-                case "ended" -> new Begin.Ended(EndReason.of(r.get(1).toString()),
-                        taken(sessionId, r.get(2), r.get(3).toString(), r.get(4).toString()));
+                case "ended" ->
+                    new Begin.Ended(
+                            EndReason.of(r.get(1).toString()),
+                            taken(
+                                    sessionId,
+                                    r.get(2),
+                                    r.get(3).toString(),
+                                    r.get(4).toString()));
                 case "dpop" -> new Begin.WrongDpopKey();
                 case "scope" -> new Begin.ScopeExceeded();
-                case "cached" -> new Begin.Cached(readIssued(sessionId, r.get(3).toString()),
-                        r.get(1).toLong() - r.get(2).toLong());
+                case "cached" ->
+                    new Begin.Cached(
+                            readIssued(sessionId, r.get(3).toString()),
+                            r.get(1).toLong() - r.get(2).toLong());
                 case "busy" -> new Begin.Busy(r.get(1).toLong());
-                case "locked" -> new Begin.Locked(r.get(2).toLong(),
-                        keyRing.decrypt(r.get(3).toString(), aad(sessionId, "rt")), emptyToNull(r.get(4).toString()));
+                case "locked" ->
+                    new Begin.Locked(
+                            r.get(2).toLong(),
+                            keyRing.decrypt(r.get(3).toString(), aad(sessionId, "rt")),
+                            emptyToNull(r.get(4).toString()));
                 default -> throw new IllegalStateException("unknown answer");
             };
         } catch (IllegalStateException | NullPointerException e) {
@@ -333,23 +402,44 @@ public class SessionStore {
      * @param newSecretHash hash of the rotated handle's secret, or null when the handle stays
      * @param refreshExpiresIn the upstream's {@code refresh_expires_in} for a new refresh token, or null
      */
-    public Uni<CommitOutcome> commitRefresh(String sessionId, String owner, long expectedVersion, String scopeKey,
-            IssuedTokens issued, String rotatedRefreshToken, String newSecretHash, Long refreshExpiresIn) {
+    public Uni<CommitOutcome> commitRefresh(
+            String sessionId,
+            String owner,
+            long expectedVersion,
+            String scopeKey,
+            IssuedTokens issued,
+            String rotatedRefreshToken,
+            String newSecretHash,
+            Long refreshExpiresIn) {
         String issuedEnvelope = keyRing.encrypt(writeIssued(issued), aad(sessionId, "issued"));
-        String rtEnvelope = rotatedRefreshToken == null ? "" : keyRing.encrypt(rotatedRefreshToken, aad(sessionId, "rt"));
-        return call("commit refresh", COMMIT_REFRESH.run(redis, List.of(keys.session(sessionId)),
-                owner, Long.toString(expectedVersion), issuedEnvelope, scopeKey, rtEnvelope, nullToEmpty(newSecretHash),
-                Long.toString(config.rotationGrace().toMillis()), Long.toString(config.idleTimeout().toMillis()),
-                lifetimeMillis(refreshExpiresIn), Long.toString(RETENTION.toMillis())))
+        String rtEnvelope =
+                rotatedRefreshToken == null ? "" : keyRing.encrypt(rotatedRefreshToken, aad(sessionId, "rt"));
+        return call(
+                        "commit refresh",
+                        COMMIT_REFRESH.run(
+                                redis,
+                                List.of(keys.session(sessionId)),
+                                owner,
+                                Long.toString(expectedVersion),
+                                issuedEnvelope,
+                                scopeKey,
+                                rtEnvelope,
+                                nullToEmpty(newSecretHash),
+                                Long.toString(config.rotationGrace().toMillis()),
+                                Long.toString(config.idleTimeout().toMillis()),
+                                lifetimeMillis(refreshExpiresIn),
+                                Long.toString(RETENTION.toMillis())))
                 .map(r -> {
                     long outcome = r.toLong();
-                    return outcome == 1 ? CommitOutcome.COMMITTED
+                    return outcome == 1
+                            ? CommitOutcome.COMMITTED
                             : outcome == 0 ? CommitOutcome.VERSION_MOVED : CommitOutcome.SESSION_GONE;
                 });
     }
 
     public Uni<Void> release(String sessionId, String owner) {
-        return call("release lock", RELEASE.run(redis, List.of(keys.session(sessionId)), owner)).replaceWithVoid();
+        return call("release lock", RELEASE.run(redis, List.of(keys.session(sessionId)), owner))
+                .replaceWithVoid();
     }
 
     /**
@@ -363,33 +453,50 @@ public class SessionStore {
      * @param secretHash only if this is the hash of the current handle's secret, or of the one retired within its
      *                 grace; null for the broker's own decisions
      */
-    public Uni<Optional<Begin.Ended.Taken>> take(String sessionId, String clientId, Long version, String dpopKey,
-            String secretHash) {
-        return call("delete session", TAKE.run(redis, List.of(keys.session(sessionId)),
-                nullToEmpty(clientId), version == null ? "" : version.toString(), nullToEmpty(dpopKey),
-                nullToEmpty(secretHash)))
-                .map(r -> r == null ? Optional.<Begin.Ended.Taken>empty()
-                        : Optional.of(taken(sessionId, r.get(0), r.get(1).toString(), r.get(2).toString())));
+    public Uni<Optional<Begin.Ended.Taken>> take(
+            String sessionId, String clientId, Long version, String dpopKey, String secretHash) {
+        return call(
+                        "delete session",
+                        TAKE.run(
+                                redis,
+                                List.of(keys.session(sessionId)),
+                                nullToEmpty(clientId),
+                                version == null ? "" : version.toString(),
+                                nullToEmpty(dpopKey),
+                                nullToEmpty(secretHash)))
+                .map(r -> r == null
+                        ? Optional.<Begin.Ended.Taken>empty()
+                        : Optional.of(taken(
+                                sessionId,
+                                r.get(0),
+                                r.get(1).toString(),
+                                r.get(2).toString())));
     }
 
     /** Drops an ended session from the indexes; best effort, since lookups skip ids whose session is gone. */
     public Uni<Void> unindex(String sessionId, String subjectTag, String sidTag) {
-        Uni<Integer> bySubject = subjectTag.isEmpty() ? Uni.createFrom().item(0)
+        Uni<Integer> bySubject = subjectTag.isEmpty()
+                ? Uni.createFrom().item(0)
                 : redis.set(String.class).srem(keys.subjectIndex(subjectTag), sessionId);
-        Uni<Integer> bySid = sidTag.isEmpty() ? Uni.createFrom().item(0)
+        Uni<Integer> bySid = sidTag.isEmpty()
+                ? Uni.createFrom().item(0)
                 : redis.set(String.class).srem(keys.upstreamSessionIndex(sidTag), sessionId);
-        return Uni.combine().all().unis(bySubject, bySid).discardItems()
-                .onFailure().recoverWithItem(e -> {
+        return Uni.combine()
+                .all()
+                .unis(bySubject, bySid)
+                .discardItems()
+                .onFailure()
+                .recoverWithItem(e -> {
                     redisErrors.increment();
-                    LOG.debugf("Could not drop session %s from its indexes: %s", sessionId,
-                            e.getClass().getSimpleName());
+                    LOG.debugf(
+                            "Could not drop session %s from its indexes: %s",
+                            sessionId, e.getClass().getSimpleName());
                     return null;
                 });
     }
 
     /** A session deleted by {@link #takeOwned}, with the client id it belonged to. */
-    public record Owned(String clientId, Begin.Ended.Taken taken) {
-    }
+    public record Owned(String clientId, Begin.Ended.Taken taken) {}
 
     /**
      * Like {@link #take} for the broker's own decisions (back-channel logout, admin, per-user cap): deletes the
@@ -398,12 +505,14 @@ public class SessionStore {
      * @param clientId only a session of this client, or null for any
      */
     public Optional<Owned> takeOwned(String sessionId, String clientId) {
-        Response r = blocking(call("delete session", TAKE.run(redis, List.of(keys.session(sessionId)),
-                nullToEmpty(clientId), "", ANY_KEY, "")));
+        Response r = blocking(call(
+                "delete session",
+                TAKE.run(redis, List.of(keys.session(sessionId)), nullToEmpty(clientId), "", ANY_KEY, "")));
         if (r == null) {
             return Optional.empty();
         }
-        return Optional.of(new Owned(r.get(3).toString(),
+        return Optional.of(new Owned(
+                r.get(3).toString(),
                 taken(sessionId, r.get(0), r.get(1).toString(), r.get(2).toString())));
     }
 
@@ -412,26 +521,35 @@ public class SessionStore {
      * since (callers skip those). One SMEMBERS per configured encryption key, no SCAN.
      */
     public java.util.Set<String> sessionsOfSubject(String subject) {
-        return indexed(keyRing.indexTags(subject).stream().map(keys::subjectIndex).toList());
+        return indexed(
+                keyRing.indexTags(subject).stream().map(keys::subjectIndex).toList());
     }
 
     /** Ids of the sessions of one upstream session ({@code sid}); like {@link #sessionsOfSubject}. */
     public java.util.Set<String> sessionsOfUpstreamSession(String sid) {
-        return indexed(keyRing.indexTags(sid).stream().map(keys::upstreamSessionIndex).toList());
+        return indexed(
+                keyRing.indexTags(sid).stream().map(keys::upstreamSessionIndex).toList());
     }
 
     /**
      * What an administrator may see of a session: no token, no handle, no hash of either. Times are Redis' clock, epoch
      * millis; {@code lastRefresh} is 0 before the first refresh.
      */
-    public record SessionInfo(String sessionId, String clientId, long created, long lastRefresh, long expires,
-            String scope, boolean dpopBound) {
-    }
+    public record SessionInfo(
+            String sessionId,
+            String clientId,
+            long created,
+            long lastRefresh,
+            long expires,
+            String scope,
+            boolean dpopBound) {}
 
     /** The session's metadata; empty when there is no such session (or it is past its deadline). */
     public Optional<SessionInfo> info(String sessionId) {
-        java.util.Map<String, String> f = blocking(call("read session", redis.hash(String.class).hmget(
-                keys.session(sessionId), "client", "created", "refreshed", "expires", "scope", "jkt")));
+        java.util.Map<String, String> f = blocking(call(
+                "read session",
+                redis.hash(String.class)
+                        .hmget(keys.session(sessionId), "client", "created", "refreshed", "expires", "scope", "jkt")));
         String client = f.get("client");
         if (client == null || f.get("expires") == null) {
             return Optional.empty();
@@ -441,15 +559,21 @@ public class SessionStore {
             // Unusable already; the next refresh attempt ends it for good.
             return Optional.empty();
         }
-        return Optional.of(new SessionInfo(sessionId, client, Long.parseLong(f.get("created")),
-                Long.parseLong(f.getOrDefault("refreshed", "0")), expires, nullToEmpty(f.get("scope")),
+        return Optional.of(new SessionInfo(
+                sessionId,
+                client,
+                Long.parseLong(f.get("created")),
+                Long.parseLong(f.getOrDefault("refreshed", "0")),
+                expires,
+                nullToEmpty(f.get("scope")),
                 !nullToEmpty(f.get("jkt")).isEmpty()));
     }
 
     private java.util.Set<String> indexed(List<String> indexKeys) {
         java.util.Set<String> ids = new java.util.LinkedHashSet<>();
         for (String key : indexKeys) {
-            ids.addAll(blocking(call("read session index", redis.set(String.class).smembers(key))));
+            ids.addAll(
+                    blocking(call("read session index", redis.set(String.class).smembers(key))));
         }
         return ids;
     }
@@ -475,7 +599,8 @@ public class SessionStore {
      * the session's own absolute lifetime (which caps the session anyway).
      */
     private String lifetimeMillis(Long seconds) {
-        return seconds == null || seconds <= 0 || seconds > config.maxLifetime().toSeconds() ? ""
+        return seconds == null || seconds <= 0 || seconds > config.maxLifetime().toSeconds()
+                ? ""
                 : Long.toString(seconds * 1000);
     }
 
@@ -505,12 +630,11 @@ public class SessionStore {
      * every failure into {@link BrokerException.StoreUnavailable}.
      */
     private <T> Uni<T> call(String operation, Uni<T> redisCall) {
-        return redisCall.ifNoItem().after(redisTimeout).fail()
-                .onFailure().transform(e -> {
-                    redisErrors.increment();
-                    return new BrokerException.StoreUnavailable("Redis failed to " + operation + ": "
-                            + e.getClass().getName(), e);
-                });
+        return redisCall.ifNoItem().after(redisTimeout).fail().onFailure().transform(e -> {
+            redisErrors.increment();
+            return new BrokerException.StoreUnavailable(
+                    "Redis failed to " + operation + ": " + e.getClass().getName(), e);
+        });
     }
 
     private static String nullToEmpty(String s) {

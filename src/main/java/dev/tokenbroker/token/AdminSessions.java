@@ -33,14 +33,18 @@ public class AdminSessions {
 
     /** The configured name of a client id, as audit lines name clients; null for any client. */
     private String name(String clientId) {
-        return clientId == null ? null : clients.byClientId(clientId).map(RegisteredClient::name).orElse("unknown");
+        return clientId == null
+                ? null
+                : clients.byClientId(clientId).map(RegisteredClient::name).orElse("unknown");
     }
 
     /** The user's live sessions, oldest first. */
     public List<SessionInfo> list(String caller, String subject, String clientId) {
         List<SessionInfo> sessions = new ArrayList<>();
         for (String id : store.sessionsOfSubject(subject)) {
-            store.info(id).filter(i -> clientId == null || clientId.equals(i.clientId())).ifPresent(sessions::add);
+            store.info(id)
+                    .filter(i -> clientId == null || clientId.equals(i.clientId()))
+                    .ifPresent(sessions::add);
         }
         sessions.sort(java.util.Comparator.comparingLong(SessionInfo::created));
         Audit.admin(caller, "list_sessions", name(clientId), sessions.size());

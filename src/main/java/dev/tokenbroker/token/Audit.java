@@ -11,8 +11,7 @@ public final class Audit {
 
     private static final Logger LOG = Logger.getLogger("dev.tokenbroker.audit");
 
-    private Audit() {
-    }
+    private Audit() {}
 
     static void sessionCreated(String sessionId, String client, boolean dpopBound) {
         LOG.infof("event=session_created session=%s client=%s dpop=%s", sessionId, client, dpopBound);
@@ -47,8 +46,9 @@ public final class Audit {
      * character set is replaced so that it cannot forge log lines.
      */
     static void admin(String caller, String action, String client, int sessions) {
-        LOG.infof("event=admin_action caller=%s action=%s client=%s sessions=%d", safe(caller), action,
-                client == null ? "any" : client, sessions);
+        LOG.infof(
+                "event=admin_action caller=%s action=%s client=%s sessions=%d",
+                safe(caller), action, client == null ? "any" : client, sessions);
     }
 
     private static String safe(String value) {

@@ -36,8 +36,7 @@ import dev.tokenbroker.upstream.LogoutTokens.LogoutToken;
 public class BackchannelLogout {
 
     /** What one logout token did. */
-    public record Outcome(int sessionsEnded) {
-    }
+    public record Outcome(int sessionsEnded) {}
 
     private final LogoutTokens tokens;
     private final ReplayCache replays;
@@ -47,8 +46,13 @@ public class BackchannelLogout {
     private final Semaphore slots;
     private final long waitMillis;
 
-    BackchannelLogout(LogoutTokens tokens, ReplayCache replays, SessionStore store, EndSession endSession,
-            Clients clients, BrokerConfig config) {
+    BackchannelLogout(
+            LogoutTokens tokens,
+            ReplayCache replays,
+            SessionStore store,
+            EndSession endSession,
+            Clients clients,
+            BrokerConfig config) {
         this.clients = clients;
         this.tokens = tokens;
         this.replays = replays;
@@ -66,8 +70,8 @@ public class BackchannelLogout {
     public Outcome handle(String logoutToken) {
         try {
             if (!slots.tryAcquire(waitMillis, TimeUnit.MILLISECONDS)) {
-                throw new BrokerException.Overloaded("back-channel logout: all "
-                        + "broker.backchannel-logout.max-concurrent slots busy");
+                throw new BrokerException.Overloaded(
+                        "back-channel logout: all " + "broker.backchannel-logout.max-concurrent slots busy");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -87,18 +91,21 @@ public class BackchannelLogout {
         }
         try {
             String by = token.sid() != null ? "sid" : "sub";
-            Set<String> candidates = token.sid() != null ? store.sessionsOfUpstreamSession(token.sid())
+            Set<String> candidates = token.sid() != null
+                    ? store.sessionsOfUpstreamSession(token.sid())
                     : store.sessionsOfSubject(token.subject());
             int ended = 0;
             for (String clientId : token.clientIds()) {
                 int endedForClient = 0;
                 for (String sessionId : candidates) {
-                    if (endSession.endByBroker(sessionId, clientId, EndReason.BACKCHANNEL_LOGOUT).isPresent()) {
+                    if (endSession
+                            .endByBroker(sessionId, clientId, EndReason.BACKCHANNEL_LOGOUT)
+                            .isPresent()) {
                         endedForClient++;
                     }
                 }
-                Audit.backchannelLogout(clients.byClientId(clientId).map(RegisteredClient::name).orElse("unknown"), by,
-                        endedForClient);
+                Audit.backchannelLogout(
+                        clients.byClientId(clientId).map(RegisteredClient::name).orElse("unknown"), by, endedForClient);
                 ended += endedForClient;
             }
             return new Outcome(ended);

@@ -33,15 +33,23 @@ public class EndSession {
     private final Map<EndReason, Counter> ended = new EnumMap<>(EndReason.class);
     private final Counter reuseDetected;
 
-    EndSession(SessionStore store, UpstreamRevocations revocations, Clients clients, ActiveSessions active,
+    EndSession(
+            SessionStore store,
+            UpstreamRevocations revocations,
+            Clients clients,
+            ActiveSessions active,
             MeterRegistry registry) {
         this.store = store;
         this.revocations = revocations;
         this.clients = clients;
         this.active = active;
         for (EndReason reason : EndReason.values()) {
-            ended.put(reason, Counter.builder("broker.sessions.ended").description("Sessions ended, by reason")
-                    .tag("reason", reason.label).register(registry));
+            ended.put(
+                    reason,
+                    Counter.builder("broker.sessions.ended")
+                            .description("Sessions ended, by reason")
+                            .tag("reason", reason.label)
+                            .register(registry));
         }
         this.reuseDetected = Counter.builder("broker.session.reuse.detected")
                 .description("Retired handles presented after their grace: sessions ended as stolen")
@@ -63,17 +71,30 @@ public class EndSession {
         String sessionId = parsed.get().sessionId();
         // Only the current handle (or the one just retired, within its grace) revokes: the session key alone, or an
         // old handle, ends nothing here.
-        return store.take(sessionId, client.clientId(), null, dpopKey, parsed.get().secretHash())
-                .chain(taken -> taken.isEmpty() ? Uni.createFrom().voidItem()
+        return store.take(
+                        sessionId,
+                        client.clientId(),
+                        null,
+                        dpopKey,
+                        parsed.get().secretHash())
+                .chain(taken -> taken.isEmpty()
+                        ? Uni.createFrom().voidItem()
                         : finish(sessionId, client, EndReason.REVOKED, taken.get()));
     }
 
     /** Ends the session because the upstream declared its refresh token dead, unless a newer one was committed. */
     Uni<Void> upstreamRejected(String sessionId, RegisteredClient client, long version) {
         return store.take(sessionId, client.clientId(), version, SessionStore.ANY_KEY, null)
-                .chain(taken -> taken.isEmpty() ? Uni.createFrom().voidItem()
-                        : finish(sessionId, client, EndReason.UPSTREAM_INVALID_GRANT,
-                                new Taken(Optional.empty(), taken.get().subjectTag(), taken.get().sidTag())));
+                .chain(taken -> taken.isEmpty()
+                        ? Uni.createFrom().voidItem()
+                        : finish(
+                                sessionId,
+                                client,
+                                EndReason.UPSTREAM_INVALID_GRANT,
+                                new Taken(
+                                        Optional.empty(),
+                                        taken.get().subjectTag(),
+                                        taken.get().sidTag())));
     }
 
     /** A refresh found the session past a deadline or presented with a retired handle; its script deleted it. */
@@ -108,7 +129,9 @@ public class EndSession {
                 return client.get().name();
             }
             // A client removed from the configuration: no credentials to revoke with at the upstream.
-            store.unindex(sessionId, owned.taken().subjectTag(), owned.taken().sidTag()).await().indefinitely();
+            store.unindex(sessionId, owned.taken().subjectTag(), owned.taken().sidTag())
+                    .await()
+                    .indefinitely();
             active.ended(owned.clientId(), sessionId);
             ended.get(reason).increment();
             Audit.sessionEnded(sessionId, "unknown", reason.label);
@@ -121,14 +144,18 @@ public class EndSession {
         ended.get(reason).increment();
         Audit.sessionEnded(sessionId, client.name(), reason.label);
         Uni<Void> unindexed = store.unindex(sessionId, taken.subjectTag(), taken.sidTag());
-        return taken.refreshToken().map(rt -> unindexed.chain(() -> revokeUpstream(client, rt))).orElse(unindexed);
+        return taken.refreshToken()
+                .map(rt -> unindexed.chain(() -> revokeUpstream(client, rt)))
+                .orElse(unindexed);
     }
 
     /** Revocation and its outbox block (HTTP, Redis): on a worker thread, never on the event loop. Never fails. */
     private Uni<Void> revokeUpstream(RegisteredClient client, String refreshToken) {
-        return Uni.createFrom().<Void>item(() -> {
-            revocations.revoke(client, refreshToken);
-            return null;
-        }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+        return Uni.createFrom()
+                .<Void>item(() -> {
+                    revocations.revoke(client, refreshToken);
+                    return null;
+                })
+                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
     }
 }

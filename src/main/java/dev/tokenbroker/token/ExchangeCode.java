@@ -22,8 +22,8 @@ public class ExchangeCode {
      *
      * @param dpopKey thumbprint of the key of the request's verified DPoP proof, or null: the session is bound to it
      */
-    public record Request(RegisteredClient client, String code, String redirectUri, String codeVerifier,
-            String dpopKey) {
+    public record Request(
+            RegisteredClient client, String code, String redirectUri, String codeVerifier, String dpopKey) {
         @Override
         public String toString() {
             return "ExchangeCode.Request[client=" + client.name() + ", dpop=" + (dpopKey != null) + "]";
@@ -36,7 +36,11 @@ public class ExchangeCode {
     private final EndSession endSession;
     private final ActiveSessions active;
 
-    ExchangeCode(UpstreamClient upstream, TokenIdentity identity, SessionStore store, EndSession endSession,
+    ExchangeCode(
+            UpstreamClient upstream,
+            TokenIdentity identity,
+            SessionStore store,
+            EndSession endSession,
             ActiveSessions active) {
         this.active = active;
         this.upstream = upstream;
@@ -49,26 +53,36 @@ public class ExchangeCode {
     public Uni<TokenResult> exchange(Request request) {
         RegisteredClient client = request.client();
         if (!client.redirectUris().contains(request.redirectUri())) {
-            return Uni.createFrom().failure(
-                    new BrokerException.InvalidGrant("redirect_uri is not registered for this client"));
+            return Uni.createFrom()
+                    .failure(new BrokerException.InvalidGrant("redirect_uri is not registered for this client"));
         }
         return upstream.exchangeCode(client, request.code(), request.redirectUri(), request.codeVerifier())
-                .chain(token -> token.refreshToken() == null || token.refreshToken().isEmpty()
-                        ? Uni.createFrom().item(result(token, null))
-                        : openSession(request, token));
+                .chain(token ->
+                        token.refreshToken() == null || token.refreshToken().isEmpty()
+                                ? Uni.createFrom().item(result(token, null))
+                                : openSession(request, token));
     }
 
     private Uni<TokenResult> openSession(Request request, UpstreamTokenResponse token) {
         RegisteredClient client = request.client();
         Handles.Handle handle = Handles.newHandle();
         // Verifying the ID token may fetch the upstream's JWKS, a blocking call: not on the event loop.
-        return Uni.createFrom().item(() -> identity.of(token, client.clientId()))
+        return Uni.createFrom()
+                .item(() -> identity.of(token, client.clientId()))
                 .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
-                .chain(user -> store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(),
-                        client.clientId(), token.scope(), user.subject(), user.sessionId(), token.refreshToken(),
-                        token.refreshExpiresIn(), request.dpopKey())))
+                .chain(user -> store.create(new SessionStore.NewSession(
+                        handle.sessionId(),
+                        handle.secretHash(),
+                        client.clientId(),
+                        token.scope(),
+                        user.subject(),
+                        user.sessionId(),
+                        token.refreshToken(),
+                        token.refreshExpiresIn(),
+                        request.dpopKey())))
                 // Never hand out tokens without a stored session; do not leave a live refresh token behind either.
-                .onFailure().call(() -> endSession.revokeOrphan(client, token.refreshToken()))
+                .onFailure()
+                .call(() -> endSession.revokeOrphan(client, token.refreshToken()))
                 .map(stored -> {
                     active.created(client.clientId(), handle.sessionId());
                     Audit.sessionCreated(handle.sessionId(), client.name(), request.dpopKey() != null);
@@ -77,8 +91,13 @@ public class ExchangeCode {
     }
 
     private static TokenResult result(UpstreamTokenResponse token, String handle) {
-        return new TokenResult(token.accessToken(), tokenType(token.tokenType()), token.expiresIn(),
-                emptyToNull(token.scope()), token.idToken(), handle);
+        return new TokenResult(
+                token.accessToken(),
+                tokenType(token.tokenType()),
+                token.expiresIn(),
+                emptyToNull(token.scope()),
+                token.idToken(),
+                handle);
     }
 
     static String tokenType(String upstreamType) {

@@ -66,11 +66,16 @@ public class RefreshSession {
     private final Duration lockWaitBudget;
     /** How long callers that joined it wait: its wait for the lock plus its own locked refresh. */
     private final Duration joinWaitBudget;
+
     private final SingleFlight<TokenResult> inProcess;
     private final Counter lockWaits;
     private final Counter reused;
 
-    RefreshSession(SessionStore store, UpstreamClient upstream, EndSession endSession, BrokerConfig config,
+    RefreshSession(
+            SessionStore store,
+            UpstreamClient upstream,
+            EndSession endSession,
+            BrokerConfig config,
             MeterRegistry registry) {
         this.store = store;
         this.upstream = upstream;
@@ -97,18 +102,33 @@ public class RefreshSession {
         if (handle == null) {
             return Uni.createFrom().failure(invalidHandle());
         }
-        String key = handle.sessionId() + " " + handle.secretHash() + " " + request.scope().key() + " "
-                + request.dpopKey();
-        return inProcess.run(key, joinWaitBudget, () -> attempt(request, handle, Handles.randomId(),
-                System.currentTimeMillis() + lockWaitBudget.toMillis(), null));
+        String key = handle.sessionId() + " " + handle.secretHash() + " "
+                + request.scope().key() + " " + request.dpopKey();
+        return inProcess.run(
+                key,
+                joinWaitBudget,
+                () -> attempt(
+                        request,
+                        handle,
+                        Handles.randomId(),
+                        System.currentTimeMillis() + lockWaitBudget.toMillis(),
+                        null));
     }
 
     /** One round of step 2; another round follows a wait for another refresh's lock. */
     private Uni<TokenResult> attempt(Request request, Handle handle, String owner, long deadline, Long seenVersion) {
         RegisteredClient client = request.client();
         String sessionId = handle.sessionId();
-        return store.beginRefresh(sessionId, handle.secretHash(), client.clientId(), request.scope().key(),
-                seenVersion, owner, lockTtl, request.dpopKey()).chain(begin -> {
+        return store.beginRefresh(
+                        sessionId,
+                        handle.secretHash(),
+                        client.clientId(),
+                        request.scope().key(),
+                        seenVersion,
+                        owner,
+                        lockTtl,
+                        request.dpopKey())
+                .chain(begin -> {
                     if (begin instanceof Begin.Locked locked) {
                         return refreshUnderLock(request, handle, locked, owner);
                     } else if (begin instanceof Begin.Cached cached) {
@@ -116,17 +136,23 @@ public class RefreshSession {
                         return Uni.createFrom().item(result(cached.issued(), cached.ageMillis()));
                     } else if (begin instanceof Begin.Busy busy) {
                         if (System.currentTimeMillis() > deadline) {
-                            return Uni.createFrom().failure(
-                                    new BrokerException.RefreshContended("refresh lock held beyond " + lockWaitBudget));
+                            return Uni.createFrom()
+                                    .failure(new BrokerException.RefreshContended(
+                                            "refresh lock held beyond " + lockWaitBudget));
                         }
                         if (seenVersion == null) {
                             lockWaits.increment();
                         }
                         Long seen = seenVersion == null ? busy.version() : seenVersion;
-                        return Uni.createFrom().voidItem().onItem().delayIt().by(LOCK_POLL)
+                        return Uni.createFrom()
+                                .voidItem()
+                                .onItem()
+                                .delayIt()
+                                .by(LOCK_POLL)
                                 .chain(() -> attempt(request, handle, owner, deadline, seen));
                     } else if (begin instanceof Begin.Ended ended) {
-                        return endSession.endedByRefresh(sessionId, client, ended.reason(), ended.taken())
+                        return endSession
+                                .endedByRefresh(sessionId, client, ended.reason(), ended.taken())
                                 .chain(() -> Uni.createFrom().failure(invalidHandle()));
                     } else if (begin instanceof Begin.WrongDpopKey) {
                         Audit.dpopRefused(client.name(), "key_mismatch");
@@ -134,8 +160,9 @@ public class RefreshSession {
                         // The description is the generic one: it must not tell a thief whether the handle is current.
                         return Uni.createFrom().failure(invalidHandle());
                     } else if (begin instanceof Begin.ScopeExceeded) {
-                        return Uni.createFrom().failure(new BrokerException.InvalidScope(
-                                "The requested scope exceeds the scope granted to this session"));
+                        return Uni.createFrom()
+                                .failure(new BrokerException.InvalidScope(
+                                        "The requested scope exceeds the scope granted to this session"));
                     }
                     return Uni.createFrom().failure(invalidHandle());
                 });
@@ -150,11 +177,14 @@ public class RefreshSession {
         } catch (BrokerException e) {
             return releaseQuietly(sessionId, owner).chain(() -> Uni.createFrom().failure(e));
         }
-        return upstream.refresh(client, session.refreshToken(), scope.parameter().orElse(null))
-                .onFailure(BrokerException.InvalidGrant.class).call(() ->
+        return upstream.refresh(
+                        client, session.refreshToken(), scope.parameter().orElse(null))
+                .onFailure(BrokerException.InvalidGrant.class)
+                .call(() ->
                         // The upstream refresh token is dead (expired, revoked, reused): so is the session.
                         endSession.upstreamRejected(sessionId, client, session.version()))
-                .onFailure(e -> e instanceof BrokerException b && !(b instanceof BrokerException.InvalidGrant)
+                .onFailure(e -> e instanceof BrokerException b
+                        && !(b instanceof BrokerException.InvalidGrant)
                         && !b.mayHaveReachedUpstream())
                 // A request that may have reached the upstream may still be processed there, or may have rotated
                 // the token: only one that certainly never left releases the lock; otherwise it expires by itself.
@@ -162,21 +192,42 @@ public class RefreshSession {
                 .chain(answer -> commitRefresh(request, handle, session, owner, scope, answer));
     }
 
-    private Uni<TokenResult> commitRefresh(Request request, Handle handle, Begin.Locked session, String owner,
-            RequestedScope scope, UpstreamTokenResponse answer) {
+    private Uni<TokenResult> commitRefresh(
+            Request request,
+            Handle handle,
+            Begin.Locked session,
+            String owner,
+            RequestedScope scope,
+            UpstreamTokenResponse answer) {
         RegisteredClient client = request.client();
         // RFC 6749 §5.1: an omitted scope is the requested one.
         String granted = answer.scope() != null ? answer.scope() : scope.isWhole() ? session.scope() : scope.key();
         Handle next = client.rotateHandles() ? handle.rotated() : handle;
-        IssuedTokens issued = new IssuedTokens(answer.accessToken(), ExchangeCode.tokenType(answer.tokenType()),
-                answer.expiresIn(), ExchangeCode.emptyToNull(granted), answer.idToken(), next.value());
-        String rotated = answer.refreshToken() == null || answer.refreshToken().isEmpty()
-                || answer.refreshToken().equals(session.refreshToken()) ? null : answer.refreshToken();
-        return commit(handle.sessionId(), owner, session.version(), request.scope().key(), issued, rotated,
-                next == handle ? null : next.secretHash(), rotated == null ? null : answer.refreshExpiresIn(), 1)
+        IssuedTokens issued = new IssuedTokens(
+                answer.accessToken(),
+                ExchangeCode.tokenType(answer.tokenType()),
+                answer.expiresIn(),
+                ExchangeCode.emptyToNull(granted),
+                answer.idToken(),
+                next.value());
+        String rotated = answer.refreshToken() == null
+                        || answer.refreshToken().isEmpty()
+                        || answer.refreshToken().equals(session.refreshToken())
+                ? null
+                : answer.refreshToken();
+        return commit(
+                        handle.sessionId(),
+                        owner,
+                        session.version(),
+                        request.scope().key(),
+                        issued,
+                        rotated,
+                        next == handle ? null : next.secretHash(),
+                        rotated == null ? null : answer.refreshExpiresIn(),
+                        1)
                 // The session still holds the refresh token just spent; the new one must not live on unrecorded.
-                .onFailure().call(() -> rotated == null ? Uni.createFrom().voidItem()
-                        : endSession.revokeOrphan(client, rotated))
+                .onFailure()
+                .call(() -> rotated == null ? Uni.createFrom().voidItem() : endSession.revokeOrphan(client, rotated))
                 .chain(outcome -> {
                     if (outcome == CommitOutcome.COMMITTED) {
                         if (next != handle) {
@@ -185,15 +236,16 @@ public class RefreshSession {
                         return Uni.createFrom().item(result(issued, 0));
                     }
                     // The session is gone (revoked meanwhile) or holds another refresh token now: ours is an orphan.
-                    Uni<Void> cleanup = rotated == null ? Uni.createFrom().voidItem()
-                            : endSession.revokeOrphan(client, rotated);
+                    Uni<Void> cleanup =
+                            rotated == null ? Uni.createFrom().voidItem() : endSession.revokeOrphan(client, rotated);
                     if (outcome == CommitOutcome.SESSION_GONE) {
                         return cleanup.chain(() -> Uni.createFrom().failure(invalidHandle()));
                     }
                     // Cannot happen while upstream calls end within the lock's lifetime.
                     LOG.error("A refresh committed by another process overtook this one while it held the lock");
-                    return cleanup.chain(() -> Uni.createFrom().failure(
-                            new BrokerException.RefreshContended("session version moved under the refresh lock")));
+                    return cleanup.chain(() -> Uni.createFrom()
+                            .failure(new BrokerException.RefreshContended(
+                                    "session version moved under the refresh lock")));
                 });
     }
 
@@ -202,22 +254,43 @@ public class RefreshSession {
      * would leave the session with a dead refresh token. The lock's lifetime covers these retries; the commit script
      * is idempotent, so a retry after a lost reply is safe.
      */
-    private Uni<CommitOutcome> commit(String sessionId, String owner, long version, String scopeKey,
-            IssuedTokens issued, String rotated, String newSecretHash, Long refreshExpiresIn, int attempt) {
-        return store.commitRefresh(sessionId, owner, version, scopeKey, issued, rotated, newSecretHash,
-                refreshExpiresIn)
-                .onFailure(BrokerException.StoreUnavailable.class).recoverWithUni(e -> attempt == COMMIT_ATTEMPTS
+    private Uni<CommitOutcome> commit(
+            String sessionId,
+            String owner,
+            long version,
+            String scopeKey,
+            IssuedTokens issued,
+            String rotated,
+            String newSecretHash,
+            Long refreshExpiresIn,
+            int attempt) {
+        return store.commitRefresh(
+                        sessionId, owner, version, scopeKey, issued, rotated, newSecretHash, refreshExpiresIn)
+                .onFailure(BrokerException.StoreUnavailable.class)
+                .recoverWithUni(e -> attempt == COMMIT_ATTEMPTS
                         ? Uni.createFrom().failure(e)
-                        : Uni.createFrom().voidItem().onItem().delayIt().by(Duration.ofMillis(100L * attempt))
-                                .chain(() -> commit(sessionId, owner, version, scopeKey, issued, rotated,
-                                        newSecretHash, refreshExpiresIn, attempt + 1)));
+                        : Uni.createFrom()
+                                .voidItem()
+                                .onItem()
+                                .delayIt()
+                                .by(Duration.ofMillis(100L * attempt))
+                                .chain(() -> commit(
+                                        sessionId,
+                                        owner,
+                                        version,
+                                        scopeKey,
+                                        issued,
+                                        rotated,
+                                        newSecretHash,
+                                        refreshExpiresIn,
+                                        attempt + 1)));
     }
 
     private static TokenResult result(IssuedTokens issued, long ageMillis) {
-        Long expiresIn = issued.expiresIn() == null ? null
-                : Math.max(0, issued.expiresIn() - Math.max(0, ageMillis) / 1000);
-        return new TokenResult(issued.accessToken(), issued.tokenType(), expiresIn, issued.scope(), issued.idToken(),
-                issued.handle());
+        Long expiresIn =
+                issued.expiresIn() == null ? null : Math.max(0, issued.expiresIn() - Math.max(0, ageMillis) / 1000);
+        return new TokenResult(
+                issued.accessToken(), issued.tokenType(), expiresIn, issued.scope(), issued.idToken(), issued.handle());
     }
 
     private Uni<Void> releaseQuietly(String sessionId, String owner) {

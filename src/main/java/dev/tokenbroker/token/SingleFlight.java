@@ -27,8 +27,10 @@ final class SingleFlight<V> {
             CompletableFuture<V> mine = new CompletableFuture<>();
             CompletableFuture<V> running = inFlight.putIfAbsent(key, mine);
             if (running == null) {
-                return Uni.createFrom().deferred(work::get)
-                        .onItemOrFailure().invoke((result, failure) -> {
+                return Uni.createFrom()
+                        .deferred(work::get)
+                        .onItemOrFailure()
+                        .invoke((result, failure) -> {
                             inFlight.remove(key, mine);
                             if (failure != null) {
                                 mine.completeExceptionally(failure);
@@ -36,17 +38,21 @@ final class SingleFlight<V> {
                                 mine.complete(result);
                             }
                         })
-                        .onCancellation().invoke(() -> {
+                        .onCancellation()
+                        .invoke(() -> {
                             // The first caller went away (its client disconnected): the others must not wait on it.
                             inFlight.remove(key, mine);
                             mine.completeExceptionally(new BrokerException.RefreshContended("shared work cancelled"));
                         });
             }
             onJoin.run();
-            return Uni.createFrom().completionStage(running)
-                    .ifNoItem().after(joinWait).failWith(() -> new BrokerException.RefreshContended(
-                            "joined work did not finish in " + joinWait))
-                    .onFailure(java.util.concurrent.CompletionException.class).transform(Throwable::getCause);
+            return Uni.createFrom()
+                    .completionStage(running)
+                    .ifNoItem()
+                    .after(joinWait)
+                    .failWith(() -> new BrokerException.RefreshContended("joined work did not finish in " + joinWait))
+                    .onFailure(java.util.concurrent.CompletionException.class)
+                    .transform(Throwable::getCause);
         });
     }
 }

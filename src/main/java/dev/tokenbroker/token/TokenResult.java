@@ -7,12 +7,12 @@ package dev.tokenbroker.token;
  * @param expiresIn seconds, or null when the upstream did not say
  * @param handle    the broker refresh handle; null when no session was stored
  */
-public record TokenResult(String accessToken, String tokenType, Long expiresIn, String scope, String idToken,
-        String handle) {
+public record TokenResult(
+        String accessToken, String tokenType, Long expiresIn, String scope, String idToken, String handle) {
 
     @Override
     public String toString() {
-        return "TokenResult[token_type=" + tokenType + ", expires_in=" + expiresIn + ", scope=" + scope
-                + ", handle=" + (handle == null ? "absent" : "present") + "]";
+        return "TokenResult[token_type=" + tokenType + ", expires_in=" + expiresIn + ", scope=" + scope + ", handle="
+                + (handle == null ? "absent" : "present") + "]";
     }
 }

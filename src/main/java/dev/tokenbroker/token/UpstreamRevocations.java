@@ -51,7 +51,11 @@ public class UpstreamRevocations {
     private volatile boolean stopping;
     private boolean outboxUnavailable;
 
-    UpstreamRevocations(UpstreamClient upstream, RevocationOutbox outbox, Clients clients, BrokerConfig config,
+    UpstreamRevocations(
+            UpstreamClient upstream,
+            RevocationOutbox outbox,
+            Clients clients,
+            BrokerConfig config,
             MeterRegistry registry) {
         this.upstream = upstream;
         this.outbox = outbox;
@@ -62,8 +66,9 @@ public class UpstreamRevocations {
                 .register(registry);
         Duration budget = upstream.callBudget();
         if (this.config.claimIdle().compareTo(budget) <= 0) {
-            LOG.warnf("broker.outbox.claim-idle (%s) is not above the upstream call budget (%s, connect-timeout + "
-                    + "read-timeout): a slow revocation may be taken over and sent again by another replica",
+            LOG.warnf(
+                    "broker.outbox.claim-idle (%s) is not above the upstream call budget (%s, connect-timeout + "
+                            + "read-timeout): a slow revocation may be taken over and sent again by another replica",
                     this.config.claimIdle(), budget);
         }
     }
@@ -76,7 +81,8 @@ public class UpstreamRevocations {
         String failure;
         try {
             if (!upstream.revokeRefreshToken(client, refreshToken)) {
-                LOG.debugf("No upstream revocation endpoint: refresh token of client %s not revoked upstream",
+                LOG.debugf(
+                        "No upstream revocation endpoint: refresh token of client %s not revoked upstream",
                         client.name());
             }
             return;
@@ -90,8 +96,10 @@ public class UpstreamRevocations {
             LOG.infof("Upstream revocation failed for client %s (%s); queued for retry", client.name(), failure);
         } catch (RuntimeException e) {
             enqueueFailed.increment();
-            LOG.warnf("Upstream revocation failed for client %s (%s) and could not be queued for retry (%s): the "
-                    + "refresh token stays valid upstream until it expires", client.name(), failure, detail(e));
+            LOG.warnf(
+                    "Upstream revocation failed for client %s (%s) and could not be queued for retry (%s): the "
+                            + "refresh token stays valid upstream until it expires",
+                    client.name(), failure, detail(e));
         }
     }
 
@@ -134,7 +142,8 @@ public class UpstreamRevocations {
         } catch (BrokerException e) {
             // One WARN per outage, not one per poll.
             if (!outboxUnavailable) {
-                LOG.warnf("Revocation outbox unavailable (%s); retrying every %s", e.logDetail(), config.pollInterval());
+                LOG.warnf(
+                        "Revocation outbox unavailable (%s); retrying every %s", e.logDetail(), config.pollInterval());
                 outboxUnavailable = true;
             }
         } catch (RuntimeException e) {

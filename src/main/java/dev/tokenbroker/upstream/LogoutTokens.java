@@ -92,9 +92,11 @@ public class LogoutTokens {
         // Checked here rather than by SmallRye JWT, whose age check does not say which rule failed.
         long now = System.currentTimeMillis() / 1000;
         long iat = jwt.getIssuedAtTime();
-        if (iat <= 0 || iat < now - config.maxAge().plus(config.clockSkew()).toSeconds()
+        if (iat <= 0
+                || iat < now - config.maxAge().plus(config.clockSkew()).toSeconds()
                 || iat > now + config.clockSkew().toSeconds()) {
-            throw new InvalidLogoutToken("iat", "logout token iat is missing or outside broker.backchannel-logout.max-age");
+            throw new InvalidLogoutToken(
+                    "iat", "logout token iat is missing or outside broker.backchannel-logout.max-age");
         }
         Object events = jwt.getClaim("events");
         if (!(events instanceof JsonObject object) || !(object.get(EVENT) instanceof JsonObject)) {
@@ -146,7 +148,9 @@ public class LogoutTokens {
             throw new InvalidLogoutToken("malformed", "logout token header is not a JSON object");
         }
         String alg = header.path("alg").asText("");
-        if (alg.isEmpty() || "none".equalsIgnoreCase(alg) || alg.toUpperCase(Locale.ROOT).startsWith("HS")) {
+        if (alg.isEmpty()
+                || "none".equalsIgnoreCase(alg)
+                || alg.toUpperCase(Locale.ROOT).startsWith("HS")) {
             throw new InvalidLogoutToken("algorithm", "logout token alg is missing, none or symmetric");
         }
         if (parts[2].isEmpty()) {
@@ -168,15 +172,18 @@ public class LogoutTokens {
         }
         UpstreamEndpoints endpoints = metadata.current();
         if (endpoints.jwksUri().isEmpty() || endpoints.issuer().isEmpty()) {
-            throw new InvalidLogoutToken("unverifiable", "no upstream JWKS from discovery "
-                    + "(broker.upstream.issuer): logout tokens cannot be verified");
+            throw new InvalidLogoutToken(
+                    "unverifiable",
+                    "no upstream JWKS from discovery " + "(broker.upstream.issuer): logout tokens cannot be verified");
         }
-        JWTAuthContextInfo info = new JWTAuthContextInfo(endpoints.jwksUri().get().toString(), endpoints.issuer().get());
+        JWTAuthContextInfo info = new JWTAuthContextInfo(
+                endpoints.jwksUri().get().toString(), endpoints.issuer().get());
         info.setRequireNamedPrincipal(false);
         info.setSignatureAlgorithm(ASYMMETRIC);
         info.setExpectedAudience(clients.clientIds());
         info.setClockSkew((int) config.clockSkew().toSeconds());
-        info.setForcedJwksRefreshInterval((int) Math.max(1, config.jwksRefetchInterval().toMinutes()));
+        info.setForcedJwksRefreshInterval(
+                (int) Math.max(1, config.jwksRefetchInterval().toMinutes()));
         parser.compareAndSet(null, new DefaultJWTParser(info));
         return parser.get();
     }
@@ -188,17 +195,20 @@ public class LogoutTokens {
                 if (invalid.hasErrorCode(ErrorCodes.EXPIRED)) {
                     return "expired";
                 }
-                if (invalid.hasErrorCode(ErrorCodes.ISSUED_AT_MISSING) || invalid.hasErrorCode(ErrorCodes.ISSUED_AT_INVALID_PAST)
+                if (invalid.hasErrorCode(ErrorCodes.ISSUED_AT_MISSING)
+                        || invalid.hasErrorCode(ErrorCodes.ISSUED_AT_INVALID_PAST)
                         || invalid.hasErrorCode(ErrorCodes.ISSUED_AT_INVALID_FUTURE)) {
                     return "iat";
                 }
                 if (invalid.hasErrorCode(ErrorCodes.EXPIRATION_MISSING)) {
                     return "expired";
                 }
-                if (invalid.hasErrorCode(ErrorCodes.ISSUER_INVALID) || invalid.hasErrorCode(ErrorCodes.ISSUER_MISSING)) {
+                if (invalid.hasErrorCode(ErrorCodes.ISSUER_INVALID)
+                        || invalid.hasErrorCode(ErrorCodes.ISSUER_MISSING)) {
                     return "issuer";
                 }
-                if (invalid.hasErrorCode(ErrorCodes.AUDIENCE_INVALID) || invalid.hasErrorCode(ErrorCodes.AUDIENCE_MISSING)) {
+                if (invalid.hasErrorCode(ErrorCodes.AUDIENCE_INVALID)
+                        || invalid.hasErrorCode(ErrorCodes.AUDIENCE_MISSING)) {
                     return "audience";
                 }
                 return "signature";

@@ -58,7 +58,9 @@ public class TokenIdentity {
             return new Identity(parsed.getSubject(), parsed.getClaim("sid"));
         } catch (Exception e) {
             // The exception text may quote the token: log its type only.
-            LOG.warnf("Could not read a verified identity from an upstream token (%s)", e.getClass().getSimpleName());
+            LOG.warnf(
+                    "Could not read a verified identity from an upstream token (%s)",
+                    e.getClass().getSimpleName());
             return Identity.UNKNOWN;
         }
     }
@@ -69,8 +71,8 @@ public class TokenIdentity {
             return null;
         }
         return verifyingParsers.computeIfAbsent(audience, a -> {
-            JWTAuthContextInfo info = new JWTAuthContextInfo(endpoints.jwksUri().get().toString(),
-                    endpoints.issuer().orElse(null));
+            JWTAuthContextInfo info = new JWTAuthContextInfo(
+                    endpoints.jwksUri().get().toString(), endpoints.issuer().orElse(null));
             info.setRequireNamedPrincipal(false);
             info.setSignatureAlgorithm(ASYMMETRIC);
             if (!a.isEmpty()) {

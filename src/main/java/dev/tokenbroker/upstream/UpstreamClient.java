@@ -11,7 +11,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-
 import javax.net.ssl.SSLHandshakeException;
 
 import jakarta.inject.Singleton;
@@ -52,23 +51,27 @@ public class UpstreamClient {
     private final UpstreamTimers timers;
     /** The Basic header per client id, computed once: the secret does not change while the broker runs. */
     private final Map<String, String> basicAuthorizations = new ConcurrentHashMap<>();
+
     private final Duration callBudget;
     private final long maxResponseBytes;
 
-    UpstreamClient(Vertx vertx, UpstreamMetadata metadata, ObjectMapper json, MeterRegistry registry,
-            BrokerConfig config) {
+    UpstreamClient(
+            Vertx vertx, UpstreamMetadata metadata, ObjectMapper json, MeterRegistry registry, BrokerConfig config) {
         BrokerConfig.Upstream upstream = config.upstream();
         // One pooled client for every upstream endpoint; TLS follows each endpoint's scheme, with the JVM's trust
         // store and host name verification.
-        this.http = vertx.createHttpClient(new HttpClientOptions()
-                .setConnectTimeout((int) upstream.connectTimeout().toMillis())
-                .setVerifyHost(true).setKeepAlive(true),
+        this.http = vertx.createHttpClient(
+                new HttpClientOptions()
+                        .setConnectTimeout((int) upstream.connectTimeout().toMillis())
+                        .setVerifyHost(true)
+                        .setKeepAlive(true),
                 new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize()));
         this.readTimeoutMillis = upstream.readTimeout().toMillis();
         this.metadata = metadata;
         this.json = json;
         this.timers = new UpstreamTimers(registry);
-        this.callBudget = config.upstream().connectTimeout().plus(config.upstream().readTimeout());
+        this.callBudget =
+                config.upstream().connectTimeout().plus(config.upstream().readTimeout());
         this.maxResponseBytes = config.upstream().maxResponseSize().asLongValue();
     }
 
@@ -82,8 +85,8 @@ public class UpstreamClient {
     }
 
     /** RFC 6749 §4.1.3 with RFC 7636 {@code code_verifier}; fails with a {@link BrokerException}. */
-    public Uni<UpstreamTokenResponse> exchangeCode(RegisteredClient client, String code, String redirectUri,
-            String codeVerifier) {
+    public Uni<UpstreamTokenResponse> exchangeCode(
+            RegisteredClient client, String code, String redirectUri, String codeVerifier) {
         Form form = new Form()
                 .param("grant_type", "authorization_code")
                 .param("code", code)
@@ -94,9 +97,7 @@ public class UpstreamClient {
 
     /** RFC 6749 §6; {@code scope} may be null (same scope as granted). Fails with a {@link BrokerException}. */
     public Uni<UpstreamTokenResponse> refresh(RegisteredClient client, String refreshToken, String scope) {
-        Form form = new Form()
-                .param("grant_type", "refresh_token")
-                .param("refresh_token", refreshToken);
+        Form form = new Form().param("grant_type", "refresh_token").param("refresh_token", refreshToken);
         if (scope != null) {
             form.param("scope", scope);
         }
@@ -116,7 +117,9 @@ public class UpstreamClient {
         }
         Form form = new Form().param("token", refreshToken).param("token_type_hint", "refresh_token");
         // Revocation runs off the request path (worker threads, the outbox): waiting here is fine.
-        Reply reply = send("revocation", endpoint.get().toString(), client, form).await().indefinitely();
+        Reply reply = send("revocation", endpoint.get().toString(), client, form)
+                .await()
+                .indefinitely();
         if (reply.status() != 200) {
             throw classifyError(reply, "revocation");
         }
@@ -124,16 +127,19 @@ public class UpstreamClient {
     }
 
     private Uni<UpstreamTokenResponse> tokenCall(RegisteredClient client, Form form) {
-        return Uni.createFrom().deferred(() -> send("token", metadata.current().tokenEndpoint().toString(), client, form))
+        return Uni.createFrom()
+                .deferred(() -> send("token", metadata.current().tokenEndpoint().toString(), client, form))
                 .map(reply -> {
                     if (reply.status() != 200) {
                         throw classifyError(reply, "token");
                     }
                     UpstreamTokenResponse token = parse(reply.body(), UpstreamTokenResponse.class);
-                    if (token == null || token.accessToken() == null || token.accessToken().isEmpty()) {
+                    if (token == null
+                            || token.accessToken() == null
+                            || token.accessToken().isEmpty()) {
                         // The upstream answered 200: it may well have rotated the refresh token.
-                        throw new BrokerException.UpstreamUnavailable("upstream token response has no access_token",
-                                null, true);
+                        throw new BrokerException.UpstreamUnavailable(
+                                "upstream token response has no access_token", null, true);
                     }
                     return token;
                 });
@@ -154,18 +160,24 @@ public class UpstreamClient {
     private Uni<Reply> send(String name, String endpoint, RegisteredClient client, Form form) {
         String authorization = null;
         switch (client.authMethod()) {
-            case client_secret_basic -> authorization = basicAuthorizations.computeIfAbsent(client.clientId(),
-                    id -> basicAuthorization(id, client.clientSecret()));
-            case client_secret_post -> form.param("client_id", client.clientId())
-                    .param("client_secret", client.clientSecret());
+            case client_secret_basic ->
+                authorization = basicAuthorizations.computeIfAbsent(
+                        client.clientId(), id -> basicAuthorization(id, client.clientSecret()));
+            case client_secret_post ->
+                form.param("client_id", client.clientId()).param("client_secret", client.clientSecret());
         }
         long started = System.nanoTime();
         return post(endpoint, authorization, form)
-                .ifNoItem().after(callBudget).failWith(() -> new BrokerException.UpstreamTimeout(
+                .ifNoItem()
+                .after(callBudget)
+                .failWith(() -> new BrokerException.UpstreamTimeout(
                         "upstream " + endpoint + " did not answer within " + callBudget, null))
-                .onFailure(e -> !(e instanceof BrokerException)).transform(e -> classifyFailure(endpoint, e))
-                .onItemOrFailure().invoke((reply, failure) -> {
-                    String outcome = reply != null ? reply.status() / 100 + "xx"
+                .onFailure(e -> !(e instanceof BrokerException))
+                .transform(e -> classifyFailure(endpoint, e))
+                .onItemOrFailure()
+                .invoke((reply, failure) -> {
+                    String outcome = reply != null
+                            ? reply.status() / 100 + "xx"
                             : failure instanceof BrokerException.UpstreamTimeout ? "timeout" : "io_error";
                     timers.timer(name, outcome).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
                 });
@@ -173,14 +185,17 @@ public class UpstreamClient {
 
     private static BrokerException classifyFailure(String endpoint, Throwable e) {
         if (!wasSent(e)) {
-            return new BrokerException.UpstreamUnavailable("upstream " + endpoint + " not reached: "
-                    + e.getClass().getSimpleName(), e, false);
+            return new BrokerException.UpstreamUnavailable(
+                    "upstream " + endpoint + " not reached: " + e.getClass().getSimpleName(), e, false);
         }
         if (isTimeout(e)) {
             return new BrokerException.UpstreamTimeout("upstream " + endpoint + " timed out", e);
         }
-        return new BrokerException.UpstreamUnavailable("upstream " + endpoint + " failed while answering: "
-                + e.getClass().getSimpleName(), e, true);
+        return new BrokerException.UpstreamUnavailable(
+                "upstream " + endpoint + " failed while answering: "
+                        + e.getClass().getSimpleName(),
+                e,
+                true);
     }
 
     /**
@@ -189,54 +204,62 @@ public class UpstreamClient {
      * small). Read timeout: the request's idle timeout; the whole call is bounded by the caller.
      */
     private Uni<Reply> post(String endpoint, String authorization, Form form) {
-        RequestOptions request = new RequestOptions().setMethod(HttpMethod.POST).setAbsoluteURI(endpoint)
-                .setIdleTimeout(readTimeoutMillis).setFollowRedirects(false)
+        RequestOptions request = new RequestOptions()
+                .setMethod(HttpMethod.POST)
+                .setAbsoluteURI(endpoint)
+                .setIdleTimeout(readTimeoutMillis)
+                .setFollowRedirects(false)
                 .putHeader(HttpHeaders.CONTENT_TYPE, MediaType.APPLICATION_FORM_URLENCODED)
                 .putHeader(HttpHeaders.ACCEPT, MediaType.APPLICATION_JSON);
         if (authorization != null) {
             request.putHeader(HttpHeaders.AUTHORIZATION, authorization);
         }
         Buffer body = Buffer.buffer(encode(form));
-        return Uni.createFrom().emitter(emitter -> http.request(request)
-                .compose(outgoing -> outgoing.send(body))
-                .onFailure(emitter::fail)
-                .onSuccess(response -> {
-                    String declared = response.getHeader(HttpHeaders.CONTENT_LENGTH);
-                    if (declared != null && (declared.length() > 18 || Long.parseLong(declared.trim()) > maxResponseBytes)) {
-                        response.request().reset();
-                        emitter.fail(tooLarge("declares " + declared.trim() + " bytes"));
-                        return;
-                    }
-                    Buffer received = Buffer.buffer();
-                    response.exceptionHandler(emitter::fail);
-                    response.handler(chunk -> {
-                        if (received.length() + chunk.length() > maxResponseBytes) {
-                            response.request().reset();
-                            emitter.fail(tooLarge("is longer"));
-                        } else {
-                            received.appendBuffer(chunk);
-                        }
-                    });
-                    response.endHandler(done -> emitter.complete(new Reply(response.statusCode(),
-                            received.length() == 0 ? null : received.toString(StandardCharsets.UTF_8))));
-                }));
+        return Uni.createFrom()
+                .emitter(emitter -> http.request(request)
+                        .compose(outgoing -> outgoing.send(body))
+                        .onFailure(emitter::fail)
+                        .onSuccess(response -> {
+                            String declared = response.getHeader(HttpHeaders.CONTENT_LENGTH);
+                            if (declared != null
+                                    && (declared.length() > 18 || Long.parseLong(declared.trim()) > maxResponseBytes)) {
+                                response.request().reset();
+                                emitter.fail(tooLarge("declares " + declared.trim() + " bytes"));
+                                return;
+                            }
+                            Buffer received = Buffer.buffer();
+                            response.exceptionHandler(emitter::fail);
+                            response.handler(chunk -> {
+                                if (received.length() + chunk.length() > maxResponseBytes) {
+                                    response.request().reset();
+                                    emitter.fail(tooLarge("is longer"));
+                                } else {
+                                    received.appendBuffer(chunk);
+                                }
+                            });
+                            response.endHandler(done -> emitter.complete(new Reply(
+                                    response.statusCode(),
+                                    received.length() == 0 ? null : received.toString(StandardCharsets.UTF_8))));
+                        }));
     }
 
     private static BrokerException tooLarge(String how) {
-        return new BrokerException.UpstreamUnavailable("upstream answer " + how
-                + " than broker.upstream.max-response-size allows", null, true);
+        return new BrokerException.UpstreamUnavailable(
+                "upstream answer " + how + " than broker.upstream.max-response-size allows", null, true);
     }
 
     /** application/x-www-form-urlencoded, each name and value encoded (RFC 6749 Appendix B). */
     private static String encode(Form form) {
         StringBuilder out = new StringBuilder();
-        form.asMap().forEach((name, values) -> values.forEach(value -> {
-            if (out.length() > 0) {
-                out.append('&');
-            }
-            out.append(URLEncoder.encode(name, StandardCharsets.UTF_8)).append('=')
-                    .append(URLEncoder.encode(value, StandardCharsets.UTF_8));
-        }));
+        form.asMap()
+                .forEach((name, values) -> values.forEach(value -> {
+                    if (out.length() > 0) {
+                        out.append('&');
+                    }
+                    out.append(URLEncoder.encode(name, StandardCharsets.UTF_8))
+                            .append('=')
+                            .append(URLEncoder.encode(value, StandardCharsets.UTF_8));
+                }));
         return out.toString();
     }
 
@@ -254,8 +277,8 @@ public class UpstreamClient {
         int status = reply.status();
         if (status >= 500 || (status != 400 && status != 401)) {
             // A gateway's 502/503/504 or the server's 500 may come after the upstream processed the request.
-            return new BrokerException.UpstreamUnavailable("upstream " + call + " endpoint answered HTTP " + status,
-                    null, true);
+            return new BrokerException.UpstreamUnavailable(
+                    "upstream " + call + " endpoint answered HTTP " + status, null, true);
         }
         UpstreamErrorResponse error = parse(reply.body(), UpstreamErrorResponse.class);
         if (status == 401 && (error == null || error.error() == null)) {
@@ -267,12 +290,13 @@ public class UpstreamClient {
                     "upstream " + call + " endpoint answered HTTP " + status + " without an OAuth error", null, true);
         }
         // The upstream's text goes to the log: printable ASCII only, bounded, so it cannot forge log lines.
-        String code = error.error().length() > 64 || !error.error().matches("[\\x20-\\x7E]*") ? "(unprintable)"
+        String code = error.error().length() > 64 || !error.error().matches("[\\x20-\\x7E]*")
+                ? "(unprintable)"
                 : error.error();
         String detail = "upstream " + call + " endpoint answered HTTP " + status + " error=" + code;
         return switch (error.error()) {
-            case "invalid_grant" -> new BrokerException.InvalidGrant(
-                    "The authorization grant is invalid, expired or revoked");
+            case "invalid_grant" ->
+                new BrokerException.InvalidGrant("The authorization grant is invalid, expired or revoked");
             case "invalid_scope" -> new BrokerException.InvalidScope("The requested scope is invalid");
             // Anything else means the broker's own registration or request is wrong: an operator must act.
             default -> new BrokerException.UpstreamRejectedBroker(detail);
@@ -296,7 +320,9 @@ public class UpstreamClient {
     static boolean wasSent(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             // Netty's ConnectTimeoutException and AnnotatedConnectException are ConnectExceptions.
-            if (t instanceof ConnectException || t instanceof UnknownHostException || t instanceof SSLHandshakeException
+            if (t instanceof ConnectException
+                    || t instanceof UnknownHostException
+                    || t instanceof SSLHandshakeException
                     || t instanceof ConnectionPoolTooBusyException) {
                 return false;
             }
@@ -307,8 +333,10 @@ public class UpstreamClient {
     /** A request that ran out of time after it was sent (504), as opposed to one that failed outright (502). */
     static boolean isTimeout(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof TimeoutException || t instanceof io.smallrye.mutiny.TimeoutException
-                    || t instanceof NoStackTraceTimeoutException || t instanceof SocketTimeoutException) {
+            if (t instanceof TimeoutException
+                    || t instanceof io.smallrye.mutiny.TimeoutException
+                    || t instanceof NoStackTraceTimeoutException
+                    || t instanceof SocketTimeoutException) {
                 return true;
             }
         }
@@ -325,9 +353,14 @@ public class UpstreamClient {
         }
 
         Timer timer(String endpoint, String outcome) {
-            return timers.computeIfAbsent(endpoint + " " + outcome, k -> Timer.builder("broker.upstream.requests")
-                    .description("Calls to the upstream by endpoint and outcome (status class, timeout, io_error)")
-                    .tag("endpoint", endpoint).tag("outcome", outcome).register(registry));
+            return timers.computeIfAbsent(
+                    endpoint + " " + outcome,
+                    k -> Timer.builder("broker.upstream.requests")
+                            .description(
+                                    "Calls to the upstream by endpoint and outcome (status class, timeout, io_error)")
+                            .tag("endpoint", endpoint)
+                            .tag("outcome", outcome)
+                            .register(registry));
         }
     }
 }

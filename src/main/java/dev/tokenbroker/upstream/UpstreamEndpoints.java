@@ -4,6 +4,5 @@ import java.net.URI;
 import java.util.Optional;
 
 /** Where the upstream lives: from configuration, discovery, or both (configuration wins). */
-public record UpstreamEndpoints(Optional<String> issuer, URI tokenEndpoint, Optional<URI> revocationEndpoint,
-        Optional<URI> jwksUri) {
-}
+public record UpstreamEndpoints(
+        Optional<String> issuer, URI tokenEndpoint, Optional<URI> revocationEndpoint, Optional<URI> jwksUri) {}

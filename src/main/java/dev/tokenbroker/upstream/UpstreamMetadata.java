@@ -43,13 +43,15 @@ public class UpstreamMetadata {
         this.api = api;
         this.json = json;
         if (this.config.issuer().isEmpty() && this.config.tokenEndpoint().isEmpty()) {
-            throw new IllegalArgumentException(
-                    "broker.upstream.issuer or broker.upstream.token-endpoint is required");
+            throw new IllegalArgumentException("broker.upstream.issuer or broker.upstream.token-endpoint is required");
         }
         if (this.config.tokenEndpoint().isPresent()) {
             // Usable at once; discovery, if configured, only adds what the configuration left out.
-            endpoints.set(new UpstreamEndpoints(this.config.issuer().map(UpstreamMetadata::issuerOf),
-                    this.config.tokenEndpoint().get(), this.config.revocationEndpoint(), Optional.empty()));
+            endpoints.set(new UpstreamEndpoints(
+                    this.config.issuer().map(UpstreamMetadata::issuerOf),
+                    this.config.tokenEndpoint().get(),
+                    this.config.revocationEndpoint(),
+                    Optional.empty()));
         }
         if (this.config.issuer().isEmpty()) {
             discovery = null;
@@ -94,22 +96,30 @@ public class UpstreamMetadata {
             if (!issuer.equals(advertised)) {
                 throw new IllegalStateException("document names issuer '" + advertised + "'");
             }
-            URI token = config.tokenEndpoint().orElseGet(() -> uri(doc, "token_endpoint")
-                    .orElseThrow(() -> new IllegalStateException("no token_endpoint")));
-            UpstreamEndpoints discovered = new UpstreamEndpoints(Optional.of(issuer), token,
-                    config.revocationEndpoint().or(() -> uri(doc, "revocation_endpoint")), uri(doc, "jwks_uri"));
+            URI token = config.tokenEndpoint()
+                    .orElseGet(() -> uri(doc, "token_endpoint")
+                            .orElseThrow(() -> new IllegalStateException("no token_endpoint")));
+            UpstreamEndpoints discovered = new UpstreamEndpoints(
+                    Optional.of(issuer),
+                    token,
+                    config.revocationEndpoint().or(() -> uri(doc, "revocation_endpoint")),
+                    uri(doc, "jwks_uri"));
             trusted("token_endpoint", discovered.tokenEndpoint());
             discovered.revocationEndpoint().ifPresent(u -> trusted("revocation_endpoint", u));
             discovered.jwksUri().ifPresent(u -> trusted("jwks_uri", u));
             endpoints.set(discovered);
-            LOG.infof("Upstream discovery from %s loaded: token endpoint %s, revocation endpoint %s, JWKS %s", url,
-                    token, discovered.revocationEndpoint().map(URI::toString).orElse("none"),
+            LOG.infof(
+                    "Upstream discovery from %s loaded: token endpoint %s, revocation endpoint %s, JWKS %s",
+                    url,
+                    token,
+                    discovered.revocationEndpoint().map(URI::toString).orElse("none"),
                     discovered.jwksUri().map(URI::toString).orElse("none"));
             warnIfNoRevocation(discovered);
             discovery.shutdown();
         } catch (Exception e) {
-            LOG.warnf("Upstream discovery from %s failed (%s); retrying in %s", url, e.toString(),
-                    config.discoveryRetryInterval());
+            LOG.warnf(
+                    "Upstream discovery from %s failed (%s); retrying in %s",
+                    url, e.toString(), config.discoveryRetryInterval());
             discovery.schedule(this::discover, config.discoveryRetryInterval().toMillis(), TimeUnit.MILLISECONDS);
         }
     }
@@ -129,7 +139,10 @@ public class UpstreamMetadata {
     }
 
     static boolean isLoopback(String host) {
-        return host.equals("localhost") || host.equals("[::1]") || host.equals("::1") || IPV4_LOOPBACK.matcher(host).matches();
+        return host.equals("localhost")
+                || host.equals("[::1]")
+                || host.equals("::1")
+                || IPV4_LOOPBACK.matcher(host).matches();
     }
 
     /** An IPv4 literal in 127.0.0.0/8: a name that merely starts with "127." is not loopback. */

@@ -19,6 +19,8 @@ class UpstreamReadiness implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        return HealthCheckResponse.named("upstream-metadata").status(metadata.loaded()).build();
+        return HealthCheckResponse.named("upstream-metadata")
+                .status(metadata.loaded())
+                .build();
     }
 }

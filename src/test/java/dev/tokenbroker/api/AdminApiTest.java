@@ -1,12 +1,5 @@
 package dev.tokenbroker.api;
 
-import static io.restassured.RestAssured.given;
-import static org.hamcrest.Matchers.equalTo;
-import static org.hamcrest.Matchers.hasSize;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.net.URI;
 import java.net.URL;
 import java.util.List;
@@ -32,6 +25,13 @@ import io.restassured.response.ValidatableResponse;
 import io.restassured.specification.RequestSpecification;
 import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
 
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasSize;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /**
  * The session admin API on the management interface, with bearer tokens from a real OpenID provider: refuses what it
  * must, is not on the public port, lists metadata only and ends sessions (upstream revocation included).
@@ -47,8 +47,13 @@ class AdminApiTest {
     public static class ManagementInterfaceOn implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("quarkus.management.enabled", "true", "quarkus.management.test-port", "0",
-                    "quarkus.management.host", "127.0.0.1");
+            return Map.of(
+                    "quarkus.management.enabled",
+                    "true",
+                    "quarkus.management.test-port",
+                    "0",
+                    "quarkus.management.host",
+                    "127.0.0.1");
         }
     }
 
@@ -59,37 +64,64 @@ class AdminApiTest {
     RedisDataSource redis;
 
     private RequestSpecification admin(String token) {
-        RequestSpecification spec = given().baseUri(URI.create(management.toString()).resolve("/").toString());
+        RequestSpecification spec =
+                given().baseUri(URI.create(management.toString()).resolve("/").toString());
         return token == null ? spec : spec.header("Authorization", "Bearer " + token);
     }
 
     private static String adminToken() {
-        return AdminIssuerResource.token("alice", AdminIssuerResource.AUDIENCE, Map.of("scope", AdminIssuerResource.SCOPE), 60);
+        return AdminIssuerResource.token(
+                "alice", AdminIssuerResource.AUDIENCE, Map.of("scope", AdminIssuerResource.SCOPE), 60);
     }
 
     @Test
     void refusesMissingExpiredForeignWrongAudienceAndWrongScopeTokens() {
-        admin(null).get("/admin/sessions?sub=x").then().statusCode(401).body("error", equalTo("invalid_token"))
+        admin(null)
+                .get("/admin/sessions?sub=x")
+                .then()
+                .statusCode(401)
+                .body("error", equalTo("invalid_token"))
                 .header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
         admin("not-a-jwt").get("/admin/sessions?sub=x").then().statusCode(401);
-        admin(AdminIssuerResource.token("alice", AdminIssuerResource.AUDIENCE,
-                Map.of("scope", AdminIssuerResource.SCOPE), -120)).get("/admin/sessions?sub=x").then().statusCode(401);
+        admin(AdminIssuerResource.token(
+                        "alice", AdminIssuerResource.AUDIENCE, Map.of("scope", AdminIssuerResource.SCOPE), -120))
+                .get("/admin/sessions?sub=x")
+                .then()
+                .statusCode(401);
         admin(AdminIssuerResource.token("alice", "another-api", Map.of("scope", AdminIssuerResource.SCOPE), 60))
-                .get("/admin/sessions?sub=x").then().statusCode(401);
-        admin(AdminIssuerResource.foreignToken("alice")).get("/admin/sessions?sub=x").then().statusCode(401);
+                .get("/admin/sessions?sub=x")
+                .then()
+                .statusCode(401);
+        admin(AdminIssuerResource.foreignToken("alice"))
+                .get("/admin/sessions?sub=x")
+                .then()
+                .statusCode(401);
         admin(AdminIssuerResource.token("alice", AdminIssuerResource.AUDIENCE, Map.of("scope", "openid profile"), 60))
-                .delete("/admin/sessions?sub=x").then().statusCode(403).body("error", equalTo("insufficient_scope"));
+                .delete("/admin/sessions?sub=x")
+                .then()
+                .statusCode(403)
+                .body("error", equalTo("insufficient_scope"));
         admin(AdminIssuerResource.token("alice", AdminIssuerResource.AUDIENCE, Map.of(), 60))
-                .delete("/admin/sessions/abc").then().statusCode(403);
+                .delete("/admin/sessions/abc")
+                .then()
+                .statusCode(403);
         // a role works as well as a scope
-        admin(AdminIssuerResource.token("alice", AdminIssuerResource.AUDIENCE,
-                Map.of("roles", List.of(AdminIssuerResource.SCOPE)), 60)).get("/admin/sessions?sub=x").then().statusCode(200);
+        admin(AdminIssuerResource.token(
+                        "alice", AdminIssuerResource.AUDIENCE, Map.of("roles", List.of(AdminIssuerResource.SCOPE)), 60))
+                .get("/admin/sessions?sub=x")
+                .then()
+                .statusCode(200);
     }
 
     @Test
     void isNotReachableOnThePublicPort() {
-        given().header("Authorization", "Bearer " + adminToken()).get("/admin/sessions?sub=x").then().statusCode(404);
-        given().header("Authorization", "Bearer " + adminToken()).delete("/admin/sessions?sub=x").then()
+        given().header("Authorization", "Bearer " + adminToken())
+                .get("/admin/sessions?sub=x")
+                .then()
+                .statusCode(404);
+        given().header("Authorization", "Bearer " + adminToken())
+                .delete("/admin/sessions?sub=x")
+                .then()
                 .statusCode(org.hamcrest.Matchers.anyOf(equalTo(404), equalTo(405)));
     }
 
@@ -101,8 +133,12 @@ class AdminApiTest {
         String web = session(Broker.WEB, "https://app.example/callback", user);
         String other = session(Broker.MOBILE, Broker.MOBILE_REDIRECT, "user-" + UUID.randomUUID());
 
-        ValidatableResponse listed = admin(adminToken()).get("/admin/sessions?sub=" + user).then().statusCode(200)
-                .header("Cache-Control", "no-store").body("sessions", hasSize(3));
+        ValidatableResponse listed = admin(adminToken())
+                .get("/admin/sessions?sub=" + user)
+                .then()
+                .statusCode(200)
+                .header("Cache-Control", "no-store")
+                .body("sessions", hasSize(3));
         String body = listed.extract().asString();
         for (String handle : List.of(mobile1, mobile2, web)) {
             assertTrue(body.contains(StoredSessions.id(handle)), "lists the session id");
@@ -110,29 +146,52 @@ class AdminApiTest {
         }
         assertFalse(body.contains("rt"), body);
         listed.body("sessions[0].client_id", equalTo(Broker.MOBILE)).body("sessions[0].dpop_bound", equalTo(false));
-        admin(adminToken()).get("/admin/sessions?sub=" + user + "&client=" + Broker.WEB).then().statusCode(200)
-                .body("sessions", hasSize(1)).body("sessions[0].session_id", equalTo(StoredSessions.id(web)));
-        admin(adminToken()).get("/admin/sessions?sub=" + user + "&client=nobody").then().statusCode(400);
+        admin(adminToken())
+                .get("/admin/sessions?sub=" + user + "&client=" + Broker.WEB)
+                .then()
+                .statusCode(200)
+                .body("sessions", hasSize(1))
+                .body("sessions[0].session_id", equalTo(StoredSessions.id(web)));
+        admin(adminToken())
+                .get("/admin/sessions?sub=" + user + "&client=nobody")
+                .then()
+                .statusCode(400);
         admin(adminToken()).get("/admin/sessions").then().statusCode(400).body("error", equalTo("invalid_request"));
 
-        admin(adminToken()).delete("/admin/sessions/" + StoredSessions.id(mobile1)).then().statusCode(200)
+        admin(adminToken())
+                .delete("/admin/sessions/" + StoredSessions.id(mobile1))
+                .then()
+                .statusCode(200)
                 .body("sessions_ended", equalTo(1));
-        admin(adminToken()).delete("/admin/sessions/" + StoredSessions.id(mobile1)).then().statusCode(404);
+        admin(adminToken())
+                .delete("/admin/sessions/" + StoredSessions.id(mobile1))
+                .then()
+                .statusCode(404);
         Broker.refresh(Broker.MOBILE, mobile1).statusCode(400).body("error", equalTo("invalid_grant"));
         Broker.refresh(Broker.MOBILE, mobile2).statusCode(200);
 
-        admin(adminToken()).delete("/admin/sessions?sub=" + user).then().statusCode(200).body("sessions_ended", equalTo(2));
+        admin(adminToken())
+                .delete("/admin/sessions?sub=" + user)
+                .then()
+                .statusCode(200)
+                .body("sessions_ended", equalTo(2));
         Broker.refresh(Broker.WEB, web).statusCode(400).body("error", equalTo("invalid_grant"));
         assertEquals(200, Broker.refresh(Broker.MOBILE, other).extract().statusCode(), "another user's session lives");
-        admin(adminToken()).get("/admin/sessions?sub=" + user).then().statusCode(200).body("sessions", hasSize(0));
+        admin(adminToken())
+                .get("/admin/sessions?sub=" + user)
+                .then()
+                .statusCode(200)
+                .body("sessions", hasSize(0));
     }
 
     private String session(String clientId, String redirectUri, String subject) throws Exception {
-        MockUpstreamResource.server().enqueueCallback(new DefaultOAuth2TokenCallback("connect", subject, "JWT",
-                null, Map.of(), 3600));
+        MockUpstreamResource.server()
+                .enqueueCallback(new DefaultOAuth2TokenCallback("connect", subject, "JWT", null, Map.of(), 3600));
         String code = MockUpstreamResource.authorize(clientId, redirectUri, Broker.VERIFIER);
-        String handle = Broker.exchange(clientId, code, redirectUri, Broker.VERIFIER).statusCode(200)
-                .extract().path("refresh_token");
+        String handle = Broker.exchange(clientId, code, redirectUri, Broker.VERIFIER)
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
         assertFalse(StoredSessions.of(redis, handle).isEmpty());
         return handle;
     }

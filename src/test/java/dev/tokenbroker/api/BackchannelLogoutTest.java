@@ -1,17 +1,11 @@
 package dev.tokenbroker.api;
 
-import static io.restassured.RestAssured.given;
-import static org.hamcrest.Matchers.equalTo;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -49,6 +43,12 @@ import io.restassured.http.ContentType;
 import io.restassured.response.ValidatableResponse;
 import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
 import okhttp3.mockwebserver.RecordedRequest;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * OIDC Back-Channel Logout 1.0 against a real OpenID provider: logout tokens signed by its keys (mock-oauth2-server
@@ -90,13 +90,15 @@ class BackchannelLogoutTest {
         drainRecordedRequests();
 
         logout(signedByUpstream(Map.of("sid", sid, "events", event()), user, Broker.MOBILE))
-                .statusCode(200).header("Cache-Control", "no-store");
+                .statusCode(200)
+                .header("Cache-Control", "no-store");
 
         Broker.refresh(Broker.MOBILE, first).statusCode(400).body("error", equalTo("invalid_grant"));
         Broker.refresh(Broker.MOBILE, second).statusCode(400).body("error", equalTo("invalid_grant"));
         Broker.refresh(Broker.MOBILE, otherSid).statusCode(200);
         Broker.refresh(Broker.WEB, otherClient).statusCode(200);
-        assertTrue(revokedUpstream().containsAll(upstreamTokens), "both upstream refresh tokens revoked at the upstream");
+        assertTrue(
+                revokedUpstream().containsAll(upstreamTokens), "both upstream refresh tokens revoked at the upstream");
     }
 
     @Test
@@ -125,7 +127,8 @@ class BackchannelLogoutTest {
         session(Broker.MOBILE, Broker.MOBILE_REDIRECT, user, sid);
         String token = signedByUpstream(Map.of("sid", sid, "events", event()), user, Broker.MOBILE);
         logout(token).statusCode(200);
-        logout(signedByUpstream(Map.of("sid", sid, "events", event()), user, Broker.MOBILE)).statusCode(200);
+        logout(signedByUpstream(Map.of("sid", sid, "events", event()), user, Broker.MOBILE))
+                .statusCode(200);
         rejected(token);
     }
 
@@ -145,32 +148,70 @@ class BackchannelLogoutTest {
         rejected(signedByUpstream(valid, user, "someone-else"));
         rejected(signedByUpstream(with(valid, "iss", "https://impostor.example/connect"), user, Broker.MOBILE));
         // signed by the same server's key for another issuer
-        rejected(MockUpstreamResource.server().issueToken("other", Broker.MOBILE,
-                new DefaultOAuth2TokenCallback("other", user, "logout+jwt", List.of(Broker.MOBILE), valid, 120)).serialize());
+        rejected(MockUpstreamResource.server()
+                .issueToken(
+                        "other",
+                        Broker.MOBILE,
+                        new DefaultOAuth2TokenCallback("other", user, "logout+jwt", List.of(Broker.MOBILE), valid, 120))
+                .serialize());
         // missing or wrong events
         rejected(signedByUpstream(Map.of("sid", sid), user, Broker.MOBILE));
-        rejected(signedByUpstream(Map.of("sid", sid, "events", Map.of("http://schemas.openid.net/event/other", Map.of())),
-                user, Broker.MOBILE));
+        rejected(signedByUpstream(
+                Map.of("sid", sid, "events", Map.of("http://schemas.openid.net/event/other", Map.of())),
+                user,
+                Broker.MOBILE));
         // a nonce (it would be an ID token)
         rejected(signedByUpstream(with(valid, "nonce", "n-1"), user, Broker.MOBILE));
         // stale iat
-        rejected(signedByUpstream(with(valid, "iat", Instant.now().minusSeconds(3600).getEpochSecond()), user,
-                Broker.MOBILE));
+        rejected(signedByUpstream(
+                with(valid, "iat", Instant.now().minusSeconds(3600).getEpochSecond()), user, Broker.MOBILE));
         // typ of another kind of token
-        rejected(MockUpstreamResource.server().issueToken("connect", Broker.MOBILE,
-                new DefaultOAuth2TokenCallback("connect", user, "JWT", List.of(Broker.MOBILE), valid, 120)).serialize());
+        rejected(MockUpstreamResource.server()
+                .issueToken(
+                        "connect",
+                        Broker.MOBILE,
+                        new DefaultOAuth2TokenCallback("connect", user, "JWT", List.of(Broker.MOBILE), valid, 120))
+                .serialize());
         // not a JWT at all; no token
         rejected("not-a-jwt");
-        given().contentType(ContentType.URLENC).formParam("other", "x").post("/oidc/backchannel-logout").then()
-                .statusCode(400).body("error", equalTo("invalid_request"));
+        given().contentType(ContentType.URLENC)
+                .formParam("other", "x")
+                .post("/oidc/backchannel-logout")
+                .then()
+                .statusCode(400)
+                .body("error", equalTo("invalid_request"));
 
         Broker.refresh(Broker.MOBILE, handle).statusCode(200);
-        assertTrue(registry.find("broker.backchannel.logouts").tag("outcome", "nonce").counter().count() >= 1);
-        assertTrue(registry.find("broker.backchannel.logouts").tag("outcome", "events").counter().count() >= 2);
-        assertTrue(registry.find("broker.backchannel.logouts").tag("outcome", "audience").counter().count() >= 1);
-        assertTrue(registry.find("broker.backchannel.logouts").tag("outcome", "issuer").counter().count() >= 1);
-        assertTrue(registry.find("broker.backchannel.logouts").tag("outcome", "iat").counter().count() >= 1);
-        assertTrue(registry.find("broker.backchannel.logouts").tag("outcome", "algorithm").counter().count() >= 2);
+        assertTrue(registry.find("broker.backchannel.logouts")
+                        .tag("outcome", "nonce")
+                        .counter()
+                        .count()
+                >= 1);
+        assertTrue(registry.find("broker.backchannel.logouts")
+                        .tag("outcome", "events")
+                        .counter()
+                        .count()
+                >= 2);
+        assertTrue(registry.find("broker.backchannel.logouts")
+                        .tag("outcome", "audience")
+                        .counter()
+                        .count()
+                >= 1);
+        assertTrue(registry.find("broker.backchannel.logouts")
+                        .tag("outcome", "issuer")
+                        .counter()
+                        .count()
+                >= 1);
+        assertTrue(registry.find("broker.backchannel.logouts")
+                        .tag("outcome", "iat")
+                        .counter()
+                        .count()
+                >= 1);
+        assertTrue(registry.find("broker.backchannel.logouts")
+                        .tag("outcome", "algorithm")
+                        .counter()
+                        .count()
+                >= 2);
     }
 
     @Test
@@ -180,18 +221,22 @@ class BackchannelLogoutTest {
         String handle = session(Broker.MOBILE, Broker.MOBILE_REDIRECT, user, sid);
         List<String> tokens = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {
-            tokens.add(signedByUpstream(Map.of("sid", i == 500 ? sid : "storm-" + i, "events", event()), user,
-                    Broker.MOBILE));
+            tokens.add(signedByUpstream(
+                    Map.of("sid", i == 500 ? sid : "storm-" + i, "events", event()), user, Broker.MOBILE));
         }
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         ExecutorService pool = Executors.newFixedThreadPool(32);
         try {
             List<Future<Integer>> answers = new ArrayList<>();
             for (String token : tokens) {
-                HttpRequest request = HttpRequest.newBuilder(endpoint).timeout(Duration.ofSeconds(60))
+                HttpRequest request = HttpRequest.newBuilder(endpoint)
+                        .timeout(Duration.ofSeconds(60))
                         .header("Content-Type", "application/x-www-form-urlencoded")
-                        .POST(HttpRequest.BodyPublishers.ofString("logout_token=" + token)).build();
-                answers.add(pool.submit(() -> http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode()));
+                        .POST(HttpRequest.BodyPublishers.ofString("logout_token=" + token))
+                        .build();
+                answers.add(pool.submit(() -> http.send(request, HttpResponse.BodyHandlers.discarding())
+                        .statusCode()));
             }
             Map<Integer, Integer> byStatus = new HashMap<>();
             for (Future<Integer> answer : answers) {
@@ -213,11 +258,18 @@ class BackchannelLogoutTest {
         assertEquals(before + 2, activeMobileSessions());
         logout(signedByUpstream(Map.of("events", event()), user, Broker.MOBILE)).statusCode(200);
         assertEquals(before, activeMobileSessions());
-        assertTrue(registry.find("broker.sessions.ended").tag("reason", "backchannel_logout").counter().count() >= 2);
+        assertTrue(registry.find("broker.sessions.ended")
+                        .tag("reason", "backchannel_logout")
+                        .counter()
+                        .count()
+                >= 2);
     }
 
     private double activeMobileSessions() {
-        return registry.find("broker.sessions.active").tag("client", "clover").gauge().value();
+        return registry.find("broker.sessions.active")
+                .tag("client", "clover")
+                .gauge()
+                .value();
     }
 
     // --- helpers
@@ -233,19 +285,25 @@ class BackchannelLogoutTest {
     }
 
     private static ValidatableResponse logout(String token) {
-        return given().contentType(ContentType.URLENC).formParam("logout_token", token)
-                .post("/oidc/backchannel-logout").then();
+        return given().contentType(ContentType.URLENC)
+                .formParam("logout_token", token)
+                .post("/oidc/backchannel-logout")
+                .then();
     }
 
     private static void rejected(String token) {
-        logout(token).statusCode(400).header("Cache-Control", "no-store")
-                .body("error", equalTo("invalid_request"));
+        logout(token).statusCode(400).header("Cache-Control", "no-store").body("error", equalTo("invalid_request"));
     }
 
     /** A logout token signed by the upstream's own key, as its back-channel logout would send it. */
     private static String signedByUpstream(Map<String, Object> claims, String subject, String audience) {
-        return MockUpstreamResource.server().issueToken("connect", audience, new DefaultOAuth2TokenCallback("connect",
-                subject, "logout+jwt", List.of(audience), claims, 120)).serialize();
+        return MockUpstreamResource.server()
+                .issueToken(
+                        "connect",
+                        audience,
+                        new DefaultOAuth2TokenCallback(
+                                "connect", subject, "logout+jwt", List.of(audience), claims, 120))
+                .serialize();
     }
 
     private static JwtClaims claims(String subject, String sid) {
@@ -282,11 +340,13 @@ class BackchannelLogoutTest {
     /** A session of {@code subject} whose ID token carries {@code sid} (none when null), as a front end gets it. */
     private String session(String clientId, String redirectUri, String subject, String sid) throws Exception {
         Map<String, Object> claims = sid == null ? Map.of() : Map.of("sid", sid);
-        MockUpstreamResource.server().enqueueCallback(new DefaultOAuth2TokenCallback("connect", subject, "JWT",
-                null, claims, 3600));
+        MockUpstreamResource.server()
+                .enqueueCallback(new DefaultOAuth2TokenCallback("connect", subject, "JWT", null, claims, 3600));
         String code = MockUpstreamResource.authorize(clientId, redirectUri, Broker.VERIFIER);
-        String handle = Broker.exchange(clientId, code, redirectUri, Broker.VERIFIER).statusCode(200)
-                .extract().path("refresh_token");
+        String handle = Broker.exchange(clientId, code, redirectUri, Broker.VERIFIER)
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
         assertFalse(StoredSessions.of(redis, handle).isEmpty());
         return handle;
     }
@@ -311,6 +371,4 @@ class BackchannelLogoutTest {
         }
         return tokens;
     }
-
-
 }

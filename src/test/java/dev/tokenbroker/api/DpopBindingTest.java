@@ -1,10 +1,5 @@
 package dev.tokenbroker.api;
 
-import static io.restassured.RestAssured.given;
-import static org.hamcrest.Matchers.equalTo;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.time.Instant;
 import java.util.Map;
 
@@ -24,6 +19,11 @@ import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.response.ValidatableResponse;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** RFC 9449 binding of broker handles, over real HTTP with real proofs. */
 @QuarkusTest
@@ -55,8 +55,18 @@ class DpopBindingTest {
     }
 
     private ValidatableResponse exchange(String proof) {
-        return token(proof, "grant_type", "authorization_code", "client_id", BOUND, "code", "CODE-dpop",
-                "redirect_uri", REDIRECT, "code_verifier", Broker.VERIFIER);
+        return token(
+                proof,
+                "grant_type",
+                "authorization_code",
+                "client_id",
+                BOUND,
+                "code",
+                "CODE-dpop",
+                "redirect_uri",
+                REDIRECT,
+                "code_verifier",
+                Broker.VERIFIER);
     }
 
     private static ValidatableResponse refresh(String proof, String handle) {
@@ -69,7 +79,10 @@ class DpopBindingTest {
 
     private String boundSession() {
         upstream.upstreamIssuesTokens();
-        String handle = exchange(key.proof("POST", DpopKey.TOKEN_URL)).statusCode(200).extract().path("refresh_token");
+        String handle = exchange(key.proof("POST", DpopKey.TOKEN_URL))
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
         assertEquals(key.thumbprint(), StoredSessions.of(redis, handle).get("jkt"), "bound to the proof's key");
         upstream.upstreamRotatesRefreshToken(0);
         return handle;
@@ -89,9 +102,12 @@ class DpopBindingTest {
         assertError(refresh(DpopKey.generate().proof("POST", DpopKey.TOKEN_URL), handle), "invalid_grant");
         assertEquals(0, upstream.refreshes().size());
 
-        String next = refresh(key.proof("POST", DpopKey.TOKEN_URL), handle).statusCode(200)
+        String next = refresh(key.proof("POST", DpopKey.TOKEN_URL), handle)
+                .statusCode(200)
                 .body("access_token", equalTo(DuendeStubs.REFRESHED_ACCESS_TOKEN))
-                .body("token_type", equalTo("Bearer")).extract().path("refresh_token");
+                .body("token_type", equalTo("Bearer"))
+                .extract()
+                .path("refresh_token");
         assertEquals(key.thumbprint(), StoredSessions.of(redis, next).get("jkt"), "still bound after rotation");
     }
 
@@ -116,23 +132,33 @@ class DpopBindingTest {
             assertEquals("invalid_dpop_proof", response.extract().path("error"), what);
         });
         assertEquals(1, upstream.refreshes().size(), "only the valid proof reached the upstream");
-        given().contentType(ContentType.URLENC).header("DPoP", key.proof("POST", DpopKey.TOKEN_URL))
+        given().contentType(ContentType.URLENC)
+                .header("DPoP", key.proof("POST", DpopKey.TOKEN_URL))
                 .header("DPoP", key.proof("POST", DpopKey.TOKEN_URL))
                 .formParams(Broker.params("grant_type", "refresh_token", "client_id", BOUND, "refresh_token", handle))
-                .post("/oauth2/token").then().statusCode(400).body("error", equalTo("invalid_dpop_proof"));
+                .post("/oauth2/token")
+                .then()
+                .statusCode(400)
+                .body("error", equalTo("invalid_dpop_proof"));
     }
 
     @Test
     void aBoundSessionIsRevokedOnlyWithAProofOfItsKey() {
         String handle = boundSession();
         upstream.upstreamAcceptsRevocation();
-        given().contentType(ContentType.URLENC).formParams(Broker.params("client_id", BOUND, "token", handle))
-                .post("/oauth2/revoke").then().statusCode(200);
+        given().contentType(ContentType.URLENC)
+                .formParams(Broker.params("client_id", BOUND, "token", handle))
+                .post("/oauth2/revoke")
+                .then()
+                .statusCode(200);
         assertTrue(!StoredSessions.of(redis, handle).isEmpty(), "a copied handle without the key cannot end it");
 
-        given().contentType(ContentType.URLENC).header("DPoP", key.proof("POST", DpopKey.REVOKE_URL))
+        given().contentType(ContentType.URLENC)
+                .header("DPoP", key.proof("POST", DpopKey.REVOKE_URL))
                 .formParams(Broker.params("client_id", BOUND, "token", handle))
-                .post("/oauth2/revoke").then().statusCode(200);
+                .post("/oauth2/revoke")
+                .then()
+                .statusCode(200);
         assertTrue(StoredSessions.of(redis, handle).isEmpty());
         assertEquals(1, upstream.revocations().size());
     }
@@ -140,10 +166,24 @@ class DpopBindingTest {
     @Test
     void aClientWithoutDpopIgnoresTheHeaderAndBindsNothing() {
         upstream.upstreamIssuesTokens();
-        String handle = given().contentType(ContentType.URLENC).header("DPoP", key.proof("POST", DpopKey.TOKEN_URL))
-                .formParams(Broker.params("grant_type", "authorization_code", "client_id", Broker.MOBILE,
-                        "code", "CODE-plain", "redirect_uri", Broker.MOBILE_REDIRECT, "code_verifier", Broker.VERIFIER))
-                .post("/oauth2/token").then().statusCode(200).extract().path("refresh_token");
+        String handle = given().contentType(ContentType.URLENC)
+                .header("DPoP", key.proof("POST", DpopKey.TOKEN_URL))
+                .formParams(Broker.params(
+                        "grant_type",
+                        "authorization_code",
+                        "client_id",
+                        Broker.MOBILE,
+                        "code",
+                        "CODE-plain",
+                        "redirect_uri",
+                        Broker.MOBILE_REDIRECT,
+                        "code_verifier",
+                        Broker.VERIFIER))
+                .post("/oauth2/token")
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
         assertEquals("", StoredSessions.of(redis, handle).get("jkt"));
         upstream.upstreamRotatesRefreshToken(0);
         Broker.refresh(Broker.MOBILE, handle).statusCode(200);

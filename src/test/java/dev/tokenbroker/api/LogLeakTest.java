@@ -1,7 +1,5 @@
 package dev.tokenbroker.api;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,6 +14,8 @@ import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Seeds known secrets, runs every flow including failures with the broker, REST client, Vert.x, Redis client
@@ -37,9 +37,13 @@ class LogLeakTest {
         upstream.upstreamIssuesTokens();
         upstream.upstreamAcceptsRevocation();
         handles.add(Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
-                .statusCode(200).extract().path("refresh_token"));
+                .statusCode(200)
+                .extract()
+                .path("refresh_token"));
         handles.add(Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
-                .statusCode(200).extract().path("refresh_token"));
+                .statusCode(200)
+                .extract()
+                .path("refresh_token"));
         upstream.upstreamRotatesRefreshToken(0);
         Broker.refresh(Broker.MOBILE, handles.get(0)).statusCode(200);
         Broker.refresh(Broker.WEB, handles.get(0)).statusCode(400);
@@ -49,18 +53,24 @@ class LogLeakTest {
         upstream = DuendeStubs.reset();
         upstream.upstreamRevocationFails();
         upstream.upstreamRejectsGrant();
-        Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER).statusCode(400);
+        Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
+                .statusCode(400);
         Broker.refresh(Broker.MOBILE, handles.get(1)).statusCode(400);
         upstream.upstreamRejectsClientCredentials(400);
-        Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER).statusCode(502);
+        Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
+                .statusCode(502);
         upstream.upstreamFaults(Fault.CONNECTION_RESET_BY_PEER);
-        Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER).statusCode(502);
+        Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
+                .statusCode(502);
         upstream.upstreamFails(200, "application/json", "{\"access_token\":\"" + DuendeStubs.ACCESS_TOKEN);
-        Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER).statusCode(502);
+        Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
+                .statusCode(502);
         upstream.upstreamAnswersAfter(3_000);
-        Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER).statusCode(504);
+        Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
+                .statusCode(504);
         Broker.exchange(Broker.MOBILE, CODE, "clover://evil", Broker.VERIFIER).statusCode(400);
-        Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER + "!").statusCode(400);
+        Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER + "!")
+                .statusCode(400);
 
         String log = LogScan.read();
         assertTrue(log.contains("TRACE"), "the scan covers every level");

@@ -1,13 +1,5 @@
 package dev.tokenbroker.api;
 
-import static io.restassured.RestAssured.given;
-import static org.hamcrest.Matchers.equalTo;
-import static org.hamcrest.Matchers.hasKey;
-import static org.hamcrest.Matchers.not;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
@@ -27,17 +19,25 @@ import com.github.tomakehurst.wiremock.http.Fault;
 
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.crypto.KeyRing;
-import dev.tokenbroker.support.StoredSessions;
 import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.DuendeStubs;
 import dev.tokenbroker.support.RedisResource;
+import dev.tokenbroker.support.StoredSessions;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.response.ValidatableResponse;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasKey;
+import static org.hamcrest.Matchers.not;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Every row of the error table, input validation before any upstream call, and refresh-token rotation,
@@ -79,7 +79,8 @@ class UpstreamBehaviourTest {
     }
 
     private static void assertError(ValidatableResponse response, int status, String error) {
-        response.statusCode(status).contentType(ContentType.JSON)
+        response.statusCode(status)
+                .contentType(ContentType.JSON)
                 .header("Cache-Control", "no-store")
                 .body("error", equalTo(error))
                 .body("error_description", not(org.hamcrest.Matchers.emptyOrNullString()));
@@ -92,27 +93,69 @@ class UpstreamBehaviourTest {
         upstream.upstreamIssuesTokens();
         String longCode = "c".repeat(2049);
         assertError(Broker.token(Broker.params("client_id", Broker.MOBILE, "code", CODE)), 400, "invalid_request");
-        assertError(Broker.token(Broker.params("grant_type", "password", "client_id", Broker.MOBILE)), 400,
+        assertError(
+                Broker.token(Broker.params("grant_type", "password", "client_id", Broker.MOBILE)),
+                400,
                 "unsupported_grant_type");
-        assertError(Broker.token(Broker.params("grant_type", "authorization_code", "code", CODE,
-                "redirect_uri", Broker.MOBILE_REDIRECT, "code_verifier", Broker.VERIFIER)), 400, "invalid_request");
+        assertError(
+                Broker.token(Broker.params(
+                        "grant_type",
+                        "authorization_code",
+                        "code",
+                        CODE,
+                        "redirect_uri",
+                        Broker.MOBILE_REDIRECT,
+                        "code_verifier",
+                        Broker.VERIFIER)),
+                400,
+                "invalid_request");
         assertError(Broker.exchange("nobody", CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER), 401, "invalid_client");
         assertError(Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, "too-short"), 400, "invalid_request");
-        assertError(Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER.replace('d', '+')),
-                400, "invalid_request");
-        assertError(Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, "v".repeat(129)), 400, "invalid_request");
+        assertError(
+                Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, Broker.VERIFIER.replace('d', '+')),
+                400,
+                "invalid_request");
+        assertError(
+                Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT, "v".repeat(129)), 400, "invalid_request");
         assertError(Broker.exchange(Broker.MOBILE, CODE, "clover://evil", Broker.VERIFIER), 400, "invalid_grant");
-        assertError(Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT + "/", Broker.VERIFIER), 400, "invalid_grant");
-        assertError(Broker.exchange(Broker.MOBILE, longCode, Broker.MOBILE_REDIRECT, Broker.VERIFIER), 400, "invalid_request");
-        assertError(Broker.exchange(Broker.MOBILE, null, Broker.MOBILE_REDIRECT, Broker.VERIFIER), 400, "invalid_request");
-        assertError(given().contentType(ContentType.URLENC).body("grant_type=authorization_code&client_id=clover&code=a&code=b"
-                + "&redirect_uri=clover%3A%2F%2Fauth-callback&code_verifier=" + Broker.VERIFIER)
-                .post("/oauth2/token").then(), 400, "invalid_request");
-        assertError(given().contentType(ContentType.JSON).body("{\"grant_type\":\"authorization_code\",\"code\":\"a\",\"code\":\"b\"}")
-                .post("/oauth2/token").then(), 400, "invalid_request");
-        assertError(given().contentType(ContentType.JSON).body("{\"grant_type\":[\"authorization_code\"]}")
-                .post("/oauth2/token").then(), 400, "invalid_request");
-        assertError(given().contentType(ContentType.JSON).body("{not json").post("/oauth2/token").then(), 400,
+        assertError(
+                Broker.exchange(Broker.MOBILE, CODE, Broker.MOBILE_REDIRECT + "/", Broker.VERIFIER),
+                400,
+                "invalid_grant");
+        assertError(
+                Broker.exchange(Broker.MOBILE, longCode, Broker.MOBILE_REDIRECT, Broker.VERIFIER),
+                400,
+                "invalid_request");
+        assertError(
+                Broker.exchange(Broker.MOBILE, null, Broker.MOBILE_REDIRECT, Broker.VERIFIER), 400, "invalid_request");
+        assertError(
+                given().contentType(ContentType.URLENC)
+                        .body("grant_type=authorization_code&client_id=clover&code=a&code=b"
+                                + "&redirect_uri=clover%3A%2F%2Fauth-callback&code_verifier=" + Broker.VERIFIER)
+                        .post("/oauth2/token")
+                        .then(),
+                400,
+                "invalid_request");
+        assertError(
+                given().contentType(ContentType.JSON)
+                        .body("{\"grant_type\":\"authorization_code\",\"code\":\"a\",\"code\":\"b\"}")
+                        .post("/oauth2/token")
+                        .then(),
+                400,
+                "invalid_request");
+        assertError(
+                given().contentType(ContentType.JSON)
+                        .body("{\"grant_type\":[\"authorization_code\"]}")
+                        .post("/oauth2/token")
+                        .then(),
+                400,
+                "invalid_request");
+        assertError(
+                given().contentType(ContentType.JSON)
+                        .body("{not json")
+                        .post("/oauth2/token")
+                        .then(),
+                400,
                 "invalid_request");
         assertError(Broker.refresh(Broker.MOBILE, "not-a-handle"), 400, "invalid_grant");
         assertError(Broker.refresh(Broker.MOBILE, Handles.newHandle().value()), 400, "invalid_grant");
@@ -125,10 +168,20 @@ class UpstreamBehaviourTest {
         assertError(given().get("/oauth2/token").then(), 405, "invalid_request");
         given().get("/oauth2/token").then().header("Allow", "POST");
         given().put("/oauth2/revoke").then().statusCode(405).header("Allow", "POST");
-        assertError(given().contentType(ContentType.TEXT).body("grant_type=refresh_token").post("/oauth2/token").then(),
-                415, "invalid_request");
-        assertError(given().contentType(ContentType.URLENC).body("grant_type=refresh_token&pad=" + "x".repeat(20_000))
-                .post("/oauth2/token").then(), 413, "invalid_request");
+        assertError(
+                given().contentType(ContentType.TEXT)
+                        .body("grant_type=refresh_token")
+                        .post("/oauth2/token")
+                        .then(),
+                415,
+                "invalid_request");
+        assertError(
+                given().contentType(ContentType.URLENC)
+                        .body("grant_type=refresh_token&pad=" + "x".repeat(20_000))
+                        .post("/oauth2/token")
+                        .then(),
+                413,
+                "invalid_request");
     }
 
     // ---- upstream answers to the code exchange
@@ -136,44 +189,68 @@ class UpstreamBehaviourTest {
     @Test
     void exchangeReturnsHandleInsteadOfUpstreamRefreshToken() {
         upstream.upstreamIssuesTokens();
-        String handle = exchange().statusCode(200)
-                .header("Cache-Control", "no-store").header("Pragma", "no-cache")
+        String handle = exchange()
+                .statusCode(200)
+                .header("Cache-Control", "no-store")
+                .header("Pragma", "no-cache")
                 .body("access_token", equalTo(DuendeStubs.ACCESS_TOKEN))
                 .body("token_type", equalTo("Bearer"))
                 .body("expires_in", equalTo(3600))
                 .body("scope", equalTo(DuendeStubs.SCOPE))
                 .body("id_token", equalTo(DuendeStubs.ID_TOKEN))
-                .extract().path("refresh_token");
+                .extract()
+                .path("refresh_token");
         assertTrue(Handles.parse(handle).isPresent());
         assertEquals("clover", stored(handle).get("client"));
-        assertTrue(redis.set(String.class).smembers(StoredSessions.KEYS.subjectIndex(keyRing.indexTag("user-4711")))
-                .contains(StoredSessions.id(handle)), "indexed by the user read from the ID token");
-        assertTrue(redis.set(String.class).smembers(StoredSessions.KEYS.upstreamSessionIndex(keyRing.indexTag("sid-0815")))
-                .contains(StoredSessions.id(handle)), "indexed by the upstream session read from the ID token");
+        assertTrue(
+                redis.set(String.class)
+                        .smembers(StoredSessions.KEYS.subjectIndex(keyRing.indexTag("user-4711")))
+                        .contains(StoredSessions.id(handle)),
+                "indexed by the user read from the ID token");
+        assertTrue(
+                redis.set(String.class)
+                        .smembers(StoredSessions.KEYS.upstreamSessionIndex(keyRing.indexTag("sid-0815")))
+                        .contains(StoredSessions.id(handle)),
+                "indexed by the upstream session read from the ID token");
         assertFalse(stored(handle).containsValue("user-4711"), "the user is not stored in the clear");
         assertEquals(1, upstream.exchanges().size());
         String authorization = upstream.exchanges().get(0).getHeader("Authorization");
-        assertEquals("Basic " + Base64.getEncoder().encodeToString(
-                "clover:s%3Ae%2Bc%25r+et+%C3%A9".getBytes(StandardCharsets.UTF_8)), authorization,
+        assertEquals(
+                "Basic "
+                        + Base64.getEncoder()
+                                .encodeToString("clover:s%3Ae%2Bc%25r+et+%C3%A9".getBytes(StandardCharsets.UTF_8)),
+                authorization,
                 "RFC 6749 §2.3.1: id and secret form-url-encoded before base64");
     }
 
     @Test
     void clientSecretWithDollarsAndBracesIsSentAsConfigured() {
         upstream.upstreamIssuesTokens();
-        Broker.exchange("clover-dollar", CODE, "clover-dollar://cb", Broker.VERIFIER).statusCode(200);
-        assertEquals("Basic " + Base64.getEncoder().encodeToString(("clover-dollar:"
-                + java.net.URLEncoder.encode("a$$b${HOME}c${nope}", StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8)),
-                upstream.exchanges().get(0).getHeader("Authorization"), "no $$ unescaping, no ${} expansion");
+        Broker.exchange("clover-dollar", CODE, "clover-dollar://cb", Broker.VERIFIER)
+                .statusCode(200);
+        assertEquals(
+                "Basic "
+                        + Base64.getEncoder()
+                                .encodeToString(("clover-dollar:"
+                                                + java.net.URLEncoder.encode(
+                                                        "a$$b${HOME}c${nope}", StandardCharsets.UTF_8))
+                                        .getBytes(StandardCharsets.UTF_8)),
+                upstream.exchanges().get(0).getHeader("Authorization"),
+                "no $$ unescaping, no ${} expansion");
     }
 
     @Test
     void exchangeWithoutUpstreamRefreshTokenStoresNoSession() {
-        long before = redis.key(String.class).keys(StoredSessions.KEYS.allSessions()).size();
+        long before =
+                redis.key(String.class).keys(StoredSessions.KEYS.allSessions()).size();
         upstream.upstreamIssuesNoRefreshToken();
-        exchange().statusCode(200).body("access_token", equalTo(DuendeStubs.ACCESS_TOKEN))
+        exchange()
+                .statusCode(200)
+                .body("access_token", equalTo(DuendeStubs.ACCESS_TOKEN))
                 .body("$", not(hasKey("refresh_token")));
-        assertEquals(before, redis.key(String.class).keys(StoredSessions.KEYS.allSessions()).size());
+        assertEquals(
+                before,
+                redis.key(String.class).keys(StoredSessions.KEYS.allSessions()).size());
     }
 
     @Test
@@ -183,7 +260,7 @@ class UpstreamBehaviourTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = { 400, 401 })
+    @ValueSource(ints = {400, 401})
     void upstreamRejectingTheBrokersCredentialsIsAServerError(int status) {
         upstream.upstreamRejectsClientCredentials(status);
         assertError(exchange(), 502, "server_error");
@@ -214,7 +291,9 @@ class UpstreamBehaviourTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Fault.class, names = { "CONNECTION_RESET_BY_PEER", "EMPTY_RESPONSE", "MALFORMED_RESPONSE_CHUNK" })
+    @EnumSource(
+            value = Fault.class,
+            names = {"CONNECTION_RESET_BY_PEER", "EMPTY_RESPONSE", "MALFORMED_RESPONSE_CHUNK"})
     void upstreamConnectionFaultsAreTemporarilyUnavailableAndNeverRetried(Fault fault) {
         upstream.upstreamFaults(fault);
         assertError(exchange(), 502, "temporarily_unavailable");
@@ -241,17 +320,32 @@ class UpstreamBehaviourTest {
     void refreshWhenUpstreamRotatesThenStoresNewRefreshToken() {
         String handle = openSession();
         upstream.upstreamRotatesRefreshToken(0);
-        String next = Broker.refresh(Broker.MOBILE, handle).statusCode(200)
+        String next = Broker.refresh(Broker.MOBILE, handle)
+                .statusCode(200)
                 .body("access_token", equalTo(DuendeStubs.REFRESHED_ACCESS_TOKEN))
                 .body("refresh_token", not(equalTo(handle)))
-                .extract().path("refresh_token");
+                .extract()
+                .path("refresh_token");
         // A narrower scope is a different request, so it is not served from the reuse window.
-        Broker.token(Broker.params("grant_type", "refresh_token", "client_id", Broker.MOBILE,
-                "refresh_token", next, "scope", "openid")).statusCode(200);
+        Broker.token(Broker.params(
+                        "grant_type",
+                        "refresh_token",
+                        "client_id",
+                        Broker.MOBILE,
+                        "refresh_token",
+                        next,
+                        "scope",
+                        "openid"))
+                .statusCode(200);
 
         assertEquals(2, upstream.refreshes().size());
-        assertTrue(upstream.refreshes().get(0).getBodyAsString().contains("refresh_token=" + DuendeStubs.REFRESH_TOKEN));
-        assertTrue(upstream.refreshes().get(1).getBodyAsString().contains("refresh_token=" + DuendeStubs.ROTATED_REFRESH_TOKEN),
+        assertTrue(
+                upstream.refreshes().get(0).getBodyAsString().contains("refresh_token=" + DuendeStubs.REFRESH_TOKEN));
+        assertTrue(
+                upstream.refreshes()
+                        .get(1)
+                        .getBodyAsString()
+                        .contains("refresh_token=" + DuendeStubs.ROTATED_REFRESH_TOKEN),
                 "the rotated refresh token replaced the old one");
         assertTrue(upstream.refreshes().get(1).getBodyAsString().contains("scope=openid"));
     }
@@ -260,23 +354,37 @@ class UpstreamBehaviourTest {
     void refreshWhenUpstreamDoesNotRotateThenKeepsRefreshToken() {
         String handle = openSession();
         upstream.upstreamRefreshesWithoutRotation(0);
-        String next = Broker.refresh(Broker.MOBILE, handle).statusCode(200).extract().path("refresh_token");
-        Broker.token(Broker.params("grant_type", "refresh_token", "client_id", Broker.MOBILE,
-                "refresh_token", next, "scope", "openid")).statusCode(200);
+        String next =
+                Broker.refresh(Broker.MOBILE, handle).statusCode(200).extract().path("refresh_token");
+        Broker.token(Broker.params(
+                        "grant_type",
+                        "refresh_token",
+                        "client_id",
+                        Broker.MOBILE,
+                        "refresh_token",
+                        next,
+                        "scope",
+                        "openid"))
+                .statusCode(200);
 
         assertEquals(2, upstream.refreshes().size());
-        assertTrue(upstream.refreshes().get(1).getBodyAsString().contains("refresh_token=" + DuendeStubs.REFRESH_TOKEN));
+        assertTrue(
+                upstream.refreshes().get(1).getBodyAsString().contains("refresh_token=" + DuendeStubs.REFRESH_TOKEN));
     }
 
     @Test
     void refreshWithinReuseWindowIsServedWithoutUpstreamCall() {
         String handle = openSession();
         upstream.upstreamRotatesRefreshToken(0);
-        String next = Broker.refresh(Broker.MOBILE, handle).statusCode(200).extract().path("refresh_token");
-        String first = Broker.refresh(Broker.MOBILE, next).statusCode(200).extract().asString();
-        int expiresIn = Broker.refresh(Broker.MOBILE, next).statusCode(200)
+        String next =
+                Broker.refresh(Broker.MOBILE, handle).statusCode(200).extract().path("refresh_token");
+        String first =
+                Broker.refresh(Broker.MOBILE, next).statusCode(200).extract().asString();
+        int expiresIn = Broker.refresh(Broker.MOBILE, next)
+                .statusCode(200)
                 .body("access_token", equalTo(DuendeStubs.REFRESHED_ACCESS_TOKEN))
-                .extract().path("expires_in");
+                .extract()
+                .path("expires_in");
         assertTrue(expiresIn <= 3600 && expiresIn >= 3590, first);
         assertTrue(upstream.refreshes().get(0).getBodyAsString().contains(DuendeStubs.REFRESH_TOKEN));
         assertEquals(1, upstream.refreshes().size());
@@ -286,16 +394,32 @@ class UpstreamBehaviourTest {
     void refreshWithWiderScopeIsInvalidScope() {
         String handle = openSession();
         upstream.upstreamRotatesRefreshToken(0);
-        assertError(Broker.token(Broker.params("grant_type", "refresh_token", "client_id", Broker.MOBILE,
-                "refresh_token", handle, "scope", "openid admin")), 400, "invalid_scope");
+        assertError(
+                Broker.token(Broker.params(
+                        "grant_type",
+                        "refresh_token",
+                        "client_id",
+                        Broker.MOBILE,
+                        "refresh_token",
+                        handle,
+                        "scope",
+                        "openid admin")),
+                400,
+                "invalid_scope");
         assertEquals(0, upstream.refreshes().size());
     }
 
     @Test
     void upstreamReportingNoScopeGivesResponsesWithoutScopeField() {
         upstream.upstreamReportsNoScope();
-        String handle = exchange().statusCode(200).body("$", not(hasKey("scope"))).extract().path("refresh_token");
-        Broker.refresh(Broker.MOBILE, handle).statusCode(200).body("$", not(hasKey("scope")))
+        String handle = exchange()
+                .statusCode(200)
+                .body("$", not(hasKey("scope")))
+                .extract()
+                .path("refresh_token");
+        Broker.refresh(Broker.MOBILE, handle)
+                .statusCode(200)
+                .body("$", not(hasKey("scope")))
                 .body("access_token", equalTo(DuendeStubs.REFRESHED_ACCESS_TOKEN));
     }
 
@@ -303,10 +427,19 @@ class UpstreamBehaviourTest {
     void refreshWithScopeWhenTheSessionScopeIsUnknownLeavesTheDecisionToTheUpstream() {
         upstream.upstreamReportsNoScope();
         String handle = exchange().statusCode(200).extract().path("refresh_token");
-        Broker.token(Broker.params("grant_type", "refresh_token", "client_id", Broker.MOBILE,
-                "refresh_token", handle, "scope", "openid admin")).statusCode(200);
+        Broker.token(Broker.params(
+                        "grant_type",
+                        "refresh_token",
+                        "client_id",
+                        Broker.MOBILE,
+                        "refresh_token",
+                        handle,
+                        "scope",
+                        "openid admin"))
+                .statusCode(200);
         assertEquals(1, upstream.refreshes().size());
-        assertTrue(upstream.refreshes().get(0).getBodyAsString().contains("scope=admin+openid"),
+        assertTrue(
+                upstream.refreshes().get(0).getBodyAsString().contains("scope=admin+openid"),
                 upstream.refreshes().get(0).getBodyAsString());
     }
 
@@ -342,7 +475,7 @@ class UpstreamBehaviourTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = { 502, 503, 504, 500 })
+    @ValueSource(ints = {502, 503, 504, 500})
     void refreshAnsweredByAGatewayErrorKeepsSessionAndHoldsItsLock(int status) {
         String handle = openSession();
         Map<String, String> before = stored(handle);
@@ -367,14 +500,15 @@ class UpstreamBehaviourTest {
         upstream.upstreamAnswersAfter(3_000);
         assertError(Broker.refresh(Broker.MOBILE, handle), 504, "temporarily_unavailable");
         assertEquals(before, storedWithoutLock(handle));
-        assertTrue(locked(handle),
+        assertTrue(
+                locked(handle),
                 "the upstream may still be working on (or have rotated) that refresh token: nobody may send it now");
     }
 
     @Test
     void upstreamAnswerLargerThanTheLimitIsRefused() {
-        upstream.upstreamFails(200, "application/json",
-                "{\"access_token\":\"" + "a".repeat(70_000) + "\",\"token_type\":\"Bearer\"}");
+        upstream.upstreamFails(
+                200, "application/json", "{\"access_token\":\"" + "a".repeat(70_000) + "\",\"token_type\":\"Bearer\"}");
         assertError(exchange(), 502, "temporarily_unavailable");
     }
 
@@ -400,7 +534,8 @@ class UpstreamBehaviourTest {
         assertTrue(stored(handle).isEmpty());
         assertEquals(1, upstream.revocations().size());
         String body = upstream.revocations().get(0).getBodyAsString();
-        assertTrue(body.contains("token=" + DuendeStubs.REFRESH_TOKEN) && body.contains("token_type_hint=refresh_token"));
+        assertTrue(
+                body.contains("token=" + DuendeStubs.REFRESH_TOKEN) && body.contains("token_type_hint=refresh_token"));
         assertTrue(upstream.revocations().get(0).getHeader("Authorization").startsWith("Basic "));
     }
 
@@ -420,9 +555,12 @@ class UpstreamBehaviourTest {
         Broker.revoke(Broker.MOBILE, handle).statusCode(200);
 
         assertEquals(400, refresh.get(10, TimeUnit.SECONDS), "the refresh finds its session revoked");
-        List<String> revoked = upstream.revocations().stream().map(r -> r.getBodyAsString()).toList();
-        assertTrue(revoked.stream().anyMatch(b -> b.contains("token=" + DuendeStubs.REFRESH_TOKEN)), revoked.toString());
-        assertTrue(revoked.stream().anyMatch(b -> b.contains("token=" + DuendeStubs.ROTATED_REFRESH_TOKEN)),
+        List<String> revoked =
+                upstream.revocations().stream().map(r -> r.getBodyAsString()).toList();
+        assertTrue(
+                revoked.stream().anyMatch(b -> b.contains("token=" + DuendeStubs.REFRESH_TOKEN)), revoked.toString());
+        assertTrue(
+                revoked.stream().anyMatch(b -> b.contains("token=" + DuendeStubs.ROTATED_REFRESH_TOKEN)),
                 "the refresh token the upstream issued meanwhile is revoked too: " + revoked);
         assertTrue(stored(handle).isEmpty());
     }
@@ -436,8 +574,11 @@ class UpstreamBehaviourTest {
 
         // The outbox retries until the upstream confirms.
         upstream.upstreamAcceptsRevocation();
-        Await.until("the queued revocation is delivered", java.time.Duration.ofSeconds(15), () -> upstream
-                .confirmedRevocations().stream().anyMatch(b -> b.contains("token=" + DuendeStubs.REFRESH_TOKEN)));
+        Await.until(
+                "the queued revocation is delivered",
+                java.time.Duration.ofSeconds(15),
+                () -> upstream.confirmedRevocations().stream()
+                        .anyMatch(b -> b.contains("token=" + DuendeStubs.REFRESH_TOKEN)));
     }
 
     @Test
@@ -465,8 +606,13 @@ class UpstreamBehaviourTest {
         Broker.revoke(Broker.MOBILE, "whatever").statusCode(200);
         Broker.revoke(Broker.MOBILE, "eyJ" + "x".repeat(4000) + " \u00e9").statusCode(200);
         assertEquals(0, upstream.revocations().size());
-        assertError(given().contentType(ContentType.URLENC).formParam("client_id", Broker.MOBILE)
-                .post("/oauth2/revoke").then(), 400, "invalid_request");
+        assertError(
+                given().contentType(ContentType.URLENC)
+                        .formParam("client_id", Broker.MOBILE)
+                        .post("/oauth2/revoke")
+                        .then(),
+                400,
+                "invalid_request");
         assertError(Broker.revoke("nobody", Handles.newHandle().value()), 401, "invalid_client");
     }
 }

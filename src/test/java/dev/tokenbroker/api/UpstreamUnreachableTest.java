@@ -1,8 +1,5 @@
 package dev.tokenbroker.api;
 
-import static org.hamcrest.Matchers.equalTo;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-
 import java.util.Map;
 
 import jakarta.inject.Inject;
@@ -21,6 +18,9 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
 /** An upstream nobody listens on: the refresh never left, so its lock is released at once. */
 @QuarkusTest
 @TestProfile(UpstreamUnreachableTest.ClosedPort.class)
@@ -31,8 +31,11 @@ class UpstreamUnreachableTest {
         @Override
         public Map<String, String> getConfigOverrides() {
             String base = "http://127.0.0.1:" + RedisServer.freePort() + "/connect";
-            return Map.of("broker.upstream.token-endpoint", base + "/token",
-                    "broker.upstream.revocation-endpoint", base + "/revocation");
+            return Map.of(
+                    "broker.upstream.token-endpoint",
+                    base + "/token",
+                    "broker.upstream.revocation-endpoint",
+                    base + "/revocation");
         }
     }
 
@@ -45,11 +48,22 @@ class UpstreamUnreachableTest {
     @Test
     void aRefreshThatCouldNotConnectReleasesItsLockSoTheNextOneIsNotBlocked() {
         Handles.Handle handle = Handles.newHandle();
-        store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), Broker.MOBILE, "openid",
-                null, null, "RT-0", null, null)).await().indefinitely();
+        store.create(new SessionStore.NewSession(
+                        handle.sessionId(),
+                        handle.secretHash(),
+                        Broker.MOBILE,
+                        "openid",
+                        null,
+                        null,
+                        "RT-0",
+                        null,
+                        null))
+                .await()
+                .indefinitely();
 
         for (int attempt = 0; attempt < 2; attempt++) {
-            Broker.refresh(Broker.MOBILE, handle.value()).statusCode(502)
+            Broker.refresh(Broker.MOBILE, handle.value())
+                    .statusCode(502)
                     .body("error", equalTo("temporarily_unavailable"));
             assertFalse(StoredSessions.locked(redis, handle.value()), "the request never reached the upstream");
         }

@@ -1,9 +1,5 @@
 package dev.tokenbroker.config;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import java.util.Map;
 import java.util.NoSuchElementException;
 
@@ -13,6 +9,10 @@ import org.junit.jupiter.api.Test;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Client secrets are not configuration expressions (issue 11 item 4), wherever they come from. */
 class VerbatimSecretsTest {
@@ -25,12 +25,18 @@ class VerbatimSecretsTest {
     }
 
     private static SmallRyeConfig config(boolean verbatim) {
-        SmallRyeConfigBuilder builder = new SmallRyeConfigBuilder().withProfile("prod").addDefaultSources().addDefaultInterceptors()
-                .withSources(new PropertiesConfigSource(Map.of(
-                        "broker.clients.props.client-secret", SECRET,
-                        "broker.clients.\"quoted\".client-secret", SECRET,
-                        "%prod.broker.clients.profiled.client-secret", SECRET,
-                        "broker.clients.props.client-id", "id-${HOME}"), "application.properties", 250));
+        SmallRyeConfigBuilder builder = new SmallRyeConfigBuilder()
+                .withProfile("prod")
+                .addDefaultSources()
+                .addDefaultInterceptors()
+                .withSources(new PropertiesConfigSource(
+                        Map.of(
+                                "broker.clients.props.client-secret", SECRET,
+                                "broker.clients.\"quoted\".client-secret", SECRET,
+                                "%prod.broker.clients.profiled.client-secret", SECRET,
+                                "broker.clients.props.client-id", "id-${HOME}"),
+                        "application.properties",
+                        250));
         if (verbatim) {
             builder.withInterceptors(new VerbatimSecrets());
         }
@@ -50,12 +56,14 @@ class VerbatimSecretsTest {
     @Test
     void otherPropertiesKeepTheirExpressions() {
         assumeTrue(System.getenv("HOME") != null);
-        assertEquals("id-" + System.getenv("HOME"), config(true).getValue("broker.clients.props.client-id", String.class));
+        assertEquals(
+                "id-" + System.getenv("HOME"), config(true).getValue("broker.clients.props.client-id", String.class));
     }
 
     @Test
     void withoutTheInterceptorSmallRyeWouldExpandTheSecret() {
-        assertThrows(NoSuchElementException.class,
+        assertThrows(
+                NoSuchElementException.class,
                 () -> config(false).getValue("broker.clients.props.client-secret", String.class));
     }
 }

@@ -1,11 +1,5 @@
 package dev.tokenbroker.crypto;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.Key;
@@ -38,6 +32,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /**
  * Every rejection test builds a proof that is valid except for the one rule under test and asserts that rule's
  * exact reason, so removing or weakening the rule makes its test fail rather than some other check catch it.
@@ -48,8 +48,7 @@ class DpopProofsTest {
     static final Instant NOW = Instant.parse("2026-03-01T12:00:00Z");
     static final Duration MAX_AGE = Duration.ofMinutes(5);
     static final Duration SKEW = Duration.ofSeconds(30);
-    static final DpopProofs VERIFIER =
-            new DpopProofs(Set.of("ES256", "RS256", "PS256", "EdDSA"), MAX_AGE, SKEW);
+    static final DpopProofs VERIFIER = new DpopProofs(Set.of("ES256", "RS256", "PS256", "EdDSA"), MAX_AGE, SKEW);
 
     static final EllipticCurveJsonWebKey EC = ecKey(EllipticCurves.P256);
     static final EllipticCurveJsonWebKey OTHER_EC = ecKey(EllipticCurves.P256);
@@ -59,7 +58,8 @@ class DpopProofsTest {
 
     @Test
     void acceptsEs256ProofAndReturnsThumbprintJtiAndIat() throws JoseException {
-        DpopProofs.Proof proof = verify(new ProofBuilder(EC, "ES256").claim("jti", "jti-1").build());
+        DpopProofs.Proof proof =
+                verify(new ProofBuilder(EC, "ES256").claim("jti", "jti-1").build());
         assertEquals(EC.calculateBase64urlEncodedThumbprint("SHA-256"), proof.jkt());
         assertEquals("jti-1", proof.jti());
         assertEquals(Instant.ofEpochSecond(NOW.getEpochSecond()), proof.iat());
@@ -73,10 +73,12 @@ class DpopProofsTest {
 
     @Test
     void acceptsPs256AndEdDsaProofs() throws JoseException {
-        assertEquals(RSA.calculateBase64urlEncodedThumbprint("SHA-256"),
+        assertEquals(
+                RSA.calculateBase64urlEncodedThumbprint("SHA-256"),
                 verify(new ProofBuilder(RSA, "PS256").build()).jkt());
         PublicJsonWebKey ed = OkpJwkGenerator.generateJwk(OctetKeyPairJsonWebKey.SUBTYPE_ED25519);
-        assertEquals(ed.calculateBase64urlEncodedThumbprint("SHA-256"),
+        assertEquals(
+                ed.calculateBase64urlEncodedThumbprint("SHA-256"),
                 verify(new ProofBuilder(ed, "EdDSA").build()).jkt());
     }
 
@@ -92,27 +94,40 @@ class DpopProofsTest {
 
     @Test
     void ignoresAthAndUnknownClaims() {
-        verify(new ProofBuilder(EC, "ES256").claim("ath", "not-checked").claim("extra", 42).build());
+        verify(new ProofBuilder(EC, "ES256")
+                .claim("ath", "not-checked")
+                .claim("extra", 42)
+                .build());
     }
 
     @Test
     void typComparesCaseInsensitivelyAndMayCarryTheApplicationPrefix() {
         verify(new ProofBuilder(EC, "ES256").header("typ", "DPoP+JWT").build());
-        verify(new ProofBuilder(EC, "ES256").header("typ", "application/dpop+jwt").build());
+        verify(new ProofBuilder(EC, "ES256")
+                .header("typ", "application/dpop+jwt")
+                .build());
     }
 
     // ---- header: typ, alg ----
 
     @Test
     void rejectsWrongTyp() {
-        assertRejected("typ must be dpop+jwt", new ProofBuilder(EC, "ES256").header("typ", "JWT").build());
-        assertRejected("typ must be dpop+jwt", new ProofBuilder(EC, "ES256").header("typ", "at+jwt").build());
-        assertRejected("typ must be dpop+jwt", new ProofBuilder(EC, "ES256").header("typ", 1).build());
+        assertRejected(
+                "typ must be dpop+jwt",
+                new ProofBuilder(EC, "ES256").header("typ", "JWT").build());
+        assertRejected(
+                "typ must be dpop+jwt",
+                new ProofBuilder(EC, "ES256").header("typ", "at+jwt").build());
+        assertRejected(
+                "typ must be dpop+jwt",
+                new ProofBuilder(EC, "ES256").header("typ", 1).build());
     }
 
     @Test
     void rejectsMissingTyp() {
-        assertRejected("typ must be dpop+jwt", new ProofBuilder(EC, "ES256").header("typ", null).build());
+        assertRejected(
+                "typ must be dpop+jwt",
+                new ProofBuilder(EC, "ES256").header("typ", null).build());
     }
 
     @Test
@@ -153,8 +168,8 @@ class DpopProofsTest {
 
     @Test
     void constructorRefusesAnAllowlistWithoutAsymmetricAlgorithms() {
-        assertThrows(IllegalArgumentException.class,
-                () -> new DpopProofs(Set.of("none", "HS256", "HS512"), MAX_AGE, SKEW));
+        assertThrows(
+                IllegalArgumentException.class, () -> new DpopProofs(Set.of("none", "HS256", "HS512"), MAX_AGE, SKEW));
         assertThrows(IllegalArgumentException.class, () -> new DpopProofs(Set.of("ES256"), MAX_AGE.negated(), SKEW));
     }
 
@@ -162,16 +177,26 @@ class DpopProofsTest {
 
     @Test
     void rejectsMissingOrNonObjectJwk() {
-        assertRejected("jwk header missing", new ProofBuilder(EC, "ES256").header("jwk", null).build());
-        assertRejected("jwk header missing", new ProofBuilder(EC, "ES256").header("jwk", "a key").build());
+        assertRejected(
+                "jwk header missing",
+                new ProofBuilder(EC, "ES256").header("jwk", null).build());
+        assertRejected(
+                "jwk header missing",
+                new ProofBuilder(EC, "ES256").header("jwk", "a key").build());
     }
 
     @Test
     void rejectsJwkWithPrivateParts() {
-        assertRejected("jwk must be a public key only", new ProofBuilder(EC, "ES256")
-                .header("jwk", EC.toParams(OutputControlLevel.INCLUDE_PRIVATE)).build());
-        assertRejected("jwk must be a public key only", new ProofBuilder(RSA, "RS256")
-                .header("jwk", RSA.toParams(OutputControlLevel.INCLUDE_PRIVATE)).build());
+        assertRejected(
+                "jwk must be a public key only",
+                new ProofBuilder(EC, "ES256")
+                        .header("jwk", EC.toParams(OutputControlLevel.INCLUDE_PRIVATE))
+                        .build());
+        assertRejected(
+                "jwk must be a public key only",
+                new ProofBuilder(RSA, "RS256")
+                        .header("jwk", RSA.toParams(OutputControlLevel.INCLUDE_PRIVATE))
+                        .build());
     }
 
     /** Each private member on its own, even where jose4j alone would not build a private key from it. */
@@ -180,20 +205,25 @@ class DpopProofsTest {
     void rejectsJwkWithAnyPrivateMember(String member) {
         Map<String, Object> jwk = RSA.toParams(OutputControlLevel.PUBLIC_ONLY);
         jwk.put(member, "AQAB");
-        assertRejected("jwk must be a public key only", new ProofBuilder(RSA, "RS256").header("jwk", jwk).build());
+        assertRejected(
+                "jwk must be a public key only",
+                new ProofBuilder(RSA, "RS256").header("jwk", jwk).build());
     }
 
     @Test
     void rejectsSymmetricJwk() {
         Map<String, Object> oct = new LinkedHashMap<>(Map.of("kty", "oct"));
-        assertRejected("jwk must be a public key only", new ProofBuilder(EC, "ES256").header("jwk", oct).build());
+        assertRejected(
+                "jwk must be a public key only",
+                new ProofBuilder(EC, "ES256").header("jwk", oct).build());
     }
 
     @Test
     void rejectsUnparseableJwk() {
         Map<String, Object> broken = EC.toParams(OutputControlLevel.PUBLIC_ONLY);
         broken.remove("y");
-        assertRejected("jwk is not a usable public key",
+        assertRejected(
+                "jwk is not a usable public key",
                 new ProofBuilder(EC, "ES256").header("jwk", broken).build());
     }
 
@@ -201,7 +231,8 @@ class DpopProofsTest {
 
     @Test
     void rejectsSignatureByAnotherKeyThanTheEmbeddedOne() {
-        String proof = new ProofBuilder(EC, "ES256").signWith(OTHER_EC.getPrivateKey()).build();
+        String proof =
+                new ProofBuilder(EC, "ES256").signWith(OTHER_EC.getPrivateKey()).build();
         assertRejected("signature does not verify with the embedded jwk", proof);
     }
 
@@ -209,16 +240,20 @@ class DpopProofsTest {
     void rejectsTamperedPayload() {
         String[] parts = new ProofBuilder(EC, "ES256").build().split("\\.");
         ProofBuilder forged = new ProofBuilder(EC, "ES256").claim("htm", "DELETE");
-        String tampered = parts[0] + "." + Base64Url.encodeUtf8ByteRepresentation(JsonUtil.toJson(forged.claims))
-                + "." + parts[2];
-        assertRejected("signature does not verify with the embedded jwk",
+        String tampered = parts[0] + "." + Base64Url.encodeUtf8ByteRepresentation(JsonUtil.toJson(forged.claims)) + "."
+                + parts[2];
+        assertRejected(
+                "signature does not verify with the embedded jwk",
                 () -> VERIFIER.verify(tampered, "DELETE", TOKEN, NOW, Optional.empty()));
     }
 
     @Test
     void rejectsKeyThatDoesNotFitTheAlgorithm() {
         // An RSA key under an ECDSA alg, and an RSA key below jose4j's 2048-bit minimum.
-        String mismatch = new ProofBuilder(RSA, "RS256").header("alg", "ES256").signWith(EC.getPrivateKey()).build();
+        String mismatch = new ProofBuilder(RSA, "RS256")
+                .header("alg", "ES256")
+                .signWith(EC.getPrivateKey())
+                .build();
         assertRejected("jwk or header not usable with alg", mismatch);
         assertRejected("jwk or header not usable with alg", new ProofBuilder(rsaKey(1024), "RS256").build());
     }
@@ -227,84 +262,121 @@ class DpopProofsTest {
 
     @Test
     void rejectsMissingJti() {
-        assertRejected("jti missing or not a string", new ProofBuilder(EC, "ES256").claim("jti", null).build());
-        assertRejected("jti missing or not a string", new ProofBuilder(EC, "ES256").claim("jti", 7).build());
+        assertRejected(
+                "jti missing or not a string",
+                new ProofBuilder(EC, "ES256").claim("jti", null).build());
+        assertRejected(
+                "jti missing or not a string",
+                new ProofBuilder(EC, "ES256").claim("jti", 7).build());
     }
 
     @Test
     void rejectsEmptyOrOverlongJti() {
-        assertRejected("jti empty or too long", new ProofBuilder(EC, "ES256").claim("jti", "").build());
-        assertRejected("jti empty or too long",
-                new ProofBuilder(EC, "ES256").claim("jti", "j".repeat(DpopProofs.MAX_JTI_LENGTH + 1)).build());
-        verify(new ProofBuilder(EC, "ES256").claim("jti", "j".repeat(DpopProofs.MAX_JTI_LENGTH)).build());
+        assertRejected(
+                "jti empty or too long",
+                new ProofBuilder(EC, "ES256").claim("jti", "").build());
+        assertRejected(
+                "jti empty or too long",
+                new ProofBuilder(EC, "ES256")
+                        .claim("jti", "j".repeat(DpopProofs.MAX_JTI_LENGTH + 1))
+                        .build());
+        verify(new ProofBuilder(EC, "ES256")
+                .claim("jti", "j".repeat(DpopProofs.MAX_JTI_LENGTH))
+                .build());
     }
 
     @Test
     void rejectsWrongHtm() {
-        assertRejected("htm does not match the request method",
+        assertRejected(
+                "htm does not match the request method",
                 new ProofBuilder(EC, "ES256").claim("htm", "GET").build());
         // Methods are case-sensitive (RFC 9110 §9.1).
-        assertRejected("htm does not match the request method",
+        assertRejected(
+                "htm does not match the request method",
                 new ProofBuilder(EC, "ES256").claim("htm", "post").build());
-        assertRejected("htm missing or not a string", new ProofBuilder(EC, "ES256").claim("htm", null).build());
+        assertRejected(
+                "htm missing or not a string",
+                new ProofBuilder(EC, "ES256").claim("htm", null).build());
     }
 
     // ---- claims: htu ----
 
     @ParameterizedTest
-    @ValueSource(strings = {
-        "https://broker.example.com/oauth/other",
-        "https://evil.example.com/oauth/token",
-        "http://broker.example.com/oauth/token",
-        "https://broker.example.com:8443/oauth/token",
-        "https://broker.example.com/oauth/token/",
-        "https://broker.example.com/OAUTH/token",
-    })
+    @ValueSource(
+            strings = {
+                "https://broker.example.com/oauth/other",
+                "https://evil.example.com/oauth/token",
+                "http://broker.example.com/oauth/token",
+                "https://broker.example.com:8443/oauth/token",
+                "https://broker.example.com/oauth/token/",
+                "https://broker.example.com/OAUTH/token",
+            })
     void rejectsWrongHtu(String htu) {
-        assertRejected("htu does not match the request URI", new ProofBuilder(EC, "ES256").claim("htu", htu).build());
+        assertRejected(
+                "htu does not match the request URI",
+                new ProofBuilder(EC, "ES256").claim("htu", htu).build());
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"/oauth/token", "broker.example.com/oauth/token", "mailto:a@example.com",
-        "ftp://broker.example.com/oauth/token", "https://user@broker.example.com/oauth/token", "https://[bad/"})
+    @ValueSource(
+            strings = {
+                "/oauth/token",
+                "broker.example.com/oauth/token",
+                "mailto:a@example.com",
+                "ftp://broker.example.com/oauth/token",
+                "https://user@broker.example.com/oauth/token",
+                "https://[bad/"
+            })
     void rejectsHtuThatIsNotAnAbsoluteHttpUri(String htu) {
-        assertRejected("htu is not an absolute http(s) URI", new ProofBuilder(EC, "ES256").claim("htu", htu).build());
+        assertRejected(
+                "htu is not an absolute http(s) URI",
+                new ProofBuilder(EC, "ES256").claim("htu", htu).build());
     }
 
     @Test
     void rejectsMissingHtu() {
-        assertRejected("htu missing or not a string", new ProofBuilder(EC, "ES256").claim("htu", null).build());
+        assertRejected(
+                "htu missing or not a string",
+                new ProofBuilder(EC, "ES256").claim("htu", null).build());
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-        "https://BROKER.Example.COM/oauth/token",
-        "HTTPS://broker.example.com/oauth/token",
-        "https://broker.example.com:443/oauth/token",
-        "https://broker.example.com/oauth/token?client_id=web",
-        "https://broker.example.com/oauth/token#fragment",
-        "https://broker.example.com/oauth/./x/../token",
-        "https://broker.example.com/oauth/%74%6Fken",
-    })
+    @ValueSource(
+            strings = {
+                "https://BROKER.Example.COM/oauth/token",
+                "HTTPS://broker.example.com/oauth/token",
+                "https://broker.example.com:443/oauth/token",
+                "https://broker.example.com/oauth/token?client_id=web",
+                "https://broker.example.com/oauth/token#fragment",
+                "https://broker.example.com/oauth/./x/../token",
+                "https://broker.example.com/oauth/%74%6Fken",
+            })
     void acceptsHtuEqualAfterNormalization(String htu) {
         verify(new ProofBuilder(EC, "ES256").claim("htu", htu).build());
     }
 
     @Test
     void normalizesTheRequestUriToo() {
-        String proof = new ProofBuilder(EC, "ES256").claim("htu", "http://broker.example.com/a%2fb").build();
+        String proof = new ProofBuilder(EC, "ES256")
+                .claim("htu", "http://broker.example.com/a%2fb")
+                .build();
         VERIFIER.verify(proof, "POST", URI.create("HTTP://Broker.Example.com:80/a%2Fb?x=1"), NOW, Optional.empty());
-        String root = new ProofBuilder(EC, "ES256").claim("htu", "https://broker.example.com").build();
+        String root = new ProofBuilder(EC, "ES256")
+                .claim("htu", "https://broker.example.com")
+                .build();
         VERIFIER.verify(root, "POST", URI.create("https://broker.example.com/"), NOW, Optional.empty());
         // An encoded slash is not a path separator.
-        assertRejected("htu does not match the request URI",
-                () -> VERIFIER.verify(proof, "POST", URI.create("http://broker.example.com/a/b"), NOW, Optional.empty()));
+        assertRejected(
+                "htu does not match the request URI",
+                () -> VERIFIER.verify(
+                        proof, "POST", URI.create("http://broker.example.com/a/b"), NOW, Optional.empty()));
     }
 
     @Test
     void refusesARequestUriThatCannotBeCompared() {
         String proof = new ProofBuilder(EC, "ES256").build();
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> VERIFIER.verify(proof, "POST", URI.create("/oauth/token"), NOW, Optional.empty()));
     }
 
@@ -313,39 +385,56 @@ class DpopProofsTest {
     @Test
     void rejectsStaleIat() {
         Instant oldest = NOW.minus(MAX_AGE).minus(SKEW);
-        verify(new ProofBuilder(EC, "ES256").claim("iat", oldest.getEpochSecond()).build());
-        assertRejected("iat too old",
-                new ProofBuilder(EC, "ES256").claim("iat", oldest.getEpochSecond() - 1).build());
+        verify(new ProofBuilder(EC, "ES256")
+                .claim("iat", oldest.getEpochSecond())
+                .build());
+        assertRejected(
+                "iat too old",
+                new ProofBuilder(EC, "ES256")
+                        .claim("iat", oldest.getEpochSecond() - 1)
+                        .build());
     }
 
     @Test
     void rejectsIatInTheFutureBeyondSkew() {
         Instant latest = NOW.plus(SKEW);
-        verify(new ProofBuilder(EC, "ES256").claim("iat", latest.getEpochSecond()).build());
-        assertRejected("iat in the future",
-                new ProofBuilder(EC, "ES256").claim("iat", latest.getEpochSecond() + 1).build());
+        verify(new ProofBuilder(EC, "ES256")
+                .claim("iat", latest.getEpochSecond())
+                .build());
+        assertRejected(
+                "iat in the future",
+                new ProofBuilder(EC, "ES256")
+                        .claim("iat", latest.getEpochSecond() + 1)
+                        .build());
     }
 
     @Test
     void rejectsMissingOrMalformedIat() {
-        assertRejected("iat missing", new ProofBuilder(EC, "ES256").claim("iat", null).build());
-        assertRejected("iat is not a valid time",
-                new ProofBuilder(EC, "ES256").claim("iat", String.valueOf(NOW.getEpochSecond())).build());
-        assertRejected("iat is not a valid time", new ProofBuilder(EC, "ES256").claim("iat", Long.MAX_VALUE).build());
+        assertRejected(
+                "iat missing", new ProofBuilder(EC, "ES256").claim("iat", null).build());
+        assertRejected(
+                "iat is not a valid time",
+                new ProofBuilder(EC, "ES256")
+                        .claim("iat", String.valueOf(NOW.getEpochSecond()))
+                        .build());
+        assertRejected(
+                "iat is not a valid time",
+                new ProofBuilder(EC, "ES256").claim("iat", Long.MAX_VALUE).build());
     }
 
     // ---- claims: nonce ----
 
     @Test
     void requiredNonceMissingIsANonceError() {
-        DpopProofs.Rejected rejected = assertRejected("nonce missing",
-                () -> verify(new ProofBuilder(EC, "ES256").build(), Optional.of("n-1")));
+        DpopProofs.Rejected rejected = assertRejected(
+                "nonce missing", () -> verify(new ProofBuilder(EC, "ES256").build(), Optional.of("n-1")));
         assertTrue(rejected.isNonceError());
     }
 
     @Test
     void requiredNonceWrongIsANonceError() {
-        DpopProofs.Rejected rejected = assertRejected("nonce wrong or expired",
+        DpopProofs.Rejected rejected = assertRejected(
+                "nonce wrong or expired",
                 () -> verify(new ProofBuilder(EC, "ES256").claim("nonce", "n-0").build(), Optional.of("n-1")));
         assertTrue(rejected.isNonceError());
     }
@@ -359,7 +448,8 @@ class DpopProofsTest {
 
     @Test
     void otherRejectionsAreNotNonceErrors() {
-        DpopProofs.Rejected rejected = assertRejected("htm does not match the request method",
+        DpopProofs.Rejected rejected = assertRejected(
+                "htm does not match the request method",
                 new ProofBuilder(EC, "ES256").claim("htm", "GET").build());
         assertFalse(rejected.isNonceError());
     }
@@ -372,7 +462,8 @@ class DpopProofsTest {
         String large = new ProofBuilder(EC, "ES256").claim("padding", padding).build();
         assertTrue(large.length() > DpopProofs.MAX_PROOF_LENGTH);
         assertRejected("DPoP proof too large", large);
-        String fits = new ProofBuilder(EC, "ES256").claim("padding", "x".repeat(5000)).build();
+        String fits =
+                new ProofBuilder(EC, "ES256").claim("padding", "x".repeat(5000)).build();
         assertTrue(fits.length() > 6 * 1024 && fits.length() <= DpopProofs.MAX_PROOF_LENGTH);
         verify(fits);
     }
@@ -407,7 +498,8 @@ class DpopProofsTest {
 
     @Test
     void rejectsClaimsThatAreNotAJsonObject() {
-        String proof = new ProofBuilder(EC, "ES256").payload("[\"not\", \"claims\"]").build();
+        String proof =
+                new ProofBuilder(EC, "ES256").payload("[\"not\", \"claims\"]").build();
         assertRejected("DPoP proof claims are not a JSON object", proof);
     }
 

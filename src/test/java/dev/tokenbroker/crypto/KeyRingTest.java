@@ -1,11 +1,5 @@
 package dev.tokenbroker.crypto;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.HashSet;
@@ -13,6 +7,12 @@ import java.util.Map;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class KeyRingTest {
 
@@ -40,8 +40,8 @@ class KeyRingTest {
         KeyRing rotated = new KeyRing(Map.of("k1", k1, "k2", key()), "k2");
         assertEquals("RT-old", rotated.decrypt(written, "ad"));
         assertTrue(rotated.encrypt("RT-new", "ad").startsWith("v1.k2."));
-        IllegalStateException gone = assertThrows(IllegalStateException.class,
-                () -> new KeyRing(Map.of("k2", key()), "k2").decrypt(written, "ad"));
+        IllegalStateException gone = assertThrows(
+                IllegalStateException.class, () -> new KeyRing(Map.of("k2", key()), "k2").decrypt(written, "ad"));
         assertTrue(gone.getMessage().contains("k1"));
     }
 
@@ -59,14 +59,16 @@ class KeyRingTest {
     @Test
     void badKeyConfigurationNamesThePropertyButNeverTheKey() {
         String shortKey = Base64.getEncoder().encodeToString(new byte[16]);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new KeyRing(Map.of("k1", shortKey), "k1"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> new KeyRing(Map.of("k1", shortKey), "k1"));
         assertTrue(e.getMessage().contains("broker.session.encryption-keys.k1"));
         assertFalse(e.getMessage().contains(shortKey));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> new KeyRing(Map.of("k1", key()), "k9"))
-                .getMessage().contains("broker.session.encryption-key-id"));
+                .getMessage()
+                .contains("broker.session.encryption-key-id"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> new KeyRing(Map.of("k1", "%%%"), "k1"))
-                .getMessage().contains("not valid base64"));
+                .getMessage()
+                .contains("not valid base64"));
     }
 
     @Test
@@ -80,10 +82,12 @@ class KeyRingTest {
             assertTrue(seen.add(handle.value()));
         }
         Handles.Handle handle = Handles.newHandle();
-        assertEquals(handle.sessionId(), Handles.parse(handle.value()).orElseThrow().sessionId());
+        assertEquals(
+                handle.sessionId(), Handles.parse(handle.value()).orElseThrow().sessionId());
         assertFalse(handle.value().contains(handle.sessionId()));
         assertNotEquals(handle.secret(), handle.secretHash());
-        assertFalse(handle.toString().contains(handle.secret()) || handle.toString().contains(handle.key()));
+        assertFalse(
+                handle.toString().contains(handle.secret()) || handle.toString().contains(handle.key()));
         assertFalse(Handles.parse(handle.value() + "x").isPresent());
         assertFalse(Handles.parse(handle.value().substring(1) + "+").isPresent());
         assertFalse(Handles.parse(handle.secret()).isPresent());

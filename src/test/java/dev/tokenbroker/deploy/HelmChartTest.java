@@ -1,14 +1,5 @@
 package dev.tokenbroker.deploy;
 
-import static org.junit.jupiter.api.Assertions.assertAll;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -57,6 +48,15 @@ import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.client.utils.Serialization;
 
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /**
  * Renders and lints helm/token-broker in-process (helm-java) for each ci/*-values.yaml and checks the objects
  * a cluster would receive: probes, hardening, where every secret comes from, the env var contract with the
@@ -79,8 +79,11 @@ class HelmChartTest {
     static Stream<String> ciValuesFiles() throws IOException {
         try (Stream<Path> files = Files.list(CI)) {
             List<String> names = files.map(p -> p.getFileName().toString())
-                    .filter(n -> n.endsWith("-values.yaml")).sorted().toList();
-            assertTrue(names.containsAll(List.of("default-values.yaml", "existing-secret-values.yaml", "ha-values.yaml")),
+                    .filter(n -> n.endsWith("-values.yaml"))
+                    .sorted()
+                    .toList();
+            assertTrue(
+                    names.containsAll(List.of("default-values.yaml", "existing-secret-values.yaml", "ha-values.yaml")),
                     "the regression cases are in " + CI + ": " + names);
             return names.stream();
         }
@@ -94,12 +97,15 @@ class HelmChartTest {
         // helm-java's lint takes no values file: lint a copy of the chart whose values.yaml is the ci file merged in.
         Path chart = copyChart(tmp);
         Map<String, Object> merged = merge(readYaml(CHART.resolve("values.yaml")), readYaml(CI.resolve(ciFile)));
-        Files.writeString(chart.resolve("values.yaml"), Serialization.yamlMapper().writeValueAsString(merged));
+        Files.writeString(
+                chart.resolve("values.yaml"), Serialization.yamlMapper().writeValueAsString(merged));
 
         LintResult lint = new Helm(chart).lint().call();
 
         assertFalse(lint.isFailed(), () -> ciFile + ": " + lint.getMessages());
-        assertTrue(lint.getMessages().stream().noneMatch(m -> m.contains("[ERROR]")), () -> ciFile + ": " + lint.getMessages());
+        assertTrue(
+                lint.getMessages().stream().noneMatch(m -> m.contains("[ERROR]")),
+                () -> ciFile + ": " + lint.getMessages());
     }
 
     @Test
@@ -107,13 +113,16 @@ class HelmChartTest {
         // Helm's lint mode turns fail into a no-op (validateValues is covered by the render tests below), so
         // prove here that the lint above does look at the rendered templates.
         Path chart = copyChart(tmp);
-        Files.writeString(chart.resolve("templates").resolve("broken.yaml"),
+        Files.writeString(
+                chart.resolve("templates").resolve("broken.yaml"),
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ include \"token-broker.fullname\" . }}\n data: x\n");
 
         LintResult lint = new Helm(chart).lint().call();
 
         assertTrue(lint.isFailed(), () -> "lint must fail: " + lint.getMessages());
-        assertTrue(lint.getMessages().stream().anyMatch(m -> m.contains("[ERROR]") && m.contains("broken.yaml")), () -> lint.getMessages().toString());
+        assertTrue(
+                lint.getMessages().stream().anyMatch(m -> m.contains("[ERROR]") && m.contains("broken.yaml")),
+                () -> lint.getMessages().toString());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -151,13 +160,20 @@ class HelmChartTest {
         assertEquals(Boolean.TRUE, sc.getReadOnlyRootFilesystem());
         assertEquals(Boolean.FALSE, sc.getAllowPrivilegeEscalation());
         assertEquals(List.of("ALL"), sc.getCapabilities().getDrop());
-        assertTrue(sc.getCapabilities().getAdd() == null || sc.getCapabilities().getAdd().isEmpty());
+        assertTrue(sc.getCapabilities().getAdd() == null
+                || sc.getCapabilities().getAdd().isEmpty());
         assertEquals("RuntimeDefault", sc.getSeccompProfile().getType());
         assertFalse(Boolean.TRUE.equals(sc.getPrivileged()));
 
-        String tmpVolume = c.getVolumeMounts().stream().filter(m -> "/tmp".equals(m.getMountPath()))
-                .findFirst().orElseThrow(() -> new AssertionError("no volume at /tmp")).getName();
-        Volume tmp = pod.getVolumes().stream().filter(v -> v.getName().equals(tmpVolume)).findFirst().orElseThrow();
+        String tmpVolume = c.getVolumeMounts().stream()
+                .filter(m -> "/tmp".equals(m.getMountPath()))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no volume at /tmp"))
+                .getName();
+        Volume tmp = pod.getVolumes().stream()
+                .filter(v -> v.getName().equals(tmpVolume))
+                .findFirst()
+                .orElseThrow();
         assertNotNull(tmp.getEmptyDir(), "/tmp is an emptyDir");
 
         assertNotNull(c.getResources().getRequests().get("memory"));
@@ -185,7 +201,9 @@ class HelmChartTest {
         ConfigMap cm = configMapOf(r);
 
         Object existingSecret = readYaml(CI.resolve(ciFile)).get("existingSecret");
-        String expectedSecret = existingSecret != null ? existingSecret.toString() : r.one(Secret.class).getMetadata().getName();
+        String expectedSecret = existingSecret != null
+                ? existingSecret.toString()
+                : r.one(Secret.class).getMetadata().getName();
         for (EnvVar e : c.getEnv()) {
             if (isSecretEnvVar(e.getName())) {
                 assertNull(e.getValue(), e.getName() + " must not carry a literal value");
@@ -194,12 +212,18 @@ class HelmChartTest {
                 assertEquals(expectedSecret, e.getValueFrom().getSecretKeyRef().getName(), e.getName());
             }
         }
-        assertTrue(c.getEnv().stream().map(EnvVar::getName).anyMatch(n -> n.startsWith("BROKER_CLIENTS_") && isSecretEnvVar(n)));
-        assertTrue(c.getEnv().stream().map(EnvVar::getName).anyMatch(n -> n.startsWith("BROKER_SESSION_ENCRYPTION_KEYS_")));
-        assertTrue(cm.getData().keySet().stream().noneMatch(HelmChartTest::isSecretEnvVar),
+        assertTrue(c.getEnv().stream()
+                .map(EnvVar::getName)
+                .anyMatch(n -> n.startsWith("BROKER_CLIENTS_") && isSecretEnvVar(n)));
+        assertTrue(c.getEnv().stream()
+                .map(EnvVar::getName)
+                .anyMatch(n -> n.startsWith("BROKER_SESSION_ENCRYPTION_KEYS_")));
+        assertTrue(
+                cm.getData().keySet().stream().noneMatch(HelmChartTest::isSecretEnvVar),
                 "no secret in the ConfigMap: " + cm.getData().keySet());
         // The values file's secrets appear nowhere but base64-encoded in the Secret.
-        String everythingButTheSecret = r.docs().stream().filter(d -> !d.contains("kind: Secret")).collect(Collectors.joining());
+        String everythingButTheSecret =
+                r.docs().stream().filter(d -> !d.contains("kind: Secret")).collect(Collectors.joining());
         for (String secret : secretValues(readYaml(CI.resolve(ciFile)))) {
             assertFalse(everythingButTheSecret.contains(secret), ciFile + " leaks a secret outside the Secret");
         }
@@ -217,13 +241,22 @@ class HelmChartTest {
         Rendered r = render(CI.resolve("default-values.yaml"));
         Map<String, String> plain = configMapOf(r).getData();
 
-        assertEquals(new TreeSet<>(Set.of(
-                "BROKER_UPSTREAM_TOKEN_ENDPOINT", "BROKER_UPSTREAM_CONNECT_TIMEOUT", "BROKER_UPSTREAM_READ_TIMEOUT",
-                "BROKER_CLIENTS_CLOVER_CLIENT_ID", "BROKER_CLIENTS_CLOVER_REDIRECT_URIS", "BROKER_CLIENTS_CLOVER_AUTH_METHOD",
-                "BROKER_CLIENTS_CLOVER_CLIENT_SECRET",
-                "BROKER_SESSION_ENCRYPTION_KEYS_K1", "BROKER_SESSION_ENCRYPTION_KEY_ID",
-                "BROKER_SESSION_MAX_LIFETIME", "BROKER_SESSION_REFRESH_REUSE_WINDOW",
-                "QUARKUS_REDIS_HOSTS", "QUARKUS_REDIS_CLIENT_TYPE")), envNames(r));
+        assertEquals(
+                new TreeSet<>(Set.of(
+                        "BROKER_UPSTREAM_TOKEN_ENDPOINT",
+                        "BROKER_UPSTREAM_CONNECT_TIMEOUT",
+                        "BROKER_UPSTREAM_READ_TIMEOUT",
+                        "BROKER_CLIENTS_CLOVER_CLIENT_ID",
+                        "BROKER_CLIENTS_CLOVER_REDIRECT_URIS",
+                        "BROKER_CLIENTS_CLOVER_AUTH_METHOD",
+                        "BROKER_CLIENTS_CLOVER_CLIENT_SECRET",
+                        "BROKER_SESSION_ENCRYPTION_KEYS_K1",
+                        "BROKER_SESSION_ENCRYPTION_KEY_ID",
+                        "BROKER_SESSION_MAX_LIFETIME",
+                        "BROKER_SESSION_REFRESH_REUSE_WINDOW",
+                        "QUARKUS_REDIS_HOSTS",
+                        "QUARKUS_REDIS_CLIENT_TYPE")),
+                envNames(r));
         assertEquals("https://logintest.clearline.me/connect/token", plain.get("BROKER_UPSTREAM_TOKEN_ENDPOINT"));
         assertEquals("3s", plain.get("BROKER_UPSTREAM_CONNECT_TIMEOUT"));
         assertEquals("10s", plain.get("BROKER_UPSTREAM_READ_TIMEOUT"));
@@ -235,8 +268,12 @@ class HelmChartTest {
         assertEquals("5s", plain.get("BROKER_SESSION_REFRESH_REUSE_WINDOW"));
         assertEquals("redis://redis-master:6379", plain.get("QUARKUS_REDIS_HOSTS"));
         assertEquals("standalone", plain.get("QUARKUS_REDIS_CLIENT_TYPE"));
-        assertEquals("client-clover-secret", secretRef(r, "BROKER_CLIENTS_CLOVER_CLIENT_SECRET").getKey());
-        assertEquals("encryption-key-k1", secretRef(r, "BROKER_SESSION_ENCRYPTION_KEYS_K1").getKey());
+        assertEquals(
+                "client-clover-secret",
+                secretRef(r, "BROKER_CLIENTS_CLOVER_CLIENT_SECRET").getKey());
+        assertEquals(
+                "encryption-key-k1",
+                secretRef(r, "BROKER_SESSION_ENCRYPTION_KEYS_K1").getKey());
     }
 
     @Test
@@ -248,11 +285,17 @@ class HelmChartTest {
         assertEquals(secretName(r), secret.getMetadata().getName());
         for (EnvVar e : c.getEnv()) {
             if (e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null) {
-                assertTrue(secret.getData().containsKey(e.getValueFrom().getSecretKeyRef().getKey()),
-                        e.getName() + " refers to " + e.getValueFrom().getSecretKeyRef().getKey() + ", not in " + secret.getData().keySet());
+                assertTrue(
+                        secret.getData()
+                                .containsKey(e.getValueFrom().getSecretKeyRef().getKey()),
+                        e.getName() + " refers to "
+                                + e.getValueFrom().getSecretKeyRef().getKey() + ", not in "
+                                + secret.getData().keySet());
             }
         }
-        assertEquals(Set.of("client-clover-secret", "encryption-key-k1"), secret.getData().keySet());
+        assertEquals(
+                Set.of("client-clover-secret", "encryption-key-k1"),
+                secret.getData().keySet());
         assertEquals("not-a-real-secret", decode(secret, "client-clover-secret"));
         assertEquals("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", decode(secret, "encryption-key-k1"));
     }
@@ -262,7 +305,8 @@ class HelmChartTest {
         Rendered without = render(CI.resolve("default-values.yaml"));
         assertFalse(envNames(without).contains("QUARKUS_REDIS_PASSWORD"));
 
-        Rendered with = render(CI.resolve("default-values.yaml"), v -> path(v, "redis").put("password", "p@ss:word"));
+        Rendered with =
+                render(CI.resolve("default-values.yaml"), v -> path(v, "redis").put("password", "p@ss:word"));
         SecretKeySelector ref = secretRef(with, "QUARKUS_REDIS_PASSWORD");
         assertEquals("redis-password", ref.getKey());
         assertEquals("p@ss:word", decode(with.one(Secret.class), "redis-password"));
@@ -277,23 +321,32 @@ class HelmChartTest {
         Map<String, String> keyByEnv = brokerContainer(r).getEnv().stream()
                 .filter(e -> e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null)
                 .collect(Collectors.toMap(EnvVar::getName, e -> {
-                    assertEquals("token-broker-credentials", e.getValueFrom().getSecretKeyRef().getName());
+                    assertEquals(
+                            "token-broker-credentials",
+                            e.getValueFrom().getSecretKeyRef().getName());
                     return e.getValueFrom().getSecretKeyRef().getKey();
                 }));
-        assertEquals(Map.of(
-                "BROKER_CLIENTS_CLOVER_CLIENT_SECRET", "client-clover-secret",
-                "BROKER_CLIENTS_WEB_CLIENT_SECRET", "client-web-secret",
-                "BROKER_SESSION_ENCRYPTION_KEYS_K1", "encryption-key-k1",
-                "BROKER_SESSION_ENCRYPTION_KEYS_K2", "encryption-key-k2",
-                "QUARKUS_REDIS_PASSWORD", "redis-password"), keyByEnv);
-        assertEquals(Boolean.TRUE, secretRef(r, "QUARKUS_REDIS_PASSWORD").getOptional(), "the Redis password is optional");
-        assertFalse(Boolean.TRUE.equals(secretRef(r, "BROKER_SESSION_ENCRYPTION_KEYS_K1").getOptional()), "keys are not");
+        assertEquals(
+                Map.of(
+                        "BROKER_CLIENTS_CLOVER_CLIENT_SECRET", "client-clover-secret",
+                        "BROKER_CLIENTS_WEB_CLIENT_SECRET", "client-web-secret",
+                        "BROKER_SESSION_ENCRYPTION_KEYS_K1", "encryption-key-k1",
+                        "BROKER_SESSION_ENCRYPTION_KEYS_K2", "encryption-key-k2",
+                        "QUARKUS_REDIS_PASSWORD", "redis-password"),
+                keyByEnv);
+        assertEquals(
+                Boolean.TRUE, secretRef(r, "QUARKUS_REDIS_PASSWORD").getOptional(), "the Redis password is optional");
+        assertFalse(
+                Boolean.TRUE.equals(
+                        secretRef(r, "BROKER_SESSION_ENCRYPTION_KEYS_K1").getOptional()),
+                "keys are not");
 
         assertEquals("https://logintest.clearline.me", plain.get("BROKER_UPSTREAM_ISSUER"));
         assertFalse(plain.containsKey("BROKER_UPSTREAM_TOKEN_ENDPOINT"), "empty settings are not passed on");
         assertFalse(plain.containsKey("BROKER_UPSTREAM_REVOCATION_ENDPOINT"));
         assertEquals("clover-web", plain.get("BROKER_CLIENTS_WEB_CLIENT_ID"));
-        assertEquals("https://app.example/callback,http://localhost:3000/cb", plain.get("BROKER_CLIENTS_WEB_REDIRECT_URIS"));
+        assertEquals(
+                "https://app.example/callback,http://localhost:3000/cb", plain.get("BROKER_CLIENTS_WEB_REDIRECT_URIS"));
         assertEquals("client_secret_post", plain.get("BROKER_CLIENTS_WEB_AUTH_METHOD"));
         assertEquals("k2", plain.get("BROKER_SESSION_ENCRYPTION_KEY_ID"));
     }
@@ -303,16 +356,21 @@ class HelmChartTest {
         Rendered r = render(CI.resolve("ha-values.yaml"));
         Map<String, String> plain = configMapOf(r).getData();
 
-        assertEquals("redis://redis-node-0.redis-headless:26379,redis://redis-node-1.redis-headless:26379",
+        assertEquals(
+                "redis://redis-node-0.redis-headless:26379,redis://redis-node-1.redis-headless:26379",
                 plain.get("QUARKUS_REDIS_HOSTS"));
         assertEquals("sentinel", plain.get("QUARKUS_REDIS_CLIENT_TYPE"));
         assertEquals("mymaster", plain.get("QUARKUS_REDIS_MASTER_NAME"));
         assertEquals("redis-password", secretRef(r, "QUARKUS_REDIS_PASSWORD").getKey());
         assertEquals("not-a-real-password", decode(r.one(Secret.class), "redis-password"));
-        assertEquals("https://logintest.clearline.me/connect/revocation", plain.get("BROKER_UPSTREAM_REVOCATION_ENDPOINT"));
+        assertEquals(
+                "https://logintest.clearline.me/connect/revocation", plain.get("BROKER_UPSTREAM_REVOCATION_ENDPOINT"));
         assertEquals("k2", plain.get("BROKER_SESSION_ENCRYPTION_KEY_ID"));
-        assertEquals(Set.of("BROKER_SESSION_ENCRYPTION_KEYS_K1", "BROKER_SESSION_ENCRYPTION_KEYS_K2"),
-                envNames(r).stream().filter(n -> n.startsWith("BROKER_SESSION_ENCRYPTION_KEYS_")).collect(Collectors.toSet()));
+        assertEquals(
+                Set.of("BROKER_SESSION_ENCRYPTION_KEYS_K1", "BROKER_SESSION_ENCRYPTION_KEYS_K2"),
+                envNames(r).stream()
+                        .filter(n -> n.startsWith("BROKER_SESSION_ENCRYPTION_KEYS_"))
+                        .collect(Collectors.toSet()));
     }
 
     // ---------------------------------------------------------------- rollout
@@ -321,9 +379,10 @@ class HelmChartTest {
     void checksumsRollThePodsWhenSettingsOrSecretsChange() {
         Path defaults = CI.resolve("default-values.yaml");
         Map<String, String> base = podAnnotations(render(defaults));
-        Map<String, String> otherTimeout = podAnnotations(render(defaults, v -> path(v, "upstream").put("readTimeout", "20s")));
-        Map<String, String> otherSecret = podAnnotations(render(defaults,
-                v -> path(v, "clients", "clover").put("clientSecret", "rotated-secret")));
+        Map<String, String> otherTimeout =
+                podAnnotations(render(defaults, v -> path(v, "upstream").put("readTimeout", "20s")));
+        Map<String, String> otherSecret = podAnnotations(
+                render(defaults, v -> path(v, "clients", "clover").put("clientSecret", "rotated-secret")));
 
         assertTrue(base.get("checksum/config").matches("[0-9a-f]{64}"), base.toString());
         assertTrue(base.get("checksum/secret").matches("[0-9a-f]{64}"), base.toString());
@@ -337,13 +396,17 @@ class HelmChartTest {
     void existingSecretChecksumFollowsTheSecretName() {
         Path existing = CI.resolve("existing-secret-values.yaml");
         Map<String, String> base = podAnnotations(render(existing));
-        Map<String, String> renamed = podAnnotations(render(existing, v -> v.put("existingSecret", "token-broker-credentials-v2")));
+        Map<String, String> renamed =
+                podAnnotations(render(existing, v -> v.put("existingSecret", "token-broker-credentials-v2")));
 
         assertTrue(base.get("checksum/secret").matches("[0-9a-f]{64}"), base.toString());
         assertNotEquals(base.get("checksum/secret"), renamed.get("checksum/secret"));
-        assertEquals("token-broker-credentials-v2",
-                secretRef(render(existing, v -> v.put("existingSecret", "token-broker-credentials-v2")),
-                        "BROKER_SESSION_ENCRYPTION_KEYS_K1").getName());
+        assertEquals(
+                "token-broker-credentials-v2",
+                secretRef(
+                                render(existing, v -> v.put("existingSecret", "token-broker-credentials-v2")),
+                                "BROKER_SESSION_ENCRYPTION_KEYS_K1")
+                        .getName());
     }
 
     // ---------------------------------------------------------------- service and HA objects
@@ -382,7 +445,9 @@ class HelmChartTest {
         assertEquals(2, hpa.getSpec().getMinReplicas());
         assertEquals(6, hpa.getSpec().getMaxReplicas());
         assertEquals("Deployment", hpa.getSpec().getScaleTargetRef().getKind());
-        assertEquals(r.deployment().getMetadata().getName(), hpa.getSpec().getScaleTargetRef().getName());
+        assertEquals(
+                r.deployment().getMetadata().getName(),
+                hpa.getSpec().getScaleTargetRef().getName());
         assertEquals("cpu", hpa.getSpec().getMetrics().get(0).getResource().getName());
         assertNull(r.deployment().getSpec().getReplicas(), "the HPA owns the replica count");
         assertSelects(pdb.getSpec().getSelector().getMatchLabels(), r);
@@ -397,8 +462,11 @@ class HelmChartTest {
         assertEquals(3, threeReplicas.deployment().getSpec().getReplicas());
         assertEquals(1, threeReplicas.all(PodDisruptionBudget.class).size());
 
-        Rendered autoscaledFromOne = render(defaults, v -> v.put("autoscaling",
-                new LinkedHashMap<>(Map.of("enabled", true, "minReplicas", 1, "maxReplicas", 4))));
+        Rendered autoscaledFromOne = render(
+                defaults,
+                v -> v.put(
+                        "autoscaling",
+                        new LinkedHashMap<>(Map.of("enabled", true, "minReplicas", 1, "maxReplicas", 4))));
         assertEquals(1, autoscaledFromOne.all(HorizontalPodAutoscaler.class).size());
         assertTrue(autoscaledFromOne.all(PodDisruptionBudget.class).isEmpty());
     }
@@ -406,25 +474,34 @@ class HelmChartTest {
     @Test
     void haServiceMonitorScrapesQuarkusMetricsOnTheHttpPort() {
         Rendered r = render(CI.resolve("ha-values.yaml"));
-        GenericKubernetesResource sm = r.generic("ServiceMonitor").stream().findFirst()
+        GenericKubernetesResource sm = r.generic("ServiceMonitor").stream()
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no ServiceMonitor in HA"));
 
         assertEquals("monitoring.coreos.com/v1", sm.getApiVersion());
         assertEquals("prometheus", sm.getMetadata().getLabels().get("release"));
-        Map<String, Object> endpoint = sm.<List<Map<String, Object>>>get("spec", "endpoints").get(0);
+        Map<String, Object> endpoint =
+                sm.<List<Map<String, Object>>>get("spec", "endpoints").get(0);
         assertEquals("http", endpoint.get("port"));
         assertEquals("/q/metrics", endpoint.get("path"));
         Map<String, String> selector = sm.get("spec", "selector", "matchLabels");
-        assertEquals(selector, r.one(Service.class).getMetadata().getLabels().entrySet().stream()
-                .filter(e -> selector.containsKey(e.getKey())).collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)),
+        assertEquals(
+                selector,
+                r.one(Service.class).getMetadata().getLabels().entrySet().stream()
+                        .filter(e -> selector.containsKey(e.getKey()))
+                        .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)),
                 "selects the broker's Service");
-        assertTrue(render(CI.resolve("existing-secret-values.yaml")).generic("ServiceMonitor").isEmpty());
+        assertTrue(render(CI.resolve("existing-secret-values.yaml"))
+                .generic("ServiceMonitor")
+                .isEmpty());
     }
 
     @Test
     void ingressIsOffByDefault() {
         assertTrue(render(CI.resolve("default-values.yaml")).all(Ingress.class).isEmpty());
-        assertTrue(render(CI.resolve("existing-secret-values.yaml")).all(Ingress.class).isEmpty());
+        assertTrue(render(CI.resolve("existing-secret-values.yaml"))
+                .all(Ingress.class)
+                .isEmpty());
     }
 
     @Test
@@ -436,7 +513,8 @@ class HelmChartTest {
         assertEquals("letsencrypt", ingress.getMetadata().getAnnotations().get("cert-manager.io/cluster-issuer"));
         assertEquals(1, ingress.getSpec().getTls().size());
         assertEquals("tokens-tls", ingress.getSpec().getTls().get(0).getSecretName());
-        assertEquals(List.of("tokens.example.com"), ingress.getSpec().getTls().get(0).getHosts());
+        assertEquals(
+                List.of("tokens.example.com"), ingress.getSpec().getTls().get(0).getHosts());
         assertEquals(1, ingress.getSpec().getRules().size());
         var rule = ingress.getSpec().getRules().get(0);
         assertEquals("tokens.example.com", rule.getHost());
@@ -444,14 +522,19 @@ class HelmChartTest {
         var path = rule.getHttp().getPaths().get(0);
         assertEquals("/oauth2", path.getPath());
         assertEquals("Prefix", path.getPathType());
-        assertEquals(r.one(Service.class).getMetadata().getName(), path.getBackend().getService().getName());
+        assertEquals(
+                r.one(Service.class).getMetadata().getName(),
+                path.getBackend().getService().getName());
         assertEquals("http", path.getBackend().getService().getPort().getName());
     }
 
     @Test
     void ingressWithoutHostsRefusesToRender() {
-        Exception e = assertThrows(Exception.class, () -> render(CI.resolve("default-values.yaml"),
-                v -> v.put("ingress", new LinkedHashMap<>(Map.of("enabled", true)))));
+        Exception e = assertThrows(
+                Exception.class,
+                () -> render(
+                        CI.resolve("default-values.yaml"),
+                        v -> v.put("ingress", new LinkedHashMap<>(Map.of("enabled", true)))));
         assertTrue(e.getMessage().contains("ingress.hosts"), e.getMessage());
     }
 
@@ -466,69 +549,131 @@ class HelmChartTest {
         assertEquals(List.of("8080/TCP"), ports(np.getSpec().getIngress().get(0).getPorts()));
         assertEquals(2, np.getSpec().getIngress().get(0).getFrom().size(), "only the configured sources");
 
-        List<List<String>> egressPorts = np.getSpec().getEgress().stream().map(e -> ports(e.getPorts())).toList();
-        assertEquals(List.of(List.of("53/UDP", "53/TCP"), List.of("26379/TCP", "6379/TCP"), List.of("443/TCP")), egressPorts,
+        List<List<String>> egressPorts =
+                np.getSpec().getEgress().stream().map(e -> ports(e.getPorts())).toList();
+        assertEquals(
+                List.of(List.of("53/UDP", "53/TCP"), List.of("26379/TCP", "6379/TCP"), List.of("443/TCP")),
+                egressPorts,
                 "DNS, the sentinels and the master they name, the upstream");
-        assertEquals("redis", np.getSpec().getEgress().get(1).getTo().get(0).getPodSelector().getMatchLabels()
-                .get("app.kubernetes.io/name"));
+        assertEquals(
+                "redis",
+                np.getSpec()
+                        .getEgress()
+                        .get(1)
+                        .getTo()
+                        .get(0)
+                        .getPodSelector()
+                        .getMatchLabels()
+                        .get("app.kubernetes.io/name"));
     }
 
     // ---------------------------------------------------------------- contradictions fail the render
 
     static Stream<Arguments> invalidValues() {
         return Stream.of(
-                Arguments.of("no encryption key", (Consumer<Map<String, Object>>) v -> path(v, "session").remove("encryptionKeys"),
+                Arguments.of(
+                        "no encryption key",
+                        (Consumer<Map<String, Object>>) v -> path(v, "session").remove("encryptionKeys"),
                         "no encryption key"),
-                Arguments.of("an empty encryption key", (Consumer<Map<String, Object>>) v -> path(v, "session", "encryptionKeys").put("k1", ""),
+                Arguments.of(
+                        "an empty encryption key",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "session", "encryptionKeys").put("k1", ""),
                         "session.encryptionKeys.k1 is empty"),
-                Arguments.of("a key that is not 32 bytes of base64", (Consumer<Map<String, Object>>) v -> path(v, "session", "encryptionKeys").put("k1", "change-me"),
+                Arguments.of(
+                        "a key that is not 32 bytes of base64",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "session", "encryptionKeys").put("k1", "change-me"),
                         "session.encryptionKeys.k1 must be the base64 of 32 random bytes"),
-                Arguments.of("no client", (Consumer<Map<String, Object>>) v -> v.remove("clients"),
+                Arguments.of(
+                        "no client",
+                        (Consumer<Map<String, Object>>) v -> v.remove("clients"),
                         "clients: configure at least one client"),
-                Arguments.of("a client without id", (Consumer<Map<String, Object>>) v -> path(v, "clients", "clover").remove("clientId"),
+                Arguments.of(
+                        "a client without id",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "clients", "clover").remove("clientId"),
                         "clients.clover.clientId is required"),
-                Arguments.of("a client without redirect URIs", (Consumer<Map<String, Object>>) v -> path(v, "clients", "clover").remove("redirectUris"),
+                Arguments.of(
+                        "a client without redirect URIs",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "clients", "clover").remove("redirectUris"),
                         "clients.clover.redirectUris must list at least one redirect URI"),
-                Arguments.of("a client without secret", (Consumer<Map<String, Object>>) v -> path(v, "clients", "clover").remove("clientSecret"),
+                Arguments.of(
+                        "a client without secret",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "clients", "clover").remove("clientSecret"),
                         "clients.clover.clientSecret is required"),
-                Arguments.of("an upper-case client name", (Consumer<Map<String, Object>>) v -> path(v, "clients").put("Web",
-                        new LinkedHashMap<>(Map.of("clientId", "web", "clientSecret", "s", "redirectUris", List.of("https://a.example/cb")))),
+                Arguments.of(
+                        "an upper-case client name",
+                        (Consumer<Map<String, Object>>) v -> path(v, "clients")
+                                .put(
+                                        "Web",
+                                        new LinkedHashMap<>(Map.of(
+                                                "clientId",
+                                                "web",
+                                                "clientSecret",
+                                                "s",
+                                                "redirectUris",
+                                                List.of("https://a.example/cb")))),
                         "clients.Web: client names must be lower-case letters and digits only"),
-                Arguments.of("replicas 3 without redis.url", (Consumer<Map<String, Object>>) v -> {
-                    v.remove("redis");
-                    v.put("replicaCount", 3);
-                }, "redis.url is required when replicaCount > 1 or autoscaling is enabled"),
-                Arguments.of("autoscaling without redis.url", (Consumer<Map<String, Object>>) v -> {
-                    v.remove("redis");
-                    v.put("autoscaling", new LinkedHashMap<>(Map.of("enabled", true)));
-                }, "redis.url is required when replicaCount > 1 or autoscaling is enabled"),
-                Arguments.of("an encryptionKeyId naming no key", (Consumer<Map<String, Object>>) v -> path(v, "session").put("encryptionKeyId", "k9"),
+                Arguments.of(
+                        "replicas 3 without redis.url",
+                        (Consumer<Map<String, Object>>) v -> {
+                            v.remove("redis");
+                            v.put("replicaCount", 3);
+                        },
+                        "redis.url is required when replicaCount > 1 or autoscaling is enabled"),
+                Arguments.of(
+                        "autoscaling without redis.url",
+                        (Consumer<Map<String, Object>>) v -> {
+                            v.remove("redis");
+                            v.put("autoscaling", new LinkedHashMap<>(Map.of("enabled", true)));
+                        },
+                        "redis.url is required when replicaCount > 1 or autoscaling is enabled"),
+                Arguments.of(
+                        "an encryptionKeyId naming no key",
+                        (Consumer<Map<String, Object>>) v -> path(v, "session").put("encryptionKeyId", "k9"),
                         "session.encryptionKeyId 'k9' names no key in session.encryptionKeys (k1)"),
-                Arguments.of("autoscaling min above max", (Consumer<Map<String, Object>>) v -> v.put("autoscaling",
-                        new LinkedHashMap<>(Map.of("enabled", true, "minReplicas", 5, "maxReplicas", 3))),
+                Arguments.of(
+                        "autoscaling min above max",
+                        (Consumer<Map<String, Object>>) v -> v.put(
+                                "autoscaling",
+                                new LinkedHashMap<>(Map.of("enabled", true, "minReplicas", 5, "maxReplicas", 3))),
                         "autoscaling.minReplicas (5) must not exceed autoscaling.maxReplicas (3)"),
-                Arguments.of("a secret value next to existingSecret", (Consumer<Map<String, Object>>) v -> v.put("existingSecret", "creds"),
+                Arguments.of(
+                        "a secret value next to existingSecret",
+                        (Consumer<Map<String, Object>>) v -> v.put("existingSecret", "creds"),
                         "clients.clover.clientSecret is set but existingSecret 'creds' is used"),
-                Arguments.of("sentinel without master name", (Consumer<Map<String, Object>>) v -> path(v, "redis").put("clientType", "sentinel"),
+                Arguments.of(
+                        "sentinel without master name",
+                        (Consumer<Map<String, Object>>) v -> path(v, "redis").put("clientType", "sentinel"),
                         "redis.masterName is required with redis.clientType sentinel"),
-                Arguments.of("no upstream", (Consumer<Map<String, Object>>) v -> v.put("upstream", new LinkedHashMap<>(Map.of("tokenEndpoint", ""))),
+                Arguments.of(
+                        "no upstream",
+                        (Consumer<Map<String, Object>>)
+                                v -> v.put("upstream", new LinkedHashMap<>(Map.of("tokenEndpoint", ""))),
                         "upstream: set upstream.issuer (discovery) or upstream.tokenEndpoint"));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("invalidValues")
     void renderFailsWithAClearMessageOn(String contradiction, Consumer<Map<String, Object>> change, String message) {
-        IllegalStateException failure = assertThrows(IllegalStateException.class,
-                () -> render(CI.resolve("default-values.yaml"), change));
+        IllegalStateException failure =
+                assertThrows(IllegalStateException.class, () -> render(CI.resolve("default-values.yaml"), change));
 
         assertTrue(failure.getMessage().contains("token-broker: invalid values"), failure.getMessage());
-        assertTrue(failure.getMessage().contains(message), () -> "expected '" + message + "' in: " + failure.getMessage());
+        assertTrue(
+                failure.getMessage().contains(message), () -> "expected '" + message + "' in: " + failure.getMessage());
     }
 
     @Test
     void renderFailsWithoutEncryptionKeyIdsEvenWithExistingSecret() {
-        IllegalStateException failure = assertThrows(IllegalStateException.class,
-                () -> render(CI.resolve("existing-secret-values.yaml"), v -> path(v, "session").remove("encryptionKeys")));
+        IllegalStateException failure = assertThrows(
+                IllegalStateException.class,
+                () -> render(
+                        CI.resolve("existing-secret-values.yaml"),
+                        v -> path(v, "session").remove("encryptionKeys")));
 
         assertTrue(failure.getMessage().contains("no encryption key id"), failure.getMessage());
     }
@@ -548,7 +693,9 @@ class HelmChartTest {
         }
 
         List<GenericKubernetesResource> generic(String kind) {
-            return all(GenericKubernetesResource.class).stream().filter(g -> kind.equals(g.getKind())).toList();
+            return all(GenericKubernetesResource.class).stream()
+                    .filter(g -> kind.equals(g.getKind()))
+                    .toList();
         }
 
         Deployment deployment() {
@@ -557,8 +704,12 @@ class HelmChartTest {
     }
 
     static Rendered render(Path valuesFile) {
-        String yaml = new Helm(CHART).template().withName(RELEASE).withNamespace(NAMESPACE)
-                .withValuesFile(valuesFile).call();
+        String yaml = new Helm(CHART)
+                .template()
+                .withName(RELEASE)
+                .withNamespace(NAMESPACE)
+                .withValuesFile(valuesFile)
+                .call();
         List<String> docs = new ArrayList<>();
         List<HasMetadata> objects = new ArrayList<>();
         for (String doc : yaml.split("(?m)^---\\s*$")) {
@@ -589,7 +740,8 @@ class HelmChartTest {
     }
 
     static Container brokerContainer(Rendered r) {
-        List<Container> containers = r.deployment().getSpec().getTemplate().getSpec().getContainers();
+        List<Container> containers =
+                r.deployment().getSpec().getTemplate().getSpec().getContainers();
         assertEquals(1, containers.size());
         return containers.get(0);
     }
@@ -609,7 +761,9 @@ class HelmChartTest {
     }
 
     static SecretKeySelector secretRef(Rendered r, String envName) {
-        EnvVar e = brokerContainer(r).getEnv().stream().filter(v -> v.getName().equals(envName)).findFirst()
+        EnvVar e = brokerContainer(r).getEnv().stream()
+                .filter(v -> v.getName().equals(envName))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no env var " + envName));
         assertNotNull(e.getValueFrom(), envName);
         assertNotNull(e.getValueFrom().getSecretKeyRef(), envName);
@@ -620,13 +774,16 @@ class HelmChartTest {
     static String secretName(Rendered r) {
         Set<String> names = brokerContainer(r).getEnv().stream()
                 .filter(e -> e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null)
-                .map(e -> e.getValueFrom().getSecretKeyRef().getName()).collect(Collectors.toSet());
+                .map(e -> e.getValueFrom().getSecretKeyRef().getName())
+                .collect(Collectors.toSet());
         assertEquals(1, names.size(), "one Secret for all secrets: " + names);
         return names.iterator().next();
     }
 
     static String decode(Secret secret, String key) {
-        assertTrue(secret.getData().containsKey(key), key + " in " + secret.getData().keySet());
+        assertTrue(
+                secret.getData().containsKey(key),
+                key + " in " + secret.getData().keySet());
         return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
     }
 
@@ -636,32 +793,40 @@ class HelmChartTest {
 
     static void assertProbe(Probe probe, String path) {
         assertNotNull(probe, path);
-        assertAll(path,
+        assertAll(
+                path,
                 () -> assertEquals(path, probe.getHttpGet().getPath()),
                 () -> assertEquals("http", probe.getHttpGet().getPort().getStrVal()));
     }
 
     /** The selector matches the broker pods' labels. */
     static void assertSelects(Map<String, String> selector, Rendered r) {
-        Map<String, String> podLabels = r.deployment().getSpec().getTemplate().getMetadata().getLabels();
+        Map<String, String> podLabels =
+                r.deployment().getSpec().getTemplate().getMetadata().getLabels();
         assertFalse(selector.isEmpty());
         selector.forEach((k, v) -> assertEquals(v, podLabels.get(k), "pod label " + k));
         assertEquals(r.deployment().getSpec().getSelector().getMatchLabels(), selector);
     }
 
     static List<String> ports(List<NetworkPolicyPort> ports) {
-        return ports.stream().map(p -> (p.getPort().getIntVal() != null ? p.getPort().getIntVal() : p.getPort().getStrVal())
-                + "/" + p.getProtocol()).toList();
+        return ports.stream()
+                .map(p -> (p.getPort().getIntVal() != null
+                                ? p.getPort().getIntVal()
+                                : p.getPort().getStrVal()) + "/" + p.getProtocol())
+                .toList();
     }
 
     /** The secret values a values file holds (client secrets, encryption keys, Redis password). */
     @SuppressWarnings("unchecked")
     static List<String> secretValues(Map<String, Object> values) {
         List<String> secrets = new ArrayList<>();
-        ((Map<String, Object>) values.getOrDefault("clients", Map.of())).values()
+        ((Map<String, Object>) values.getOrDefault("clients", Map.of()))
+                .values()
                 .forEach(c -> secrets.add(String.valueOf(((Map<String, Object>) c).getOrDefault("clientSecret", ""))));
         Map<String, Object> session = (Map<String, Object>) values.getOrDefault("session", Map.of());
-        ((Map<String, Object>) session.getOrDefault("encryptionKeys", Map.of())).values().forEach(k -> secrets.add(String.valueOf(k)));
+        ((Map<String, Object>) session.getOrDefault("encryptionKeys", Map.of()))
+                .values()
+                .forEach(k -> secrets.add(String.valueOf(k)));
         Map<String, Object> redis = (Map<String, Object>) values.getOrDefault("redis", Map.of());
         secrets.add(String.valueOf(redis.getOrDefault("password", "")));
         return secrets.stream().filter(s -> !s.isBlank() && !"null".equals(s)).toList();
@@ -679,8 +844,8 @@ class HelmChartTest {
 
     static Map<String, Object> readYaml(Path file) {
         try {
-            Map<String, Object> values = Serialization.yamlMapper().readValue(file.toFile(), new TypeReference<LinkedHashMap<String, Object>>() {
-            });
+            Map<String, Object> values = Serialization.yamlMapper()
+                    .readValue(file.toFile(), new TypeReference<LinkedHashMap<String, Object>>() {});
             return values == null ? new LinkedHashMap<>() : values;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -1,9 +1,5 @@
 package dev.tokenbroker.deploy;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.IOException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
@@ -13,6 +9,10 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Checks the packaged application ({@code ./mvnw package} ran before this IT) and the container build files
@@ -26,7 +26,9 @@ class PackagingIT {
     void packagedAppCarriesNoDevOnlyLibrary() throws IOException {
         List<String> jars;
         try (Stream<Path> files = Files.walk(APP)) {
-            jars = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".jar")).toList();
+            jars = files.map(p -> p.getFileName().toString())
+                    .filter(n -> n.endsWith(".jar"))
+                    .toList();
         }
         assertTrue(jars.stream().anyMatch(n -> n.contains("quarkus-rest")), "the scan sees the app's libraries");
         for (String devOnly : List.of("mock-oauth2-server", "embedded-redis", "testcontainers", "wiremock")) {
@@ -65,20 +67,25 @@ class PackagingIT {
         assertEquals("/work/application", copies.get(0)[1]);
         assertEquals("/work/", dockerfile.last("WORKDIR"));
         assertTrue(dockerfile.last("ENTRYPOINT").contains("\"./application\""));
-        assertFalse(dockerfile.last("USER").equals("0") || dockerfile.last("USER").equals("root"));
+        assertFalse(
+                dockerfile.last("USER").equals("0") || dockerfile.last("USER").equals("root"));
     }
 
     private static List<String> dockerignoreAllowList() throws IOException {
         List<String> lines = Files.readAllLines(Path.of(".dockerignore"));
         assertTrue(lines.contains("*"), ".dockerignore excludes everything by default");
-        return lines.stream().filter(l -> l.startsWith("!")).map(l -> l.substring(1)).toList();
+        return lines.stream()
+                .filter(l -> l.startsWith("!"))
+                .map(l -> l.substring(1))
+                .toList();
     }
 
     /** Whether a COPY source lies inside one of the .dockerignore exceptions. */
     private static boolean matchesAny(String source, List<String> allowed) {
         String dir = source.endsWith("/") ? source : source + "/";
-        return allowed.stream().anyMatch(a -> a.equals(source)
-                || (a.endsWith("/*") && (dir.startsWith(a.substring(0, a.length() - 1)))));
+        return allowed.stream()
+                .anyMatch(a ->
+                        a.equals(source) || (a.endsWith("/*") && (dir.startsWith(a.substring(0, a.length() - 1)))));
     }
 
     private static List<Path> glob(String source) throws IOException {
@@ -107,18 +114,25 @@ class PackagingIT {
                 String text = current.toString();
                 current.setLength(0);
                 int space = text.indexOf(' ');
-                instructions.add(new String[] { text.substring(0, space), text.substring(space + 1).strip() });
+                instructions.add(new String[] {
+                    text.substring(0, space), text.substring(space + 1).strip()
+                });
             }
             return new Dockerfile(instructions);
         }
 
         /** COPY source and destination, flags dropped (single source per COPY, as in our files). */
         List<String[]> copies() {
-            return instructions.stream().filter(i -> i[0].equals("COPY")).map(i -> {
-                List<String> args = Stream.of(i[1].split("\\s+")).filter(a -> !a.startsWith("--")).toList();
-                assertEquals(2, args.size(), "one source per COPY: " + i[1]);
-                return new String[] { args.get(0), args.get(1) };
-            }).toList();
+            return instructions.stream()
+                    .filter(i -> i[0].equals("COPY"))
+                    .map(i -> {
+                        List<String> args = Stream.of(i[1].split("\\s+"))
+                                .filter(a -> !a.startsWith("--"))
+                                .toList();
+                        assertEquals(2, args.size(), "one source per COPY: " + i[1]);
+                        return new String[] {args.get(0), args.get(1)};
+                    })
+                    .toList();
         }
 
         String last(String instruction) {

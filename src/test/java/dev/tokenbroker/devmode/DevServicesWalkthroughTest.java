@@ -1,23 +1,29 @@
 package dev.tokenbroker.devmode;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.net.URI;
 
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The dev-mode banner promises only what happens, and its curl lines print one answer per line (issue 11). */
 class DevServicesWalkthroughTest {
 
     @Test
     void bannerDescribesTheDevUpstreamAndEndsEachCurlAnswerWithANewline() throws Exception {
-        String banner = DevServices.walkthrough("http://localhost:8080", URI.create("http://127.0.0.1:18090/connect"),
-                "dev-client", "http://localhost:8080/dev/callback", URI.create("redis://127.0.0.1:16379"));
+        String banner = DevServices.walkthrough(
+                "http://localhost:8080",
+                URI.create("http://127.0.0.1:18090/connect"),
+                "dev-client",
+                "http://localhost:8080/dev/callback",
+                URI.create("redis://127.0.0.1:16379"));
 
         assertFalse(banner.contains("any login works"), "no login form appears: " + banner);
         assertTrue(banner.contains("signs you in at once"), banner);
-        banner.lines().filter(l -> l.contains("curl -s ") && l.contains("/oauth2/token")).forEach(l -> assertTrue(l.contains("-w '\\n'"), l));
+        banner.lines()
+                .filter(l -> l.contains("curl -s ") && l.contains("/oauth2/token"))
+                .forEach(l -> assertTrue(l.contains("-w '\\n'"), l));
         assertTrue(banner.contains("-Dquarkus.http.host=0.0.0.0"), banner);
     }
 }

@@ -1,11 +1,5 @@
 package dev.tokenbroker.session;
 
-import static io.restassured.RestAssured.given;
-import static org.hamcrest.Matchers.equalTo;
-import static org.hamcrest.Matchers.hasItem;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import org.junit.jupiter.api.Test;
 
 import dev.tokenbroker.support.Broker;
@@ -17,6 +11,12 @@ import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.ValidatableResponse;
 
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /** Redis stops in the middle of the test: the broker fails closed, reports not ready, and recovers. */
 @QuarkusTest
 @WithTestResource(value = RedisResource.class, initArgs = @ResourceArg(name = "dedicated", value = "true"))
@@ -24,7 +24,9 @@ import io.restassured.response.ValidatableResponse;
 class RedisOutageTest {
 
     private static void assertStoreUnavailable(ValidatableResponse response) {
-        response.statusCode(503).header("Retry-After", "5").header("Cache-Control", "no-store")
+        response.statusCode(503)
+                .header("Retry-After", "5")
+                .header("Cache-Control", "no-store")
                 .body("error", equalTo("temporarily_unavailable"));
     }
 
@@ -34,7 +36,9 @@ class RedisOutageTest {
         upstream.upstreamIssuesTokens();
         upstream.upstreamAcceptsRevocation();
         String handle = Broker.exchange(Broker.MOBILE, "CODE-outage", Broker.MOBILE_REDIRECT, Broker.VERIFIER)
-                .statusCode(200).extract().path("refresh_token");
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
         given().get("/q/health/ready").then().statusCode(200);
 
         RedisResource.current().stop();
@@ -42,7 +46,8 @@ class RedisOutageTest {
             assertStoreUnavailable(Broker.refresh(Broker.MOBILE, handle));
             // The upstream exchange succeeds but the session cannot be stored: no token is handed out,
             // and the orphaned upstream refresh token is revoked.
-            assertStoreUnavailable(Broker.exchange(Broker.MOBILE, "CODE-outage-2", Broker.MOBILE_REDIRECT, Broker.VERIFIER));
+            assertStoreUnavailable(
+                    Broker.exchange(Broker.MOBILE, "CODE-outage-2", Broker.MOBILE_REDIRECT, Broker.VERIFIER));
             assertEquals(1, upstream.revocations().size());
             assertTrue(upstream.revocations().get(0).getBodyAsString().contains("token=" + DuendeStubs.REFRESH_TOKEN));
             assertStoreUnavailable(Broker.revoke(Broker.MOBILE, handle));
@@ -54,7 +59,8 @@ class RedisOutageTest {
 
         given().get("/q/health/ready").then().statusCode(200);
         upstream.upstreamRotatesRefreshToken(0);
-        Broker.refresh(Broker.MOBILE, handle).statusCode(200)
+        Broker.refresh(Broker.MOBILE, handle)
+                .statusCode(200)
                 .body("access_token", equalTo(DuendeStubs.REFRESHED_ACCESS_TOKEN));
         assertEquals(1, upstream.refreshes().size(), "the session survived the outage");
     }

@@ -1,10 +1,10 @@
 package dev.tokenbroker.session;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 import java.time.Duration;
 
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The wait before the next upstream attempt after a number of failed ones. */
 class RevocationOutboxBackoffTest {

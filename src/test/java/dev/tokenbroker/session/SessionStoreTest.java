@@ -1,10 +1,5 @@
 package dev.tokenbroker.session;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.time.Duration;
 import java.util.Optional;
 
@@ -22,6 +17,11 @@ import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The Lua scripts behind rotation, single-flight refresh and session ends, against a real Redis. */
 @QuarkusTest
@@ -46,13 +46,17 @@ class SessionStoreTest {
 
     private Handle newSession() {
         Handle handle = Handles.newHandle();
-        store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), "clover", "openid", "user",
-                null, "RT-0", null, null)).await().indefinitely();
+        store.create(new SessionStore.NewSession(
+                        handle.sessionId(), handle.secretHash(), "clover", "openid", "user", null, "RT-0", null, null))
+                .await()
+                .indefinitely();
         return handle;
     }
 
     private Begin begin(Handle handle, String owner) {
-        return store.beginRefresh(handle.sessionId(), handle.secretHash(), "clover", "", null, owner, LOCK, null).await().indefinitely();
+        return store.beginRefresh(handle.sessionId(), handle.secretHash(), "clover", "", null, owner, LOCK, null)
+                .await()
+                .indefinitely();
     }
 
     /** Moves one of the session's Redis-clock deadlines into the past. */
@@ -67,18 +71,53 @@ class SessionStoreTest {
         assertEquals("RT-0", locked.refreshToken());
         Handle next = handle.rotated();
 
-        assertEquals(CommitOutcome.COMMITTED, store.commitRefresh(handle.sessionId(), "owner-a", 0, "",
-                issued("AT-1", next), "RT-1", next.secretHash(), null).await().indefinitely());
+        assertEquals(
+                CommitOutcome.COMMITTED,
+                store.commitRefresh(
+                                handle.sessionId(),
+                                "owner-a",
+                                0,
+                                "",
+                                issued("AT-1", next),
+                                "RT-1",
+                                next.secretHash(),
+                                null)
+                        .await()
+                        .indefinitely());
         // A retry after a lost reply finds its own commit instead of reporting a conflict.
-        assertEquals(CommitOutcome.COMMITTED, store.commitRefresh(handle.sessionId(), "owner-a", 0, "",
-                issued("AT-1", next), "RT-1", next.secretHash(), null).await().indefinitely());
+        assertEquals(
+                CommitOutcome.COMMITTED,
+                store.commitRefresh(
+                                handle.sessionId(),
+                                "owner-a",
+                                0,
+                                "",
+                                issued("AT-1", next),
+                                "RT-1",
+                                next.secretHash(),
+                                null)
+                        .await()
+                        .indefinitely());
         // Anyone else still at version 0 lost the race and must not overwrite.
-        assertEquals(CommitOutcome.VERSION_MOVED, store.commitRefresh(handle.sessionId(), "owner-b", 0, "",
-                issued("AT-2", next), "RT-2", null, null).await().indefinitely());
+        assertEquals(
+                CommitOutcome.VERSION_MOVED,
+                store.commitRefresh(handle.sessionId(), "owner-b", 0, "", issued("AT-2", next), "RT-2", null, null)
+                        .await()
+                        .indefinitely());
 
-        assertEquals("AT-1", assertInstanceOf(Begin.Cached.class, begin(next, "owner-c")).issued().accessToken(),
+        assertEquals(
+                "AT-1",
+                assertInstanceOf(Begin.Cached.class, begin(next, "owner-c"))
+                        .issued()
+                        .accessToken(),
                 "within the reuse window the new handle gets the stored result");
-        assertEquals(Optional.of("RT-1"), store.take(handle.sessionId(), "clover", 1L, SessionStore.ANY_KEY, null).await().indefinitely().orElseThrow().refreshToken(),
+        assertEquals(
+                Optional.of("RT-1"),
+                store.take(handle.sessionId(), "clover", 1L, SessionStore.ANY_KEY, null)
+                        .await()
+                        .indefinitely()
+                        .orElseThrow()
+                        .refreshToken(),
                 "the rotated upstream refresh token was stored, at version 1");
     }
 
@@ -87,7 +126,9 @@ class SessionStoreTest {
         Handle handle = newSession();
         begin(handle, "owner-a");
         Handle next = handle.rotated();
-        store.commitRefresh(handle.sessionId(), "owner-a", 0, "", issued("AT-1", next), null, next.secretHash(), null).await().indefinitely();
+        store.commitRefresh(handle.sessionId(), "owner-a", 0, "", issued("AT-1", next), null, next.secretHash(), null)
+                .await()
+                .indefinitely();
 
         Begin.Cached cached = assertInstanceOf(Begin.Cached.class, begin(handle, "owner-b"));
         assertEquals("AT-1", cached.issued().accessToken());
@@ -107,17 +148,23 @@ class SessionStoreTest {
         for (int version = 0; version < 2; version++) {
             begin(current, "owner");
             Handle next = current.rotated();
-            store.commitRefresh(first.sessionId(), "owner", version, "", issued("AT", next), null, next.secretHash(), null).await().indefinitely();
+            store.commitRefresh(
+                            first.sessionId(), "owner", version, "", issued("AT", next), null, next.secretHash(), null)
+                    .await()
+                    .indefinitely();
             current = next;
         }
-        assertEquals(EndReason.REUSE, assertInstanceOf(Begin.Ended.class, begin(first, "thief")).reason());
+        assertEquals(
+                EndReason.REUSE,
+                assertInstanceOf(Begin.Ended.class, begin(first, "thief")).reason());
     }
 
     @Test
     void onlyTheOwnerReleasesTheLockAndOthersWaitUntilItExpires() {
         Handle handle = newSession();
         assertInstanceOf(Begin.Locked.class, begin(handle, "owner-a"));
-        assertEquals(0, assertInstanceOf(Begin.Busy.class, begin(handle, "owner-b")).version());
+        assertEquals(
+                0, assertInstanceOf(Begin.Busy.class, begin(handle, "owner-b")).version());
         store.release(handle.sessionId(), "owner-b").await().indefinitely();
         assertInstanceOf(Begin.Busy.class, begin(handle, "owner-b"), "a stranger cannot release the lock");
         store.release(handle.sessionId(), "owner-a").await().indefinitely();
@@ -130,13 +177,17 @@ class SessionStoreTest {
     void sessionsEndAtTheirDeadlineByRedisClock() {
         Handle idle = newSession();
         expire(idle, "expires");
-        assertEquals(EndReason.IDLE, assertInstanceOf(Begin.Ended.class, begin(idle, "o")).reason());
+        assertEquals(
+                EndReason.IDLE,
+                assertInstanceOf(Begin.Ended.class, begin(idle, "o")).reason());
         assertInstanceOf(Begin.Gone.class, begin(idle, "o"));
 
         Handle old = newSession();
         expire(old, "expires");
         expire(old, "max_until");
-        assertEquals(EndReason.LIFETIME, assertInstanceOf(Begin.Ended.class, begin(old, "o")).reason());
+        assertEquals(
+                EndReason.LIFETIME,
+                assertInstanceOf(Begin.Ended.class, begin(old, "o")).reason());
     }
 
     @Test
@@ -146,14 +197,20 @@ class SessionStoreTest {
         long created = Long.parseLong(redis.hash(String.class).hget(key, "created"));
         redis.hash(String.class).hset(key, "expires", Long.toString(created + 60_000));
         begin(handle, "o");
-        store.commitRefresh(handle.sessionId(), "o", 0, "", issued("AT", handle), null, null, null).await().indefinitely();
+        store.commitRefresh(handle.sessionId(), "o", 0, "", issued("AT", handle), null, null, null)
+                .await()
+                .indefinitely();
         long slid = Long.parseLong(redis.hash(String.class).hget(key, "expires"));
         assertTrue(slid >= created + Duration.ofDays(14).toMillis(), "slid by the idle timeout from the refresh");
 
         redis.hash(String.class).hset(key, "max_until", Long.toString(created + 120_000));
         begin(handle, "o2");
-        store.commitRefresh(handle.sessionId(), "o2", 1, "x", issued("AT", handle), null, null, null).await().indefinitely();
-        assertEquals(created + 120_000, Long.parseLong(redis.hash(String.class).hget(key, "expires")),
+        store.commitRefresh(handle.sessionId(), "o2", 1, "x", issued("AT", handle), null, null, null)
+                .await()
+                .indefinitely();
+        assertEquals(
+                created + 120_000,
+                Long.parseLong(redis.hash(String.class).hget(key, "expires")),
                 "capped by the absolute lifetime");
         long ttl = redis.key(String.class).pttl(key);
         assertTrue(ttl > 0 && ttl <= 120_000 + SessionStore.RETENTION.toMillis(), "the record expires by itself");
@@ -164,7 +221,9 @@ class SessionStoreTest {
         Handle handle = newSession();
         String key = keys.session(handle.sessionId());
         begin(handle, "o");
-        store.commitRefresh(handle.sessionId(), "o", 0, "", issued("AT", handle), "RT-1", null, 60L).await().indefinitely();
+        store.commitRefresh(handle.sessionId(), "o", 0, "", issued("AT", handle), "RT-1", null, 60L)
+                .await()
+                .indefinitely();
         long created = Long.parseLong(redis.hash(String.class).hget(key, "created"));
         long expires = Long.parseLong(redis.hash(String.class).hget(key, "expires"));
         assertTrue(expires <= created + 120_000, "refresh_expires_in=60 ends the session with its refresh token");
@@ -173,59 +232,150 @@ class SessionStoreTest {
     @Test
     void takeDeletesOnlyTheOwningClientsSessionAndReturnsItsCurrentRefreshToken() {
         Handle handle = newSession();
-        assertEquals(Optional.empty(), store.take(handle.sessionId(), "someone-else", null, SessionStore.ANY_KEY, null).await().indefinitely());
-        assertEquals(Optional.empty(), store.take(handle.sessionId(), "clover", 7L, SessionStore.ANY_KEY, null).await().indefinitely(), "only at the given version");
-        assertEquals(Optional.of("RT-0"), store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY, null).await().indefinitely().orElseThrow().refreshToken());
+        assertEquals(
+                Optional.empty(),
+                store.take(handle.sessionId(), "someone-else", null, SessionStore.ANY_KEY, null)
+                        .await()
+                        .indefinitely());
+        assertEquals(
+                Optional.empty(),
+                store.take(handle.sessionId(), "clover", 7L, SessionStore.ANY_KEY, null)
+                        .await()
+                        .indefinitely(),
+                "only at the given version");
+        assertEquals(
+                Optional.of("RT-0"),
+                store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY, null)
+                        .await()
+                        .indefinitely()
+                        .orElseThrow()
+                        .refreshToken());
         assertInstanceOf(Begin.Gone.class, begin(handle, "o"));
-        assertFalse(store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY, null).await().indefinitely().isPresent());
+        assertFalse(store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY, null)
+                .await()
+                .indefinitely()
+                .isPresent());
     }
 
     @Test
     void aWiderScopeIsRefusedBeforeTheLockIsTaken() {
         Handle handle = newSession();
-        assertInstanceOf(Begin.ScopeExceeded.class, store.beginRefresh(handle.sessionId(), handle.secretHash(),
-                "clover", "admin openid", null, "o", LOCK, null).await().indefinitely());
+        assertInstanceOf(
+                Begin.ScopeExceeded.class,
+                store.beginRefresh(
+                                handle.sessionId(),
+                                handle.secretHash(),
+                                "clover",
+                                "admin openid",
+                                null,
+                                "o",
+                                LOCK,
+                                null)
+                        .await()
+                        .indefinitely());
         assertInstanceOf(Begin.Locked.class, begin(handle, "p"), "no lock was left behind");
     }
 
     @Test
     void anAbsurdUpstreamRefreshTokenLifetimeDoesNotEndTheSession() {
         Handle handle = Handles.newHandle();
-        store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), "clover", "openid", null,
-                null, "RT-0", Long.MAX_VALUE / 10, null)).await().indefinitely();
+        store.create(new SessionStore.NewSession(
+                        handle.sessionId(),
+                        handle.secretHash(),
+                        "clover",
+                        "openid",
+                        null,
+                        null,
+                        "RT-0",
+                        Long.MAX_VALUE / 10,
+                        null))
+                .await()
+                .indefinitely();
         assertInstanceOf(Begin.Locked.class, begin(handle, "o"));
     }
 
     @Test
     void withoutItsKeyABoundSessionEndsForNoHandleNotEvenARetiredOne() {
         Handle handle = Handles.newHandle();
-        store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), "clover", "openid", null,
-                null, "RT-0", null, "jkt-1")).await().indefinitely();
+        store.create(new SessionStore.NewSession(
+                        handle.sessionId(), handle.secretHash(), "clover", "openid", null, null, "RT-0", null, "jkt-1"))
+                .await()
+                .indefinitely();
         Handle forged = new Handle(handle.key(), Handles.newHandle().secret());
-        assertInstanceOf(Begin.WrongDpopKey.class, store.beginRefresh(handle.sessionId(), forged.secretHash(),
-                "clover", "", null, "o", LOCK, null).await().indefinitely());
-        assertInstanceOf(Begin.Locked.class, store.beginRefresh(handle.sessionId(), handle.secretHash(),
-                "clover", "", null, "o", LOCK, "jkt-1").await().indefinitely(), "the session lives on");
-        assertEquals(EndReason.REUSE, assertInstanceOf(Begin.Ended.class, store.beginRefresh(handle.sessionId(),
-                forged.secretHash(), "clover", "", null, "o", LOCK, "jkt-1").await().indefinitely()).reason(),
+        assertInstanceOf(
+                Begin.WrongDpopKey.class,
+                store.beginRefresh(handle.sessionId(), forged.secretHash(), "clover", "", null, "o", LOCK, null)
+                        .await()
+                        .indefinitely());
+        assertInstanceOf(
+                Begin.Locked.class,
+                store.beginRefresh(handle.sessionId(), handle.secretHash(), "clover", "", null, "o", LOCK, "jkt-1")
+                        .await()
+                        .indefinitely(),
+                "the session lives on");
+        assertEquals(
+                EndReason.REUSE,
+                assertInstanceOf(
+                                Begin.Ended.class,
+                                store.beginRefresh(
+                                                handle.sessionId(),
+                                                forged.secretHash(),
+                                                "clover",
+                                                "",
+                                                null,
+                                                "o",
+                                                LOCK,
+                                                "jkt-1")
+                                        .await()
+                                        .indefinitely())
+                        .reason(),
                 "with the key, an unknown secret is reuse");
     }
 
     @Test
     void aSessionBoundToADpopKeyRefusesOtherKeysAndNoKey() {
         Handle handle = Handles.newHandle();
-        store.create(new SessionStore.NewSession(handle.sessionId(), handle.secretHash(), "clover", "openid", null,
-                null, "RT-0", null, "jkt-1")).await().indefinitely();
+        store.create(new SessionStore.NewSession(
+                        handle.sessionId(), handle.secretHash(), "clover", "openid", null, null, "RT-0", null, "jkt-1"))
+                .await()
+                .indefinitely();
         assertInstanceOf(Begin.WrongDpopKey.class, begin(handle, "o"));
-        assertInstanceOf(Begin.WrongDpopKey.class, store.beginRefresh(handle.sessionId(), handle.secretHash(),
-                "clover", "", null, "o", LOCK, "jkt-2").await().indefinitely());
-        assertInstanceOf(Begin.Locked.class, store.beginRefresh(handle.sessionId(), handle.secretHash(),
-                "clover", "", null, "o", LOCK, "jkt-1").await().indefinitely());
-        assertTrue(store.take(handle.sessionId(), "clover", null, null, null).await().indefinitely().isEmpty(), "not ended without its key");
-        assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-2", null).await().indefinitely().isEmpty(), "nor with another key");
-        assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-1", Handles.newHandle().secretHash())
-                .await().indefinitely().isEmpty(), "nor with a made-up secret");
+        assertInstanceOf(
+                Begin.WrongDpopKey.class,
+                store.beginRefresh(handle.sessionId(), handle.secretHash(), "clover", "", null, "o", LOCK, "jkt-2")
+                        .await()
+                        .indefinitely());
+        assertInstanceOf(
+                Begin.Locked.class,
+                store.beginRefresh(handle.sessionId(), handle.secretHash(), "clover", "", null, "o", LOCK, "jkt-1")
+                        .await()
+                        .indefinitely());
+        assertTrue(
+                store.take(handle.sessionId(), "clover", null, null, null)
+                        .await()
+                        .indefinitely()
+                        .isEmpty(),
+                "not ended without its key");
+        assertTrue(
+                store.take(handle.sessionId(), "clover", null, "jkt-2", null)
+                        .await()
+                        .indefinitely()
+                        .isEmpty(),
+                "nor with another key");
+        assertTrue(
+                store.take(
+                                handle.sessionId(),
+                                "clover",
+                                null,
+                                "jkt-1",
+                                Handles.newHandle().secretHash())
+                        .await()
+                        .indefinitely()
+                        .isEmpty(),
+                "nor with a made-up secret");
         assertTrue(store.take(handle.sessionId(), "clover", null, "jkt-1", handle.secretHash())
-                .await().indefinitely().isPresent());
+                .await()
+                .indefinitely()
+                .isPresent());
     }
 }

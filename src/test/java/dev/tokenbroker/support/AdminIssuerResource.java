@@ -24,9 +24,13 @@ public class AdminIssuerResource implements QuarkusTestResourceLifecycleManager 
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-        return Map.of("broker.admin.issuer", server.issuerUrl("admin").toString(),
-                "broker.admin.jwks-uri", server.jwksUrl("admin").toString(),
-                "broker.admin.audience", AUDIENCE);
+        return Map.of(
+                "broker.admin.issuer",
+                server.issuerUrl("admin").toString(),
+                "broker.admin.jwks-uri",
+                server.jwksUrl("admin").toString(),
+                "broker.admin.audience",
+                AUDIENCE);
     }
 
     @Override
@@ -36,13 +40,20 @@ public class AdminIssuerResource implements QuarkusTestResourceLifecycleManager 
 
     /** A bearer token of {@code subject} for {@code audience} with these claims, valid for {@code seconds} (negative: expired). */
     public static String token(String subject, String audience, Map<String, Object> claims, long seconds) {
-        return server.issueToken("admin", "ops-cli", new DefaultOAuth2TokenCallback("admin", subject, "JWT",
-                List.of(audience), claims, seconds)).serialize();
+        return server.issueToken(
+                        "admin",
+                        "ops-cli",
+                        new DefaultOAuth2TokenCallback("admin", subject, "JWT", List.of(audience), claims, seconds))
+                .serialize();
     }
 
     /** A token from another issuer of the same server: its own keys, its own {@code iss}. */
     public static String foreignToken(String subject) {
-        return server.issueToken("elsewhere", "ops-cli", new DefaultOAuth2TokenCallback("elsewhere", subject, "JWT",
-                List.of(AUDIENCE), Map.of("scope", SCOPE), 60)).serialize();
+        return server.issueToken(
+                        "elsewhere",
+                        "ops-cli",
+                        new DefaultOAuth2TokenCallback(
+                                "elsewhere", subject, "JWT", List.of(AUDIENCE), Map.of("scope", SCOPE), 60))
+                .serialize();
     }
 }

@@ -1,16 +1,15 @@
 package dev.tokenbroker.support;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
+import static org.junit.jupiter.api.Assertions.fail;
+
 /** Waits for a condition, checking every 50 ms, and fails the test once {@code bound} has passed. */
 public final class Await {
 
-    private Await() {
-    }
+    private Await() {}
 
     public static void until(String what, Duration bound, BooleanSupplier condition) {
         long deadline = System.nanoTime() + bound.toNanos();

@@ -1,12 +1,12 @@
 package dev.tokenbroker.support;
 
-import static io.restassured.RestAssured.given;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 import io.restassured.http.ContentType;
 import io.restassured.response.ValidatableResponse;
+
+import static io.restassured.RestAssured.given;
 
 /** The broker's public API as a front end calls it, over real HTTP. */
 public final class Broker {
@@ -17,12 +17,20 @@ public final class Broker {
     /** A valid RFC 7636 verifier (43 characters). */
     public static final String VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
-    private Broker() {
-    }
+    private Broker() {}
 
     public static ValidatableResponse exchange(String clientId, String code, String redirectUri, String verifier) {
-        return token(params("grant_type", "authorization_code", "client_id", clientId, "code", code,
-                "redirect_uri", redirectUri, "code_verifier", verifier));
+        return token(params(
+                "grant_type",
+                "authorization_code",
+                "client_id",
+                clientId,
+                "code",
+                code,
+                "redirect_uri",
+                redirectUri,
+                "code_verifier",
+                verifier));
     }
 
     public static ValidatableResponse refresh(String clientId, String handle) {
@@ -30,13 +38,17 @@ public final class Broker {
     }
 
     public static ValidatableResponse token(Map<String, String> form) {
-        return given().contentType(ContentType.URLENC).formParams(form).post("/oauth2/token").then();
+        return given().contentType(ContentType.URLENC)
+                .formParams(form)
+                .post("/oauth2/token")
+                .then();
     }
 
     public static ValidatableResponse revoke(String clientId, String handle) {
         return given().contentType(ContentType.URLENC)
                 .formParams(params("client_id", clientId, "token", handle, "token_type_hint", "refresh_token"))
-                .post("/oauth2/revoke").then();
+                .post("/oauth2/revoke")
+                .then();
     }
 
     /** Name/value pairs in order; a null value leaves the parameter out. */

@@ -19,11 +19,9 @@ import java.util.concurrent.TimeUnit;
 public final class ConcurrentCalls {
 
     /** Status and body of one answer. */
-    public record Answer(int status, String body) {
-    }
+    public record Answer(int status, String body) {}
 
-    private ConcurrentCalls() {
-    }
+    private ConcurrentCalls() {}
 
     public static List<Answer> refreshAtOnce(int n, List<String> brokerBaseUrls, String clientId, String handle)
             throws Exception {
@@ -34,19 +32,22 @@ public final class ConcurrentCalls {
     public static List<Answer> refreshEachAtOnce(List<String> brokerBaseUrls, String clientId, List<String> handles)
             throws Exception {
         int n = handles.size();
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         ExecutorService pool = Executors.newFixedThreadPool(n);
         CountDownLatch start = new CountDownLatch(1);
         try {
             List<Future<Answer>> futures = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 String base = brokerBaseUrls.get(i % brokerBaseUrls.size());
-                String form = "grant_type=refresh_token&client_id=" + URLEncoder.encode(clientId, StandardCharsets.UTF_8)
-                        + "&refresh_token=" + URLEncoder.encode(handles.get(i), StandardCharsets.UTF_8);
+                String form =
+                        "grant_type=refresh_token&client_id=" + URLEncoder.encode(clientId, StandardCharsets.UTF_8)
+                                + "&refresh_token=" + URLEncoder.encode(handles.get(i), StandardCharsets.UTF_8);
                 HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/oauth2/token"))
                         .timeout(Duration.ofSeconds(30))
                         .header("Content-Type", "application/x-www-form-urlencoded")
-                        .POST(HttpRequest.BodyPublishers.ofString(form)).build();
+                        .POST(HttpRequest.BodyPublishers.ofString(form))
+                        .build();
                 futures.add(pool.submit(() -> {
                     start.await();
                     HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());

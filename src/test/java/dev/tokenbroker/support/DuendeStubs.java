@@ -1,11 +1,5 @@
 package dev.tokenbroker.support;
 
-import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
-import static com.github.tomakehurst.wiremock.client.WireMock.containing;
-import static com.github.tomakehurst.wiremock.client.WireMock.post;
-import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
-import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
-
 import java.util.List;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
@@ -13,6 +7,12 @@ import com.github.tomakehurst.wiremock.client.MappingBuilder;
 import com.github.tomakehurst.wiremock.http.Fault;
 import com.github.tomakehurst.wiremock.matching.RequestPatternBuilder;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.containing;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 
 /**
  * WireMock stubs that answer as Duende IdentityServer does (shared/UPSTREAM.md): every token error is HTTP 400
@@ -24,9 +24,12 @@ public final class DuendeStubs {
     public static final String ACCESS_TOKEN = "AT-seed-7f3a9c1e5b2d";
     public static final String REFRESHED_ACCESS_TOKEN = "AT-refreshed-2c8e4a6f";
     /** An ID token as the upstream sends it: a JWT naming the user and the upstream session. */
-    public static final String ID_TOKEN = jwt("{\"alg\":\"RS256\",\"typ\":\"JWT\"}",
-            "{\"iss\":\"https://upstream.test\",\"sub\":\"user-4711\",\"sid\":\"sid-0815\",\"aud\":\"clover\","
-                    + "\"iat\":1764000000,\"exp\":4102444800}") + ".c2lnbmF0dXJlLXNlZWQtN2E5Yw";
+    public static final String ID_TOKEN = jwt(
+                    "{\"alg\":\"RS256\",\"typ\":\"JWT\"}",
+                    "{\"iss\":\"https://upstream.test\",\"sub\":\"user-4711\",\"sid\":\"sid-0815\",\"aud\":\"clover\","
+                            + "\"iat\":1764000000,\"exp\":4102444800}")
+            + ".c2lnbmF0dXJlLXNlZWQtN2E5Yw";
+
     public static final String REFRESH_TOKEN = "RT-seed-9b4d2f6a8c";
     public static final String ROTATED_REFRESH_TOKEN = "RT-rotated-1e3c5a7b9d";
     public static final String SECOND_ROTATED_REFRESH_TOKEN = "RT-rotated2-6f8a0c2e4b";
@@ -69,7 +72,10 @@ public final class DuendeStubs {
     }
 
     private static com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder json(int status, String body) {
-        return aResponse().withStatus(status).withHeader("Content-Type", "application/json").withBody(body);
+        return aResponse()
+                .withStatus(status)
+                .withHeader("Content-Type", "application/json")
+                .withBody(body);
     }
 
     public void upstreamIssuesTokens() {
@@ -79,8 +85,11 @@ public final class DuendeStubs {
     /** Exchange and refresh answers without {@code scope} (RFC 6749 §5.1: then the granted scope is the requested one). */
     public void upstreamReportsNoScope() {
         String scope = ",\"scope\":\"" + SCOPE + "\"";
-        wm.stubFor(exchange().willReturn(json(200, tokensWithIdToken(ACCESS_TOKEN, REFRESH_TOKEN).replace(scope, ""))));
-        wm.stubFor(refresh().willReturn(json(200, tokens(REFRESHED_ACCESS_TOKEN, null).replace(scope, ""))));
+        wm.stubFor(exchange()
+                .willReturn(
+                        json(200, tokensWithIdToken(ACCESS_TOKEN, REFRESH_TOKEN).replace(scope, ""))));
+        wm.stubFor(refresh()
+                .willReturn(json(200, tokens(REFRESHED_ACCESS_TOKEN, null).replace(scope, ""))));
     }
 
     /** Like client_credentials, or a client not allowed offline_access: the field is omitted. */
@@ -100,17 +109,23 @@ public final class DuendeStubs {
     private void oneTimeRefresh(String presented, String next, int delayMillis) {
         // No token here is a prefix of another, so "contains" matches exactly one of them.
         String scenario = "one-time " + presented;
-        wm.stubFor(refresh().withRequestBody(containing("refresh_token=" + presented)).inScenario(scenario)
+        wm.stubFor(refresh()
+                .withRequestBody(containing("refresh_token=" + presented))
+                .inScenario(scenario)
                 .whenScenarioStateIs(com.github.tomakehurst.wiremock.stubbing.Scenario.STARTED)
                 .willReturn(json(200, tokens(REFRESHED_ACCESS_TOKEN, next)).withFixedDelay(delayMillis))
                 .willSetStateTo("used"));
-        wm.stubFor(refresh().withRequestBody(containing("refresh_token=" + presented)).inScenario(scenario)
-                .whenScenarioStateIs("used").willReturn(json(400, "{\"error\":\"invalid_grant\"}")));
+        wm.stubFor(refresh()
+                .withRequestBody(containing("refresh_token=" + presented))
+                .inScenario(scenario)
+                .whenScenarioStateIs("used")
+                .willReturn(json(400, "{\"error\":\"invalid_grant\"}")));
     }
 
     /** ReUse refresh tokens (Duende 7 default): the refresh response carries no new refresh token. */
     public void upstreamRefreshesWithoutRotation(int delayMillis) {
-        wm.stubFor(refresh().willReturn(json(200, tokens(REFRESHED_ACCESS_TOKEN, null)).withFixedDelay(delayMillis)));
+        wm.stubFor(refresh()
+                .willReturn(json(200, tokens(REFRESHED_ACCESS_TOKEN, null)).withFixedDelay(delayMillis)));
     }
 
     public void upstreamRejectsGrant() {
@@ -129,13 +144,16 @@ public final class DuendeStubs {
 
     /** Headers at once, then the body in slices over {@code totalMillis}: never silent long enough for an idle timeout. */
     public void upstreamTricklesAnswer(int totalMillis) {
-        wm.stubFor(post(urlEqualTo("/connect/token")).willReturn(json(200, tokens(ACCESS_TOKEN, REFRESH_TOKEN))
-                .withChunkedDribbleDelay(20, totalMillis)));
+        wm.stubFor(post(urlEqualTo("/connect/token"))
+                .willReturn(json(200, tokens(ACCESS_TOKEN, REFRESH_TOKEN)).withChunkedDribbleDelay(20, totalMillis)));
     }
 
     public void upstreamFails(int status, String contentType, String body) {
-        wm.stubFor(post(urlEqualTo("/connect/token")).willReturn(aResponse().withStatus(status)
-                .withHeader("Content-Type", contentType).withBody(body)));
+        wm.stubFor(post(urlEqualTo("/connect/token"))
+                .willReturn(aResponse()
+                        .withStatus(status)
+                        .withHeader("Content-Type", contentType)
+                        .withBody(body)));
     }
 
     public void upstreamFaults(Fault fault) {
@@ -149,24 +167,34 @@ public final class DuendeStubs {
 
     /** The token endpoint answers in ten chunks spread over {@code millis}, without a Content-Length. */
     public void upstreamStreams(int status, String body, int millis) {
-        wm.stubFor(post(urlEqualTo("/connect/token")).willReturn(aResponse().withStatus(status)
-                .withHeader("Content-Type", "application/json").withBody(body).withChunkedDribbleDelay(10, millis)));
+        wm.stubFor(post(urlEqualTo("/connect/token"))
+                .willReturn(aResponse()
+                        .withStatus(status)
+                        .withHeader("Content-Type", "application/json")
+                        .withBody(body)
+                        .withChunkedDribbleDelay(10, millis)));
     }
 
     public void upstreamAcceptsRevocation() {
-        wm.stubFor(post(urlEqualTo("/connect/revocation")).willReturn(aResponse().withStatus(200)));
+        wm.stubFor(
+                post(urlEqualTo("/connect/revocation")).willReturn(aResponse().withStatus(200)));
     }
 
     public void upstreamRevocationFails() {
-        wm.stubFor(post(urlEqualTo("/connect/revocation")).willReturn(aResponse().withStatus(503)));
+        wm.stubFor(
+                post(urlEqualTo("/connect/revocation")).willReturn(aResponse().withStatus(503)));
     }
 
     /** OpenID discovery for an issuer at {@code path} on this server, Duende's endpoint layout. */
     public void upstreamPublishesDiscovery(String path) {
         String issuer = wm.baseUrl() + path;
-        wm.stubFor(com.github.tomakehurst.wiremock.client.WireMock.get(urlEqualTo(path + "/.well-known/openid-configuration"))
-                .willReturn(json(200, "{\"issuer\":\"" + issuer + "\",\"token_endpoint\":\"" + wm.baseUrl()
-                        + "/connect/token\",\"revocation_endpoint\":\"" + wm.baseUrl() + "/connect/revocation\"}")));
+        wm.stubFor(com.github.tomakehurst.wiremock.client.WireMock.get(
+                        urlEqualTo(path + "/.well-known/openid-configuration"))
+                .willReturn(json(
+                        200,
+                        "{\"issuer\":\"" + issuer + "\",\"token_endpoint\":\"" + wm.baseUrl()
+                                + "/connect/token\",\"revocation_endpoint\":\"" + wm.baseUrl()
+                                + "/connect/revocation\"}")));
     }
 
     public List<LoggedRequest> exchanges() {
@@ -188,8 +216,10 @@ public final class DuendeStubs {
     /** Bodies of the revocation requests the upstream answered with 200. */
     public List<String> confirmedRevocations() {
         return wm.getAllServeEvents().stream()
-                .filter(e -> e.getRequest().getUrl().equals("/connect/revocation") && e.getResponse().getStatus() == 200)
-                .map(e -> e.getRequest().getBodyAsString()).toList();
+                .filter(e -> e.getRequest().getUrl().equals("/connect/revocation")
+                        && e.getResponse().getStatus() == 200)
+                .map(e -> e.getRequest().getBodyAsString())
+                .toList();
     }
 
     private static RequestPatternBuilder tokenCalls(String grant) {

@@ -1,8 +1,5 @@
 package dev.tokenbroker.support;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,22 +7,33 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /** Looks for token material in what the test applications logged ({@code target/broker-test.log*}). */
 public final class LogScan {
 
     /** Values every test seeds: stubbed upstream tokens, the verifier, the client secrets. */
-    public static final List<String> SEEDED = List.of(Broker.VERIFIER, "s:e+c%r et \u00e9", "s%3Ae%2Bc%25r",
-            "web-secret-4711", DuendeStubs.ACCESS_TOKEN, DuendeStubs.REFRESHED_ACCESS_TOKEN, DuendeStubs.REFRESH_TOKEN,
-            DuendeStubs.ROTATED_REFRESH_TOKEN, DuendeStubs.SECOND_ROTATED_REFRESH_TOKEN, DuendeStubs.ID_TOKEN,
+    public static final List<String> SEEDED = List.of(
+            Broker.VERIFIER,
+            "s:e+c%r et \u00e9",
+            "s%3Ae%2Bc%25r",
+            "web-secret-4711",
+            DuendeStubs.ACCESS_TOKEN,
+            DuendeStubs.REFRESHED_ACCESS_TOKEN,
+            DuendeStubs.REFRESH_TOKEN,
+            DuendeStubs.ROTATED_REFRESH_TOKEN,
+            DuendeStubs.SECOND_ROTATED_REFRESH_TOKEN,
+            DuendeStubs.ID_TOKEN,
             DuendeStubs.ID_TOKEN.split("\\.")[1]);
 
-    private LogScan() {
-    }
+    private LogScan() {}
 
     public static String read() throws IOException {
         StringBuilder all = new StringBuilder();
         try (var files = Files.list(Path.of("target"))) {
-            for (Path log : files.filter(p -> p.getFileName().toString().startsWith("broker-test.log")).toList()) {
+            for (Path log : files.filter(p -> p.getFileName().toString().startsWith("broker-test.log"))
+                    .toList()) {
                 all.append(Files.readString(log, StandardCharsets.UTF_8));
             }
         }

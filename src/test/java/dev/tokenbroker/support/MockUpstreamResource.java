@@ -1,19 +1,19 @@
 package dev.tokenbroker.support;
 
-import static io.restassured.RestAssured.given;
-
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Base64;
-import java.util.concurrent.TimeUnit;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
 import okhttp3.mockwebserver.RecordedRequest;
+
+import static io.restassured.RestAssured.given;
 
 /**
  * A real OpenID provider (mock-oauth2-server) as the upstream. Issuer id {@code connect} gives the Duende
@@ -54,15 +54,24 @@ public class MockUpstreamResource implements QuarkusTestResourceLifecycleManager
 
     /** Runs the front end's half of the PKCE authorization request, as a browser would, and returns the code. */
     public static String authorize(String clientId, String redirectUri, String verifier) throws Exception {
-        String challenge = Base64.getUrlEncoder().withoutPadding().encodeToString(
-                MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
-        String location = given().redirects().follow(false)
-                .queryParam("client_id", clientId).queryParam("response_type", "code")
-                .queryParam("redirect_uri", redirectUri).queryParam("scope", "openid offline_access")
-                .queryParam("state", "s1").queryParam("code_challenge", challenge)
+        String challenge = Base64.getUrlEncoder()
+                .withoutPadding()
+                .encodeToString(
+                        MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
+        String location = given().redirects()
+                .follow(false)
+                .queryParam("client_id", clientId)
+                .queryParam("response_type", "code")
+                .queryParam("redirect_uri", redirectUri)
+                .queryParam("scope", "openid offline_access")
+                .queryParam("state", "s1")
+                .queryParam("code_challenge", challenge)
                 .queryParam("code_challenge_method", "S256")
                 .get(server.authorizationEndpointUrl("connect").toString())
-                .then().statusCode(302).extract().header("Location");
+                .then()
+                .statusCode(302)
+                .extract()
+                .header("Location");
         for (String pair : URI.create(location).getRawQuery().split("&")) {
             if (pair.startsWith("code=")) {
                 return URLDecoder.decode(pair.substring(5), StandardCharsets.UTF_8);

@@ -2,9 +2,8 @@ package dev.tokenbroker.support;
 
 import java.util.Map;
 
-import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
-
 import dev.tokenbroker.devmode.RedisServer;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 /**
  * Gives a {@code @QuarkusTest} a real Redis. Test classes share one server per JVM; a class that stops Redis

@@ -11,11 +11,12 @@ public final class StoredSessions {
 
     public static final RedisKeys KEYS = new RedisKeys("tb:");
 
-    private StoredSessions() {
-    }
+    private StoredSessions() {}
 
     public static String id(String handle) {
-        return Handles.parse(handle).orElseThrow(() -> new AssertionError("not a handle")).sessionId();
+        return Handles.parse(handle)
+                .orElseThrow(() -> new AssertionError("not a handle"))
+                .sessionId();
     }
 
     public static String key(String handle) {

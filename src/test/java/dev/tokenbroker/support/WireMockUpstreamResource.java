@@ -17,8 +17,11 @@ public class WireMockUpstreamResource implements QuarkusTestResourceLifecycleMan
 
     @Override
     public Map<String, String> start() {
-        server = new WireMockServer(WireMockConfiguration.options().bindAddress("127.0.0.1").dynamicPort()
-                .containerThreads(80).jettyAcceptors(2));
+        server = new WireMockServer(WireMockConfiguration.options()
+                .bindAddress("127.0.0.1")
+                .dynamicPort()
+                .containerThreads(80)
+                .jettyAcceptors(2));
         server.start();
         return Map.of(
                 "broker.upstream.token-endpoint", server.baseUrl() + "/connect/token",

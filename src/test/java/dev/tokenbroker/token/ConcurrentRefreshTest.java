@@ -1,8 +1,5 @@
 package dev.tokenbroker.token;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -18,6 +15,9 @@ import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
 /** Within one broker: simultaneous refreshes of one session cost one upstream call and all get its result. */
 @QuarkusTest
 @WithTestResource(RedisResource.class)
@@ -32,13 +32,18 @@ class ConcurrentRefreshTest {
         DuendeStubs upstream = DuendeStubs.reset();
         upstream.upstreamIssuesTokens();
         String handle = Broker.exchange(Broker.MOBILE, "CODE-concurrent", Broker.MOBILE_REDIRECT, Broker.VERIFIER)
-                .statusCode(200).extract().path("refresh_token");
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
         // One-time refresh tokens, and slow enough that all fifty requests overlap the one upstream call.
         upstream.upstreamRotatesRefreshToken(500);
 
-        List<ConcurrentCalls.Answer> answers = ConcurrentCalls.refreshAtOnce(50, List.of(brokerUrl.toString().replaceAll("/$", "")), Broker.MOBILE, handle);
+        List<ConcurrentCalls.Answer> answers = ConcurrentCalls.refreshAtOnce(
+                50, List.of(brokerUrl.toString().replaceAll("/$", "")), Broker.MOBILE, handle);
 
-        assertEquals(Set.of(200), answers.stream().map(ConcurrentCalls.Answer::status).collect(Collectors.toSet()),
+        assertEquals(
+                Set.of(200),
+                answers.stream().map(ConcurrentCalls.Answer::status).collect(Collectors.toSet()),
                 answers.toString());
         Set<String> accessTokens = answers.stream()
                 .map(a -> io.restassured.path.json.JsonPath.from(a.body()).getString("access_token"))
@@ -66,15 +71,23 @@ class ConcurrentRefreshTest {
         List<String> handles = new java.util.ArrayList<>();
         for (int i = 0; i < 50; i++) {
             handles.add(Broker.exchange(Broker.MOBILE, "CODE-many-" + i, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
-                    .statusCode(200).extract().path("refresh_token"));
+                    .statusCode(200)
+                    .extract()
+                    .path("refresh_token"));
         }
         String base = brokerUrl.toString().replaceAll("/$", "");
         long started = System.nanoTime();
         List<ConcurrentCalls.Answer> answers = ConcurrentCalls.refreshEachAtOnce(List.of(base), Broker.MOBILE, handles);
         long elapsedMillis = (System.nanoTime() - started) / 1_000_000;
 
-        assertEquals(Set.of(200), answers.stream().map(ConcurrentCalls.Answer::status).collect(Collectors.toSet()),
-                answers.stream().filter(a -> a.status() != 200).findFirst().map(Object::toString).orElse(""));
+        assertEquals(
+                Set.of(200),
+                answers.stream().map(ConcurrentCalls.Answer::status).collect(Collectors.toSet()),
+                answers.stream()
+                        .filter(a -> a.status() != 200)
+                        .findFirst()
+                        .map(Object::toString)
+                        .orElse(""));
         assertEquals(50, upstream.refreshes().size(), "different sessions are never coalesced");
         System.out.printf("[benchmark] 50 concurrent refreshes of 50 sessions: %d ms wall clock%n", elapsedMillis);
     }

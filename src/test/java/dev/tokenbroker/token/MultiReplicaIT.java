@@ -1,11 +1,5 @@
 package dev.tokenbroker.token;
 
-import static io.restassured.RestAssured.given;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
@@ -20,13 +14,19 @@ import org.junit.jupiter.api.Test;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.core.WireMockConfiguration;
 
+import dev.tokenbroker.devmode.RedisServer;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.BrokerProcess;
 import dev.tokenbroker.support.ConcurrentCalls;
 import dev.tokenbroker.support.DuendeStubs;
-import dev.tokenbroker.devmode.RedisServer;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Two packaged brokers (prod profile, configured by environment variables only) share one Redis, as replicas
@@ -42,7 +42,10 @@ class MultiReplicaIT {
     @BeforeAll
     static void startInfrastructure() {
         redis = RedisServer.start();
-        wm = new WireMockServer(WireMockConfiguration.options().bindAddress("127.0.0.1").dynamicPort().containerThreads(80));
+        wm = new WireMockServer(WireMockConfiguration.options()
+                .bindAddress("127.0.0.1")
+                .dynamicPort()
+                .containerThreads(80));
         wm.start();
         upstream = new DuendeStubs(wm);
     }
@@ -69,30 +72,53 @@ class MultiReplicaIT {
 
     @Test
     void fiftyRefreshesSpreadOverTwoReplicasMakeOneUpstreamCallAndRotateTheHandleOnce() throws Exception {
-        try (BrokerProcess a = BrokerProcess.launch(productionEnv()); BrokerProcess b = BrokerProcess.launch(productionEnv())) {
+        try (BrokerProcess a = BrokerProcess.launch(productionEnv());
+                BrokerProcess b = BrokerProcess.launch(productionEnv())) {
             a.awaitReady();
             b.awaitReady();
             wm.resetAll();
             upstream.upstreamIssuesTokens();
-            String handle = given().baseUri(a.baseUrl()).contentType(ContentType.URLENC)
-                    .formParams(Broker.params("grant_type", "authorization_code", "client_id", "clover",
-                            "code", "CODE-replicas", "redirect_uri", "clover://auth-callback",
-                            "code_verifier", Broker.VERIFIER))
-                    .post("/oauth2/token").then().statusCode(200).extract().path("refresh_token");
-            assertTrue(upstream.exchanges().get(0).getHeader("Authorization").equals(
-                    "Basic " + Base64.getEncoder().encodeToString("clover:env-secret".getBytes())),
+            String handle = given().baseUri(a.baseUrl())
+                    .contentType(ContentType.URLENC)
+                    .formParams(Broker.params(
+                            "grant_type",
+                            "authorization_code",
+                            "client_id",
+                            "clover",
+                            "code",
+                            "CODE-replicas",
+                            "redirect_uri",
+                            "clover://auth-callback",
+                            "code_verifier",
+                            Broker.VERIFIER))
+                    .post("/oauth2/token")
+                    .then()
+                    .statusCode(200)
+                    .extract()
+                    .path("refresh_token");
+            assertTrue(
+                    upstream.exchanges()
+                            .get(0)
+                            .getHeader("Authorization")
+                            .equals("Basic " + Base64.getEncoder().encodeToString("clover:env-secret".getBytes())),
                     "client configured from environment variables");
             upstream.upstreamRotatesRefreshToken(700);
 
-            List<ConcurrentCalls.Answer> answers = ConcurrentCalls.refreshAtOnce(50,
-                    List.of(a.baseUrl(), b.baseUrl()), "clover", handle);
+            List<ConcurrentCalls.Answer> answers =
+                    ConcurrentCalls.refreshAtOnce(50, List.of(a.baseUrl(), b.baseUrl()), "clover", handle);
 
-            assertEquals(Set.of(200), answers.stream().map(ConcurrentCalls.Answer::status).collect(Collectors.toSet()),
+            assertEquals(
+                    Set.of(200),
+                    answers.stream().map(ConcurrentCalls.Answer::status).collect(Collectors.toSet()),
                     answers.toString());
-            assertEquals(Set.of(DuendeStubs.REFRESHED_ACCESS_TOKEN), answers.stream()
-                    .map(x -> JsonPath.from(x.body()).getString("access_token")).collect(Collectors.toSet()));
+            assertEquals(
+                    Set.of(DuendeStubs.REFRESHED_ACCESS_TOKEN),
+                    answers.stream()
+                            .map(x -> JsonPath.from(x.body()).getString("access_token"))
+                            .collect(Collectors.toSet()));
             assertEquals(1, upstream.refreshes().size(), "exactly one upstream refresh across both replicas");
-            Set<String> newHandles = answers.stream().map(x -> JsonPath.from(x.body()).getString("refresh_token"))
+            Set<String> newHandles = answers.stream()
+                    .map(x -> JsonPath.from(x.body()).getString("refresh_token"))
                     .collect(Collectors.toSet());
             assertEquals(1, newHandles.size(), "every caller on both replicas got the same new handle");
             String next = newHandles.iterator().next();
@@ -100,26 +126,53 @@ class MultiReplicaIT {
             given().baseUri(a.baseUrl()).get("/dev/").then().statusCode(404); // the dev login page is dev-only
 
             // The rotated refresh token, stored by whichever replica refreshed, is what the next refresh sends.
-            String third = given().baseUri(b.baseUrl()).contentType(ContentType.URLENC)
-                    .formParams(Broker.params("grant_type", "refresh_token", "client_id", "clover",
-                            "refresh_token", next, "scope", "openid"))
-                    .post("/oauth2/token").then().statusCode(200).extract().path("refresh_token");
-            assertTrue(upstream.refreshes().get(1).getBodyAsString()
+            String third = given().baseUri(b.baseUrl())
+                    .contentType(ContentType.URLENC)
+                    .formParams(Broker.params(
+                            "grant_type",
+                            "refresh_token",
+                            "client_id",
+                            "clover",
+                            "refresh_token",
+                            next,
+                            "scope",
+                            "openid"))
+                    .post("/oauth2/token")
+                    .then()
+                    .statusCode(200)
+                    .extract()
+                    .path("refresh_token");
+            assertTrue(upstream.refreshes()
+                    .get(1)
+                    .getBodyAsString()
                     .contains("refresh_token=" + DuendeStubs.ROTATED_REFRESH_TOKEN));
 
             // The first handle, two rotations old, is theft wherever it shows up: the session ends everywhere
             // and its upstream refresh token is revoked.
             upstream.upstreamAcceptsRevocation();
-            given().baseUri(a.baseUrl()).contentType(ContentType.URLENC)
-                    .formParams(Broker.params("grant_type", "refresh_token", "client_id", "clover", "refresh_token", handle))
-                    .post("/oauth2/token").then().statusCode(400).body("error", org.hamcrest.Matchers.equalTo("invalid_grant"));
-            given().baseUri(b.baseUrl()).contentType(ContentType.URLENC)
-                    .formParams(Broker.params("grant_type", "refresh_token", "client_id", "clover", "refresh_token", third))
-                    .post("/oauth2/token").then().statusCode(400);
+            given().baseUri(a.baseUrl())
+                    .contentType(ContentType.URLENC)
+                    .formParams(Broker.params(
+                            "grant_type", "refresh_token", "client_id", "clover", "refresh_token", handle))
+                    .post("/oauth2/token")
+                    .then()
+                    .statusCode(400)
+                    .body("error", org.hamcrest.Matchers.equalTo("invalid_grant"));
+            given().baseUri(b.baseUrl())
+                    .contentType(ContentType.URLENC)
+                    .formParams(
+                            Broker.params("grant_type", "refresh_token", "client_id", "clover", "refresh_token", third))
+                    .post("/oauth2/token")
+                    .then()
+                    .statusCode(400);
             assertEquals(2, upstream.refreshes().size(), "no upstream call for a stolen or ended handle");
             assertEquals(1, upstream.revocations().size());
-            assertTrue(upstream.revocations().get(0).getBodyAsString()
-                    .contains("token=" + DuendeStubs.SECOND_ROTATED_REFRESH_TOKEN), "the session's current one");
+            assertTrue(
+                    upstream.revocations()
+                            .get(0)
+                            .getBodyAsString()
+                            .contains("token=" + DuendeStubs.SECOND_ROTATED_REFRESH_TOKEN),
+                    "the session's current one");
         }
     }
 
@@ -134,18 +187,43 @@ class MultiReplicaIT {
         try (BrokerProcess broker = BrokerProcess.launch(env)) {
             broker.awaitListening();
             given().baseUri(broker.baseUrl()).get("/q/health/ready").then().statusCode(503);
-            given().baseUri(broker.baseUrl()).contentType(ContentType.URLENC)
-                    .formParams(Broker.params("grant_type", "authorization_code", "client_id", "clover",
-                            "code", "CODE-early", "redirect_uri", "clover://auth-callback", "code_verifier", Broker.VERIFIER))
-                    .post("/oauth2/token").then().statusCode(502).body("error", org.hamcrest.Matchers.equalTo("temporarily_unavailable"));
+            given().baseUri(broker.baseUrl())
+                    .contentType(ContentType.URLENC)
+                    .formParams(Broker.params(
+                            "grant_type",
+                            "authorization_code",
+                            "client_id",
+                            "clover",
+                            "code",
+                            "CODE-early",
+                            "redirect_uri",
+                            "clover://auth-callback",
+                            "code_verifier",
+                            Broker.VERIFIER))
+                    .post("/oauth2/token")
+                    .then()
+                    .statusCode(502)
+                    .body("error", org.hamcrest.Matchers.equalTo("temporarily_unavailable"));
 
             upstream.upstreamPublishesDiscovery("/idp");
             broker.awaitReady();
             upstream.upstreamIssuesTokens();
-            given().baseUri(broker.baseUrl()).contentType(ContentType.URLENC)
-                    .formParams(Broker.params("grant_type", "authorization_code", "client_id", "clover",
-                            "code", "CODE-late", "redirect_uri", "clover://auth-callback", "code_verifier", Broker.VERIFIER))
-                    .post("/oauth2/token").then().statusCode(200);
+            given().baseUri(broker.baseUrl())
+                    .contentType(ContentType.URLENC)
+                    .formParams(Broker.params(
+                            "grant_type",
+                            "authorization_code",
+                            "client_id",
+                            "clover",
+                            "code",
+                            "CODE-late",
+                            "redirect_uri",
+                            "clover://auth-callback",
+                            "code_verifier",
+                            Broker.VERIFIER))
+                    .post("/oauth2/token")
+                    .then()
+                    .statusCode(200);
             assertEquals(1, upstream.exchanges().size(), "the discovered token endpoint is used");
         }
     }
@@ -167,7 +245,8 @@ class MultiReplicaIT {
         shortKey.put("BROKER_SESSION_ENCRYPTION_KEYS_K1", Base64.getEncoder().encodeToString(new byte[16]));
         try (BrokerProcess broker = BrokerProcess.launch(shortKey)) {
             assertNotEquals(0, broker.awaitExit());
-            assertTrue(broker.output().contains("broker.session.encryption-keys.k1 must decode to 32 bytes"),
+            assertTrue(
+                    broker.output().contains("broker.session.encryption-keys.k1 must decode to 32 bytes"),
                     broker.output());
         }
         Map<String, String> badRedirect = productionEnv();
@@ -195,10 +274,15 @@ class MultiReplicaIT {
             String output = broker.output();
             List<String> lines = output.lines().toList();
             assertTrue(lines.contains("token-broker cannot start: 2 configuration problems"), output);
-            assertTrue(lines.contains("  broker.clients.clover.redirect-uris: 'not a uri' is not an absolute URI without fragment"),
+            assertTrue(
+                    lines.contains(
+                            "  broker.clients.clover.redirect-uris: 'not a uri' is not an absolute URI without fragment"),
                     output);
-            assertTrue(lines.contains("  broker.session.encryption-keys.k1 is not valid base64: set it to 32 random bytes in "
-                    + "base64, made with `openssl rand -base64 32`"), output);
+            assertTrue(
+                    lines.contains(
+                            "  broker.session.encryption-keys.k1 is not valid base64: set it to 32 random bytes in "
+                                    + "base64, made with `openssl rand -base64 32`"),
+                    output);
             assertFalse(output.contains("\tat "), "no stack trace:\n" + output);
             assertFalse(output.contains("Failed to start application"), "no JSON error record:\n" + output);
         }
@@ -213,13 +297,29 @@ class MultiReplicaIT {
             broker.awaitReady();
             wm.resetAll();
             upstream.upstreamIssuesTokens();
-            given().baseUri(broker.baseUrl()).contentType(ContentType.URLENC)
-                    .formParams(Broker.params("grant_type", "authorization_code", "client_id", "clover",
-                            "code", "CODE-verbatim", "redirect_uri", "clover://auth-callback",
-                            "code_verifier", Broker.VERIFIER))
-                    .post("/oauth2/token").then().statusCode(200);
-            assertEquals("Basic " + Base64.getEncoder().encodeToString(
-                    ("clover:" + java.net.URLEncoder.encode(secret, java.nio.charset.StandardCharsets.UTF_8)).getBytes()),
+            given().baseUri(broker.baseUrl())
+                    .contentType(ContentType.URLENC)
+                    .formParams(Broker.params(
+                            "grant_type",
+                            "authorization_code",
+                            "client_id",
+                            "clover",
+                            "code",
+                            "CODE-verbatim",
+                            "redirect_uri",
+                            "clover://auth-callback",
+                            "code_verifier",
+                            Broker.VERIFIER))
+                    .post("/oauth2/token")
+                    .then()
+                    .statusCode(200);
+            assertEquals(
+                    "Basic "
+                            + Base64.getEncoder()
+                                    .encodeToString(("clover:"
+                                                    + java.net.URLEncoder.encode(
+                                                            secret, java.nio.charset.StandardCharsets.UTF_8))
+                                            .getBytes()),
                     upstream.exchanges().get(0).getHeader("Authorization"));
         }
     }

@@ -1,8 +1,5 @@
 package dev.tokenbroker.token;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
-
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
@@ -13,14 +10,16 @@ import org.junit.jupiter.api.Test;
 import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.session.RevocationOutbox;
-import dev.tokenbroker.support.DuendeStubs;
 import dev.tokenbroker.support.Await;
+import dev.tokenbroker.support.DuendeStubs;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Redis and the upstream fail at once: the revocation is counted as lost, the caller sees no error, the worker recovers. */
 @QuarkusTest
@@ -75,8 +74,11 @@ class RevocationOutboxRedisOutageTest {
         revocations.revoke(clover, LATER_TOKEN);
         assertEquals(enqueued + 1, count("broker.revocation.outbox.enqueued"));
         upstream.upstreamAcceptsRevocation();
-        await("the worker, alive after the outage, delivers", () -> outbox.pending() == 0
-                && upstream.revocations().stream().anyMatch(r -> r.getBodyAsString().contains(LATER_TOKEN)));
+        await(
+                "the worker, alive after the outage, delivers",
+                () -> outbox.pending() == 0
+                        && upstream.revocations().stream()
+                                .anyMatch(r -> r.getBodyAsString().contains(LATER_TOKEN)));
     }
 
     private double count(String counter) {

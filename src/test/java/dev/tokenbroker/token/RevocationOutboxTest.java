@@ -1,9 +1,5 @@
 package dev.tokenbroker.token;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -22,9 +18,9 @@ import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.session.RevocationOutbox;
+import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.DuendeStubs;
 import dev.tokenbroker.support.LogScan;
-import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -34,6 +30,10 @@ import io.quarkus.redis.datasource.stream.StreamMessage;
 import io.quarkus.redis.datasource.stream.StreamRange;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Failed upstream revocations are queued in Redis and retried until the upstream confirms them, by this broker's
@@ -67,9 +67,14 @@ class RevocationOutboxTest {
     RegisteredClient clover;
 
     /** Outbox limits for a replica built by a test. */
-    record Limits(Duration pollInterval, Duration initialBackoff, Duration maxBackoff, int maxAttempts, int batchSize,
-            Duration claimIdle) implements BrokerConfig.Outbox {
-    }
+    record Limits(
+            Duration pollInterval,
+            Duration initialBackoff,
+            Duration maxBackoff,
+            int maxAttempts,
+            int batchSize,
+            Duration claimIdle)
+            implements BrokerConfig.Outbox {}
 
     @BeforeEach
     void resetUpstream() {
@@ -94,7 +99,9 @@ class RevocationOutboxTest {
 
         upstream.upstreamAcceptsRevocation();
         await("the worker delivers the queued revocation", () -> confirmed(token) == 1 && outbox.pending() == 0);
-        await("the pending gauge drops to 0", () -> registry.get("broker.revocation.outbox.pending").gauge().value() == 0);
+        await(
+                "the pending gauge drops to 0",
+                () -> registry.get("broker.revocation.outbox.pending").gauge().value() == 0);
         assertEquals(1, confirmed(token), "exactly one confirmed revocation; a finished entry is deleted");
         assertEquals(delivered + 1, count("broker.revocation.outbox.delivered"));
         assertNotLogged(token);
@@ -119,14 +126,15 @@ class RevocationOutboxTest {
 
         revocations.revoke(clover, token);
 
-        List<StreamMessage<String, String, String>> entries = redis.stream(String.class)
-                .xrange(outbox.streamKey(), StreamRange.of("-", "+"));
+        List<StreamMessage<String, String, String>> entries =
+                redis.stream(String.class).xrange(outbox.streamKey(), StreamRange.of("-", "+"));
         assertFalse(entries.isEmpty());
         for (StreamMessage<String, String, String> entry : entries) {
             assertTrue(entry.payload().get("rt").startsWith("v1."), "a key ring envelope");
             entry.payload().forEach((field, value) -> assertFalse(value.contains(token), "plaintext in " + field));
         }
-        assertFalse(redis.execute("XRANGE", outbox.streamKey(), "-", "+").toString().contains(token));
+        assertFalse(
+                redis.execute("XRANGE", outbox.streamKey(), "-", "+").toString().contains(token));
 
         upstream.upstreamAcceptsRevocation();
         await("the queue drains", () -> confirmed(token) == 1 && outbox.pending() == 0);
@@ -138,7 +146,8 @@ class RevocationOutboxTest {
         String token = newToken("exhausted");
         upstream.upstreamRevocationFails();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        RevocationOutbox replica = replica(newPrefix(), "replica-a", meters, 3, Duration.ofMillis(50), Duration.ofSeconds(1));
+        RevocationOutbox replica =
+                replica(newPrefix(), "replica-a", meters, 3, Duration.ofMillis(50), Duration.ofSeconds(1));
 
         replica.enqueue(clover.clientId(), token);
         await("the replica gives up", () -> {
@@ -157,7 +166,8 @@ class RevocationOutboxTest {
         String token = newToken("orphan");
         upstream.upstreamAcceptsRevocation();
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        RevocationOutbox replica = replica(newPrefix(), "replica-a", meters, 5, Duration.ofMillis(1), Duration.ofSeconds(1));
+        RevocationOutbox replica =
+                replica(newPrefix(), "replica-a", meters, 5, Duration.ofMillis(1), Duration.ofSeconds(1));
 
         replica.enqueue("no-such-client", token);
         await("the replica gives up", () -> {
@@ -175,13 +185,14 @@ class RevocationOutboxTest {
         upstream.upstreamAcceptsRevocation();
         String prefix = newPrefix();
         Duration claimIdle = Duration.ofMillis(1500);
-        RevocationOutbox dead = replica(prefix, "dead-replica", new SimpleMeterRegistry(), 5, Duration.ofMillis(50), claimIdle);
+        RevocationOutbox dead =
+                replica(prefix, "dead-replica", new SimpleMeterRegistry(), 5, Duration.ofMillis(50), claimIdle);
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         RevocationOutbox alive = replica(prefix, "alive-replica", meters, 5, Duration.ofMillis(50), claimIdle);
 
         dead.enqueue(clover.clientId(), token);
-        List<RevocationOutbox.Entry> taken = awaitValue("the dead replica claims the due entry", dead::claimDue,
-                list -> !list.isEmpty());
+        List<RevocationOutbox.Entry> taken =
+                awaitValue("the dead replica claims the due entry", dead::claimDue, list -> !list.isEmpty());
         assertTrue(dead.renewClaim(taken.get(0)), "it starts its attempt, then dies without acknowledging");
         long diedAt = System.nanoTime();
 
@@ -189,7 +200,9 @@ class RevocationOutboxTest {
         assertEquals(0, attempts(token));
         await("the live replica takes the entry over", () -> revocations.deliverDue(alive) == 1);
 
-        assertTrue(System.nanoTime() - diedAt >= claimIdle.toNanos() - Duration.ofMillis(100).toNanos(),
+        assertTrue(
+                System.nanoTime() - diedAt
+                        >= claimIdle.toNanos() - Duration.ofMillis(100).toNanos(),
                 "not before claim-idle");
         assertEquals(1, confirmed(token));
         assertEquals(1, meters.counter("broker.revocation.outbox.delivered").count());
@@ -202,24 +215,29 @@ class RevocationOutboxTest {
         String token = newToken("restart");
         upstream.upstreamAcceptsRevocation();
         String prefix = newPrefix();
-        RevocationOutbox before = replica(prefix, "process-1", new SimpleMeterRegistry(), 5, Duration.ofMillis(300),
-                Duration.ofSeconds(1));
+        RevocationOutbox before = replica(
+                prefix, "process-1", new SimpleMeterRegistry(), 5, Duration.ofMillis(300), Duration.ofSeconds(1));
         before.enqueue(clover.clientId(), token);
         // The first process read the entry and parked it (not due yet), then stopped: only Redis holds it now.
         assertTrue(before.claimDue().isEmpty());
 
-        RevocationOutbox after = replica(prefix, "process-2", new SimpleMeterRegistry(), 5, Duration.ofMillis(300),
-                Duration.ofSeconds(1));
+        RevocationOutbox after = replica(
+                prefix, "process-2", new SimpleMeterRegistry(), 5, Duration.ofMillis(300), Duration.ofSeconds(1));
         await("the restarted process delivers", () -> revocations.deliverDue(after) == 1);
 
         assertEquals(1, confirmed(token));
         assertEquals(0, after.pending());
     }
 
-    private RevocationOutbox replica(String prefix, String consumer, MeterRegistry meters, int maxAttempts,
-            Duration initialBackoff, Duration claimIdle) {
-        Limits limits = new Limits(Duration.ofMillis(200), initialBackoff, initialBackoff.multipliedBy(2), maxAttempts,
-                50, claimIdle);
+    private RevocationOutbox replica(
+            String prefix,
+            String consumer,
+            MeterRegistry meters,
+            int maxAttempts,
+            Duration initialBackoff,
+            Duration claimIdle) {
+        Limits limits = new Limits(
+                Duration.ofMillis(200), initialBackoff, initialBackoff.multipliedBy(2), maxAttempts, 50, claimIdle);
         return new RevocationOutbox(redis, keyRing, prefix, limits, meters, consumer);
     }
 
@@ -252,7 +270,9 @@ class RevocationOutboxTest {
     }
 
     private static long confirmed(String token) {
-        return revocationCalls(token).stream().filter(e -> e.getResponse().getStatus() == 200).count();
+        return revocationCalls(token).stream()
+                .filter(e -> e.getResponse().getStatus() == 200)
+                .count();
     }
 
     private static void assertNotLogged(String token) throws Exception {

@@ -1,17 +1,5 @@
 package dev.tokenbroker.token;
 
-import static io.restassured.RestAssured.given;
-import static org.hamcrest.Matchers.emptyOrNullString;
-import static org.hamcrest.Matchers.equalTo;
-import static org.hamcrest.Matchers.hasKey;
-import static org.hamcrest.Matchers.not;
-import static org.hamcrest.Matchers.notNullValue;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
@@ -24,17 +12,29 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.MockUpstreamResource;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.StoredSessions;
-import dev.tokenbroker.crypto.KeyRing;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import okhttp3.mockwebserver.RecordedRequest;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.emptyOrNullString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasKey;
+import static org.hamcrest.Matchers.not;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The whole flow against a real OpenID provider found by discovery, and a real Redis. */
 @QuarkusTest
@@ -55,8 +55,6 @@ class TokenFlowTest {
         }
     }
 
-
-
     private RecordedRequest nextTokenRequest() throws InterruptedException {
         RecordedRequest request;
         do {
@@ -72,12 +70,14 @@ class TokenFlowTest {
 
         JsonPath exchanged = Broker.exchange(Broker.MOBILE, code, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
                 .statusCode(200)
-                .header("Cache-Control", "no-store").header("Pragma", "no-cache")
+                .header("Cache-Control", "no-store")
+                .header("Pragma", "no-cache")
                 .body("token_type", equalTo("Bearer"))
                 .body("access_token", not(emptyOrNullString()))
                 .body("id_token", not(emptyOrNullString()))
                 .body("expires_in", notNullValue())
-                .extract().jsonPath();
+                .extract()
+                .jsonPath();
         String handle = exchanged.getString("refresh_token");
         assertTrue(Handles.parse(handle).isPresent(), "the front end gets a broker handle, not the upstream token");
 
@@ -86,13 +86,19 @@ class TokenFlowTest {
         assertTrue(body.contains("grant_type=authorization_code"), body);
         assertTrue(body.contains("code_verifier=" + Broker.VERIFIER), "PKCE verifier forwarded");
         assertTrue(body.contains("redirect_uri=clover%3A%2F%2Fauth-callback"), body);
-        assertEquals("Basic " + Base64.getEncoder().encodeToString(
-                "clover:s%3Ae%2Bc%25r+et+%C3%A9".getBytes(StandardCharsets.UTF_8)), exchange.getHeader("Authorization"));
+        assertEquals(
+                "Basic "
+                        + Base64.getEncoder()
+                                .encodeToString("clover:s%3Ae%2Bc%25r+et+%C3%A9".getBytes(StandardCharsets.UTF_8)),
+                exchange.getHeader("Authorization"));
 
         Map<String, String> stored = StoredSessions.of(redis, handle);
         assertEquals("clover", stored.get("client"));
-        assertTrue(redis.set(String.class).smembers(StoredSessions.KEYS.subjectIndex(
-                keyRing.indexTag(claim(exchanged.getString("id_token"), "sub")))).contains(StoredSessions.id(handle)),
+        assertTrue(
+                redis.set(String.class)
+                        .smembers(StoredSessions.KEYS.subjectIndex(
+                                keyRing.indexTag(claim(exchanged.getString("id_token"), "sub"))))
+                        .contains(StoredSessions.id(handle)),
                 "indexed by the subject read from the verified ID token");
         assertFalse(stored.get("rt").isEmpty());
 
@@ -101,7 +107,8 @@ class TokenFlowTest {
                 .header("Cache-Control", "no-store")
                 .body("refresh_token", not(equalTo(handle)))
                 .body("access_token", not(emptyOrNullString()))
-                .extract().jsonPath();
+                .extract()
+                .jsonPath();
         assertNotEquals(exchanged.getString("access_token"), refreshed.getString("access_token"));
         String rotated = refreshed.getString("refresh_token");
         assertEquals(StoredSessions.id(handle), StoredSessions.id(rotated), "a rotated handle names the same session");
@@ -122,8 +129,11 @@ class TokenFlowTest {
     void aRetiredHandlePresentedAfterItsGraceEndsTheSessionAndRevokesItUpstream() throws Exception {
         String code = MockUpstreamResource.authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
         String stolen = Broker.exchange(Broker.MOBILE, code, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
-                .statusCode(200).extract().path("refresh_token");
-        String current = Broker.refresh(Broker.MOBILE, stolen).statusCode(200).extract().path("refresh_token");
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
+        String current =
+                Broker.refresh(Broker.MOBILE, stolen).statusCode(200).extract().path("refresh_token");
         String upstreamRefreshToken = upstreamRefreshTokenOfLastExchange();
 
         // Within the grace the retired handle answers what it answered first; after it, it is theft.
@@ -152,14 +162,34 @@ class TokenFlowTest {
     void jsonBodiesWorkLikeForms() throws Exception {
         String code = MockUpstreamResource.authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
         String handle = given().contentType(ContentType.JSON)
-                .body(Map.of("grant_type", "authorization_code", "client_id", Broker.MOBILE, "code", code,
-                        "redirect_uri", Broker.MOBILE_REDIRECT, "code_verifier", Broker.VERIFIER))
-                .post("/oauth2/token").then().statusCode(200).extract().path("refresh_token");
+                .body(Map.of(
+                        "grant_type",
+                        "authorization_code",
+                        "client_id",
+                        Broker.MOBILE,
+                        "code",
+                        code,
+                        "redirect_uri",
+                        Broker.MOBILE_REDIRECT,
+                        "code_verifier",
+                        Broker.VERIFIER))
+                .post("/oauth2/token")
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
         String rotated = given().contentType(ContentType.JSON)
                 .body(Map.of("grant_type", "refresh_token", "client_id", Broker.MOBILE, "refresh_token", handle))
-                .post("/oauth2/token").then().statusCode(200).extract().path("refresh_token");
-        given().contentType(ContentType.JSON).body(Map.of("client_id", Broker.MOBILE, "token", rotated))
-                .post("/oauth2/revoke").then().statusCode(200);
+                .post("/oauth2/token")
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
+        given().contentType(ContentType.JSON)
+                .body(Map.of("client_id", Broker.MOBILE, "token", rotated))
+                .post("/oauth2/revoke")
+                .then()
+                .statusCode(200);
         Broker.refresh(Broker.MOBILE, rotated).statusCode(400).body("error", equalTo("invalid_grant"));
     }
 
@@ -167,7 +197,9 @@ class TokenFlowTest {
     void aHandleOnlyWorksForItsOwnClient() throws Exception {
         String code = MockUpstreamResource.authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
         String handle = Broker.exchange(Broker.MOBILE, code, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
-                .statusCode(200).extract().path("refresh_token");
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
 
         Broker.refresh(Broker.WEB, handle).statusCode(400).body("error", equalTo("invalid_grant"));
         Broker.revoke(Broker.WEB, handle).statusCode(200);
@@ -178,7 +210,8 @@ class TokenFlowTest {
     void aSecondClientWithClientSecretPostWorks() throws Exception {
         String redirect = "https://app.example/callback";
         String code = MockUpstreamResource.authorize(Broker.WEB, redirect, Broker.VERIFIER);
-        Broker.exchange(Broker.WEB, code, redirect, Broker.VERIFIER).statusCode(200)
+        Broker.exchange(Broker.WEB, code, redirect, Broker.VERIFIER)
+                .statusCode(200)
                 .body("$", hasKey("refresh_token"));
         RecordedRequest exchange = nextTokenRequest();
         String body = exchange.getBody().readUtf8();
@@ -190,16 +223,21 @@ class TokenFlowTest {
     void redisHoldsNeitherHandlesNorTokensInPlaintext() throws Exception {
         String code = MockUpstreamResource.authorize(Broker.MOBILE, Broker.MOBILE_REDIRECT, Broker.VERIFIER);
         JsonPath exchanged = Broker.exchange(Broker.MOBILE, code, Broker.MOBILE_REDIRECT, Broker.VERIFIER)
-                .statusCode(200).extract().jsonPath();
+                .statusCode(200)
+                .extract()
+                .jsonPath();
         String handle = exchanged.getString("refresh_token");
-        String refreshed = Broker.refresh(Broker.MOBILE, handle).statusCode(200).extract().path("access_token");
+        String refreshed =
+                Broker.refresh(Broker.MOBILE, handle).statusCode(200).extract().path("access_token");
         String upstreamRefreshToken = upstreamRefreshTokenOfLastExchange();
 
         StringBuilder dump = new StringBuilder();
         for (String key : redis.key(String.class).keys("*")) {
             dump.append(key).append('\n');
             if ("hash".equals(redis.key(String.class).type(key).name().toLowerCase())) {
-                redis.hash(String.class).hgetall(key).forEach((f, v) -> dump.append(f).append('=').append(v).append('\n'));
+                redis.hash(String.class)
+                        .hgetall(key)
+                        .forEach((f, v) -> dump.append(f).append('=').append(v).append('\n'));
             }
         }
         String all = dump.toString();

@@ -1,9 +1,5 @@
 package dev.tokenbroker.upstream;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.time.Duration;
 import java.util.Map;
 
@@ -20,18 +16,25 @@ import io.quarkus.runtime.configuration.MemorySizeConverter;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /** Discovered endpoints receive the client secret and refresh tokens: only trustworthy ones are used. */
 class DiscoveryTrustTest {
 
     private static final String ISSUER = "https://login.example.com";
 
     private static BrokerConfig config(Map<String, String> extra) {
-        SmallRyeConfig config = new SmallRyeConfigBuilder().withMapping(BrokerConfig.class)
+        SmallRyeConfig config = new SmallRyeConfigBuilder()
+                .withMapping(BrokerConfig.class)
                 // Quarkus' own converters for "5s" and "64K", as the application has them.
                 .withConverter(Duration.class, 200, new DurationConverter())
                 .withConverter(MemorySize.class, 200, new MemorySizeConverter())
-                .withDefaultValues(Map.of("broker.upstream.issuer", ISSUER, "broker.upstream.discovery-retry-interval", "1h"))
-                .withDefaultValues(extra).build();
+                .withDefaultValues(
+                        Map.of("broker.upstream.issuer", ISSUER, "broker.upstream.discovery-retry-interval", "1h"))
+                .withDefaultValues(extra)
+                .build();
         return config.getConfigMapping(BrokerConfig.class);
     }
 
@@ -47,7 +50,8 @@ class DiscoveryTrustTest {
     }
 
     private static String document(String tokenEndpoint, String jwksUri) {
-        return "{\"issuer\":\"" + ISSUER + "\",\"token_endpoint\":\"" + tokenEndpoint + "\",\"jwks_uri\":\"" + jwksUri + "\"}";
+        return "{\"issuer\":\"" + ISSUER + "\",\"token_endpoint\":\"" + tokenEndpoint + "\",\"jwks_uri\":\"" + jwksUri
+                + "\"}";
     }
 
     private static boolean loads(String document, Map<String, String> extra) {
@@ -69,7 +73,8 @@ class DiscoveryTrustTest {
         assertFalse(loads(document("http://login.example.com/connect/token", ISSUER + "/jwks"), Map.of()));
         assertFalse(loads(document(ISSUER + "/connect/token", "http://login.example.com/jwks"), Map.of()));
         assertTrue(loads(document("http://127.0.0.1:8090/connect/token", "http://localhost:8090/jwks"), Map.of()));
-        assertFalse(loads(document("http://127.attacker.example/connect/token", ISSUER + "/jwks"), Map.of()),
+        assertFalse(
+                loads(document("http://127.attacker.example/connect/token", ISSUER + "/jwks"), Map.of()),
                 "a name that starts with 127. is not loopback");
     }
 
@@ -82,8 +87,8 @@ class DiscoveryTrustTest {
 
     @Test
     void anOversizedDocumentIsRefused() {
-        String padded = document(ISSUER + "/connect/token", ISSUER + "/jwks").replace("}",
-                ",\"pad\":\"" + "x".repeat(70_000) + "\"}");
+        String padded = document(ISSUER + "/connect/token", ISSUER + "/jwks")
+                .replace("}", ",\"pad\":\"" + "x".repeat(70_000) + "\"}");
         assertFalse(loads(padded, Map.of()));
     }
 }

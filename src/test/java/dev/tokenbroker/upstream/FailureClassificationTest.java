@@ -1,12 +1,8 @@
 package dev.tokenbroker.upstream;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.net.ConnectException;
 import java.net.SocketException;
 import java.net.UnknownHostException;
-
 import javax.net.ssl.SSLHandshakeException;
 
 import jakarta.ws.rs.ProcessingException;
@@ -16,6 +12,9 @@ import org.junit.jupiter.api.Test;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.core.impl.NoStackTraceTimeoutException;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Whether a failed upstream call may have reached the upstream decides whether a refresh lock is kept. */
 class FailureClassificationTest {
