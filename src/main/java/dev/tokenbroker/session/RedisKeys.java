@@ -53,6 +53,11 @@ public class RedisKeys {
         return prefix + "active:{" + clientId + "}";
     }
 
+    /** The stream of failed upstream revocations waiting for a retry (one key, one slot). */
+    public String revocationOutbox() {
+        return prefix + "outbox:{revocations}";
+    }
+
     /** Pattern matching every session key; for tests and tooling, never on a request path. */
     public String allSessions() {
         return prefix + "session:*";

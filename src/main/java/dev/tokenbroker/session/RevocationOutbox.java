@@ -139,7 +139,7 @@ public class RevocationOutbox {
         this.redis = redis;
         this.keyRing = keyRing;
         this.config = config;
-        this.streamKey = keyPrefix + "outbox:{revocations}";
+        this.streamKey = new RedisKeys(keyPrefix).revocationOutbox();
         this.consumer = consumer;
         this.redisErrors = Counter.builder("broker.redis.errors")
                 .description("Failed Redis operations")
