@@ -12,16 +12,26 @@ public abstract sealed class BrokerException extends RuntimeException {
     /** What a 503 tells the caller to wait before retrying. */
     private static final OptionalInt RETRY_AFTER = OptionalInt.of(5);
 
+    private final int status;
+    private final String error;
     private final String logDetail;
 
-    private BrokerException(String description, String logDetail, Throwable cause) {
+    private BrokerException(int status, String error, String description, String logDetail, Throwable cause) {
         super(description, cause, false, cause != null);
+        this.status = status;
+        this.error = error;
         this.logDetail = logDetail;
     }
 
-    public abstract int status();
+    /** The HTTP status of the answer. */
+    public final int status() {
+        return status;
+    }
 
-    public abstract String error();
+    /** The RFC 6749 §5.2 {@code error} code of the answer. */
+    public final String error() {
+        return error;
+    }
 
     /** The {@code outcome} tag of the operation metric: the RFC 6749 error for client errors, the cause otherwise. */
     public String outcome() {
@@ -41,104 +51,53 @@ public abstract sealed class BrokerException extends RuntimeException {
     /** Malformed, missing or repeated parameter. */
     public static final class InvalidRequest extends BrokerException {
         public InvalidRequest(String description) {
-            super(description, null, null);
-        }
-
-        public int status() {
-            return 400;
-        }
-
-        public String error() {
-            return "invalid_request";
+            super(400, "invalid_request", description, null, null);
         }
     }
 
     /** Unknown {@code client_id}. */
     public static final class InvalidClient extends BrokerException {
         public InvalidClient(String description) {
-            super(description, null, null);
-        }
-
-        public int status() {
-            return 401;
-        }
-
-        public String error() {
-            return "invalid_client";
+            super(401, "invalid_client", description, null, null);
         }
     }
 
     /** Code or refresh handle unknown, expired, used, or issued to another client. */
     public static final class InvalidGrant extends BrokerException {
         public InvalidGrant(String description) {
-            super(description, null, null);
-        }
-
-        public int status() {
-            return 400;
-        }
-
-        public String error() {
-            return "invalid_grant";
+            super(400, "invalid_grant", description, null, null);
         }
     }
 
     /** Requested scope wider than the session's. */
     public static final class InvalidScope extends BrokerException {
         public InvalidScope(String description) {
-            super(description, null, null);
-        }
-
-        public int status() {
-            return 400;
-        }
-
-        public String error() {
-            return "invalid_scope";
+            super(400, "invalid_scope", description, null, null);
         }
     }
 
     public static final class UnsupportedGrantType extends BrokerException {
         public UnsupportedGrantType(String description) {
-            super(description, null, null);
-        }
-
-        public int status() {
-            return 400;
-        }
-
-        public String error() {
-            return "unsupported_grant_type";
+            super(400, "unsupported_grant_type", description, null, null);
         }
     }
 
     /** RFC 9449 §7.1: the DPoP proof is missing, malformed, stale, replayed or signed by another key. */
     public static final class InvalidDpopProof extends BrokerException {
         public InvalidDpopProof(String description) {
-            super(description, null, null);
-        }
-
-        public int status() {
-            return 400;
-        }
-
-        public String error() {
-            return "invalid_dpop_proof";
+            super(400, "invalid_dpop_proof", description, null, null);
         }
     }
 
     /** The upstream rejected the broker's own client credentials: an operator must fix the configuration. */
     public static final class UpstreamRejectedBroker extends BrokerException {
         public UpstreamRejectedBroker(String logDetail) {
-            super("The upstream authorization server rejected the broker's client configuration", logDetail, null);
-        }
-
-        public int status() {
-            return 502;
-        }
-
-        public String error() {
-            return "server_error";
+            super(
+                    502,
+                    "server_error",
+                    "The upstream authorization server rejected the broker's client configuration",
+                    logDetail,
+                    null);
         }
 
         @Override
@@ -155,16 +114,8 @@ public abstract sealed class BrokerException extends RuntimeException {
         private final boolean mayHaveReachedUpstream;
 
         public UpstreamUnavailable(String logDetail, Throwable cause, boolean mayHaveReachedUpstream) {
-            super("The upstream authorization server is unavailable", logDetail, cause);
+            super(502, "temporarily_unavailable", "The upstream authorization server is unavailable", logDetail, cause);
             this.mayHaveReachedUpstream = mayHaveReachedUpstream;
-        }
-
-        public int status() {
-            return 502;
-        }
-
-        public String error() {
-            return "temporarily_unavailable";
         }
 
         @Override
@@ -181,15 +132,12 @@ public abstract sealed class BrokerException extends RuntimeException {
     /** The request was sent but no complete answer came in time: the upstream may still be processing it. */
     public static final class UpstreamTimeout extends BrokerException {
         public UpstreamTimeout(String logDetail, Throwable cause) {
-            super("The upstream authorization server did not answer in time", logDetail, cause);
-        }
-
-        public int status() {
-            return 504;
-        }
-
-        public String error() {
-            return "temporarily_unavailable";
+            super(
+                    504,
+                    "temporarily_unavailable",
+                    "The upstream authorization server did not answer in time",
+                    logDetail,
+                    cause);
         }
 
         @Override
@@ -206,15 +154,7 @@ public abstract sealed class BrokerException extends RuntimeException {
     /** Redis unreachable; the caller may retry. */
     public static final class StoreUnavailable extends BrokerException {
         public StoreUnavailable(String logDetail, Throwable cause) {
-            super("The session store is unavailable, retry later", logDetail, cause);
-        }
-
-        public int status() {
-            return 503;
-        }
-
-        public String error() {
-            return "temporarily_unavailable";
+            super(503, "temporarily_unavailable", "The session store is unavailable, retry later", logDetail, cause);
         }
 
         @Override
@@ -234,15 +174,12 @@ public abstract sealed class BrokerException extends RuntimeException {
      */
     public static final class RefreshContended extends BrokerException {
         public RefreshContended(String logDetail) {
-            super("The session is being refreshed elsewhere, retry later", logDetail, null);
-        }
-
-        public int status() {
-            return 503;
-        }
-
-        public String error() {
-            return "temporarily_unavailable";
+            super(
+                    503,
+                    "temporarily_unavailable",
+                    "The session is being refreshed elsewhere, retry later",
+                    logDetail,
+                    null);
         }
 
         @Override
@@ -264,16 +201,8 @@ public abstract sealed class BrokerException extends RuntimeException {
         private final String reason;
 
         public InvalidLogoutToken(String reason, String logDetail) {
-            super("The logout token is invalid", logDetail, null);
+            super(400, "invalid_request", "The logout token is invalid", logDetail, null);
             this.reason = reason;
-        }
-
-        public int status() {
-            return 400;
-        }
-
-        public String error() {
-            return "invalid_request";
         }
 
         @Override
@@ -285,15 +214,7 @@ public abstract sealed class BrokerException extends RuntimeException {
     /** Too much work of one kind in flight (a back-channel logout storm): nothing was done, the caller may retry. */
     public static final class Overloaded extends BrokerException {
         public Overloaded(String logDetail) {
-            super("Too many requests in flight, retry later", logDetail, null);
-        }
-
-        public int status() {
-            return 503;
-        }
-
-        public String error() {
-            return "temporarily_unavailable";
+            super(503, "temporarily_unavailable", "Too many requests in flight, retry later", logDetail, null);
         }
 
         @Override
@@ -309,15 +230,7 @@ public abstract sealed class BrokerException extends RuntimeException {
 
     public static final class ServerError extends BrokerException {
         public ServerError(String logDetail, Throwable cause) {
-            super("Internal error", logDetail, cause);
-        }
-
-        public int status() {
-            return 500;
-        }
-
-        public String error() {
-            return "server_error";
+            super(500, "server_error", "Internal error", logDetail, cause);
         }
     }
 
