@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 
 import jakarta.validation.constraints.Min;
@@ -136,6 +137,14 @@ public interface BrokerConfig {
          */
         @WithDefault("off")
         DpopMode dpop();
+
+        /**
+         * Most sessions one user ({@code sub} of the ID token) may hold for this client at once. A code exchange that
+         * would exceed it ends the user's oldest sessions of this client (reason {@code max_sessions}: upstream refresh
+         * token revoked, audit line), keeping the new one. Costs one index read plus one read per session of that user
+         * at each code exchange of this client; nothing on refresh. No default: unlimited.
+         */
+        OptionalInt maxSessionsPerUser();
     }
 
     enum DpopMode {

@@ -52,7 +52,11 @@ public class Clients {
                     c.redirectUris(),
                     c.authMethod(),
                     c.rotateHandles(),
-                    c.dpop());
+                    c.dpop(),
+                    c.maxSessionsPerUser());
+            require(
+                    c.maxSessionsPerUser().orElse(1) >= 1,
+                    prefix + "max-sessions-per-user must be at least 1 (leave it unset for no limit)");
             RegisteredClient clash = byClientId.put(c.clientId(), client);
             require(
                     c.dpop() == BrokerConfig.DpopMode.off

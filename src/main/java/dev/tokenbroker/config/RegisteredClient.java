@@ -1,8 +1,13 @@
 package dev.tokenbroker.config;
 
 import java.util.List;
+import java.util.OptionalInt;
 
-/** One configured front-end client. {@link #toString()} leaves the secret out. */
+/**
+ * One configured front-end client. {@link #toString()} leaves the secret out.
+ *
+ * @param maxSessionsPerUser most sessions one user may hold for this client; empty for unlimited
+ */
 public record RegisteredClient(
         String name,
         String clientId,
@@ -10,7 +15,8 @@ public record RegisteredClient(
         List<String> redirectUris,
         BrokerConfig.AuthMethod authMethod,
         boolean rotateHandles,
-        BrokerConfig.DpopMode dpop) {
+        BrokerConfig.DpopMode dpop,
+        OptionalInt maxSessionsPerUser) {
 
     @Override
     public String toString() {

@@ -29,6 +29,13 @@ public final class Audit {
         LOG.infof("event=session_ended session=%s client=%s reason=%s", sessionId, client, reason);
     }
 
+    /** A code exchange took the user over the client's max-sessions-per-user; the oldest sessions ended. */
+    static void sessionCap(String newSessionId, String client, int max, int ended) {
+        LOG.infof(
+                "event=max_sessions_per_user session=%s client=%s max=%d sessions_ended=%d action=oldest_sessions_ended",
+                newSessionId, client, max, ended);
+    }
+
     public static void dpopRefused(String client, String reason) {
         LOG.infof("event=dpop_refused client=%s reason=%s", client, reason);
     }

@@ -35,14 +35,17 @@ public class ExchangeCode {
     private final SessionStore store;
     private final EndSession endSession;
     private final ActiveSessions active;
+    private final SessionCap cap;
 
     ExchangeCode(
             UpstreamClient upstream,
             TokenIdentity identity,
             SessionStore store,
             EndSession endSession,
-            ActiveSessions active) {
+            ActiveSessions active,
+            SessionCap cap) {
         this.active = active;
+        this.cap = cap;
         this.upstream = upstream;
         this.identity = identity;
         this.store = store;
@@ -71,23 +74,35 @@ public class ExchangeCode {
                 .item(() -> identity.of(token, client.clientId()))
                 .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
                 .chain(user -> store.create(new SessionStore.NewSession(
-                        handle.sessionId(),
-                        handle.secretHash(),
-                        client.clientId(),
-                        token.scope(),
-                        user.subject(),
-                        user.sessionId(),
-                        token.refreshToken(),
-                        token.refreshExpiresIn(),
-                        request.dpopKey())))
+                                handle.sessionId(),
+                                handle.secretHash(),
+                                client.clientId(),
+                                token.scope(),
+                                user.subject(),
+                                user.sessionId(),
+                                token.refreshToken(),
+                                token.refreshExpiresIn(),
+                                request.dpopKey()))
+                        .replaceWith(user))
                 // Never hand out tokens without a stored session; do not leave a live refresh token behind either.
                 .onFailure()
                 .call(() -> endSession.revokeOrphan(client, token.refreshToken()))
-                .map(stored -> {
+                .invoke(() -> {
                     active.created(client.clientId(), handle.sessionId());
                     Audit.sessionCreated(handle.sessionId(), client.name(), request.dpopKey() != null);
-                    return result(token, handle.value());
-                });
+                })
+                .call(user -> capped(client, user.subject(), handle.sessionId()))
+                .map(user -> result(token, handle.value()));
+    }
+
+    /** Only for a client with {@code max-sessions-per-user}: the extra Redis reads and ends run on a worker thread. */
+    private Uni<Integer> capped(RegisteredClient client, String subject, String sessionId) {
+        if (client.maxSessionsPerUser().isEmpty() || subject == null) {
+            return Uni.createFrom().item(0);
+        }
+        return Uni.createFrom()
+                .item(() -> cap.enforce(client, subject, sessionId))
+                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
     }
 
     private static TokenResult result(UpstreamTokenResponse token, String handle) {

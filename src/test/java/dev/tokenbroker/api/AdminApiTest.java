@@ -23,7 +23,6 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.response.ValidatableResponse;
 import io.restassured.specification.RequestSpecification;
-import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
@@ -185,13 +184,7 @@ class AdminApiTest {
     }
 
     private String session(String clientId, String redirectUri, String subject) throws Exception {
-        MockUpstreamResource.server()
-                .enqueueCallback(new DefaultOAuth2TokenCallback("connect", subject, "JWT", null, Map.of(), 3600));
-        String code = MockUpstreamResource.authorize(clientId, redirectUri, Broker.VERIFIER);
-        String handle = Broker.exchange(clientId, code, redirectUri, Broker.VERIFIER)
-                .statusCode(200)
-                .extract()
-                .path("refresh_token");
+        String handle = MockUpstreamResource.signIn(clientId, redirectUri, subject, Map.of());
         assertFalse(StoredSessions.of(redis, handle).isEmpty());
         return handle;
     }

@@ -42,7 +42,6 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.response.ValidatableResponse;
 import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
-import okhttp3.mockwebserver.RecordedRequest;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
@@ -73,9 +72,7 @@ class BackchannelLogoutTest {
 
     @BeforeEach
     void drainRecordedRequests() {
-        while (MockUpstreamResource.poll(1) != null) {
-            // discard what earlier tests sent
-        }
+        MockUpstreamResource.drainRecordedRequests();
     }
 
     @Test
@@ -86,7 +83,9 @@ class BackchannelLogoutTest {
         String second = session(Broker.MOBILE, Broker.MOBILE_REDIRECT, user, sid);
         String otherSid = session(Broker.MOBILE, Broker.MOBILE_REDIRECT, user, "sid-" + UUID.randomUUID());
         String otherClient = session(Broker.WEB, "https://app.example/callback", user, sid);
-        List<String> upstreamTokens = List.of(upstreamRefreshToken(first), upstreamRefreshToken(second));
+        List<String> upstreamTokens = List.of(
+                StoredSessions.upstreamRefreshToken(redis, keyRing, first),
+                StoredSessions.upstreamRefreshToken(redis, keyRing, second));
         drainRecordedRequests();
 
         logout(signedByUpstream(Map.of("sid", sid, "events", event()), user, Broker.MOBILE))
@@ -98,7 +97,8 @@ class BackchannelLogoutTest {
         Broker.refresh(Broker.MOBILE, otherSid).statusCode(200);
         Broker.refresh(Broker.WEB, otherClient).statusCode(200);
         assertTrue(
-                revokedUpstream().containsAll(upstreamTokens), "both upstream refresh tokens revoked at the upstream");
+                MockUpstreamResource.revokedRefreshTokens().containsAll(upstreamTokens),
+                "both upstream refresh tokens revoked at the upstream");
     }
 
     @Test
@@ -108,7 +108,7 @@ class BackchannelLogoutTest {
         String b = session(Broker.MOBILE, Broker.MOBILE_REDIRECT, user, "sid-" + UUID.randomUUID());
         String web = session(Broker.WEB, "https://app.example/callback", user, "sid-" + UUID.randomUUID());
         String someoneElse = session(Broker.MOBILE, Broker.MOBILE_REDIRECT, "user-" + UUID.randomUUID(), null);
-        String upstreamToken = upstreamRefreshToken(a);
+        String upstreamToken = StoredSessions.upstreamRefreshToken(redis, keyRing, a);
         drainRecordedRequests();
 
         logout(signedByUpstream(Map.of("events", event()), user, Broker.MOBILE)).statusCode(200);
@@ -117,7 +117,7 @@ class BackchannelLogoutTest {
         Broker.refresh(Broker.MOBILE, b).statusCode(400).body("error", equalTo("invalid_grant"));
         Broker.refresh(Broker.WEB, web).statusCode(200);
         Broker.refresh(Broker.MOBILE, someoneElse).statusCode(200);
-        assertTrue(revokedUpstream().contains(upstreamToken));
+        assertTrue(MockUpstreamResource.revokedRefreshTokens().contains(upstreamToken));
     }
 
     @Test
@@ -339,36 +339,9 @@ class BackchannelLogoutTest {
 
     /** A session of {@code subject} whose ID token carries {@code sid} (none when null), as a front end gets it. */
     private String session(String clientId, String redirectUri, String subject, String sid) throws Exception {
-        Map<String, Object> claims = sid == null ? Map.of() : Map.of("sid", sid);
-        MockUpstreamResource.server()
-                .enqueueCallback(new DefaultOAuth2TokenCallback("connect", subject, "JWT", null, claims, 3600));
-        String code = MockUpstreamResource.authorize(clientId, redirectUri, Broker.VERIFIER);
-        String handle = Broker.exchange(clientId, code, redirectUri, Broker.VERIFIER)
-                .statusCode(200)
-                .extract()
-                .path("refresh_token");
+        String handle = MockUpstreamResource.signIn(
+                clientId, redirectUri, subject, sid == null ? Map.of() : Map.of("sid", sid));
         assertFalse(StoredSessions.of(redis, handle).isEmpty());
         return handle;
-    }
-
-    private String upstreamRefreshToken(String handle) {
-        String id = StoredSessions.id(handle);
-        return keyRing.decrypt(StoredSessions.of(redis, handle).get("rt"), "session:" + id + ":rt");
-    }
-
-    /** Refresh tokens the upstream was asked to revoke, as it recorded them. */
-    private static List<String> revokedUpstream() {
-        List<String> tokens = new ArrayList<>();
-        RecordedRequest request;
-        while ((request = MockUpstreamResource.poll(2000)) != null) {
-            if (request.getPath().endsWith("/revoke")) {
-                for (String pair : request.getBody().readUtf8().split("&")) {
-                    if (pair.startsWith("token=")) {
-                        tokens.add(java.net.URLDecoder.decode(pair.substring(6), StandardCharsets.UTF_8));
-                    }
-                }
-            }
-        }
-        return tokens;
     }
 }

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
+import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
 import okhttp3.mockwebserver.RecordedRequest;
 
 import static io.restassured.RestAssured.given;
@@ -50,6 +51,46 @@ public class MockUpstreamResource implements QuarkusTestResourceLifecycleManager
         } catch (RuntimeException e) {
             return null;
         }
+    }
+
+    /** Forgets what the upstream recorded so far. */
+    public static void drainRecordedRequests() {
+        for (int i = 0; i < 100_000 && poll(1) != null; i++) {
+            // discard
+        }
+    }
+
+    /**
+     * Refresh tokens the upstream was asked to revoke, as it recorded them, until it records nothing for 2 s (upstream
+     * revocation runs after the broker answered).
+     */
+    public static java.util.List<String> revokedRefreshTokens() {
+        java.util.List<String> tokens = new java.util.ArrayList<>();
+        RecordedRequest request;
+        for (int i = 0; i < 100_000 && (request = poll(2000)) != null; i++) {
+            if (request.getPath().endsWith("/revoke")) {
+                for (String pair : request.getBody().readUtf8().split("&")) {
+                    if (pair.startsWith("token=")) {
+                        tokens.add(URLDecoder.decode(pair.substring(6), StandardCharsets.UTF_8));
+                    }
+                }
+            }
+        }
+        return tokens;
+    }
+
+    /**
+     * Signs {@code subject} in at the upstream (its tokens carry {@code claims}, e.g. {@code sid}) and redeems the code
+     * at the broker, as a front end does; returns the broker handle.
+     */
+    public static String signIn(String clientId, String redirectUri, String subject, Map<String, Object> claims)
+            throws Exception {
+        server.enqueueCallback(new DefaultOAuth2TokenCallback("connect", subject, "JWT", null, claims, 3600));
+        String code = authorize(clientId, redirectUri, Broker.VERIFIER);
+        return Broker.exchange(clientId, code, redirectUri, Broker.VERIFIER)
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
     }
 
     /** Runs the front end's half of the PKCE authorization request, as a browser would, and returns the code. */

@@ -3,6 +3,7 @@ package dev.tokenbroker.support;
 import java.util.Map;
 
 import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.session.RedisKeys;
 import io.quarkus.redis.datasource.RedisDataSource;
 
@@ -26,6 +27,11 @@ public final class StoredSessions {
     /** The session's hash; empty when there is none. */
     public static Map<String, String> of(RedisDataSource redis, String handle) {
         return redis.hash(String.class).hgetall(key(handle));
+    }
+
+    /** The upstream refresh token the session holds, decrypted as the broker does. */
+    public static String upstreamRefreshToken(RedisDataSource redis, KeyRing keyRing, String handle) {
+        return keyRing.decrypt(of(redis, handle).get("rt"), "session:" + id(handle) + ":rt");
     }
 
     /** Whether a refresh of the session holds its lock now. */
