@@ -40,6 +40,7 @@ public final class Load {
         String brokerA; // refresh-reuse-window=0s
         String brokerB; // refresh-reuse-window=1h
         String brokerC; // second replica of A (same Redis, window 0s)
+        String managementA, managementB, managementC; // their management interfaces: /q/metrics
         long pidA, pidB, pidC;
         String upstream;
         int redisPort;
@@ -196,6 +197,9 @@ public final class Load {
                 case "broker-a" -> c.brokerA = v;
                 case "broker-b" -> c.brokerB = v;
                 case "broker-c" -> c.brokerC = v;
+                case "management-a" -> c.managementA = v;
+                case "management-b" -> c.managementB = v;
+                case "management-c" -> c.managementC = v;
                 case "pid-a" -> c.pidA = Long.parseLong(v);
                 case "pid-b" -> c.pidB = Long.parseLong(v);
                 case "pid-c" -> c.pidC = Long.parseLong(v);
@@ -715,7 +719,7 @@ public final class Load {
      */
     static long brokerRedisRoundTrips() throws IOException {
         long sum = 0;
-        for (String b : new String[] {cfg.brokerA, cfg.brokerB, cfg.brokerC}) {
+        for (String b : new String[] {cfg.managementA, cfg.managementB, cfg.managementC}) {
             if (b == null) {
                 continue;
             }

@@ -104,8 +104,10 @@ if [[ -z $REDIS_BIN ]]; then
 fi
 log "redis-server: $REDIS_BIN"
 
-mapfile -t PORTS < <("${JAVA_BENCH[@]}" Load freeports 5)
+mapfile -t PORTS < <("${JAVA_BENCH[@]}" Load freeports 8)
 REDIS_PORT=${PORTS[0]}; UPSTREAM_PORT=${PORTS[1]}; PORT_A=${PORTS[2]}; PORT_B=${PORTS[3]}; PORT_C=${PORTS[4]}
+# Health and metrics are on each broker's management interface: replicas on one host need one port each.
+MGMT_A=${PORTS[5]}; MGMT_B=${PORTS[6]}; MGMT_C=${PORTS[7]}
 
 # No persistence: the benchmark measures the broker, not the disk.
 "$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT" \
@@ -132,8 +134,8 @@ DEFAULT_BROKER_OPTS="-XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+UseParallelGC 
 BROKER_OPTS=${BENCH_BROKER_JAVA_OPTS:-$DEFAULT_BROKER_OPTS}
 ENC_KEY=$(head -c 32 /dev/urandom | base64)
 
-start_broker() { # name port reuse-window
-  local name=$1 port=$2 window=$3
+start_broker() { # name port management-port reuse-window
+  local name=$1 port=$2 mgmt=$3 window=$4
   (
     export BROKER_UPSTREAM_TOKEN_ENDPOINT="http://127.0.0.1:$UPSTREAM_PORT/connect/token"
     export BROKER_UPSTREAM_REVOCATION_ENDPOINT="http://127.0.0.1:$UPSTREAM_PORT/connect/revocation"
@@ -145,9 +147,11 @@ start_broker() { # name port reuse-window
     export QUARKUS_REDIS_HOSTS="redis://127.0.0.1:$REDIS_PORT"
     export QUARKUS_HTTP_PORT="$port"
     export QUARKUS_HTTP_HOST=127.0.0.1
+    export QUARKUS_MANAGEMENT_PORT="$mgmt"
+    export QUARKUS_MANAGEMENT_HOST=127.0.0.1
     export QUARKUS_PROFILE=prod
     if [[ $FAKE == 1 ]]; then
-      exec "${JAVA_BENCH[@]}" FakeBroker port="$port" upstream="http://127.0.0.1:$UPSTREAM_PORT" \
+      exec "${JAVA_BENCH[@]}" FakeBroker port="$port,$mgmt" upstream="http://127.0.0.1:$UPSTREAM_PORT" \
         fail-every="${BENCH_FAKE_BROKER_FAIL_EVERY:-0}" max-seconds=3600
     fi
     # shellcheck disable=SC2086
@@ -158,18 +162,18 @@ start_broker() { # name port reuse-window
 }
 if [[ $FAKE == 1 ]]; then
   # Fake brokers keep sessions in memory: one process serves both "replicas" a and c.
-  start_broker a "$PORT_A,$PORT_C" 0s; PID_A=$LAST_PID; PID_C=$LAST_PID
-  start_broker b "$PORT_B" 1h; PID_B=$LAST_PID
+  start_broker a "$PORT_A,$PORT_C" "$MGMT_A,$MGMT_C" 0s; PID_A=$LAST_PID; PID_C=$LAST_PID
+  start_broker b "$PORT_B" "$MGMT_B" 1h; PID_B=$LAST_PID
 else
-  start_broker a "$PORT_A" 0s; PID_A=$LAST_PID
-  start_broker b "$PORT_B" 1h; PID_B=$LAST_PID
-  start_broker c "$PORT_C" 0s; PID_C=$LAST_PID
+  start_broker a "$PORT_A" "$MGMT_A" 0s; PID_A=$LAST_PID
+  start_broker b "$PORT_B" "$MGMT_B" 1h; PID_B=$LAST_PID
+  start_broker c "$PORT_C" "$MGMT_C" 0s; PID_C=$LAST_PID
 fi
-log "redis :$REDIS_PORT (pid $REDIS_PID), upstream :$UPSTREAM_PORT (pid $UPSTREAM_PID), brokers a :$PORT_A (pid $PID_A, reuse window 0s), b :$PORT_B (pid $PID_B, 1h), c :$PORT_C (pid $PID_C, 0s, replica of a)"
+log "redis :$REDIS_PORT (pid $REDIS_PID), upstream :$UPSTREAM_PORT (pid $UPSTREAM_PID), brokers a :$PORT_A/:$MGMT_A (pid $PID_A, reuse window 0s), b :$PORT_B/:$MGMT_B (pid $PID_B, 1h), c :$PORT_C/:$MGMT_C (pid $PID_C, 0s, replica of a)"
 
 "${JAVA_BENCH[@]}" Load wait timeout=120 "http://127.0.0.1:$UPSTREAM_PORT/stats" \
-  "http://127.0.0.1:$PORT_A/q/health/ready" "http://127.0.0.1:$PORT_B/q/health/ready" \
-  "http://127.0.0.1:$PORT_C/q/health/ready" \
+  "http://127.0.0.1:$MGMT_A/q/health/ready" "http://127.0.0.1:$MGMT_B/q/health/ready" \
+  "http://127.0.0.1:$MGMT_C/q/health/ready" \
   || { tail -30 "$OUT"/broker-*.log >&2; die "services not ready"; }
 for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "process $pid exited early (logs in $OUT)"; done
 log "all up; running the load"
@@ -181,6 +185,8 @@ set +e
   broker-a="http://127.0.0.1:$PORT_A" pid-a="$PID_A" \
   broker-b="http://127.0.0.1:$PORT_B" pid-b="$PID_B" \
   broker-c="http://127.0.0.1:$PORT_C" pid-c="$PID_C" \
+  management-a="http://127.0.0.1:$MGMT_A" management-b="http://127.0.0.1:$MGMT_B" \
+  management-c="http://127.0.0.1:$MGMT_C" \
   upstream="http://127.0.0.1:$UPSTREAM_PORT" redis-port="$REDIS_PORT" clk-tck="$(getconf CLK_TCK)" \
   conns="$CONNS" warmup="$WARMUP" measure="$MEASURE" initial-warmup="$INITIAL_WARMUP" \
   sessions-per-vu="$SESSIONS_PER_VU" ops="$OPS" out="$OUT" \

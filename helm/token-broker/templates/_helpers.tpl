@@ -206,6 +206,9 @@ Called from the Deployment template.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- if and (hasKey $c "maxSessionsPerUser") (not (kindIs "invalid" $c.maxSessionsPerUser)) (or (not (regexMatch "^[0-9]+$" (toString $c.maxSessionsPerUser))) (lt (int $c.maxSessionsPerUser) 1)) }}
+{{- $errors = append $errors (printf "clients.%s.maxSessionsPerUser '%v' must be a whole number of at least 1 (leave it unset for no limit)" $name $c.maxSessionsPerUser) }}
+{{- end }}
 {{- if and $c.authMethod (not (has (toString $c.authMethod) (list "client_secret_basic" "client_secret_post"))) }}
 {{- $errors = append $errors (printf "clients.%s.authMethod '%s' must be client_secret_basic or client_secret_post" $name (toString $c.authMethod)) }}
 {{- end }}
@@ -215,6 +218,12 @@ Called from the Deployment template.
 {{- $errors = append $errors (printf "clients.%s.clientSecret is required (or set existingSecret with key %s)" $name (include "token-broker.clientSecretKey" $name)) }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{- /* Session admin API: all of issuer, jwksUri and audience, or none */}}
+{{- $admin := default dict .Values.admin }}
+{{- if and (or $admin.issuer $admin.jwksUri $admin.audience) (not (and $admin.issuer $admin.jwksUri $admin.audience)) }}
+{{- $errors = append $errors "admin: set admin.issuer, admin.jwksUri and admin.audience together to enable the session admin API (or none of them: it stays off)" }}
 {{- end }}
 
 {{- /* Encryption keys */}}

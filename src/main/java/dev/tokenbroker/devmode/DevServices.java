@@ -45,7 +45,8 @@ public class DevServices {
     DevServices(
             BrokerConfig config,
             @ConfigProperty(name = "quarkus.redis.hosts") URI redisUri,
-            @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080") int httpPort)
+            @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080") int httpPort,
+            @ConfigProperty(name = "quarkus.management.port", defaultValue = "9000") int managementPort)
             throws Exception {
         DevEnvironmentGuard.check(ConfigProvider.getConfig());
         redis = RedisServer.listening(redisUri.getPort())
@@ -70,6 +71,7 @@ public class DevServices {
         }
         LOG.info(walkthrough(
                 "http://localhost:" + httpPort,
+                "http://localhost:" + managementPort,
                 issuer,
                 client.clientId(),
                 client.redirectUris().get(client.redirectUris().size() - 1),
@@ -84,7 +86,9 @@ public class DevServices {
                         .end(loginPage));
     }
 
-    static String walkthrough(String broker, URI issuer, String clientId, String redirectUri, URI redisUri)
+    /** @param management the management interface: health, metrics (and the admin API when configured) */
+    static String walkthrough(
+            String broker, String management, URI issuer, String clientId, String redirectUri, URI redisUri)
             throws NoSuchAlgorithmException {
         String challenge = Base64.getUrlEncoder()
                 .withoutPadding()
@@ -99,8 +103,10 @@ public class DevServices {
                 "token-broker dev mode",
                 "  broker         " + broker + "  (POST /oauth2/token, POST /oauth2/revoke)",
                 "  login page     " + broker + "/dev/  (PKCE login in the browser, then refresh and logout)",
-                "  Swagger UI     " + broker + "/q/swagger-ui",
-                "  metrics        " + broker + "/q/metrics",
+                "  health         " + management + "/q/health  (the management port: health, metrics, OpenAPI and "
+                        + "the admin API are not on " + broker + ")",
+                "  Swagger UI     " + management + "/q/swagger-ui",
+                "  metrics        " + management + "/q/metrics",
                 "  dev upstream   " + issuer + "  (mock-oauth2-server; signs you in at once, no login form)",
                 "  dev Redis      " + redisUri,
                 "  dev client     " + clientId + " (secret: see %dev.broker.clients in application.properties)",

@@ -19,8 +19,6 @@ import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
-import io.quarkus.test.junit.TestProfile;
 import io.restassured.response.ValidatableResponse;
 import io.restassured.specification.RequestSpecification;
 
@@ -36,25 +34,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * must, is not on the public port, lists metadata only and ends sessions (upstream revocation included).
  */
 @QuarkusTest
-@TestProfile(AdminApiTest.ManagementInterfaceOn.class)
 @WithTestResource(RedisResource.class)
 @WithTestResource(MockUpstreamResource.class)
 @WithTestResource(AdminIssuerResource.class)
 class AdminApiTest {
-
-    /** The packaged broker keeps the management interface off; this profile builds it with it on. */
-    public static class ManagementInterfaceOn implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of(
-                    "quarkus.management.enabled",
-                    "true",
-                    "quarkus.management.test-port",
-                    "0",
-                    "quarkus.management.host",
-                    "127.0.0.1");
-        }
-    }
 
     @TestHTTPResource(value = "/", management = true)
     URL management;

@@ -1,5 +1,7 @@
 package dev.tokenbroker.api;
 
+import java.net.URI;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -10,7 +12,9 @@ import dev.tokenbroker.support.DuendeStubs;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.specification.RequestSpecification;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
@@ -25,6 +29,32 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @WithTestResource(WireMockUpstreamResource.class)
 class ObservabilityTest {
 
+    /** The management interface (its URL ends in its root path, /q/): health and metrics live there only. */
+    @TestHTTPResource(value = "/", management = true)
+    URL management;
+
+    private RequestSpecification onManagementPort() {
+        return given().baseUri(URI.create(management.toString()).resolve("/").toString());
+    }
+
+    private String metrics() {
+        return onManagementPort()
+                .get("/q/metrics")
+                .then()
+                .statusCode(200)
+                .extract()
+                .asString();
+    }
+
+    @Test
+    void healthAndMetricsAreOnTheManagementPortOnly() {
+        onManagementPort().get("/q/health/ready").then().statusCode(200);
+        onManagementPort().get("/q/health/live").then().statusCode(200);
+        given().get("/q/metrics").then().statusCode(404);
+        given().get("/q/health/ready").then().statusCode(404);
+        given().get("/q/health/live").then().statusCode(404);
+    }
+
     @Test
     void tokenOperationsAreCountedByClientAndOutcomeWithoutTokenMaterial() {
         DuendeStubs upstream = DuendeStubs.reset();
@@ -36,8 +66,7 @@ class ObservabilityTest {
         upstream.upstreamRejectsGrant();
         Broker.refresh(Broker.MOBILE, handle).statusCode(400);
 
-        String metrics =
-                given().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = metrics();
         assertTrue(
                 metrics.matches(
                         "(?s).*broker_token_operations_seconds_count\\{[^}]*client=\"clover\"[^}]*operation=\"exchange\"[^}]*outcome=\"success\"[^}]*} [1-9].*"),
@@ -56,9 +85,8 @@ class ObservabilityTest {
         }
     }
 
-    private static double metric(String line) {
-        String metrics =
-                given().get("/q/metrics").then().statusCode(200).extract().asString();
+    private double metric(String line) {
+        String metrics = metrics();
         return metrics.lines()
                 .filter(l -> l.startsWith(line + " "))
                 .mapToDouble(l -> Double.parseDouble(l.substring(line.length() + 1)))
@@ -106,8 +134,10 @@ class ObservabilityTest {
     }
 
     @Test
-    void openApiDescribesBothEndpoints() {
-        given().get("/q/openapi")
+    void openApiDescribesBothEndpointsOnTheManagementPort() {
+        given().get("/q/openapi").then().statusCode(404);
+        onManagementPort()
+                .get("/q/openapi")
                 .then()
                 .statusCode(200)
                 .body(containsString("/oauth2/token"))

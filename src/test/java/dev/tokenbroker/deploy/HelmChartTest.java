@@ -127,12 +127,15 @@ class HelmChartTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("ciValuesFiles")
-    void probesRestartOnlyOnLivenessAndTargetTheHttpPort(String ciFile) {
+    void probesRestartOnlyOnLivenessAndTargetTheManagementPort(String ciFile) {
         Container c = brokerContainer(render(CI.resolve(ciFile)));
 
-        assertEquals(1, c.getPorts().size());
+        assertEquals(2, c.getPorts().size());
         assertEquals("http", c.getPorts().get(0).getName());
         assertEquals(8080, c.getPorts().get(0).getContainerPort());
+        // Quarkus' management interface (quarkus.management.enabled, built in): health, metrics, admin API.
+        assertEquals("management", c.getPorts().get(1).getName());
+        assertEquals(9000, c.getPorts().get(1).getContainerPort());
         assertProbe(c.getStartupProbe(), "/q/health/started");
         assertProbe(c.getLivenessProbe(), "/q/health/live");
         // Readiness DOWN (upstream or Redis away) must only take the pod out of the Service: the liveness probe,
@@ -413,15 +416,19 @@ class HelmChartTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("ciValuesFiles")
-    void serviceForwardsPort80ToTheHttpPortOfTheBrokerPods(String ciFile) {
+    void serviceForwardsPort80ToTheHttpPortAnd9000ToTheManagementPortOfTheBrokerPods(String ciFile) {
         Rendered r = render(CI.resolve(ciFile));
         Service svc = r.one(Service.class);
 
         assertEquals("ClusterIP", svc.getSpec().getType());
-        assertEquals(1, svc.getSpec().getPorts().size());
+        assertEquals(2, svc.getSpec().getPorts().size());
         assertEquals(80, svc.getSpec().getPorts().get(0).getPort());
         assertEquals("http", svc.getSpec().getPorts().get(0).getName());
         assertEquals("http", svc.getSpec().getPorts().get(0).getTargetPort().getStrVal());
+        assertEquals(9000, svc.getSpec().getPorts().get(1).getPort());
+        assertEquals("management", svc.getSpec().getPorts().get(1).getName());
+        assertEquals(
+                "management", svc.getSpec().getPorts().get(1).getTargetPort().getStrVal());
         assertSelects(svc.getSpec().getSelector(), r);
     }
 
@@ -472,7 +479,7 @@ class HelmChartTest {
     }
 
     @Test
-    void haServiceMonitorScrapesQuarkusMetricsOnTheHttpPort() {
+    void haServiceMonitorScrapesQuarkusMetricsOnTheManagementPort() {
         Rendered r = render(CI.resolve("ha-values.yaml"));
         GenericKubernetesResource sm = r.generic("ServiceMonitor").stream()
                 .findFirst()
@@ -482,7 +489,7 @@ class HelmChartTest {
         assertEquals("prometheus", sm.getMetadata().getLabels().get("release"));
         Map<String, Object> endpoint =
                 sm.<List<Map<String, Object>>>get("spec", "endpoints").get(0);
-        assertEquals("http", endpoint.get("port"));
+        assertEquals("management", endpoint.get("port"));
         assertEquals("/q/metrics", endpoint.get("path"));
         Map<String, String> selector = sm.get("spec", "selector", "matchLabels");
         assertEquals(
@@ -529,6 +536,24 @@ class HelmChartTest {
     }
 
     @Test
+    void ingressNeverRoutesToTheManagementPortWhateverPathsAreListed() {
+        Rendered r = render(
+                CI.resolve("ha-values.yaml"),
+                v -> path(v, "ingress").put("paths", List.of("/oauth2", "/oidc/backchannel-logout", "/q", "/admin")));
+        Ingress ingress = r.one(Ingress.class);
+
+        var backends = ingress.getSpec().getRules().stream()
+                .flatMap(rule -> rule.getHttp().getPaths().stream())
+                .map(p -> p.getBackend().getService().getPort())
+                .toList();
+        assertEquals(4, backends.size());
+        for (var port : backends) {
+            assertEquals("http", port.getName(), "only the public port");
+            assertNull(port.getNumber(), "never a port number such as the management port's");
+        }
+    }
+
+    @Test
     void ingressWithoutHostsRefusesToRender() {
         Exception e = assertThrows(
                 Exception.class,
@@ -545,9 +570,24 @@ class HelmChartTest {
 
         assertSelects(np.getSpec().getPodSelector().getMatchLabels(), r);
         assertEquals(List.of("Ingress", "Egress"), np.getSpec().getPolicyTypes());
-        assertEquals(1, np.getSpec().getIngress().size());
+        assertEquals(2, np.getSpec().getIngress().size());
         assertEquals(List.of("8080/TCP"), ports(np.getSpec().getIngress().get(0).getPorts()));
-        assertEquals(2, np.getSpec().getIngress().get(0).getFrom().size(), "only the configured sources");
+        assertEquals(1, np.getSpec().getIngress().get(0).getFrom().size(), "only the configured sources");
+        // The management port (metrics, admin API) only from the monitoring namespace and the ops tooling's pods.
+        var management = np.getSpec().getIngress().get(1);
+        assertEquals(List.of("9000/TCP"), ports(management.getPorts()));
+        assertEquals(2, management.getFrom().size());
+        assertEquals(
+                "monitoring",
+                management
+                        .getFrom()
+                        .get(0)
+                        .getNamespaceSelector()
+                        .getMatchLabels()
+                        .get("kubernetes.io/metadata.name"));
+        assertEquals(
+                "session-admin",
+                management.getFrom().get(1).getPodSelector().getMatchLabels().get("app"));
 
         List<List<String>> egressPorts =
                 np.getSpec().getEgress().stream().map(e -> ports(e.getPorts())).toList();
@@ -565,6 +605,35 @@ class HelmChartTest {
                         .getPodSelector()
                         .getMatchLabels()
                         .get("app.kubernetes.io/name"));
+    }
+
+    @Test
+    void networkPolicyWithoutManagementSourcesClosesTheManagementPortToEveryPod() {
+        Rendered r = render(
+                CI.resolve("default-values.yaml"), v -> path(v, "networkPolicy").put("enabled", true));
+        NetworkPolicy np = r.one(NetworkPolicy.class);
+
+        assertEquals(1, np.getSpec().getIngress().size(), "no rule for 9000: only the kubelet's probes reach it");
+        assertEquals(List.of("8080/TCP"), ports(np.getSpec().getIngress().get(0).getPorts()));
+    }
+
+    @Test
+    void adminApiSettingsAndThePerUserCapReachTheBroker() {
+        Map<String, String> ha =
+                configMapOf(render(CI.resolve("ha-values.yaml"))).getData();
+        assertEquals("https://login.example.com/realms/ops", ha.get("BROKER_ADMIN_ISSUER"));
+        assertEquals(
+                "https://login.example.com/realms/ops/protocol/openid-connect/certs", ha.get("BROKER_ADMIN_JWKS_URI"));
+        assertEquals("token-broker-admin", ha.get("BROKER_ADMIN_AUDIENCE"));
+        assertEquals("token-broker:admin", ha.get("BROKER_ADMIN_REQUIRED_SCOPE"));
+        assertEquals("5", ha.get("BROKER_CLIENTS_CLOVER_MAX_SESSIONS_PER_USER"));
+
+        Map<String, String> defaults =
+                configMapOf(render(CI.resolve("default-values.yaml"))).getData();
+        assertTrue(
+                defaults.keySet().stream().noneMatch(k -> k.startsWith("BROKER_ADMIN_")),
+                "the admin API stays off by default");
+        assertFalse(defaults.containsKey("BROKER_CLIENTS_CLOVER_MAX_SESSIONS_PER_USER"), "no cap by default");
     }
 
     // ---------------------------------------------------------------- contradictions fail the render
@@ -649,6 +718,16 @@ class HelmChartTest {
                         "sentinel without master name",
                         (Consumer<Map<String, Object>>) v -> path(v, "redis").put("clientType", "sentinel"),
                         "redis.masterName is required with redis.clientType sentinel"),
+                Arguments.of(
+                        "an admin issuer without JWKS and audience",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "admin").put("issuer", "https://login.example.com"),
+                        "set admin.issuer, admin.jwksUri and admin.audience together"),
+                Arguments.of(
+                        "a per-user cap of zero",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "clients", "clover").put("maxSessionsPerUser", 0),
+                        "clients.clover.maxSessionsPerUser '0' must be a whole number of at least 1"),
                 Arguments.of(
                         "no upstream",
                         (Consumer<Map<String, Object>>)
@@ -796,7 +875,7 @@ class HelmChartTest {
         assertAll(
                 path,
                 () -> assertEquals(path, probe.getHttpGet().getPath()),
-                () -> assertEquals("http", probe.getHttpGet().getPort().getStrVal()));
+                () -> assertEquals("management", probe.getHttpGet().getPort().getStrVal()));
     }
 
     /** The selector matches the broker pods' labels. */

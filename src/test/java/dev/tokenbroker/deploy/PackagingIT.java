@@ -55,6 +55,8 @@ class PackagingIT {
         assertTrue(Files.exists(APP.resolve("quarkus-run.jar")));
         assertEquals("185", dockerfile.last("USER"));
         assertTrue(dockerfile.last("ENTRYPOINT").contains("run-java.sh"));
+        // The API and the management interface (health, metrics, admin API; built with quarkus.management.enabled).
+        assertEquals("8080 9000", dockerfile.last("EXPOSE"));
     }
 
     @Test

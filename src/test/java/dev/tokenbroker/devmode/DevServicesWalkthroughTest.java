@@ -7,13 +7,15 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The dev-mode banner promises only what happens, and its curl lines print one answer per line (issue 11). */
+/** The dev-mode banner promises only what happens, and its curl lines print one answer per line (issue 11),
+ * and it names the management port for health and metrics (issue 7). */
 class DevServicesWalkthroughTest {
 
     @Test
     void bannerDescribesTheDevUpstreamAndEndsEachCurlAnswerWithANewline() throws Exception {
         String banner = DevServices.walkthrough(
                 "http://localhost:8080",
+                "http://localhost:9000",
                 URI.create("http://127.0.0.1:18090/connect"),
                 "dev-client",
                 "http://localhost:8080/dev/callback",
@@ -25,5 +27,9 @@ class DevServicesWalkthroughTest {
                 .filter(l -> l.contains("curl -s ") && l.contains("/oauth2/token"))
                 .forEach(l -> assertTrue(l.contains("-w '\\n'"), l));
         assertTrue(banner.contains("-Dquarkus.http.host=0.0.0.0"), banner);
+        // Health and metrics live on the management interface, not on the API's port.
+        assertTrue(banner.contains("http://localhost:9000/q/metrics"), banner);
+        assertTrue(banner.contains("http://localhost:9000/q/health"), banner);
+        assertFalse(banner.contains("http://localhost:8080/q/metrics"), banner);
     }
 }

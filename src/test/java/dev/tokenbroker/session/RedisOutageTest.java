@@ -1,5 +1,8 @@
 package dev.tokenbroker.session;
 
+import java.net.URI;
+import java.net.URL;
+
 import org.junit.jupiter.api.Test;
 
 import dev.tokenbroker.support.Broker;
@@ -8,8 +11,10 @@ import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.ValidatableResponse;
+import io.restassured.specification.RequestSpecification;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
@@ -22,6 +27,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @WithTestResource(value = RedisResource.class, initArgs = @ResourceArg(name = "dedicated", value = "true"))
 @WithTestResource(WireMockUpstreamResource.class)
 class RedisOutageTest {
+
+    /** Health is on the management interface (its URL ends in its root path, /q/). */
+    @TestHTTPResource(value = "/", management = true)
+    URL management;
+
+    private RequestSpecification health() {
+        return given().baseUri(URI.create(management.toString()).resolve("/").toString());
+    }
 
     private static void assertStoreUnavailable(ValidatableResponse response) {
         response.statusCode(503)
@@ -39,7 +52,7 @@ class RedisOutageTest {
                 .statusCode(200)
                 .extract()
                 .path("refresh_token");
-        given().get("/q/health/ready").then().statusCode(200);
+        health().get("/q/health/ready").then().statusCode(200);
 
         RedisResource.current().stop();
         try {
@@ -51,13 +64,13 @@ class RedisOutageTest {
             assertEquals(1, upstream.revocations().size());
             assertTrue(upstream.revocations().get(0).getBodyAsString().contains("token=" + DuendeStubs.REFRESH_TOKEN));
             assertStoreUnavailable(Broker.revoke(Broker.MOBILE, handle));
-            given().get("/q/health/ready").then().statusCode(503).body("checks.status", hasItem("DOWN"));
-            given().get("/q/health/live").then().statusCode(200);
+            health().get("/q/health/ready").then().statusCode(503).body("checks.status", hasItem("DOWN"));
+            health().get("/q/health/live").then().statusCode(200);
         } finally {
             RedisResource.current().resume();
         }
 
-        given().get("/q/health/ready").then().statusCode(200);
+        health().get("/q/health/ready").then().statusCode(200);
         upstream.upstreamRotatesRefreshToken(0);
         Broker.refresh(Broker.MOBILE, handle)
                 .statusCode(200)

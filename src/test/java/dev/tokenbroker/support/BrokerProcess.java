@@ -24,11 +24,13 @@ public final class BrokerProcess implements AutoCloseable {
     private final Process process;
     private final Path output;
     private final int port;
+    private final int managementPort;
 
-    private BrokerProcess(Process process, Path output, int port) {
+    private BrokerProcess(Process process, Path output, int port, int managementPort) {
         this.process = process;
         this.output = output;
         this.port = port;
+        this.managementPort = managementPort;
     }
 
     public static BrokerProcess launch(Map<String, String> env) throws IOException {
@@ -36,6 +38,8 @@ public final class BrokerProcess implements AutoCloseable {
             throw new IllegalStateException(JAR + " is missing: run ./mvnw verify (package runs before this test)");
         }
         int port = RedisServer.freePort();
+        // Replicas on one host need a management port each, as they need an HTTP port each.
+        int managementPort = RedisServer.freePort();
         Path output = Files.createTempFile("broker-", ".log");
         ProcessBuilder builder = new ProcessBuilder(
                         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -47,11 +51,19 @@ public final class BrokerProcess implements AutoCloseable {
         builder.environment().putAll(env);
         builder.environment().put("QUARKUS_HTTP_PORT", Integer.toString(port));
         builder.environment().put("QUARKUS_HTTP_HOST", "127.0.0.1");
-        return new BrokerProcess(builder.start(), output, port);
+        builder.environment().put("QUARKUS_MANAGEMENT_PORT", Integer.toString(managementPort));
+        builder.environment().put("QUARKUS_MANAGEMENT_HOST", "127.0.0.1");
+        return new BrokerProcess(builder.start(), output, port, managementPort);
     }
 
+    /** The public port: the API only. */
     public String baseUrl() {
         return "http://127.0.0.1:" + port;
+    }
+
+    /** The management interface: health, metrics and (when configured) the admin API. */
+    public String managementUrl() {
+        return "http://127.0.0.1:" + managementPort;
     }
 
     /** Waits until readiness is UP; fails with the process output if it exits or takes too long. */
@@ -73,7 +85,7 @@ public final class BrokerProcess implements AutoCloseable {
             }
             try {
                 HttpResponse<Void> r = http.send(
-                        HttpRequest.newBuilder(URI.create(baseUrl() + path))
+                        HttpRequest.newBuilder(URI.create(managementUrl() + path))
                                 .timeout(Duration.ofSeconds(2))
                                 .build(),
                         HttpResponse.BodyHandlers.discarding());

@@ -186,7 +186,11 @@ class MultiReplicaIT {
         env.put("BROKER_UPSTREAM_DISCOVERY_RETRY_INTERVAL", "200ms");
         try (BrokerProcess broker = BrokerProcess.launch(env)) {
             broker.awaitListening();
-            given().baseUri(broker.baseUrl()).get("/q/health/ready").then().statusCode(503);
+            given().baseUri(broker.managementUrl())
+                    .get("/q/health/ready")
+                    .then()
+                    .statusCode(503);
+            given().baseUri(broker.baseUrl()).get("/q/health/ready").then().statusCode(404); // not on the public port
             given().baseUri(broker.baseUrl())
                     .contentType(ContentType.URLENC)
                     .formParams(Broker.params(
