@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Singleton;
 
 import org.jboss.logging.Logger;
@@ -61,11 +62,17 @@ class AdminRoutes {
     }
 
     private final AdminAuthentication authentication;
-    private final AdminSessions sessions;
-    private final Clients clients;
+    // Resolved at the first request: the management router is built before the startup configuration check, and
+    // building the session store here would report a bad encryption key as a stack trace instead of the check's lines.
+    private final Instance<AdminSessions> sessions;
+    private final Instance<Clients> clients;
     private final ObjectMapper json;
 
-    AdminRoutes(AdminAuthentication authentication, AdminSessions sessions, Clients clients, ObjectMapper json) {
+    AdminRoutes(
+            AdminAuthentication authentication,
+            Instance<AdminSessions> sessions,
+            Instance<Clients> clients,
+            ObjectMapper json) {
         this.authentication = authentication;
         this.sessions = sessions;
         this.clients = clients;
@@ -82,7 +89,7 @@ class AdminRoutes {
         router.get("/admin/sessions")
                 .blockingHandler(
                         rc -> handle(rc, caller -> {
-                            List<SessionView> list = sessions.list(caller, subject(rc), client(rc)).stream()
+                            List<SessionView> list = sessions.get().list(caller, subject(rc), client(rc)).stream()
                                     .map(SessionView::of)
                                     .toList();
                             send(rc, 200, Map.of("sessions", list));
@@ -91,7 +98,7 @@ class AdminRoutes {
         router.delete("/admin/sessions")
                 .blockingHandler(
                         rc -> handle(rc, caller -> {
-                            int ended = sessions.endAll(caller, subject(rc), client(rc));
+                            int ended = sessions.get().endAll(caller, subject(rc), client(rc));
                             send(rc, 200, Map.of("sessions_ended", ended));
                         }),
                         false);
@@ -102,7 +109,7 @@ class AdminRoutes {
                             if (!SESSION_ID.matcher(id).matches()) {
                                 throw new BrokerException.InvalidRequest("Malformed session id");
                             }
-                            if (sessions.end(caller, id)) {
+                            if (sessions.get().end(caller, id)) {
                                 send(rc, 200, Map.of("sessions_ended", 1));
                             } else {
                                 send(rc, 404, new ErrorResponse("not_found", "No such session"));
@@ -156,7 +163,7 @@ class AdminRoutes {
         if (values.isEmpty()) {
             return null;
         }
-        if (values.size() > 1 || clients.byClientId(values.get(0)).isEmpty()) {
+        if (values.size() > 1 || clients.get().byClientId(values.get(0)).isEmpty()) {
             throw new BrokerException.InvalidRequest("Query parameter 'client' must name one registered client_id");
         }
         return values.get(0);
