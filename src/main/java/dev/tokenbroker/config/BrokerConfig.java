@@ -201,6 +201,23 @@ public interface BrokerConfig {
         /** Prefix of every Redis key the broker writes. Default {@code tb:}. */
         @WithDefault("tb:")
         String keyPrefix();
+
+        /**
+         * Redis replicas that must hold a session write (a code exchange's new session, a refresh's commit with its
+         * rotated upstream refresh token and handle) before the broker answers: after the write, {@code WAIT} on the
+         * same connection, in the same round trip. A primary that dies later then cannot take with it a rotation the
+         * client and the upstream already acted on. Fewer acknowledgements within {@code replication-timeout} are
+         * answered normally, logged (WARN) and counted in {@code broker_redis_replication_shortfall_total}.
+         * Default {@code 0}: no {@code WAIT} (standalone Redis).
+         */
+        @WithDefault("0")
+        @Min(0)
+        int minReplicasAcked();
+
+        /** How long {@code WAIT} may hold a write's answer for {@code min-replicas-acked}. Default {@code 500ms}. */
+        @WithDefault("500ms")
+        @DurationMin(millis = 1)
+        Duration replicationTimeout();
     }
 
     /** Upstream revocations that failed, kept in Redis and retried by whichever replica is up. */

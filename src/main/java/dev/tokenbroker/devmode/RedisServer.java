@@ -223,7 +223,11 @@ public final class RedisServer implements AutoCloseable {
         return candidates;
     }
 
-    private static Path executable() throws IOException {
+    /**
+     * The {@code redis-server} binary this class runs as a process (PATH first, then the embedded one), for tests that
+     * start several servers of one topology (Sentinel, Cluster) themselves.
+     */
+    public static Path executable() throws IOException {
         String osName = System.getProperty("os.name");
         for (Path candidate : pathCandidates(System.getenv().getOrDefault("PATH", ""), File.pathSeparator, osName)) {
             if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {

@@ -9,6 +9,8 @@ import java.util.List;
 
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.redis.client.Command;
+import io.vertx.mutiny.redis.client.Request;
 import io.vertx.mutiny.redis.client.Response;
 
 /**
@@ -30,10 +32,38 @@ final class LuaScript {
         }
     }
 
+    /** The script's text (tests check which keys it touches). */
+    String source() {
+        return source;
+    }
+
     Uni<Response> run(ReactiveRedisDataSource redis, List<String> keys, String... args) {
         return redis.execute("EVALSHA", arguments(sha, keys, args))
                 .onFailure(e -> e.getMessage() != null && e.getMessage().contains("NOSCRIPT"))
                 .recoverWithUni(() -> redis.execute("EVAL", arguments(source, keys, args)));
+    }
+
+    /**
+     * Runs the script, then {@code WAIT replicas timeout}, as one batch on one connection: the node that took the
+     * write is the node asked how many replicas have it (with Sentinel the current primary, with Cluster the primary
+     * of the keys' slot; WAIT has no key and would otherwise go anywhere), and it costs no extra round trip. Returns
+     * the script's reply and WAIT's count of acknowledging replicas.
+     */
+    Uni<List<Response>> runThenWait(
+            ReactiveRedisDataSource redis, List<String> keys, int replicas, long timeoutMillis, String... args) {
+        Request wait = Request.cmd(Command.WAIT).arg(replicas).arg(timeoutMillis);
+        return redis.getRedis()
+                .batch(List.of(request(Command.EVALSHA, sha, keys, args), wait))
+                .onFailure(e -> e.getMessage() != null && e.getMessage().contains("NOSCRIPT"))
+                .recoverWithUni(() -> redis.getRedis().batch(List.of(request(Command.EVAL, source, keys, args), wait)));
+    }
+
+    private static Request request(Command command, String script, List<String> keys, String... args) {
+        Request request = Request.cmd(command);
+        for (String arg : arguments(script, keys, args)) {
+            request.arg(arg);
+        }
+        return request;
     }
 
     private static String[] arguments(String script, List<String> keys, String... args) {

@@ -273,6 +273,7 @@ public class SessionStore {
     private final RedisKeys keys;
     private final BrokerConfig.Session config;
     private final Counter redisErrors;
+    private final Counter replicationShortfalls;
 
     SessionStore(
             ReactiveRedisDataSource redis,
@@ -290,6 +291,10 @@ public class SessionStore {
         this.config = config.session();
         this.redisErrors = Counter.builder("broker.redis.errors")
                 .description("Failed Redis operations")
+                .register(registry);
+        this.replicationShortfalls = Counter.builder("broker.redis.replication.shortfall")
+                .description("Session writes fewer Redis replicas acknowledged in time than "
+                        + "broker.session.min-replicas-acked")
                 .register(registry);
     }
 
@@ -312,9 +317,9 @@ public class SessionStore {
                 .all()
                 .unis(bySubject, bySid)
                 .discardItems()
-                .chain(() -> CREATE.run(
-                        redis,
-                        List.of(keys.session(s.sessionId())),
+                .chain(() -> durable(
+                        CREATE,
+                        s.sessionId(),
                         Long.toString(config.maxLifetime().toMillis()),
                         Long.toString(config.idleTimeout().toMillis()),
                         lifetimeMillis(s.refreshExpiresIn()),
@@ -416,9 +421,9 @@ public class SessionStore {
                 rotatedRefreshToken == null ? "" : keyRing.encrypt(rotatedRefreshToken, aad(sessionId, "rt"));
         return call(
                         "commit refresh",
-                        COMMIT_REFRESH.run(
-                                redis,
-                                List.of(keys.session(sessionId)),
+                        durable(
+                                COMMIT_REFRESH,
+                                sessionId,
                                 owner,
                                 Long.toString(expectedVersion),
                                 issuedEnvelope,
@@ -434,6 +439,31 @@ public class SessionStore {
                     return outcome == 1
                             ? CommitOutcome.COMMITTED
                             : outcome == 0 ? CommitOutcome.VERSION_MOVED : CommitOutcome.SESSION_GONE;
+                });
+    }
+
+    /**
+     * Runs a script that writes a session; with {@code min-replicas-acked} above 0, WAITs for that many replicas in the
+     * same round trip ({@link LuaScript#runThenWait}) and counts a shortfall, which does not fail the write: the
+     * upstream has acted already, and the client needs the answer.
+     */
+    private Uni<Response> durable(LuaScript script, String sessionId, String... args) {
+        List<String> key = List.of(keys.session(sessionId));
+        int replicas = config.minReplicasAcked();
+        if (replicas == 0) {
+            return script.run(redis, key, args);
+        }
+        return script.runThenWait(
+                        redis, key, replicas, config.replicationTimeout().toMillis(), args)
+                .map(replies -> {
+                    long acked = replies.get(1).toLong();
+                    if (acked < replicas) {
+                        replicationShortfalls.increment();
+                        LOG.warnf(
+                                "Redis replication: %d of %d replicas acknowledged the write of session %s within %s",
+                                acked, replicas, sessionId, config.replicationTimeout());
+                    }
+                    return replies.get(0);
                 });
     }
 

@@ -44,7 +44,14 @@ public class RefreshSession {
 
     private static final Logger LOG = Logger.getLogger(RefreshSession.class);
     private static final Duration LOCK_POLL = Duration.ofMillis(20);
-    private static final int COMMIT_ATTEMPTS = 3;
+    /**
+     * How long a commit is retried after Redis failures: long enough for a Sentinel or Cluster failover (failure
+     * detection plus election, a few seconds when the detection time is set to a second or two), short enough that
+     * the lock (the call budget plus 15 s) outlives it and one last attempt bounded by {@code quarkus.redis.timeout}.
+     */
+    static final Duration COMMIT_BUDGET = Duration.ofSeconds(10);
+
+    private static final Duration COMMIT_MAX_BACKOFF = Duration.ofSeconds(1);
 
     /**
      * A refresh, its fields already checked for syntax. {@link #toString()} is redacted.
@@ -224,7 +231,8 @@ public class RefreshSession {
                         rotated,
                         next == handle ? null : next.secretHash(),
                         rotated == null ? null : answer.refreshExpiresIn(),
-                        1)
+                        System.nanoTime() + COMMIT_BUDGET.toNanos(),
+                        Duration.ofMillis(100))
                 // The session still holds the refresh token just spent; the new one must not live on unrecorded.
                 .onFailure()
                 .call(() -> rotated == null ? Uni.createFrom().voidItem() : endSession.revokeOrphan(client, rotated))
@@ -250,9 +258,10 @@ public class RefreshSession {
     }
 
     /**
-     * Commits, retrying briefly: the upstream has already answered, and with one-time refresh tokens a lost commit
-     * would leave the session with a dead refresh token. The lock's lifetime covers these retries; the commit script
-     * is idempotent, so a retry after a lost reply is safe.
+     * Commits, retrying with backoff (100 ms doubling to 1 s) for {@link #COMMIT_BUDGET}: the upstream has already
+     * answered, and with one-time refresh tokens a lost commit would leave the session with a dead refresh token. A
+     * Redis failover within the budget therefore costs the caller latency, not the session. The lock's lifetime covers
+     * these retries; the commit script is idempotent, so a retry after a lost reply is safe.
      */
     private Uni<CommitOutcome> commit(
             String sessionId,
@@ -263,17 +272,18 @@ public class RefreshSession {
             String rotated,
             String newSecretHash,
             Long refreshExpiresIn,
-            int attempt) {
+            long deadline,
+            Duration backoff) {
         return store.commitRefresh(
                         sessionId, owner, version, scopeKey, issued, rotated, newSecretHash, refreshExpiresIn)
                 .onFailure(BrokerException.StoreUnavailable.class)
-                .recoverWithUni(e -> attempt == COMMIT_ATTEMPTS
+                .recoverWithUni(e -> System.nanoTime() + backoff.toNanos() > deadline
                         ? Uni.createFrom().failure(e)
                         : Uni.createFrom()
                                 .voidItem()
                                 .onItem()
                                 .delayIt()
-                                .by(Duration.ofMillis(100L * attempt))
+                                .by(backoff)
                                 .chain(() -> commit(
                                         sessionId,
                                         owner,
@@ -283,7 +293,12 @@ public class RefreshSession {
                                         rotated,
                                         newSecretHash,
                                         refreshExpiresIn,
-                                        attempt + 1)));
+                                        deadline,
+                                        min(backoff.multipliedBy(2), COMMIT_MAX_BACKOFF))));
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     private static TokenResult result(IssuedTokens issued, long ageMillis) {

@@ -26,6 +26,7 @@ import dev.tokenbroker.error.BrokerException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
@@ -45,6 +46,7 @@ import io.vertx.core.impl.NoStackTraceTimeoutException;
 public class UpstreamClient {
 
     private final HttpClient http;
+    private final Vertx vertx;
     private final long readTimeoutMillis;
     private final UpstreamMetadata metadata;
     private final ObjectMapper json;
@@ -66,6 +68,7 @@ public class UpstreamClient {
                         .setVerifyHost(true)
                         .setKeepAlive(true),
                 new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize()));
+        this.vertx = vertx;
         this.readTimeoutMillis = upstream.readTimeout().toMillis();
         this.metadata = metadata;
         this.json = json;
@@ -216,7 +219,7 @@ public class UpstreamClient {
         }
         Buffer body = Buffer.buffer(encode(form));
         return Uni.createFrom()
-                .emitter(emitter -> http.request(request)
+                .emitter(emitter -> onVertxThread(() -> http.request(request)
                         .compose(outgoing -> outgoing.send(body))
                         .onFailure(emitter::fail)
                         .onSuccess(response -> {
@@ -240,7 +243,20 @@ public class UpstreamClient {
                             response.endHandler(done -> emitter.complete(new Reply(
                                     response.statusCode(),
                                     received.length() == 0 ? null : received.toString(StandardCharsets.UTF_8))));
-                        }));
+                        })));
+    }
+
+    /**
+     * Runs {@code start} on a Vert.x thread. Called from another thread (the outbox worker, a test), the response's
+     * handlers would be attached by a task queued behind the response itself: a short answer (a revocation's empty
+     * 200) could end first, and the call then hung until the read timeout ("Response already ended").
+     */
+    private void onVertxThread(Runnable start) {
+        if (Context.isOnVertxThread()) {
+            start.run();
+        } else {
+            vertx.getOrCreateContext().runOnContext(v -> start.run());
+        }
     }
 
     private static BrokerException tooLarge(String how) {

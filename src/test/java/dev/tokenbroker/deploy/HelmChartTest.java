@@ -364,6 +364,8 @@ class HelmChartTest {
                 plain.get("QUARKUS_REDIS_HOSTS"));
         assertEquals("sentinel", plain.get("QUARKUS_REDIS_CLIENT_TYPE"));
         assertEquals("mymaster", plain.get("QUARKUS_REDIS_MASTER_NAME"));
+        assertEquals("1", plain.get("BROKER_SESSION_MIN_REPLICAS_ACKED"));
+        assertFalse(plain.containsKey("BROKER_SESSION_REPLICATION_TIMEOUT"), "the broker's default timeout");
         assertEquals("redis-password", secretRef(r, "QUARKUS_REDIS_PASSWORD").getKey());
         assertEquals("not-a-real-password", decode(r.one(Secret.class), "redis-password"));
         assertEquals(
@@ -374,6 +376,31 @@ class HelmChartTest {
                 envNames(r).stream()
                         .filter(n -> n.startsWith("BROKER_SESSION_ENCRYPTION_KEYS_"))
                         .collect(Collectors.toSet()));
+    }
+
+    @Test
+    void clusterReleaseListsTheNodesAndWaitsForOneReplica() {
+        Map<String, String> plain =
+                configMapOf(render(CI.resolve("cluster-values.yaml"))).getData();
+
+        assertEquals(
+                "redis://redis-cluster-0.redis-cluster-headless:6379,redis://redis-cluster-1.redis-cluster-headless:6379,"
+                        + "redis://redis-cluster-2.redis-cluster-headless:6379",
+                plain.get("QUARKUS_REDIS_HOSTS"));
+        assertEquals("cluster", plain.get("QUARKUS_REDIS_CLIENT_TYPE"));
+        assertFalse(plain.containsKey("QUARKUS_REDIS_MASTER_NAME"));
+        assertEquals("1", plain.get("BROKER_SESSION_MIN_REPLICAS_ACKED"));
+        assertEquals("250ms", plain.get("BROKER_SESSION_REPLICATION_TIMEOUT"));
+    }
+
+    @Test
+    void standaloneReleaseDoesNotWaitForReplicas() {
+        Map<String, String> plain =
+                configMapOf(render(CI.resolve("default-values.yaml"))).getData();
+
+        assertEquals("standalone", plain.get("QUARKUS_REDIS_CLIENT_TYPE"));
+        assertFalse(plain.containsKey("BROKER_SESSION_MIN_REPLICAS_ACKED"), "0: no WAIT, the broker's default");
+        assertFalse(plain.containsKey("BROKER_SESSION_REPLICATION_TIMEOUT"));
     }
 
     // ---------------------------------------------------------------- rollout

@@ -1,0 +1,107 @@
+package dev.tokenbroker.session;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.Test;
+
+import dev.tokenbroker.crypto.Handles;
+import io.vertx.redis.client.impl.ZModem;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Why no command of the broker can fail with {@code CROSSSLOT} on a Redis Cluster: every script declares and touches
+ * one key only (so its keys cannot span slots), and every key family hashes by its id's hash tag alone (so a prefix
+ * cannot move it). The cluster runs of the flow tests ({@code redis-cluster} execution in {@code pom.xml}) show the
+ * same on a real cluster, where Redis refuses a script that touches a key of another slot.
+ */
+class ClusterSlotsTest {
+
+    private static final Pattern KEY_REF = Pattern.compile("KEYS\\[(\\d+)]");
+    /** A redis.call whose key argument is not KEYS[...]: a key the script would reach without declaring it. */
+    private static final Pattern UNDECLARED_KEY = Pattern.compile("redis\\.call\\('(\\w+)',\\s*+(?!KEYS\\[)([^)]*)\\)");
+
+    @Test
+    void everyScriptTouchesExactlyOneDeclaredKey() throws Exception {
+        List<String> scripts = new ArrayList<>();
+        scripts.addAll(scripts(SessionStore.class));
+        scripts.addAll(scripts(RevocationOutbox.class));
+        assertTrue(scripts.size() >= 8, "found the scripts: " + scripts.size());
+        for (String script : scripts) {
+            TreeSet<String> referenced = new TreeSet<>();
+            Matcher m = KEY_REF.matcher(script);
+            while (m.find()) {
+                referenced.add(m.group(1));
+            }
+            assertEquals(List.of("1"), List.copyOf(referenced), "one key, KEYS[1], in:\n" + script);
+            Matcher undeclared = UNDECLARED_KEY.matcher(script);
+            assertFalse(undeclared.find(), () -> "a key not from KEYS: " + undeclared.group() + " in:\n" + script);
+        }
+    }
+
+    @Test
+    void everyKeyFamilyHashesByItsIdAloneWhateverThePrefix() {
+        for (String prefix : List.of("tb:", "prod:broker:", "")) {
+            RedisKeys keys = new RedisKeys(prefix);
+            Map<String, Function<String, String>> families = Map.of(
+                    "session", keys::session,
+                    "subject index", keys::subjectIndex,
+                    "sid index", keys::upstreamSessionIndex,
+                    "DPoP proof", keys::dpopProof,
+                    "logout token", keys::logoutToken,
+                    "active sessions", keys::activeSessions);
+            for (int i = 0; i < 1000; i++) {
+                String id = Handles.newHandle().sessionId();
+                String digest = Handles.digest(id);
+                for (var family : families.entrySet()) {
+                    for (String value : List.of(id, digest)) {
+                        String key = family.getValue().apply(value);
+                        assertEquals(
+                                ZModem.generate(value),
+                                ZModem.generate(key),
+                                family.getKey() + " key " + key + " is not in the slot of its id");
+                    }
+                }
+            }
+            assertEquals(ZModem.generate("revocations"), ZModem.generate(keys.revocationOutbox()));
+        }
+    }
+
+    @Test
+    void theSlotFunctionHonoursHashTagsAsRedisDoes() {
+        // The examples of the Redis Cluster specification, section "Hash tags".
+        assertEquals(ZModem.generate("user1000"), ZModem.generate("{user1000}.following"));
+        assertEquals(ZModem.generate("user1000"), ZModem.generate("{user1000}.followers"));
+        assertEquals(ZModem.generate("bar"), ZModem.generate("foo{bar}{zap}"));
+        // The CLUSTER KEYSLOT examples of the Redis documentation.
+        assertEquals(11058, ZModem.generate("somekey"));
+        assertEquals(2515, ZModem.generate("foo{hash_tag}"));
+    }
+
+    private static List<String> scripts(Class<?> type) throws IllegalAccessException {
+        List<String> sources = new ArrayList<>();
+        for (Field f : type.getDeclaredFields()) {
+            if (!Modifier.isStatic(f.getModifiers())) {
+                continue;
+            }
+            f.setAccessible(true);
+            Object value = f.get(null);
+            String source = value instanceof LuaScript script ? script.source() : value instanceof String s ? s : null;
+            // Scripts return; fragments (SessionStore.NOW, which only reads Redis' clock) are part of one.
+            if (source != null && source.contains("redis.call") && source.contains("return")) {
+                sources.add(source);
+            }
+        }
+        return sources;
+    }
+}
