@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
+import no.nav.security.mock.oauth2.OAuth2Config;
 import okhttp3.mockwebserver.RecordedRequest;
 
 import static io.restassured.RestAssured.given;
@@ -23,9 +24,17 @@ public class MockUpstreamResource implements QuarkusTestResourceLifecycleManager
 
     private static MockOAuth2Server server;
 
+    private boolean interactiveLogin;
+
+    /** {@code interactive-login=true}: the authorization endpoint shows a login form, as a person would see it. */
+    @Override
+    public void init(Map<String, String> initArgs) {
+        interactiveLogin = Boolean.parseBoolean(initArgs.getOrDefault("interactive-login", "false"));
+    }
+
     @Override
     public Map<String, String> start() {
-        server = new MockOAuth2Server();
+        server = new MockOAuth2Server(new OAuth2Config(interactiveLogin));
         try {
             server.start(InetAddress.getLoopbackAddress(), 0);
         } catch (Exception e) {
