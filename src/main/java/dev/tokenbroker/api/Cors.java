@@ -3,6 +3,7 @@ package dev.tokenbroker.api;
 import java.util.List;
 
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Provider;
 import jakarta.inject.Singleton;
 
 import dev.tokenbroker.config.BrokerConfig;
@@ -30,9 +31,13 @@ public class Cors {
     /** How long a browser may cache a preflight answer. */
     static final String MAX_AGE = "600";
 
-    private final Clients clients;
+    /**
+     * Looked up per request, not at injection: routes are installed before startup, and creating {@link Clients} then
+     * would report a bad client configuration as a stack trace instead of ConfigurationCheck's plain lines.
+     */
+    private final Provider<Clients> clients;
 
-    Cors(Clients clients) {
+    Cors(Provider<Clients> clients) {
         this.clients = clients;
     }
 
@@ -49,7 +54,7 @@ public class Cors {
             ctx.next();
             return;
         }
-        List<RegisteredClient> allowing = clients.allowingOrigin(origin);
+        List<RegisteredClient> allowing = clients.get().allowingOrigin(origin);
         boolean allowed =
                 bff ? allowing.stream().anyMatch(c -> c.mode() == BrokerConfig.ClientMode.WEB) : !allowing.isEmpty();
         boolean preflight = ctx.request().method() == HttpMethod.OPTIONS
