@@ -2,7 +2,10 @@ package dev.tokenbroker.api;
 
 import jakarta.inject.Singleton;
 
+import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.token.AuthorizationRequests;
 import dev.tokenbroker.token.ExchangeCode;
 import dev.tokenbroker.token.TokenResult;
 import io.smallrye.mutiny.Uni;
@@ -13,10 +16,12 @@ class AuthorizationCodeGrant implements GrantHandler {
 
     private final ExchangeCode exchangeCode;
     private final DpopBinding dpop;
+    private final AuthorizationRequests authorizationRequests;
 
-    AuthorizationCodeGrant(ExchangeCode exchangeCode, DpopBinding dpop) {
+    AuthorizationCodeGrant(ExchangeCode exchangeCode, DpopBinding dpop, AuthorizationRequests authorizationRequests) {
         this.exchangeCode = exchangeCode;
         this.dpop = dpop;
+        this.authorizationRequests = authorizationRequests;
     }
 
     @Override
@@ -32,6 +37,9 @@ class AuthorizationCodeGrant implements GrantHandler {
     @Override
     public Uni<TokenResult> handle(RegisteredClient client, Params params, RequestFacts request) {
         String code = params.required("code", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
+        if (client.brokerRunsPkce()) {
+            return brokerHeldPkce(client, params, request, code);
+        }
         String redirectUri =
                 params.required("redirect_uri", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
         String verifier = params.required(
@@ -39,5 +47,33 @@ class AuthorizationCodeGrant implements GrantHandler {
         return dpop.keyForExchange(client, request)
                 .chain(dpopKey ->
                         exchangeCode.exchange(new ExchangeCode.Request(client, code, redirectUri, verifier, dpopKey)));
+    }
+
+    /**
+     * {@code pkce=broker}: the code must come with the {@code state} of an authorization request the broker started
+     * for this client, and no verifier; the broker's own is used. Anything else is refused before the upstream is
+     * called. Web clients never redeem codes here: their callback is {@code /bff/callback}.
+     */
+    private Uni<TokenResult> brokerHeldPkce(RegisteredClient client, Params params, RequestFacts request, String code) {
+        if (client.mode() == BrokerConfig.ClientMode.WEB) {
+            throw new BrokerException.InvalidGrant("A web-mode client's codes are redeemed by the broker's callback");
+        }
+        if (params.optional("code_verifier") != null) {
+            throw new BrokerException.InvalidRequest(
+                    "code_verifier must not be sent: this client uses broker-held PKCE");
+        }
+        String state = params.required("state", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
+        String redirectUri =
+                params.optional("redirect_uri", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
+        return dpop.keyForExchange(client, request)
+                .chain(dpopKey -> authorizationRequests.take(client, state).chain(transaction -> {
+                    if (redirectUri != null && !redirectUri.equals(transaction.redirectUri())) {
+                        return Uni.createFrom()
+                                .failure(new BrokerException.InvalidGrant(
+                                        "redirect_uri is not the one of the authorization request"));
+                    }
+                    return exchangeCode.exchange(new ExchangeCode.Request(
+                            client, code, transaction.redirectUri(), transaction.codeVerifier(), dpopKey));
+                }));
     }
 }

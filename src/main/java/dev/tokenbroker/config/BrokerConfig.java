@@ -145,6 +145,89 @@ public interface BrokerConfig {
          * at each code exchange of this client; nothing on refresh. No default: unlimited.
          */
         OptionalInt maxSessionsPerUser();
+
+        /**
+         * {@code native}: the front end runs the authorization request and holds the broker's handle; {@code web}:
+         * the broker runs the whole flow at {@code /bff/*} and the browser holds only an HttpOnly session cookie.
+         * Default {@code native}.
+         */
+        @WithDefault("native")
+        ClientMode mode();
+
+        /**
+         * Who makes the PKCE pair of a native client: {@code app} (it sends {@code code_verifier}) or {@code broker}
+         * ({@code POST /oauth2/authorization-request}, then a code exchange with {@code state} and no verifier).
+         * Default {@code app}.
+         */
+        @WithDefault("app")
+        PkceMode pkce();
+
+        /** Scope the broker asks for when it starts the authorization request. Default {@code openid offline_access}. */
+        @WithDefault("openid offline_access")
+        String scope();
+
+        /**
+         * Browser origins ({@code https://app.example}, no path) that may call {@code /oauth2/*} and, for web clients,
+         * {@code /bff/*} (with credentials) from JavaScript. No default: no cross-origin calls.
+         */
+        Optional<List<String>> allowedOrigins();
+
+        /**
+         * Where {@code /bff/login} may send the browser back: exact URLs, or origins ({@code https://app.example})
+         * that allow any path there. The first entry is the default. No default; required for web clients.
+         */
+        Optional<List<String>> returnTo();
+
+        /** SameSite of the web session cookie: {@code strict} or {@code lax}. Default {@code strict}. */
+        @WithDefault("strict")
+        SameSite cookieSameSite();
+
+        /** Sent as {@code post_logout_redirect_uri} in the logout URL {@code /bff/logout} returns. No default. */
+        Optional<String> postLogoutRedirectUri();
+    }
+
+    /** Configured in lower case ({@code native}, {@code web}); {@code native} is a Java keyword, hence upper case here. */
+    enum ClientMode {
+        /** The front end holds the handle and calls {@code /oauth2/*}. */
+        NATIVE,
+        /** The broker holds everything; the browser gets an HttpOnly cookie from {@code /bff/*}. */
+        WEB
+    }
+
+    /** Configured as {@code app} or {@code broker}. */
+    enum PkceMode {
+        APP,
+        BROKER
+    }
+
+    /** Configured as {@code strict} or {@code lax}; {@link #attribute} is how the cookie spells it. */
+    enum SameSite {
+        STRICT("Strict"),
+        LAX("Lax");
+
+        public final String attribute;
+
+        SameSite(String attribute) {
+            this.attribute = attribute;
+        }
+    }
+
+    /** The browser flows: {@code /bff/*} and broker-held PKCE. */
+    Web web();
+
+    interface Web {
+        /**
+         * How long an authorization request the broker started (its state, nonce and PKCE verifier) may take to come
+         * back; each is usable once. Default {@code 10m}.
+         */
+        @WithDefault("10m")
+        @DurationMin(seconds = 10)
+        Duration transactionLifetime();
+
+        /** {@code POST /bff/token} refreshes when the access token it holds expires within this. Default {@code 30s}. */
+        @WithDefault("30s")
+        @DurationMin(seconds = 0)
+        Duration refreshMargin();
     }
 
     enum DpopMode {

@@ -53,7 +53,15 @@ public class Clients {
                     c.authMethod(),
                     c.rotateHandles(),
                     c.dpop(),
-                    c.maxSessionsPerUser());
+                    c.maxSessionsPerUser(),
+                    c.mode(),
+                    c.pkce(),
+                    c.scope(),
+                    c.allowedOrigins().orElse(List.of()),
+                    c.returnTo().orElse(List.of()),
+                    c.cookieSameSite(),
+                    c.postLogoutRedirectUri());
+            checkBrowserSettings(prefix, client);
             require(
                     c.maxSessionsPerUser().orElse(1) >= 1,
                     prefix + "max-sessions-per-user must be at least 1 (leave it unset for no limit)");
@@ -84,6 +92,45 @@ public class Clients {
 
     public Optional<RegisteredClient> byClientId(String clientId) {
         return Optional.ofNullable(clientId == null ? null : byClientId.get(clientId));
+    }
+
+    /** Web clients only: every registered web client. */
+    public List<RegisteredClient> webClients() {
+        return byClientId.values().stream()
+                .filter(c -> c.mode() == BrokerConfig.ClientMode.WEB)
+                .toList();
+    }
+
+    /** The clients that allow this browser origin ({@code allowed-origins}). */
+    public List<RegisteredClient> allowingOrigin(String origin) {
+        return byClientId.values().stream()
+                .filter(c -> c.allowedOrigins().contains(origin))
+                .toList();
+    }
+
+    private void checkBrowserSettings(String prefix, RegisteredClient client) {
+        client.allowedOrigins()
+                .forEach(origin -> require(
+                        Origins.isOrigin(origin),
+                        prefix + "allowed-origins: '" + origin
+                                + "' is not an origin (scheme://host[:port], no path, no trailing slash)"));
+        client.returnTo()
+                .forEach(uri -> require(
+                        Origins.isHttpUrl(uri),
+                        prefix + "return-to: '" + uri + "' is not an absolute http(s) URL without fragment"));
+        if (client.mode() == BrokerConfig.ClientMode.WEB) {
+            require(
+                    !client.returnTo().isEmpty(),
+                    prefix + "return-to must list at least one URL or origin for a web client");
+            require(
+                    !client.allowedOrigins().isEmpty(),
+                    prefix + "allowed-origins must list the origins of the web client's pages "
+                            + "(they must send Origin with every POST to /bff/*)");
+            require(
+                    client.redirectUris().stream().anyMatch(u -> u.endsWith(Origins.CALLBACK_PATH)),
+                    prefix + "redirect-uris must contain the broker's own <origin>" + Origins.CALLBACK_PATH
+                            + " for a web client");
+        }
     }
 
     private static boolean isAbsoluteWithoutFragment(String uri) {

@@ -1,6 +1,7 @@
 package dev.tokenbroker.config;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -16,7 +17,39 @@ public record RegisteredClient(
         BrokerConfig.AuthMethod authMethod,
         boolean rotateHandles,
         BrokerConfig.DpopMode dpop,
-        OptionalInt maxSessionsPerUser) {
+        OptionalInt maxSessionsPerUser,
+        BrokerConfig.ClientMode mode,
+        BrokerConfig.PkceMode pkce,
+        String scope,
+        List<String> allowedOrigins,
+        List<String> returnTo,
+        BrokerConfig.SameSite cookieSameSite,
+        Optional<String> postLogoutRedirectUri) {
+
+    /** This client, asking for another scope when the broker starts its authorization requests. */
+    public RegisteredClient withScope(String otherScope) {
+        return new RegisteredClient(
+                name,
+                clientId,
+                clientSecret,
+                redirectUris,
+                authMethod,
+                rotateHandles,
+                dpop,
+                maxSessionsPerUser,
+                mode,
+                pkce,
+                otherScope,
+                allowedOrigins,
+                returnTo,
+                cookieSameSite,
+                postLogoutRedirectUri);
+    }
+
+    /** Whether the broker runs this client's authorization requests (web mode, or native with broker-held PKCE). */
+    public boolean brokerRunsPkce() {
+        return mode == BrokerConfig.ClientMode.WEB || pkce == BrokerConfig.PkceMode.BROKER;
+    }
 
     @Override
     public String toString() {

@@ -84,6 +84,16 @@ public final class Handles {
         return B64URL.encodeToString(SHA256.get().digest(value.getBytes(StandardCharsets.UTF_8)));
     }
 
+    /** 256 random bits, base64url (43 characters): a {@code state}, {@code nonce} or RFC 7636 code verifier. */
+    public static String randomSecret() {
+        return random(32);
+    }
+
+    /** RFC 7636 §4.2 S256 code challenge of a verifier. */
+    public static String s256(String verifier) {
+        return hash(verifier);
+    }
+
     /** A random id for lock ownership; not a secret. */
     public static String randomId() {
         return random(12);

@@ -22,6 +22,7 @@ import io.quarkus.arc.profile.IfBuildProfile;
 import io.quarkus.runtime.Startup;
 import io.vertx.ext.web.Router;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
+import no.nav.security.mock.oauth2.OAuth2Config;
 
 /**
  * Dev mode only ({@code ./mvnw quarkus:dev}): brings the Redis and the upstream OpenID provider that the
@@ -60,14 +61,22 @@ public class DevServices {
         if (RedisServer.listening(issuer.getPort())) {
             upstream = null;
         } else {
-            upstream = new MockOAuth2Server();
+            // A real login form (any user name), as a person meets it at a real upstream.
+            upstream = new MockOAuth2Server(new OAuth2Config(true));
             upstream.start(InetAddress.getLoopbackAddress(), issuer.getPort());
         }
-        var client = config.clients().values().iterator().next();
+        var client = config.clients().values().stream()
+                .filter(c -> c.mode() == BrokerConfig.ClientMode.NATIVE)
+                .findFirst()
+                .orElseThrow();
+        var web = config.clients().values().stream()
+                .filter(c -> c.mode() == BrokerConfig.ClientMode.WEB)
+                .findFirst()
+                .orElseThrow();
         try (InputStream page = DevServices.class.getResourceAsStream("/devmode/login.html")) {
             loginPage = new String(page.readAllBytes(), StandardCharsets.UTF_8)
                     .replace("__ISSUER__", issuer.toString())
-                    .replace("__CLIENT_ID__", client.clientId());
+                    .replace("__CLIENT_ID__", web.clientId());
         }
         LOG.info(walkthrough(
                 "http://localhost:" + httpPort,
@@ -78,7 +87,7 @@ public class DevServices {
                 redisUri));
     }
 
-    /** The dev login page at /dev/ and its redirect target /dev/callback. */
+    /** The dev SPA at /dev/ (and /dev/callback, the native dev client's registered redirect). */
     void routes(@Observes Router router) {
         router.getWithRegex("/dev/(callback)?")
                 .handler(ctx -> ctx.response()
@@ -102,17 +111,18 @@ public class DevServices {
                 "",
                 "token-broker dev mode",
                 "  broker         " + broker + "  (POST /oauth2/token, POST /oauth2/revoke)",
-                "  login page     " + broker + "/dev/  (PKCE login in the browser, then refresh and logout)",
+                "  dev SPA        " + broker + "/dev/  (web mode: login form, user, access token, API call, logout;"
+                        + " also at 127.0.0.1)",
                 "  health         " + management + "/q/health  (the management port: health, metrics, OpenAPI and "
                         + "the admin API are not on " + broker + ")",
                 "  Swagger UI     " + management + "/q/swagger-ui",
                 "  metrics        " + management + "/q/metrics",
-                "  dev upstream   " + issuer + "  (mock-oauth2-server; signs you in at once, no login form)",
+                "  dev upstream   " + issuer + "  (mock-oauth2-server; its login form takes any user name)",
                 "  dev Redis      " + redisUri,
                 "  dev client     " + clientId + " (secret: see %dev.broker.clients in application.properties)",
                 "Walk-through (paste into a shell):",
                 "  VERIFIER=" + EXAMPLE_VERIFIER,
-                "  CODE=$(curl -s -o /dev/null -w '%{redirect_url}' '" + authorize
+                "  CODE=$(curl -s -o /dev/null -w '%{redirect_url}' -d username=dev '" + authorize
                         + "' | sed 's/.*code=\\([^&]*\\).*/\\1/')",
                 "  HANDLE=$(curl -s -w '\\n' " + broker + "/oauth2/token -d grant_type=authorization_code -d client_id="
                         + clientId
@@ -122,7 +132,8 @@ public class DevServices {
                 "  curl -s -w '\\n' " + broker + "/oauth2/token -d grant_type=refresh_token -d client_id=" + clientId
                         + " -d refresh_token=\"$HANDLE\"",
                 "  curl -si " + broker + "/oauth2/revoke -d client_id=" + clientId + " -d token=\"$HANDLE\"",
-                "(In a browser, open the authorize URL inside the CODE line; the redirect carries the code.)",
+                "(curl posts the login form's user name; in a browser, open the authorize URL inside the CODE line,"
+                        + " sign in, and the redirect carries the code.)",
                 "(From a phone on your network: restart with -Dquarkus.http.host=0.0.0.0; see README, Quickstart.)",
                 "");
     }

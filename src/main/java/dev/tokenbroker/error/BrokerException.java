@@ -69,6 +69,23 @@ public abstract sealed class BrokerException extends RuntimeException {
         }
     }
 
+    /** Web mode: no live session behind the request's cookie (OIDC Core §3.1.2.6 {@code login_required}). */
+    public static final class NotSignedIn extends BrokerException {
+        public NotSignedIn(String description) {
+            super(401, "login_required", description, null, null);
+        }
+    }
+
+    /**
+     * Web mode: a {@code /bff/*} call without the CSRF header, or from an origin the client does not allow. The
+     * description names the missing check, never the allowed origins.
+     */
+    public static final class CrossSiteRefused extends BrokerException {
+        public CrossSiteRefused(String description) {
+            super(403, "access_denied", description, null, null);
+        }
+    }
+
     /** Requested scope wider than the session's. */
     public static final class InvalidScope extends BrokerException {
         public InvalidScope(String description) {

@@ -58,6 +58,22 @@ public class RedisKeys {
         return prefix + "outbox:{revocations}";
     }
 
+    /**
+     * One authorization request the broker started (state, nonce, PKCE verifier), by a digest of its {@code state};
+     * taken once by the callback or the code exchange.
+     */
+    public String authorizationTransaction(String stateDigest) {
+        return prefix + "txn:{" + stateDigest + "}";
+    }
+
+    /**
+     * What a web-mode session adds to its session (ID token, user claims, current access token), in the same Cluster
+     * slot as {@link #session(String)}; deleted whenever the session ends.
+     */
+    public String webSession(String sessionId) {
+        return prefix + "web:{" + sessionId + "}";
+    }
+
     /** Pattern matching every session key; for tests and tooling, never on a request path. */
     public String allSessions() {
         return prefix + "session:*";

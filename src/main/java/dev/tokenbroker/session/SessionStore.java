@@ -511,9 +511,11 @@ public class SessionStore {
         Uni<Integer> bySid = sidTag.isEmpty()
                 ? Uni.createFrom().item(0)
                 : redis.set(String.class).srem(keys.upstreamSessionIndex(sidTag), sessionId);
+        // A web-mode session's extra record ends with it, however the session ended.
+        Uni<Integer> web = redis.key(String.class).del(keys.webSession(sessionId));
         return Uni.combine()
                 .all()
-                .unis(bySubject, bySid)
+                .unis(bySubject, bySid, web)
                 .discardItems()
                 .onFailure()
                 .recoverWithItem(e -> {

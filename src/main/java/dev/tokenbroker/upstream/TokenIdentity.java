@@ -10,6 +10,7 @@ import jakarta.inject.Singleton;
 import org.eclipse.microprofile.jwt.JsonWebToken;
 import org.jboss.logging.Logger;
 
+import dev.tokenbroker.error.BrokerException;
 import io.smallrye.jwt.algorithm.SignatureAlgorithm;
 import io.smallrye.jwt.auth.principal.DefaultJWTParser;
 import io.smallrye.jwt.auth.principal.JWTAuthContextInfo;
@@ -46,6 +47,31 @@ public class TokenIdentity {
     /** From the ID token when there is one (an ID token that fails verification yields no identity), else the access token. */
     public Identity of(UpstreamTokenResponse token, String clientId) {
         return token.idToken() != null ? read(token.idToken(), clientId) : read(token.accessToken(), ANY_AUDIENCE);
+    }
+
+    /**
+     * An ID token the broker asked for itself (web mode): verified without exception against the upstream's JWKS,
+     * with {@code iss}, {@code aud} (the client) and {@code exp} (OIDC Core §3.1.3.7); the caller checks
+     * {@code nonce}. Fails closed: without a discovered JWKS nothing is accepted.
+     *
+     * @throws BrokerException.InvalidGrant when the token does not verify
+     * @throws BrokerException.UpstreamUnavailable when discovery gave no JWKS
+     */
+    public JsonWebToken verifiedIdToken(String idToken, String clientId) {
+        if (metadata.current().jwksUri().isEmpty()) {
+            throw new BrokerException.UpstreamUnavailable(
+                    "web mode needs the upstream's jwks_uri from discovery (broker.upstream.issuer)", null, false);
+        }
+        if (idToken == null || idToken.isEmpty()) {
+            throw new BrokerException.InvalidGrant("The upstream returned no ID token");
+        }
+        try {
+            return parser(clientId).parse(idToken);
+        } catch (Exception e) {
+            // The exception text may quote the token: log its type only.
+            LOG.warnf("An ID token failed verification (%s)", e.getClass().getSimpleName());
+            throw new BrokerException.InvalidGrant("The upstream's ID token failed verification");
+        }
     }
 
     private Identity read(String jwt, String audience) {

@@ -5,4 +5,15 @@ import java.util.Optional;
 
 /** Where the upstream lives: from configuration, discovery, or both (configuration wins). */
 public record UpstreamEndpoints(
-        Optional<String> issuer, URI tokenEndpoint, Optional<URI> revocationEndpoint, Optional<URI> jwksUri) {}
+        Optional<String> issuer,
+        URI tokenEndpoint,
+        Optional<URI> revocationEndpoint,
+        Optional<URI> jwksUri,
+        Optional<URI> authorizationEndpoint,
+        Optional<URI> endSessionEndpoint) {
+
+    /** Without discovery: what the configuration names. */
+    UpstreamEndpoints(Optional<String> issuer, URI tokenEndpoint, Optional<URI> revocationEndpoint) {
+        this(issuer, tokenEndpoint, revocationEndpoint, Optional.empty(), Optional.empty(), Optional.empty());
+    }
+}

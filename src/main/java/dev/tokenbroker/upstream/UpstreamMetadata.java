@@ -50,8 +50,7 @@ public class UpstreamMetadata {
             endpoints.set(new UpstreamEndpoints(
                     this.config.issuer().map(UpstreamMetadata::issuerOf),
                     this.config.tokenEndpoint().get(),
-                    this.config.revocationEndpoint(),
-                    Optional.empty()));
+                    this.config.revocationEndpoint()));
         }
         if (this.config.issuer().isEmpty()) {
             discovery = null;
@@ -103,10 +102,13 @@ public class UpstreamMetadata {
                     Optional.of(issuer),
                     token,
                     config.revocationEndpoint().or(() -> uri(doc, "revocation_endpoint")),
-                    uri(doc, "jwks_uri"));
+                    uri(doc, "jwks_uri"),
+                    uri(doc, "authorization_endpoint"),
+                    uri(doc, "end_session_endpoint"));
             trusted("token_endpoint", discovered.tokenEndpoint());
             discovered.revocationEndpoint().ifPresent(u -> trusted("revocation_endpoint", u));
             discovered.jwksUri().ifPresent(u -> trusted("jwks_uri", u));
+            discovered.authorizationEndpoint().ifPresent(u -> trusted("authorization_endpoint", u));
             endpoints.set(discovered);
             LOG.infof(
                     "Upstream discovery from %s loaded: token endpoint %s, revocation endpoint %s, JWKS %s",

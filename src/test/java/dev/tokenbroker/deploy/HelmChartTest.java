@@ -280,6 +280,25 @@ class HelmChartTest {
     }
 
     @Test
+    void webAndBrokerPkceClientSettingsBecomeTheirEnvVarsAndAreLeftOutWhenUnset() {
+        Map<String, String> plain =
+                configMapOf(render(CI.resolve("web-values.yaml"))).getData();
+
+        assertEquals("web", plain.get("BROKER_CLIENTS_SPA_MODE"));
+        assertEquals("https://app.example.com", plain.get("BROKER_CLIENTS_SPA_ALLOWED_ORIGINS"));
+        assertEquals(
+                "https://app.example.com,https://app.example.com/signed-in", plain.get("BROKER_CLIENTS_SPA_RETURN_TO"));
+        assertEquals("lax", plain.get("BROKER_CLIENTS_SPA_COOKIE_SAME_SITE"));
+        assertEquals("https://app.example.com/bye", plain.get("BROKER_CLIENTS_SPA_POST_LOGOUT_REDIRECT_URI"));
+        assertEquals("https://tokens.example.com/bff/callback", plain.get("BROKER_CLIENTS_SPA_REDIRECT_URIS"));
+        assertEquals("https://tokens.example.com", plain.get("BROKER_EXTERNAL_BASE_URL"));
+        assertEquals("broker", plain.get("BROKER_CLIENTS_MOBILE_PKCE"));
+        assertFalse(plain.containsKey("BROKER_CLIENTS_MOBILE_MODE"), "unset: the broker's default (native)");
+        assertFalse(plain.containsKey("BROKER_CLIENTS_MOBILE_ALLOWED_ORIGINS"));
+        assertFalse(plain.containsKey("BROKER_CLIENTS_SPA_PKCE"));
+    }
+
+    @Test
     void defaultSecretHoldsEveryReferencedKeyWithTheValuesGiven() {
         Rendered r = render(CI.resolve("default-values.yaml"));
         Secret secret = r.one(Secret.class);

@@ -21,8 +21,9 @@ class DevServicesWalkthroughTest {
                 "http://localhost:8080/dev/callback",
                 URI.create("redis://127.0.0.1:16379"));
 
-        assertFalse(banner.contains("any login works"), "no login form appears: " + banner);
-        assertTrue(banner.contains("signs you in at once"), banner);
+        assertFalse(banner.contains("signs you in at once"), "the dev upstream shows a login form: " + banner);
+        assertTrue(banner.contains("login form takes any user name"), banner);
+        assertTrue(banner.contains("-d username=dev"), "the curl line fills in the login form: " + banner);
         banner.lines()
                 .filter(l -> l.contains("curl -s ") && l.contains("/oauth2/token"))
                 .forEach(l -> assertTrue(l.contains("-w '\\n'"), l));

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
+import no.nav.security.mock.oauth2.OAuth2Config;
 import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
 import okhttp3.mockwebserver.RecordedRequest;
 
@@ -24,9 +25,17 @@ public class MockUpstreamResource implements QuarkusTestResourceLifecycleManager
 
     private static MockOAuth2Server server;
 
+    private boolean interactiveLogin;
+
+    /** {@code interactive-login=true}: the authorization endpoint shows a login form, as a person would see it. */
+    @Override
+    public void init(Map<String, String> initArgs) {
+        interactiveLogin = Boolean.parseBoolean(initArgs.getOrDefault("interactive-login", "false"));
+    }
+
     @Override
     public Map<String, String> start() {
-        server = new MockOAuth2Server();
+        server = new MockOAuth2Server(new OAuth2Config(interactiveLogin));
         try {
             server.start(InetAddress.getLoopbackAddress(), 0);
         } catch (Exception e) {

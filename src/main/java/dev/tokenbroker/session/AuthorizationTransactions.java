@@ -1,0 +1,118 @@
+package dev.tokenbroker.session;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+import jakarta.inject.Singleton;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.crypto.KeyRing;
+import dev.tokenbroker.error.BrokerException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * Authorization requests the broker started, shared by every replica: one key per {@code state}
+ * ({@link RedisKeys#authorizationTransaction}), holding a {@link KeyRing} envelope of the transaction, living
+ * {@code broker.web.transaction-lifetime}, and read at most once: a script reads and deletes it in one step, so a
+ * replayed {@code state} finds nothing, on any replica.
+ */
+@Singleton
+public class AuthorizationTransactions {
+
+    /** KEYS[1] transaction. Returns its value, deleted, or nil. (GETDEL needs Redis 6.2; this runs on 5.) */
+    private static final LuaScript TAKE = new LuaScript("""
+            local v = redis.call('GET', KEYS[1])
+            if v then redis.call('DEL', KEYS[1]) end
+            return v""");
+
+    /**
+     * One authorization request. {@link #toString()} is redacted.
+     *
+     * @param clientId    whose request it is
+     * @param redirectUri the redirect URI it named, which the code exchange must repeat
+     * @param returnTo    web mode: where the browser goes after the callback; null for native apps
+     */
+    public record Transaction(
+            String clientId, String state, String nonce, String codeVerifier, String redirectUri, String returnTo) {
+        @Override
+        public String toString() {
+            return "Transaction[client=" + clientId + "]";
+        }
+    }
+
+    private final ReactiveRedisDataSource redis;
+    private final RedisKeys keys;
+    private final KeyRing keyRing;
+    private final ObjectMapper json;
+    private final Duration redisTimeout;
+    private final Counter redisErrors;
+
+    AuthorizationTransactions(
+            ReactiveRedisDataSource redis,
+            RedisKeys keys,
+            KeyRing keyRing,
+            ObjectMapper json,
+            MeterRegistry registry,
+            @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout) {
+        this.redis = redis;
+        this.keys = keys;
+        this.keyRing = keyRing;
+        this.json = json;
+        this.redisTimeout = redisTimeout;
+        this.redisErrors = Counter.builder("broker.redis.errors")
+                .description("Failed Redis operations")
+                .register(registry);
+    }
+
+    public Uni<Void> put(Transaction transaction, Duration lifetime) {
+        String key = key(transaction.state());
+        String envelope;
+        try {
+            envelope = keyRing.encrypt(json.writeValueAsString(transaction), key);
+        } catch (JsonProcessingException e) {
+            return Uni.createFrom().failure(new IllegalStateException("cannot serialise a transaction", e));
+        }
+        return guard(
+                        redis.execute("SET", key, envelope, "NX", "PX", Long.toString(lifetime.toMillis())),
+                        "store an authorization transaction")
+                .replaceWithVoid();
+    }
+
+    /** The transaction of this {@code state}, deleted; empty when unknown, expired or already taken. */
+    public Uni<Optional<Transaction>> take(String state) {
+        String key = key(state);
+        return guard(TAKE.run(redis, List.of(key)), "take an authorization transaction")
+                .map(r -> {
+                    if (r == null) {
+                        return Optional.<Transaction>empty();
+                    }
+                    try {
+                        return Optional.of(json.readValue(keyRing.decrypt(r.toString(), key), Transaction.class));
+                    } catch (JsonProcessingException | IllegalStateException e) {
+                        // Written by a key no longer in the ring, or not by us: as good as unknown.
+                        return Optional.<Transaction>empty();
+                    }
+                });
+    }
+
+    private String key(String state) {
+        return keys.authorizationTransaction(Handles.digest(state));
+    }
+
+    private <T> Uni<T> guard(Uni<T> call, String operation) {
+        return call.ifNoItem().after(redisTimeout).fail().onFailure().transform(e -> {
+            redisErrors.increment();
+            return new BrokerException.StoreUnavailable(
+                    "Redis failed to " + operation + ": " + e.getClass().getName(), e);
+        });
+    }
+}

@@ -1,0 +1,121 @@
+package dev.tokenbroker.session;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.inject.Singleton;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.crypto.KeyRing;
+import dev.tokenbroker.error.BrokerException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * What a web-mode session keeps beside its {@link SessionStore} session: one {@link KeyRing} envelope at
+ * {@link RedisKeys#webSession}, living as long as a session can. {@link SessionStore#unindex} deletes it whenever the
+ * session ends, so back-channel logout, the admin API and reuse detection end web sessions too.
+ */
+@Singleton
+public class WebSessionStore {
+
+    /**
+     * A web session. {@link #toString()} is redacted.
+     *
+     * @param secretHash      hash of the secret of the handle the browser's cookie holds now
+     * @param claims          the user claims {@code /bff/user} shows, from the verified ID token
+     * @param accessExpiresAt epoch millis at which {@link #accessToken} expires (0: unknown, refresh every time)
+     */
+    public record WebSession(
+            String clientId,
+            String secretHash,
+            String idToken,
+            Map<String, Object> claims,
+            String accessToken,
+            String tokenType,
+            long accessExpiresAt,
+            String scope) {
+        @Override
+        public String toString() {
+            return "WebSession[client=" + clientId + "]";
+        }
+    }
+
+    private final ReactiveRedisDataSource redis;
+    private final RedisKeys keys;
+    private final KeyRing keyRing;
+    private final ObjectMapper json;
+    private final Duration lifetime;
+    private final Duration redisTimeout;
+    private final Counter redisErrors;
+
+    WebSessionStore(
+            ReactiveRedisDataSource redis,
+            RedisKeys keys,
+            KeyRing keyRing,
+            ObjectMapper json,
+            BrokerConfig config,
+            MeterRegistry registry,
+            @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout) {
+        this.redis = redis;
+        this.keys = keys;
+        this.keyRing = keyRing;
+        this.json = json;
+        this.lifetime = config.session().maxLifetime();
+        this.redisTimeout = redisTimeout;
+        this.redisErrors = Counter.builder("broker.redis.errors")
+                .description("Failed Redis operations")
+                .register(registry);
+    }
+
+    /** Writes the record; an existing one keeps its remaining lifetime. */
+    public Uni<Void> put(String sessionId, WebSession session) {
+        String key = keys.webSession(sessionId);
+        String envelope;
+        try {
+            envelope = keyRing.encrypt(json.writeValueAsString(session), key);
+        } catch (JsonProcessingException e) {
+            return Uni.createFrom().failure(new IllegalStateException("cannot serialise a web session", e));
+        }
+        // KEEPTTL needs Redis 6; a fresh PX on every write is capped by the session's own absolute lifetime anyway.
+        return guard(
+                        redis.execute("SET", key, envelope, "PX", Long.toString(lifetime.toMillis())),
+                        "store a web session")
+                .replaceWithVoid();
+    }
+
+    public Uni<Optional<WebSession>> get(String sessionId) {
+        String key = keys.webSession(sessionId);
+        return guard(redis.value(String.class).get(key), "read a web session").map(envelope -> {
+            if (envelope == null) {
+                return Optional.<WebSession>empty();
+            }
+            try {
+                return Optional.of(json.readValue(keyRing.decrypt(envelope, key), WebSession.class));
+            } catch (JsonProcessingException | IllegalStateException e) {
+                return Optional.<WebSession>empty();
+            }
+        });
+    }
+
+    public Uni<Void> delete(String sessionId) {
+        return guard(redis.key(String.class).del(keys.webSession(sessionId)), "delete a web session")
+                .replaceWithVoid();
+    }
+
+    private <T> Uni<T> guard(Uni<T> call, String operation) {
+        return call.ifNoItem().after(redisTimeout).fail().onFailure().transform(e -> {
+            redisErrors.increment();
+            return new BrokerException.StoreUnavailable(
+                    "Redis failed to " + operation + ": " + e.getClass().getName(), e);
+        });
+    }
+}

@@ -1,0 +1,117 @@
+package dev.tokenbroker.token;
+
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import jakarta.inject.Singleton;
+
+import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.session.AuthorizationTransactions;
+import dev.tokenbroker.session.AuthorizationTransactions.Transaction;
+import dev.tokenbroker.upstream.UpstreamMetadata;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * Authorization requests the broker starts and keeps (web mode, and native apps with {@code pkce=broker}): it makes
+ * {@code state}, {@code nonce} and the PKCE pair (RFC 7636, S256), stores them as a one-time transaction shared by all
+ * replicas, and builds the upstream authorization URL. Only a code that comes back with a {@code state} the broker
+ * issued, for the same client, is ever exchanged: the broker is no code-redemption oracle for codes it did not ask
+ * for (draft-ietf-oauth-browser-based-apps §5.1.3).
+ */
+@Singleton
+public class AuthorizationRequests {
+
+    /** What the caller sends the browser to; {@link #toString()} is redacted. */
+    public record Started(URI authorizationUrl, String state) {
+        @Override
+        public String toString() {
+            return "Started[]";
+        }
+    }
+
+    private final AuthorizationTransactions transactions;
+    private final UpstreamMetadata metadata;
+    private final BrokerConfig.Web config;
+
+    AuthorizationRequests(AuthorizationTransactions transactions, UpstreamMetadata metadata, BrokerConfig config) {
+        this.transactions = transactions;
+        this.metadata = metadata;
+        this.config = config.web();
+    }
+
+    /**
+     * @param redirectUri one of the client's registered redirect URIs (checked here)
+     * @param returnTo    web mode: where the browser goes afterwards, already checked against the allowlist; else null
+     * @param loginHint   OIDC {@code login_hint}, or null
+     */
+    public Uni<Started> start(RegisteredClient client, String redirectUri, String returnTo, String loginHint) {
+        if (!client.redirectUris().contains(redirectUri)) {
+            return Uni.createFrom()
+                    .failure(new BrokerException.InvalidRequest("redirect_uri is not registered for this client"));
+        }
+        URI endpoint = metadata.current()
+                .authorizationEndpoint()
+                .orElseThrow(() -> new BrokerException.UpstreamUnavailable(
+                        "no authorization_endpoint: the broker-run flows need discovery (broker.upstream.issuer)",
+                        null,
+                        false));
+        Transaction transaction = new Transaction(
+                client.clientId(),
+                Handles.randomSecret(),
+                Handles.randomSecret(),
+                Handles.randomSecret(),
+                redirectUri,
+                returnTo);
+        Map<String, String> query = new LinkedHashMap<>();
+        query.put("response_type", "code");
+        query.put("client_id", client.clientId());
+        query.put("redirect_uri", redirectUri);
+        query.put("scope", client.scope());
+        query.put("state", transaction.state());
+        query.put("nonce", transaction.nonce());
+        query.put("code_challenge", Handles.s256(transaction.codeVerifier()));
+        query.put("code_challenge_method", "S256");
+        if (loginHint != null) {
+            query.put("login_hint", loginHint);
+        }
+        String encoded = query.entrySet().stream()
+                .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
+                        + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+                .collect(Collectors.joining("&"));
+        String base = endpoint.toString();
+        URI url = URI.create(base + (base.contains("?") ? "&" : "?") + encoded);
+        return transactions
+                .put(transaction, config.transactionLifetime())
+                .map(stored -> new Started(url, transaction.state()));
+    }
+
+    /**
+     * The transaction of a {@code state} this client's request got, consumed: a second call with the same state, a
+     * state of another client, or one the broker never issued fails with {@code invalid_grant} before any upstream
+     * call.
+     */
+    public Uni<Transaction> take(RegisteredClient client, String state) {
+        return take(state).map(t -> {
+            if (!t.clientId().equals(client.clientId())) {
+                throw unknownState();
+            }
+            return t;
+        });
+    }
+
+    /** Like {@link #take(RegisteredClient, String)}, for the web callback, which learns the client from the transaction. */
+    public Uni<Transaction> take(String state) {
+        return transactions.take(state).map(found -> found.orElseThrow(AuthorizationRequests::unknownState));
+    }
+
+    private static BrokerException unknownState() {
+        return new BrokerException.InvalidGrant("state is unknown, expired, already used or not this client's");
+    }
+}

@@ -1,0 +1,164 @@
+package dev.tokenbroker.web;
+
+import java.net.URI;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.tokenbroker.support.Broker;
+import dev.tokenbroker.support.MockUpstreamResource;
+import dev.tokenbroker.support.RedisResource;
+import dev.tokenbroker.support.WebLogin;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+import okhttp3.mockwebserver.RecordedRequest;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.emptyOrNullString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.not;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Native apps with {@code pkce=broker}: the broker makes and keeps the PKCE pair; the app never sees a verifier. */
+@QuarkusTest
+@WithTestResource(RedisResource.class)
+@WithTestResource(MockUpstreamResource.class)
+class BrokerHeldPkceTest {
+
+    static final String CLIENT = "clover-broker-pkce";
+    static final String REDIRECT = "clover-bp://cb";
+
+    @BeforeEach
+    void drain() {
+        while (MockUpstreamResource.poll(1) != null) {
+            // discard what earlier tests sent
+        }
+    }
+
+    private static JsonPath authorizationRequest() {
+        return given().contentType(ContentType.URLENC)
+                .formParams(Broker.params("client_id", CLIENT, "redirect_uri", REDIRECT, "login_hint", "erin"))
+                .post("/oauth2/authorization-request")
+                .then()
+                .statusCode(200)
+                .header("Cache-Control", "no-store")
+                .extract()
+                .jsonPath();
+    }
+
+    /** The system browser: the upstream signs in at once and redirects to the app with code and state. */
+    private static URI openInBrowser(String authorizationUrl) {
+        return WebLogin.authorize(new WebLogin.Started(URI.create(authorizationUrl), null));
+    }
+
+    @Test
+    void codeAndStateWithoutVerifierAreExchangedWithTheVerifierTheBrokerKept() throws Exception {
+        JsonPath started = authorizationRequest();
+        URI authorizationUrl = URI.create(started.getString("authorization_url"));
+        assertEquals(started.getString("state"), WebLogin.query(authorizationUrl, "state"));
+        assertEquals("S256", WebLogin.query(authorizationUrl, "code_challenge_method"));
+        assertEquals("erin", WebLogin.query(authorizationUrl, "login_hint"));
+        URI back = openInBrowser(started.getString("authorization_url"));
+
+        Broker.token(Broker.params(
+                        "grant_type",
+                        "authorization_code",
+                        "client_id",
+                        CLIENT,
+                        "code",
+                        WebLogin.query(back, "code"),
+                        "state",
+                        WebLogin.query(back, "state")))
+                .statusCode(200)
+                .body("access_token", not(emptyOrNullString()))
+                .body("refresh_token", not(emptyOrNullString()));
+        RecordedRequest exchange = nextRequestTo("/token");
+        String body = exchange.getBody().readUtf8();
+        assertTrue(body.contains("code_verifier="), "the broker sent its verifier");
+        assertTrue(body.contains("redirect_uri=clover-bp%3A%2F%2Fcb"), body.replaceAll("code=[^&]*", "code=…"));
+    }
+
+    @Test
+    void aCodeFromAFlowTheBrokerDidNotStartIsRefusedBeforeAnyUpstreamCall() throws Exception {
+        String code = MockUpstreamResource.authorize(CLIENT, REDIRECT, Broker.VERIFIER);
+        drain();
+
+        Broker.token(Broker.params(
+                        "grant_type", "authorization_code", "client_id", CLIENT, "code", code, "state", "s1"))
+                .statusCode(400)
+                .body("error", equalTo("invalid_grant"));
+        assertNoUpstreamCall();
+    }
+
+    @Test
+    void aStateIsSpentByItsFirstUseAndAVerifierOrAMissingStateIsRefused() throws Exception {
+        JsonPath started = authorizationRequest();
+        URI back = openInBrowser(started.getString("authorization_url"));
+        String code = WebLogin.query(back, "code");
+        String state = WebLogin.query(back, "state");
+
+        Broker.token(Broker.params(
+                        "grant_type", "authorization_code",
+                        "client_id", CLIENT,
+                        "code", code,
+                        "state", state,
+                        "code_verifier", Broker.VERIFIER))
+                .statusCode(400)
+                .body("error", equalTo("invalid_request"));
+        Broker.token(Broker.params("grant_type", "authorization_code", "client_id", CLIENT, "code", code))
+                .statusCode(400)
+                .body("error", equalTo("invalid_request"));
+        Broker.token(Broker.params(
+                        "grant_type", "authorization_code",
+                        "client_id", CLIENT,
+                        "code", code,
+                        "state", state,
+                        "redirect_uri", "clover-bp://other"))
+                .statusCode(400)
+                .body("error", equalTo("invalid_grant"));
+        drain();
+        // The mismatched redirect_uri spent the state: a retry with it goes nowhere near the upstream.
+        Broker.token(Broker.params(
+                        "grant_type", "authorization_code", "client_id", CLIENT, "code", code, "state", state))
+                .statusCode(400)
+                .body("error", equalTo("invalid_grant"));
+        assertNoUpstreamCall();
+    }
+
+    @Test
+    void onlyClientsWithBrokerHeldPkceMayStartAnAuthorizationRequest() {
+        given().contentType(ContentType.URLENC)
+                .formParams(Broker.params("client_id", Broker.MOBILE, "redirect_uri", Broker.MOBILE_REDIRECT))
+                .post("/oauth2/authorization-request")
+                .then()
+                .statusCode(400)
+                .body("error", equalTo("invalid_request"));
+        given().contentType(ContentType.URLENC)
+                .formParams(Broker.params("client_id", CLIENT, "redirect_uri", "clover-bp://not-registered"))
+                .post("/oauth2/authorization-request")
+                .then()
+                .statusCode(400)
+                .body("error", equalTo("invalid_request"));
+    }
+
+    private static RecordedRequest nextRequestTo(String suffix) {
+        for (int i = 0; i < 20; i++) {
+            RecordedRequest r = MockUpstreamResource.poll(2000);
+            assertNotNull(r, "no upstream request ending in " + suffix);
+            if (r.getPath().contains(suffix)) {
+                return r;
+            }
+        }
+        throw new AssertionError("no upstream request ending in " + suffix);
+    }
+
+    private static void assertNoUpstreamCall() {
+        for (RecordedRequest r = MockUpstreamResource.poll(300); r != null; r = MockUpstreamResource.poll(300)) {
+            assertTrue(!r.getPath().contains("/token"), "the upstream got a token request: " + r.getPath());
+        }
+    }
+}
