@@ -323,4 +323,53 @@ class MultiReplicaIT {
                     upstream.exchanges().get(0).getHeader("Authorization"));
         }
     }
+
+    @Test
+    void rateLimitsAreSharedByReplicasAndIgnoreForwardedForFromAnUntrustedPeer() throws Exception {
+        Map<String, String> env = productionEnv();
+        env.put("BROKER_RATE_LIMIT_PER_ADDRESS_REQUESTS", "4");
+        env.put("BROKER_RATE_LIMIT_PER_ADDRESS_PERIOD", "1h");
+        // No trusted proxy: the loopback peer is the source, whatever X-Forwarded-For says.
+        try (BrokerProcess a = BrokerProcess.launch(env);
+                BrokerProcess b = BrokerProcess.launch(env)) {
+            a.awaitReady();
+            b.awaitReady();
+            List<Integer> statuses = new java.util.ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                statuses.add(given().baseUri((i % 2 == 0 ? a : b).baseUrl())
+                        .contentType(ContentType.URLENC)
+                        .header("X-Forwarded-For", "198.51.100." + i)
+                        .formParams(Broker.params("client_id", "clover", "token", "unknown-" + i))
+                        .post("/oauth2/revoke")
+                        .then()
+                        .extract()
+                        .statusCode());
+            }
+            assertEquals(List.of(200, 200, 200, 200, 429, 429), statuses, "4 per address, counted by both replicas");
+            String retryAfter = given().baseUri(a.baseUrl())
+                    .contentType(ContentType.URLENC)
+                    .formParams(Broker.params("client_id", "clover", "token", "unknown"))
+                    .post("/oauth2/revoke")
+                    .then()
+                    .statusCode(429)
+                    .body("error", org.hamcrest.Matchers.equalTo("temporarily_unavailable"))
+                    .extract()
+                    .header("Retry-After");
+            // One request per 15 minutes refills a bucket of 4 per hour; the fifth waits for it.
+            int seconds = Integer.parseInt(retryAfter);
+            assertTrue(seconds > 800 && seconds <= 900, retryAfter);
+        }
+
+        Map<String, String> badProxy = productionEnv();
+        badProxy.put("BROKER_RATE_LIMIT_TRUSTED_PROXIES", "10.0.0.0/8,ingress.local");
+        try (BrokerProcess broker = BrokerProcess.launch(badProxy)) {
+            assertNotEquals(0, broker.awaitExit());
+            assertTrue(
+                    broker.output()
+                            .lines()
+                            .anyMatch(line -> line.contains(
+                                    "broker.rate-limit.trusted-proxies: 'ingress.local' is not an IP address")),
+                    broker.output());
+        }
+    }
 }
