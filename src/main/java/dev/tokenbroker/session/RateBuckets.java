@@ -28,7 +28,9 @@ public class RateBuckets {
      * KEYS buckets (of one hash tag); ARGV[1] cost, ARGV[2] {@code take} (all or nothing: refused when any bucket
      * is over) or {@code charge} (always taken, for a cost found out afterwards: the debt is capped at one period
      * beyond the burst), then per bucket its emission interval ms (period / requests) and its period ms.
-     * Returns {0, 0} taken, or {i, ms} refused by bucket i, which admits the request again after ms.
+     * Returns {0, 0} taken, or {i, ms} refused by bucket i, which admits the request again after ms. A bucket key
+     * lives until its bucket is full again, at least 1 ms (at very high rates an emission interval is below the
+     * clock's resolution).
      */
     private static final LuaScript GCRA = new LuaScript("""
             local t = redis.call('TIME')
@@ -46,7 +48,7 @@ public class RateBuckets {
               tats[i] = math.min(new, now + 2 * period)
             end
             for i = 1, #KEYS do
-              redis.call('SET', KEYS[i], string.format('%.3f', tats[i]), 'PX', string.format('%d', math.ceil(tats[i] - now)))
+              redis.call('SET', KEYS[i], string.format('%.3f', tats[i]), 'PX', string.format('%d', math.max(1, math.ceil(tats[i] - now))))
             end
             return {0, 0}""");
 

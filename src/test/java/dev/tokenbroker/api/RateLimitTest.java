@@ -46,7 +46,8 @@ class RateLimitTest {
                     "broker.rate-limit.per-address.requests", "4",
                     "broker.rate-limit.per-address.period", "1m",
                     "broker.clients.web.rate-limit.requests", "3",
-                    "broker.clients.web.rate-limit.period", "1m");
+                    "broker.clients.web.rate-limit.period", "1m",
+                    "broker.clients.dollar.rate-limit.requests", "1000000000");
         }
     }
 
@@ -137,6 +138,12 @@ class RateLimitTest {
         assertEquals(before + 1, refused("web", "client"));
         // Other clients have buckets of their own.
         revokeFrom("198.51.100.24", Broker.MOBILE).statusCode(200);
+    }
+
+    @Test
+    void aRateTooHighForTheClockToResolveStillAdmits() {
+        revokeFrom("198.51.100.40", "clover-dollar").statusCode(200);
+        revokeFrom("198.51.100.40", "clover-dollar").statusCode(200);
     }
 
     @Test
