@@ -82,6 +82,15 @@ public final class BrokerProcess implements AutoCloseable {
         }
     }
 
+    /** Resident set size of the broker process in KiB, from {@code /proc} (Linux). */
+    public long rssKib() throws IOException {
+        return Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status")).stream()
+                .filter(line -> line.startsWith("VmRSS:"))
+                .map(line -> Long.parseLong(line.replaceAll("[^0-9]", "")))
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("no VmRSS for " + process.pid()));
+    }
+
     public boolean isAlive() {
         return process.isAlive();
     }
