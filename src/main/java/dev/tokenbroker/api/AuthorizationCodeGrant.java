@@ -34,6 +34,12 @@ class AuthorizationCodeGrant implements GrantHandler {
         return "exchange";
     }
 
+    /** The upstream burns a code on any failed exchange: replaying stolen or guessed codes must not be cheap. */
+    @Override
+    public boolean invalidGrantCostsExtra() {
+        return true;
+    }
+
     @Override
     public Uni<TokenResult> handle(RegisteredClient client, Params params, RequestFacts request) {
         String code = params.required("code", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");

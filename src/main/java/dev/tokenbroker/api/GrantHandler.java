@@ -16,6 +16,15 @@ interface GrantHandler {
     /** The {@code operation} of its log line and metric. */
     String operation();
 
+    /**
+     * Whether an {@code invalid_grant} answer costs the client's rate-limit buckets
+     * {@code broker.rate-limit.failed-exchange-cost} requests instead of one: for grants whose failures may have
+     * cost an upstream call that an attacker could repeat at will (replayed codes).
+     */
+    default boolean invalidGrantCostsExtra() {
+        return false;
+    }
+
     /** Parameter errors may be thrown; everything after them fails the returned {@link Uni}. */
     Uni<TokenResult> handle(RegisteredClient client, Params params, RequestFacts request);
 }

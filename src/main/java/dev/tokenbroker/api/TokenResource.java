@@ -33,6 +33,7 @@ import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.token.EndSession;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.http.HttpServerRequest;
 
 /**
  * The front ends' token endpoint (RFC 6749 §3.2) and revocation endpoint (RFC 7009). Both take
@@ -48,6 +49,7 @@ public class TokenResource {
     private final EndSession endSession;
     private final DpopBinding dpop;
     private final Operations operations;
+    private final RateLimits rateLimits;
     private final ObjectReader strictJson;
 
     TokenResource(
@@ -56,12 +58,14 @@ public class TokenResource {
             EndSession endSession,
             DpopBinding dpop,
             Operations operations,
+            RateLimits rateLimits,
             ObjectMapper json) {
         this.clients = clients;
         this.grants = grants.stream().collect(Collectors.toUnmodifiableMap(GrantHandler::grantType, g -> g));
         this.endSession = endSession;
         this.dpop = dpop;
         this.operations = operations;
+        this.rateLimits = rateLimits;
         this.strictJson = json.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     }
 
@@ -103,16 +107,18 @@ public class TokenResource {
                     + "or temporarily_unavailable (upstream down or answering garbage)")
     @APIResponse(responseCode = "503", description = "temporarily_unavailable: session store down; see Retry-After")
     @APIResponse(responseCode = "504", description = "temporarily_unavailable: upstream timed out")
-    public Uni<Response> tokenForm(MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop) {
-        return token(() -> new Params(form), dpop);
+    @APIResponse(responseCode = "429", description = "temporarily_unavailable: rate limit reached; see Retry-After")
+    public Uni<Response> tokenForm(
+            MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop, HttpServerRequest http) {
+        return token(() -> new Params(form), dpop, http);
     }
 
     @POST
     @Path("/token")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(hidden = true)
-    public Uni<Response> tokenJson(String body, @HeaderParam("DPoP") List<String> dpop) {
-        return token(() -> jsonParams(body), dpop);
+    public Uni<Response> tokenJson(String body, @HeaderParam("DPoP") List<String> dpop, HttpServerRequest http) {
+        return token(() -> jsonParams(body), dpop, http);
     }
 
     @POST
@@ -135,20 +141,22 @@ public class TokenResource {
             content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
     @APIResponse(responseCode = "401", description = "invalid_client: unknown client_id")
     @APIResponse(responseCode = "503", description = "temporarily_unavailable: session store down; see Retry-After")
-    public Uni<Response> revokeForm(MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop) {
-        return revoke(() -> new Params(form), dpop);
+    @APIResponse(responseCode = "429", description = "temporarily_unavailable: rate limit reached; see Retry-After")
+    public Uni<Response> revokeForm(
+            MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop, HttpServerRequest http) {
+        return revoke(() -> new Params(form), dpop, http);
     }
 
     @POST
     @Path("/revoke")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(hidden = true)
-    public Uni<Response> revokeJson(String body, @HeaderParam("DPoP") List<String> dpop) {
-        return revoke(() -> jsonParams(body), dpop);
+    public Uni<Response> revokeJson(String body, @HeaderParam("DPoP") List<String> dpop, HttpServerRequest http) {
+        return revoke(() -> jsonParams(body), dpop, http);
     }
 
     /** Runs on the event loop: the use cases never block (their rare blocking steps move to worker threads). */
-    private Uni<Response> token(Supplier<Params> request, List<String> dpop) {
+    private Uni<Response> token(Supplier<Params> request, List<String> dpop, HttpServerRequest http) {
         Operations.Operation op = operations.begin("token");
         return op.track(Uni.createFrom()
                 .deferred(() -> {
@@ -162,7 +170,13 @@ public class TokenResource {
                     if (grant == null) {
                         throw new BrokerException.UnsupportedGrantType("grant_type must be one of " + grants.keySet());
                     }
-                    return grant.handle(client, params, new RequestFacts("POST", "/oauth2/token", single(dpop)));
+                    RequestFacts facts = new RequestFacts("POST", "/oauth2/token", single(dpop));
+                    return rateLimits
+                            .admit(client, http)
+                            .chain(admission -> grant.handle(client, params, facts)
+                                    .onFailure(e ->
+                                            e instanceof BrokerException.InvalidGrant && grant.invalidGrantCostsExtra())
+                                    .call(() -> rateLimits.failedExchange(admission)));
                 })
                 .map(result -> NoStore.ok(TokenResponse.of(result))));
     }
@@ -178,7 +192,7 @@ public class TokenResource {
         return header.get(0);
     }
 
-    private Uni<Response> revoke(Supplier<Params> request, List<String> dpop) {
+    private Uni<Response> revoke(Supplier<Params> request, List<String> dpop, HttpServerRequest http) {
         Operations.Operation op = operations.begin("revoke");
         return op.track(Uni.createFrom()
                 .deferred(() -> {
@@ -188,8 +202,10 @@ public class TokenResource {
                     String token = params.required("token");
                     // RFC 7009 §2.1: the hint may be ignored; we only ever hold refresh tokens.
                     params.optional("token_type_hint");
-                    return this.dpop
-                            .keyIfPresent(client, new RequestFacts("POST", "/oauth2/revoke", single(dpop)))
+                    RequestFacts facts = new RequestFacts("POST", "/oauth2/revoke", single(dpop));
+                    return rateLimits
+                            .admit(client, http)
+                            .chain(() -> this.dpop.keyIfPresent(client, facts))
                             .chain(dpopKey -> endSession.revoke(client, token, dpopKey));
                     // RFC 7009 §2.2: the status is the answer; no body, so no Content-Type that promises JSON.
                 })

@@ -184,6 +184,12 @@ public interface BrokerConfig {
 
         /** Sent as {@code post_logout_redirect_uri} in the logout URL {@code /bff/logout} returns. No default. */
         Optional<String> postLogoutRedirectUri();
+
+        /**
+         * Requests this client may make to {@code /oauth2/token} and {@code /oauth2/revoke}, from all addresses
+         * together, across all replicas. No default: unlimited.
+         */
+        Limit rateLimit();
     }
 
     /** Configured in lower case ({@code native}, {@code web}); {@code native} is a Java keyword, hence upper case here. */
@@ -228,6 +234,47 @@ public interface BrokerConfig {
         @WithDefault("30s")
         @DurationMin(seconds = 0)
         Duration refreshMargin();
+    }
+
+    /** Abuse controls on {@code /oauth2/token} and {@code /oauth2/revoke}, shared by all replicas through Redis. */
+    RateLimit rateLimit();
+
+    interface RateLimit {
+        /**
+         * Proxies (addresses or CIDR blocks, e.g. {@code 10.0.0.0/8}) whose {@code X-Forwarded-For} is believed: the
+         * source address is the rightmost entry that is not one of them. No default: the peer address counts and
+         * {@code X-Forwarded-For} is ignored.
+         */
+        Optional<List<String>> trustedProxies();
+
+        /**
+         * Requests one source address may make per client (IPv6 addresses counted by {@code /64}). No default:
+         * unlimited.
+         */
+        Limit perAddress();
+
+        /**
+         * What a code exchange that ends in {@code invalid_grant} (the upstream's, or a redirect URI mismatch) costs,
+         * in requests, so that replayed codes cannot make the broker call the upstream without bound. Default
+         * {@code 10}.
+         */
+        @WithDefault("10")
+        @Min(1)
+        int failedExchangeCost();
+    }
+
+    /**
+     * A token bucket: {@code requests} at once, refilled at {@code requests} per {@code period} (GCRA in Redis).
+     */
+    interface Limit {
+        /** Burst size and requests per period. No default: no limit. */
+        @Min(1)
+        OptionalInt requests();
+
+        /** Default {@code 1m}. */
+        @WithDefault("1m")
+        @DurationMin(millis = 1)
+        Duration period();
     }
 
     enum DpopMode {

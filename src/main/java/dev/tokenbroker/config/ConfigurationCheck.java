@@ -11,7 +11,7 @@ import dev.tokenbroker.crypto.KeyRing;
 import io.quarkus.runtime.Startup;
 
 /**
- * Builds the beans that check configuration (clients, key ring) before anything else starts, and reports all their
+ * Builds the beans that check configuration (clients, key ring, trusted proxies) before anything else starts, and reports all their
  * problems at once, one line each, as an {@link InvalidConfiguration}; the beans themselves throw
  * {@link IllegalArgumentException}s naming the property (one line per problem).
  */
@@ -19,10 +19,11 @@ import io.quarkus.runtime.Startup;
 @Singleton
 public class ConfigurationCheck {
 
-    ConfigurationCheck(Instance<Clients> clients, Instance<KeyRing> keyRing) {
+    ConfigurationCheck(Instance<Clients> clients, Instance<KeyRing> keyRing, Instance<TrustedProxies> proxies) {
         List<String> problems = new ArrayList<>();
         collect(problems, clients::get);
         collect(problems, keyRing::get);
+        collect(problems, proxies::get);
         if (!problems.isEmpty()) {
             throw new InvalidConfiguration(problems);
         }

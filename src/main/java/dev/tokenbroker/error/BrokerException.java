@@ -245,6 +245,37 @@ public abstract sealed class BrokerException extends RuntimeException {
         }
     }
 
+    /**
+     * A rate limit is exhausted (RFC 6585 §4): nothing was done; the caller may retry after
+     * {@link #retryAfterSeconds()}. {@code kind} says which limit, {@code client} or {@code address}.
+     */
+    public static final class RateLimited extends BrokerException {
+        private final String kind;
+        private final OptionalInt retryAfter;
+
+        public RateLimited(String kind, long retryAfterMillis) {
+            super(429, "temporarily_unavailable", "Too many requests, retry later", "rate limit per " + kind, null);
+            this.kind = kind;
+            // Whole seconds, rounded up: retrying earlier would be refused again.
+            this.retryAfter = OptionalInt.of((int) Math.max(1, (retryAfterMillis + 999) / 1000));
+        }
+
+        /** Which limit: {@code client} or {@code address}. */
+        public String kind() {
+            return kind;
+        }
+
+        @Override
+        public String outcome() {
+            return "rate_limited";
+        }
+
+        @Override
+        public OptionalInt retryAfterSeconds() {
+            return retryAfter;
+        }
+    }
+
     public static final class ServerError extends BrokerException {
         public ServerError(String logDetail, Throwable cause) {
             super(500, "server_error", "Internal error", logDetail, cause);

@@ -7,7 +7,7 @@ import dev.tokenbroker.config.BrokerConfig;
 
 /**
  * Every Redis key name the broker uses, in one place (tests use it too). Braces are Redis Cluster hash tags: each
- * key below lives in the slot of its tag, and every Lua script touches one key only.
+ * key below lives in the slot of its tag, and every Lua script touches one key only, or keys of one tag.
  */
 @Singleton
 public class RedisKeys {
@@ -72,6 +72,14 @@ public class RedisKeys {
      */
     public String webSession(String sessionId) {
         return prefix + "web:{" + sessionId + "}";
+    }
+
+    /**
+     * One rate-limit bucket of a client: {@code kind} {@code client} (no {@code id}) or {@code address} (the source
+     * address). A client's buckets share its hash tag, so one script checks them together in one Cluster slot.
+     */
+    public String rateBucket(String clientName, String kind, String id) {
+        return prefix + "rate:{" + clientName + "}:" + kind + (id == null ? "" : ":" + id);
     }
 
     /** Pattern matching every session key; for tests and tooling, never on a request path. */

@@ -422,6 +422,19 @@ class HelmChartTest {
         assertFalse(plain.containsKey("BROKER_SESSION_REPLICATION_TIMEOUT"));
     }
 
+    @Test
+    void haReleaseSetsRateLimitsPerClientAndPerAddressBehindTrustedProxies() {
+        Map<String, String> plain =
+                configMapOf(render(CI.resolve("ha-values.yaml"))).getData();
+
+        assertEquals("600", plain.get("BROKER_CLIENTS_CLOVER_RATE_LIMIT_REQUESTS"));
+        assertEquals("1m", plain.get("BROKER_CLIENTS_CLOVER_RATE_LIMIT_PERIOD"));
+        assertEquals("10.0.0.0/8,fd00::/8", plain.get("BROKER_RATE_LIMIT_TRUSTED_PROXIES"));
+        assertEquals("30", plain.get("BROKER_RATE_LIMIT_PER_ADDRESS_REQUESTS"));
+        assertEquals("1m", plain.get("BROKER_RATE_LIMIT_PER_ADDRESS_PERIOD"));
+        assertEquals("20", plain.get("BROKER_RATE_LIMIT_FAILED_EXCHANGE_COST"));
+    }
+
     // ---------------------------------------------------------------- rollout
 
     @Test

@@ -66,17 +66,48 @@ public final class BrokerProcess implements AutoCloseable {
         return "http://127.0.0.1:" + managementPort;
     }
 
+    /** The URL of a health check ({@code ready}, {@code live}, {@code started}): the one place that knows its port. */
+    public String healthUrl(String check) {
+        return managementUrl() + "/q/health/" + check;
+    }
+
     /** Waits until readiness is UP; fails with the process output if it exits or takes too long. */
     public BrokerProcess awaitReady() throws Exception {
-        return awaitHealth("/q/health/ready");
+        return awaitHealth("ready");
     }
 
     /** Waits until the HTTP server answers, ready or not. */
     public BrokerProcess awaitListening() throws Exception {
-        return awaitHealth("/q/health/live");
+        return awaitHealth("live");
     }
 
-    private BrokerProcess awaitHealth(String path) throws Exception {
+    /** SIGTERM, as Kubernetes sends it to a pod being deleted; returns at once. */
+    public void terminate() {
+        process.destroy();
+    }
+
+    /** SIGKILL ({@code kill -9}): no shutdown hook runs; waits until the process is gone. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        if (!process.waitFor(20, TimeUnit.SECONDS)) {
+            throw new AssertionError("broker survived SIGKILL");
+        }
+    }
+
+    /** Resident set size of the broker process in KiB, from {@code /proc} (Linux). */
+    public long rssKib() throws IOException {
+        return Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status")).stream()
+                .filter(line -> line.startsWith("VmRSS:"))
+                .map(line -> Long.parseLong(line.replaceAll("[^0-9]", "")))
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("no VmRSS for " + process.pid()));
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    private BrokerProcess awaitHealth(String check) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
@@ -85,7 +116,7 @@ public final class BrokerProcess implements AutoCloseable {
             }
             try {
                 HttpResponse<Void> r = http.send(
-                        HttpRequest.newBuilder(URI.create(managementUrl() + path))
+                        HttpRequest.newBuilder(URI.create(healthUrl(check)))
                                 .timeout(Duration.ofSeconds(2))
                                 .build(),
                         HttpResponse.BodyHandlers.discarding());
@@ -97,7 +128,7 @@ public final class BrokerProcess implements AutoCloseable {
             }
             process.waitFor(100, TimeUnit.MILLISECONDS);
         }
-        throw new AssertionError("broker " + path + " not UP within 60 s:\n" + output());
+        throw new AssertionError("broker " + healthUrl(check) + " not UP within 60 s:\n" + output());
     }
 
     /** Waits for the process to exit on its own and returns its exit code. */

@@ -1,5 +1,6 @@
 package dev.tokenbroker.token;
 
+import java.time.Duration;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
@@ -15,6 +16,7 @@ import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.core.WireMockConfiguration;
 
 import dev.tokenbroker.devmode.RedisServer;
+import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.BrokerProcess;
 import dev.tokenbroker.support.ConcurrentCalls;
@@ -325,6 +327,198 @@ class MultiReplicaIT {
                                                             secret, java.nio.charset.StandardCharsets.UTF_8))
                                             .getBytes()),
                     upstream.exchanges().get(0).getHeader("Authorization"));
+        }
+    }
+
+    @Test
+    void rateLimitsAreSharedByReplicasAndIgnoreForwardedForFromAnUntrustedPeer() throws Exception {
+        Map<String, String> env = productionEnv();
+        env.put("BROKER_RATE_LIMIT_PER_ADDRESS_REQUESTS", "4");
+        env.put("BROKER_RATE_LIMIT_PER_ADDRESS_PERIOD", "1h");
+        // No trusted proxy: the loopback peer is the source, whatever X-Forwarded-For says.
+        try (BrokerProcess a = BrokerProcess.launch(env);
+                BrokerProcess b = BrokerProcess.launch(env)) {
+            a.awaitReady();
+            b.awaitReady();
+            List<Integer> statuses = new java.util.ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                statuses.add(given().baseUri((i % 2 == 0 ? a : b).baseUrl())
+                        .contentType(ContentType.URLENC)
+                        .header("X-Forwarded-For", "198.51.100." + i)
+                        .formParams(Broker.params("client_id", "clover", "token", "unknown-" + i))
+                        .post("/oauth2/revoke")
+                        .then()
+                        .extract()
+                        .statusCode());
+            }
+            assertEquals(List.of(200, 200, 200, 200, 429, 429), statuses, "4 per address, counted by both replicas");
+            String retryAfter = given().baseUri(a.baseUrl())
+                    .contentType(ContentType.URLENC)
+                    .formParams(Broker.params("client_id", "clover", "token", "unknown"))
+                    .post("/oauth2/revoke")
+                    .then()
+                    .statusCode(429)
+                    .body("error", org.hamcrest.Matchers.equalTo("temporarily_unavailable"))
+                    .extract()
+                    .header("Retry-After");
+            // One request per 15 minutes refills a bucket of 4 per hour; the fifth waits for it.
+            int seconds = Integer.parseInt(retryAfter);
+            assertTrue(seconds > 800 && seconds <= 900, retryAfter);
+        }
+
+        Map<String, String> badProxy = productionEnv();
+        badProxy.put("BROKER_RATE_LIMIT_TRUSTED_PROXIES", "10.0.0.0/8,ingress.local");
+        try (BrokerProcess broker = BrokerProcess.launch(badProxy)) {
+            assertNotEquals(0, broker.awaitExit());
+            assertTrue(
+                    broker.output()
+                            .lines()
+                            .anyMatch(line -> line.contains(
+                                    "broker.rate-limit.trusted-proxies: 'ingress.local' is not an IP address")),
+                    broker.output());
+        }
+    }
+
+    private static String exchangeAt(BrokerProcess broker, String code) {
+        return given().baseUri(broker.baseUrl())
+                .contentType(ContentType.URLENC)
+                .formParams(Broker.params(
+                        "grant_type",
+                        "authorization_code",
+                        "client_id",
+                        "clover",
+                        "code",
+                        code,
+                        "redirect_uri",
+                        "clover://auth-callback",
+                        "code_verifier",
+                        Broker.VERIFIER))
+                .post("/oauth2/token")
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
+    }
+
+    /** A refresh over a fresh connection: the status and body, or -1 when no HTTP answer came (refused, reset). */
+    private static ConcurrentCalls.Answer refreshAt(String baseUrl, String handle) {
+        try {
+            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient()
+                    .send(
+                            java.net.http.HttpRequest.newBuilder(java.net.URI.create(baseUrl + "/oauth2/token"))
+                                    .timeout(java.time.Duration.ofSeconds(60))
+                                    .header("Content-Type", "application/x-www-form-urlencoded")
+                                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                                            "grant_type=refresh_token&client_id=clover&refresh_token=" + handle))
+                                    .build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofString());
+            return new ConcurrentCalls.Answer(r.statusCode(), r.body());
+        } catch (java.io.IOException e) {
+            return new ConcurrentCalls.Answer(-1, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new ConcurrentCalls.Answer(-1, e.toString());
+        }
+    }
+
+    private static int status(String url) {
+        try {
+            return java.net.http.HttpClient.newHttpClient()
+                    .send(
+                            java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+                                    .timeout(java.time.Duration.ofSeconds(2))
+                                    .build(),
+                            java.net.http.HttpResponse.BodyHandlers.discarding())
+                    .statusCode();
+        } catch (java.io.IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    @Test
+    void sigtermDuringASlowRefreshTurnsReadinessDownThenFinishesAndCommitsItAndRefusesNewRequests() throws Exception {
+        Map<String, String> env = productionEnv();
+        env.put("QUARKUS_SHUTDOWN_DELAY", "2s");
+        env.put("BROKER_SESSION_REFRESH_REUSE_WINDOW", "0s");
+        String next;
+        try (BrokerProcess a = BrokerProcess.launch(env)) {
+            a.awaitReady();
+            wm.resetAll();
+            upstream.upstreamIssuesTokens();
+            String handle = exchangeAt(a, "CODE-sigterm");
+            upstream.upstreamRotatesRefreshToken(5000);
+            java.util.concurrent.CompletableFuture<ConcurrentCalls.Answer> inFlight =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> refreshAt(a.baseUrl(), handle));
+            Await.until(
+                    "the refresh reached the upstream",
+                    Duration.ofSeconds(10),
+                    () -> upstream.refreshes().size() == 1);
+
+            a.terminate();
+            // Readiness turns DOWN at once, while the broker still serves (the delay lets the Service drop the pod).
+            Await.until("readiness is DOWN", Duration.ofMillis(1500), () -> status(a.healthUrl("ready")) == 503);
+            assertEquals(200, status(a.healthUrl("live")), "still serving during the shutdown delay");
+            // After the delay, new requests are refused while the in-flight refresh still waits for the upstream.
+            Thread.sleep(2500);
+            assertFalse(inFlight.isDone(), "the upstream answers 5 s after the refresh started");
+            ConcurrentCalls.Answer late = refreshAt(a.baseUrl(), handle);
+            assertNotEquals(200, late.status(), late.toString());
+            assertTrue(late.status() == 503 || late.status() == -1, late.toString());
+
+            ConcurrentCalls.Answer answer = inFlight.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(200, answer.status(), answer.toString());
+            next = JsonPath.from(answer.body()).getString("refresh_token");
+            assertNotEquals(handle, next);
+            a.awaitExit();
+            assertEquals(1, upstream.refreshes().size(), "the refused request never reached the upstream");
+        }
+        // The refresh was committed before the process exited: another replica continues the session with the
+        // rotated upstream refresh token.
+        try (BrokerProcess b = BrokerProcess.launch(env)) {
+            b.awaitReady();
+            ConcurrentCalls.Answer answer = refreshAt(b.baseUrl(), next);
+            assertEquals(200, answer.status(), answer.toString());
+            assertEquals(2, upstream.refreshes().size());
+            assertTrue(upstream.refreshes()
+                    .get(1)
+                    .getBodyAsString()
+                    .contains("refresh_token=" + DuendeStubs.ROTATED_REFRESH_TOKEN));
+        }
+    }
+
+    @Test
+    void killDuringARefreshLeavesTheLockToExpireThenTheOtherReplicaRefreshesWithoutOverlappingUpstreamCalls()
+            throws Exception {
+        Map<String, String> env = productionEnv();
+        // Upstream calls end within 3 s; the refresh lock lives 15 s longer: 18 s.
+        env.put("BROKER_UPSTREAM_CONNECT_TIMEOUT", "1s");
+        env.put("BROKER_UPSTREAM_READ_TIMEOUT", "2s");
+        try (BrokerProcess a = BrokerProcess.launch(env);
+                BrokerProcess b = BrokerProcess.launch(env)) {
+            a.awaitReady();
+            b.awaitReady();
+            wm.resetAll();
+            upstream.upstreamIssuesTokens();
+            String handle = exchangeAt(a, "CODE-kill");
+            upstream.upstreamRefreshesWithoutRotation(1500);
+            java.util.concurrent.CompletableFuture.runAsync(() -> refreshAt(a.baseUrl(), handle));
+            Await.until(
+                    "the refresh reached the upstream",
+                    Duration.ofSeconds(10),
+                    () -> upstream.refreshes().size() == 1);
+
+            a.kill();
+            ConcurrentCalls.Answer answer = refreshAt(b.baseUrl(), handle);
+
+            assertEquals(200, answer.status(), answer.toString());
+            List<com.github.tomakehurst.wiremock.verification.LoggedRequest> calls = upstream.refreshes();
+            assertEquals(2, calls.size(), "one call by the killed replica, one by the other after the lock expired");
+            long gap = calls.get(1).getLoggedDate().getTime()
+                    - calls.get(0).getLoggedDate().getTime();
+            assertTrue(gap >= 17_000, "the second call waited for the lock (18 s) to expire: " + gap + " ms");
         }
     }
 }

@@ -1,0 +1,125 @@
+package dev.tokenbroker.session;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import jakarta.inject.Singleton;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import dev.tokenbroker.error.BrokerException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * Rate-limit buckets in Redis, shared by all replicas: GCRA, a token bucket kept as one timestamp per bucket (the
+ * theoretical arrival time, TAT). A bucket of {@code n} requests per {@code period} admits a request while
+ * {@code TAT + cost × period/n − now ≤ period}, i.e. up to {@code n} at once, refilled at {@code n} per period. Time is
+ * Redis' clock, so replicas with skewed clocks agree. One script checks and updates all buckets of a request in one
+ * round trip, all or nothing.
+ */
+@Singleton
+public class RateBuckets {
+
+    /**
+     * KEYS buckets (of one hash tag); ARGV[1] cost, ARGV[2] {@code take} (all or nothing: refused when any bucket
+     * is over) or {@code charge} (always taken, for a cost found out afterwards: the debt is capped at one period
+     * beyond the burst), then per bucket its emission interval ms (period / requests) and its period ms.
+     * Returns {0, 0} taken, or {i, ms} refused by bucket i, which admits the request again after ms. A bucket key
+     * lives until its bucket is full again, at least 1 ms (at very high rates an emission interval is below the
+     * clock's resolution).
+     */
+    private static final LuaScript GCRA = new LuaScript("""
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+            local cost = tonumber(ARGV[1])
+            local tats = {}
+            for i = 1, #KEYS do
+              local interval = tonumber(ARGV[1 + 2 * i])
+              local period = tonumber(ARGV[2 + 2 * i])
+              local tat = math.max(tonumber(redis.call('GET', KEYS[i]) or '0'), now)
+              local new = tat + cost * interval
+              if ARGV[2] == 'take' and new - now > period then
+                return {i, math.ceil(new - now - period)}
+              end
+              tats[i] = math.min(new, now + 2 * period)
+            end
+            for i = 1, #KEYS do
+              redis.call('SET', KEYS[i], string.format('%.3f', tats[i]), 'PX', string.format('%d', math.max(1, math.ceil(tats[i] - now))))
+            end
+            return {0, 0}""");
+
+    /**
+     * One bucket.
+     *
+     * @param kind     what it limits, as metrics and logs name it
+     * @param key      from {@link RedisKeys#rateBucket}
+     * @param requests burst size and requests per period
+     */
+    public record Bucket(String kind, String key, int requests, Duration period) {}
+
+    /** What {@link #take} decided: {@code refusedBy} is null when the request may go ahead. */
+    public record Decision(Bucket refusedBy, long retryAfterMillis) {
+        public boolean admitted() {
+            return refusedBy == null;
+        }
+    }
+
+    private final ReactiveRedisDataSource redis;
+    private final Duration redisTimeout;
+    private final Counter redisErrors;
+
+    RateBuckets(
+            ReactiveRedisDataSource redis,
+            MeterRegistry registry,
+            @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout) {
+        this.redis = redis;
+        this.redisTimeout = redisTimeout;
+        this.redisErrors = Counter.builder("broker.redis.errors")
+                .description("Failed Redis operations")
+                .register(registry);
+    }
+
+    /** Takes {@code cost} from every bucket, or from none when one of them is over. */
+    public Uni<Decision> take(List<Bucket> buckets, int cost) {
+        return run(buckets, cost, "take").map(r -> {
+            int refused = r.get(0).toInteger();
+            return refused == 0
+                    ? new Decision(null, 0)
+                    : new Decision(buckets.get(refused - 1), r.get(1).toLong());
+        });
+    }
+
+    /** Takes {@code cost} from every bucket even when that puts them over. */
+    public Uni<Void> charge(List<Bucket> buckets, int cost) {
+        return run(buckets, cost, "charge").replaceWithVoid();
+    }
+
+    private Uni<io.vertx.mutiny.redis.client.Response> run(List<Bucket> buckets, int cost, String mode) {
+        List<String> keys = new ArrayList<>(buckets.size());
+        List<String> args = new ArrayList<>(2 + 2 * buckets.size());
+        args.add(Integer.toString(cost));
+        args.add(mode);
+        for (Bucket b : buckets) {
+            keys.add(b.key());
+            long period = b.period().toMillis();
+            args.add(Double.toString((double) period / b.requests()));
+            args.add(Long.toString(period));
+        }
+        return GCRA.run(redis, keys, args.toArray(String[]::new))
+                .ifNoItem()
+                .after(redisTimeout)
+                .fail()
+                .onFailure()
+                .transform(e -> {
+                    redisErrors.increment();
+                    return new BrokerException.StoreUnavailable(
+                            "Redis failed to check a rate limit: "
+                                    + e.getClass().getName(),
+                            e);
+                });
+    }
+}
