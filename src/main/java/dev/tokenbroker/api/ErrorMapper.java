@@ -1,5 +1,6 @@
 package dev.tokenbroker.api;
 
+import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
 
 import jakarta.ws.rs.WebApplicationException;
@@ -61,6 +62,12 @@ public class ErrorMapper {
             LOG.debugf(
                     "Client closed the connection mid-request: %s", e.getClass().getSimpleName());
             return body(400, "invalid_request", describe(400)).build();
+        }
+        if (e instanceof IOException && "Request too large".equals(e.getMessage())) {
+            // A chunked body over quarkus.http.limits.max-body-size, read on a worker thread (BodyLimit answers the
+            // requests that declare their length before any of this).
+            LOG.infof("Rejected request: 413 body over the size limit");
+            return body(413, "invalid_request", describe(413)).build();
         }
         LOG.error("Unexpected failure", e);
         return body(500, "server_error", "Internal error").build();

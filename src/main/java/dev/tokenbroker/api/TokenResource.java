@@ -13,7 +13,6 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
-import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
@@ -24,6 +23,7 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
@@ -62,7 +62,10 @@ public class TokenResource {
         this.endSession = endSession;
         this.dpop = dpop;
         this.operations = operations;
-        this.strictJson = json.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        // Trailing tokens: '{...}garbage' is not a JSON object, and must not pass as the object before the garbage.
+        this.strictJson = json.reader()
+                .with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     }
 
     /** RFC 6749 §5.2 bodies for this resource's failures; other endpoints map their own. */
@@ -103,15 +106,16 @@ public class TokenResource {
                     + "or temporarily_unavailable (upstream down or answering garbage)")
     @APIResponse(responseCode = "503", description = "temporarily_unavailable: session store down; see Retry-After")
     @APIResponse(responseCode = "504", description = "temporarily_unavailable: upstream timed out")
-    public Uni<Response> tokenForm(MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop) {
-        return token(() -> new Params(form), dpop);
+    public Uni<Response> tokenForm(
+            byte[] form, @HeaderParam("Content-Type") String type, @HeaderParam("DPoP") List<String> dpop) {
+        return token(() -> FormBody.parse(form, type), dpop);
     }
 
     @POST
     @Path("/token")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(hidden = true)
-    public Uni<Response> tokenJson(String body, @HeaderParam("DPoP") List<String> dpop) {
+    public Uni<Response> tokenJson(byte[] body, @HeaderParam("DPoP") List<String> dpop) {
         return token(() -> jsonParams(body), dpop);
     }
 
@@ -135,15 +139,16 @@ public class TokenResource {
             content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
     @APIResponse(responseCode = "401", description = "invalid_client: unknown client_id")
     @APIResponse(responseCode = "503", description = "temporarily_unavailable: session store down; see Retry-After")
-    public Uni<Response> revokeForm(MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop) {
-        return revoke(() -> new Params(form), dpop);
+    public Uni<Response> revokeForm(
+            byte[] form, @HeaderParam("Content-Type") String type, @HeaderParam("DPoP") List<String> dpop) {
+        return revoke(() -> FormBody.parse(form, type), dpop);
     }
 
     @POST
     @Path("/revoke")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(hidden = true)
-    public Uni<Response> revokeJson(String body, @HeaderParam("DPoP") List<String> dpop) {
+    public Uni<Response> revokeJson(byte[] body, @HeaderParam("DPoP") List<String> dpop) {
         return revoke(() -> jsonParams(body), dpop);
     }
 
@@ -204,10 +209,11 @@ public class TokenResource {
         return client;
     }
 
-    private Params jsonParams(String body) {
+    /** Jackson reads the bytes itself, so bytes that are not UTF-8 are refused rather than replaced. */
+    private Params jsonParams(byte[] body) {
         JsonNode node;
         try {
-            node = strictJson.readTree(body == null ? "" : body);
+            node = strictJson.readTree(body == null ? new byte[0] : body);
         } catch (Exception e) {
             throw new BrokerException.InvalidRequest("Body is not a JSON object without duplicate fields");
         }
@@ -217,7 +223,8 @@ public class TokenResource {
         Map<String, List<String>> values = new LinkedHashMap<>();
         node.properties().forEach(field -> {
             if (!field.getValue().isTextual()) {
-                throw new BrokerException.InvalidRequest("Field '" + field.getKey() + "' must be a string");
+                // Not the field's name: it is the caller's text, and error descriptions carry only ours.
+                throw new BrokerException.InvalidRequest("Every field must be a string");
             }
             values.put(field.getKey(), List.of(field.getValue().asText()));
         });
