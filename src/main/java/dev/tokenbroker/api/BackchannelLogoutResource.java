@@ -4,11 +4,11 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
-import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
@@ -61,8 +61,8 @@ public class BackchannelLogoutResource {
             description = "invalid_request: the logout token is missing or invalid",
             content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
     @APIResponse(responseCode = "503", description = "temporarily_unavailable: retry later")
-    public Response receive(MultivaluedMap<String, String> form) {
-        String token = new Params(form).required("logout_token");
+    public Response receive(byte[] form, @HeaderParam("Content-Type") String type) {
+        String token = FormBody.parse(form, type).required("logout_token");
         BackchannelLogout.Outcome outcome = logout.handle(token);
         count("accepted", 1);
         LOG.infof("operation=backchannel_logout outcome=accepted sessions_ended=%d", outcome.sessionsEnded());

@@ -31,13 +31,7 @@ class BodyLimit {
         router.route().order(Integer.MIN_VALUE).handler(ctx -> {
             String declared = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
             if (declared != null && isOver(declared, limit)) {
-                ctx.response()
-                        .setStatusCode(413)
-                        .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
-                        .putHeader("Pragma", "no-cache")
-                        .putHeader(HttpHeaders.CONNECTION, "close")
-                        .end(body);
+                RouteErrors.send(ctx, 413, body);
             } else {
                 ctx.next();
             }

@@ -1,5 +1,8 @@
 package dev.tokenbroker.api;
 
+import java.io.IOException;
+import java.nio.channels.ClosedChannelException;
+
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -9,12 +12,14 @@ import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 import dev.tokenbroker.error.BrokerException;
+import io.vertx.core.http.HttpClosedException;
 
 /**
  * The one RFC 6749 §5.2 JSON error body. {@link #oauthError} is what the OAuth endpoints map their
  * {@link BrokerException}s with (each resource declares its own mapper); the global mappers here cover what the
  * framework rejects before any resource runs (404, 405, 406, 415, malformed bodies) and anything unexpected.
- * Client errors are logged at INFO without a stack, server errors at ERROR with one. Only the fixed public
+ * Client errors are logged at INFO without a stack, server errors at ERROR with one; a client that hung up
+ * mid-request is neither (DEBUG, answered as a malformed request that nobody reads). Only the fixed public
  * description reaches the caller.
  */
 public class ErrorMapper {
@@ -51,8 +56,32 @@ public class ErrorMapper {
 
     @ServerExceptionMapper
     public Response unexpected(Throwable e) {
+        if (clientClosedConnection(e)) {
+            // The caller hung up before its request was complete (a body read on a worker thread fails so): nothing
+            // went wrong here and nobody will read an answer. Not a 5xx, so not in the error metrics.
+            LOG.debugf(
+                    "Client closed the connection mid-request: %s", e.getClass().getSimpleName());
+            return body(400, "invalid_request", describe(400)).build();
+        }
+        if (e instanceof IOException && "Request too large".equals(e.getMessage())) {
+            // A chunked body over quarkus.http.limits.max-body-size, read on a worker thread (BodyLimit answers the
+            // requests that declare their length before any of this).
+            LOG.infof("Rejected request: 413 body over the size limit");
+            return body(413, "invalid_request", describe(413)).build();
+        }
         LOG.error("Unexpected failure", e);
         return body(500, "server_error", "Internal error").build();
+    }
+
+    /** Whether {@code e} is, somewhere in its causes, Vert.x telling that the client's connection closed. */
+    static boolean clientClosedConnection(Throwable e) {
+        Throwable t = e;
+        for (int depth = 0; t != null && depth < 16; depth++, t = t.getCause()) {
+            if (t instanceof HttpClosedException || t instanceof ClosedChannelException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static Response.ResponseBuilder body(int status, String error, String description) {

@@ -13,7 +13,6 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
-import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
@@ -24,6 +23,7 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
@@ -66,7 +66,10 @@ public class TokenResource {
         this.dpop = dpop;
         this.operations = operations;
         this.rateLimits = rateLimits;
-        this.strictJson = json.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        // Trailing tokens: '{...}garbage' is not a JSON object, and must not pass as the object before the garbage.
+        this.strictJson = json.reader()
+                .with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     }
 
     /** RFC 6749 §5.2 bodies for this resource's failures; other endpoints map their own. */
@@ -109,15 +112,18 @@ public class TokenResource {
     @APIResponse(responseCode = "504", description = "temporarily_unavailable: upstream timed out")
     @APIResponse(responseCode = "429", description = "temporarily_unavailable: rate limit reached; see Retry-After")
     public Uni<Response> tokenForm(
-            MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop, HttpServerRequest http) {
-        return token(() -> new Params(form), dpop, http);
+            byte[] form,
+            @HeaderParam("Content-Type") String type,
+            @HeaderParam("DPoP") List<String> dpop,
+            HttpServerRequest http) {
+        return token(() -> FormBody.parse(form, type), dpop, http);
     }
 
     @POST
     @Path("/token")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(hidden = true)
-    public Uni<Response> tokenJson(String body, @HeaderParam("DPoP") List<String> dpop, HttpServerRequest http) {
+    public Uni<Response> tokenJson(byte[] body, @HeaderParam("DPoP") List<String> dpop, HttpServerRequest http) {
         return token(() -> jsonParams(body), dpop, http);
     }
 
@@ -143,15 +149,18 @@ public class TokenResource {
     @APIResponse(responseCode = "503", description = "temporarily_unavailable: session store down; see Retry-After")
     @APIResponse(responseCode = "429", description = "temporarily_unavailable: rate limit reached; see Retry-After")
     public Uni<Response> revokeForm(
-            MultivaluedMap<String, String> form, @HeaderParam("DPoP") List<String> dpop, HttpServerRequest http) {
-        return revoke(() -> new Params(form), dpop, http);
+            byte[] form,
+            @HeaderParam("Content-Type") String type,
+            @HeaderParam("DPoP") List<String> dpop,
+            HttpServerRequest http) {
+        return revoke(() -> FormBody.parse(form, type), dpop, http);
     }
 
     @POST
     @Path("/revoke")
     @Consumes(MediaType.APPLICATION_JSON)
     @Operation(hidden = true)
-    public Uni<Response> revokeJson(String body, @HeaderParam("DPoP") List<String> dpop, HttpServerRequest http) {
+    public Uni<Response> revokeJson(byte[] body, @HeaderParam("DPoP") List<String> dpop, HttpServerRequest http) {
         return revoke(() -> jsonParams(body), dpop, http);
     }
 
@@ -220,10 +229,11 @@ public class TokenResource {
         return client;
     }
 
-    private Params jsonParams(String body) {
+    /** Jackson reads the bytes itself, so bytes that are not UTF-8 are refused rather than replaced. */
+    private Params jsonParams(byte[] body) {
         JsonNode node;
         try {
-            node = strictJson.readTree(body == null ? "" : body);
+            node = strictJson.readTree(body == null ? new byte[0] : body);
         } catch (Exception e) {
             throw new BrokerException.InvalidRequest("Body is not a JSON object without duplicate fields");
         }
@@ -233,7 +243,8 @@ public class TokenResource {
         Map<String, List<String>> values = new LinkedHashMap<>();
         node.properties().forEach(field -> {
             if (!field.getValue().isTextual()) {
-                throw new BrokerException.InvalidRequest("Field '" + field.getKey() + "' must be a string");
+                // Not the field's name: it is the caller's text, and error descriptions carry only ours.
+                throw new BrokerException.InvalidRequest("Every field must be a string");
             }
             values.put(field.getKey(), List.of(field.getValue().asText()));
         });

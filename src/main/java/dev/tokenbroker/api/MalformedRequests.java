@@ -1,0 +1,107 @@
+package dev.tokenbroker.api;
+
+import java.nio.charset.Charset;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Singleton;
+import jakarta.ws.rs.core.MediaType;
+
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.Router;
+
+/**
+ * Refuses, with the RFC 6749 JSON error body, what the HTTP fuzzer found the framework answering with a 500 or a page
+ * of its own, before any resource runs:
+ *
+ * <ul>
+ *   <li>a POST without {@code Content-Type}: its body was read as a form, and a valid code exchange reached the
+ *       upstream. Now 415.
+ *   <li>a {@code Content-Type} that is not a media type ({@code ;}, {@code application/}) or names a charset Java does
+ *       not know: RESTEasy threw {@code IllegalArgumentException} or {@code UnsupportedEncodingException} (500). Now
+ *       415.
+ *   <li>a request target with dot segments or encoded dots, slashes or backslashes: Vert.x normalises
+ *       {@code /oauth2/../q/metrics} to {@code /q/metrics}, past a proxy that routes only {@code /oauth2}. Now 400.
+ *   <li>any other failure that reaches the router, such as HTTP/1.1 without {@code Host}: Quarkus' error page named
+ *       the Vert.x exception (and in dev and test mode printed its stack). Now 400 (or a plain 500 for anything that
+ *       is not the client's fault), no internal names.
+ * </ul>
+ */
+@Singleton
+class MalformedRequests {
+
+    private static final Logger LOG = Logger.getLogger(MalformedRequests.class);
+    private static final Pattern DOT_SEGMENT_OR_ENCODED_SEPARATOR =
+            Pattern.compile("(^|/)\\.\\.?(/|$)|%2[eEfF]|%5[cC]|\\\\");
+
+    void install(@Observes Router router, ObjectMapper json) throws JsonProcessingException {
+        String badType = json.writeValueAsString(new ErrorResponse("invalid_request", ErrorMapper.describe(415)));
+        String badTarget = json.writeValueAsString(new ErrorResponse("invalid_request", "Malformed request target"));
+        String malformed = json.writeValueAsString(new ErrorResponse("invalid_request", ErrorMapper.describe(400)));
+        String internal = json.writeValueAsString(new ErrorResponse("server_error", "Internal error"));
+
+        router.route().order(Integer.MIN_VALUE + 1).handler(ctx -> {
+            String path = ctx.request().path();
+            if (path == null
+                    || !path.startsWith("/")
+                    || DOT_SEGMENT_OR_ENCODED_SEPARATOR.matcher(path).find()) {
+                RouteErrors.send(ctx, 400, badTarget);
+            } else if (!wellFormedContentType(
+                    ctx.request().method(), ctx.request().getHeader(HttpHeaders.CONTENT_TYPE))) {
+                RouteErrors.send(ctx, 415, badType);
+            } else {
+                ctx.next();
+            }
+        });
+
+        router.route().order(Integer.MIN_VALUE).failureHandler(ctx -> {
+            int status = ctx.statusCode();
+            if (ctx.response().headWritten()) {
+                // Too late for any answer (the failure came after the response started): end the exchange.
+                ctx.request().connection().close();
+            } else if (status >= 400 && status < 500) {
+                LOG.infof(
+                        "Rejected request: %d %s",
+                        status,
+                        ctx.failure() == null ? "" : ctx.failure().getClass().getSimpleName());
+                RouteErrors.send(ctx, status, status == 400 ? malformed : describe(json, status));
+            } else {
+                LOG.error("Request failed before reaching a resource", ctx.failure());
+                RouteErrors.send(ctx, 500, internal);
+            }
+        });
+    }
+
+    private static String describe(ObjectMapper json, int status) {
+        try {
+            return json.writeValueAsString(new ErrorResponse("invalid_request", ErrorMapper.describe(status)));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * A media type whose charset parameter (if any) names a charset this JVM has; absent only on requests other than
+     * POST (RFC 6749 §3.2: the token endpoint's parameters come form-encoded, and a body of no declared type was
+     * read as a form).
+     */
+    static boolean wellFormedContentType(HttpMethod method, String header) {
+        if (header == null) {
+            return method != HttpMethod.POST;
+        }
+        try {
+            MediaType type = MediaType.valueOf(header);
+            String charset = type.getParameters().get(MediaType.CHARSET_PARAMETER);
+            return charset == null || Charset.isSupported(charset.toLowerCase(Locale.ROOT));
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+}
