@@ -54,7 +54,7 @@ class MalformedRequests {
                     || DOT_SEGMENT_OR_ENCODED_SEPARATOR.matcher(path).find()) {
                 RouteErrors.send(ctx, 400, badTarget);
             } else if (!wellFormedContentType(
-                    ctx.request().method(), ctx.request().getHeader(HttpHeaders.CONTENT_TYPE))) {
+                    ctx.request().method(), path, ctx.request().getHeader(HttpHeaders.CONTENT_TYPE))) {
                 RouteErrors.send(ctx, 415, badType);
             } else {
                 ctx.next();
@@ -88,13 +88,14 @@ class MalformedRequests {
     }
 
     /**
-     * A media type whose charset parameter (if any) names a charset this JVM has; absent only on requests other than
-     * POST (RFC 6749 §3.2: the token endpoint's parameters come form-encoded, and a body of no declared type was
-     * read as a form).
+     * A media type whose charset parameter (if any) names a charset this JVM has; absent only where no form is read:
+     * on requests other than POST, and outside {@code /oauth2/} and {@code /oidc/} (RFC 6749 §3.2: the token
+     * endpoint's parameters come form-encoded, and a body of no declared type was read as a form). A browser's
+     * bodiless {@code POST /bff/token} has no {@code Content-Type}.
      */
-    static boolean wellFormedContentType(HttpMethod method, String header) {
+    static boolean wellFormedContentType(HttpMethod method, String path, String header) {
         if (header == null) {
-            return method != HttpMethod.POST;
+            return method != HttpMethod.POST || !(path.startsWith("/oauth2/") || path.startsWith("/oidc/"));
         }
         try {
             MediaType type = MediaType.valueOf(header);

@@ -13,12 +13,12 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.LogScan;
+import dev.tokenbroker.support.Management;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
-import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -120,12 +120,6 @@ class ClientAbortTest {
     }
 
     private static java.util.stream.Stream<String> metricsFor(String path) {
-        return given().get("/q/metrics")
-                .then()
-                .statusCode(200)
-                .extract()
-                .asString()
-                .lines()
-                .filter(l -> l.contains("uri=\"" + path + "\""));
+        return Management.metrics().lines().filter(l -> l.contains("uri=\"" + path + "\""));
     }
 }

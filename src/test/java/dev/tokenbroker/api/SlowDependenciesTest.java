@@ -1,7 +1,6 @@
 package dev.tokenbroker.api;
 
 import java.net.URI;
-import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -19,10 +18,10 @@ import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.DuendeStubs;
+import dev.tokenbroker.support.Management;
 import dev.tokenbroker.support.SlowRedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.quarkus.test.common.WithTestResource;
-import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
 import io.restassured.path.json.JsonPath;
@@ -61,23 +60,15 @@ class SlowDependenciesTest {
         // Chunks the proxy read while slow are still on their way: the next test starts when Redis answers promptly.
         Await.until("Redis answers promptly again", Duration.ofSeconds(20), () -> {
             try {
-                return get(managementBase() + "/q/health/ready").status() == 200;
+                return get(Management.url() + "/q/health/ready").status() == 200;
             } catch (Exception e) {
                 return false;
             }
         });
     }
 
-    /** Health is on the management interface (its URL ends in its root path, /q/). */
-    @TestHTTPResource(value = "/", management = true)
-    URL management;
-
     private String base() {
         return "http://localhost:" + RestAssured.port;
-    }
-
-    private String managementBase() {
-        return URI.create(management.toString()).resolve("/").toString().replaceAll("/$", "");
     }
 
     private CompletableFuture<Timed> refresh(String handle) {
@@ -111,7 +102,7 @@ class SlowDependenciesTest {
     private List<Timed> whileWaiting(List<String> handles) throws Exception {
         List<CompletableFuture<Timed>> pending = new ArrayList<>();
         handles.forEach(h -> pending.add(refresh(h)));
-        Timed live = get(managementBase() + "/q/health/live");
+        Timed live = get(Management.url() + "/q/health/live");
         assertFalse(pending.stream().allMatch(CompletableFuture::isDone), "the slow requests were still waiting");
         assertEquals(200, live.status(), "liveness answers while " + handles.size() + " requests wait");
         Timed unknownPath = get(base() + "/oauth2/nothing");

@@ -23,6 +23,7 @@ import com.github.tomakehurst.wiremock.WireMockServer;
 
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.DuendeStubs;
+import dev.tokenbroker.support.Management;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.quarkus.test.common.WithTestResource;
@@ -30,7 +31,6 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 
-import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -187,8 +187,7 @@ class HttpFuzzTest {
     }
 
     private static void assertNoServerErrorsCounted() {
-        String metrics =
-                given().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = Management.metrics();
         metrics.lines()
                 .filter(l -> l.startsWith("http_server_requests_seconds_count") && l.contains("status=\"5")
                         || l.startsWith("broker_token_operations_seconds_count") && l.contains("server_error"))

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.DisabledIfSystemProperty;
 
 import dev.tokenbroker.support.Broker;
+import dev.tokenbroker.support.Management;
 import dev.tokenbroker.support.MockUpstreamResource;
 import dev.tokenbroker.support.RedisResource;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -16,7 +17,6 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 
-import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -56,6 +56,9 @@ class ReplicationShortfallTest {
         assertEquals(
                 before + 2,
                 registry.counter("broker.redis.replication.shortfall").count());
-        given().get("/q/metrics").then().body(containsString("broker_redis_replication_shortfall_total"));
+        Management.onManagementPort()
+                .get("/q/metrics")
+                .then()
+                .body(containsString("broker_redis_replication_shortfall_total"));
     }
 }
