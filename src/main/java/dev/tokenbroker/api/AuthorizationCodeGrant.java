@@ -1,9 +1,13 @@
 package dev.tokenbroker.api;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+
 import jakarta.inject.Singleton;
 
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.token.AuthorizationRequests;
 import dev.tokenbroker.token.ExchangeCode;
@@ -57,22 +61,30 @@ class AuthorizationCodeGrant implements GrantHandler {
 
     /**
      * {@code pkce=broker}: the code must come with the {@code state} of an authorization request the broker started
-     * for this client, and no verifier; the broker's own is used. Anything else is refused before the upstream is
+     * for this client and the app's own verifier of the challenge it gave then (state travels in the redirect; the
+     * verifier does not); the broker's own verifier is sent upstream. Anything else is refused before the upstream is
      * called. Web clients never redeem codes here: their callback is {@code /bff/callback}.
      */
     private Uni<TokenResult> brokerHeldPkce(RegisteredClient client, Params params, RequestFacts request, String code) {
         if (client.mode() == BrokerConfig.ClientMode.WEB) {
             throw new BrokerException.InvalidGrant("A web-mode client's codes are redeemed by the broker's callback");
         }
-        if (params.optional("code_verifier") != null) {
-            throw new BrokerException.InvalidRequest(
-                    "code_verifier must not be sent: this client uses broker-held PKCE");
-        }
+        String appVerifier = params.required(
+                "code_verifier", Params.CODE_VERIFIER, "must be 43 to 128 characters of [A-Za-z0-9._~-] (RFC 7636)");
         String state = params.required("state", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
         String redirectUri =
                 params.optional("redirect_uri", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
         return dpop.keyForExchange(client, request)
                 .chain(dpopKey -> authorizationRequests.take(client, state).chain(transaction -> {
+                    if (transaction.appChallenge() == null
+                            || !MessageDigest.isEqual(
+                                    Handles.s256(appVerifier).getBytes(StandardCharsets.US_ASCII),
+                                    transaction.appChallenge().getBytes(StandardCharsets.US_ASCII))) {
+                        return Uni.createFrom()
+                                .failure(
+                                        new BrokerException.InvalidGrant(
+                                                "code_verifier does not match the code_challenge of the authorization request"));
+                    }
                     if (redirectUri != null && !redirectUri.equals(transaction.redirectUri())) {
                         return Uni.createFrom()
                                 .failure(new BrokerException.InvalidGrant(

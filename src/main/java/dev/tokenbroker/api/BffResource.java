@@ -92,7 +92,7 @@ public class BffResource {
             }
             String redirectUri = brokerOrigin(uri) + Origins.CALLBACK_PATH;
             return authorizationRequests
-                    .start(client, redirectUri, target, null)
+                    .start(client, redirectUri, target, null, null)
                     .map(started -> NoStore.headers(Response.status(302))
                             .location(started.authorizationUrl())
                             .header("Set-Cookie", cookie(LOGIN_COOKIE, started.state(), "Lax", transactionSeconds))

@@ -41,8 +41,18 @@ public class AuthorizationTransactions {
      * @param redirectUri the redirect URI it named, which the code exchange must repeat
      * @param returnTo    web mode: where the browser goes after the callback; null for native apps
      */
+    /**
+     * @param appChallenge {@code pkce=broker}: the S256 challenge of the app's own verifier, which the app must show at
+     *     the code exchange (the {@code state} travels in the redirect and proves nothing); null in web mode
+     */
     public record Transaction(
-            String clientId, String state, String nonce, String codeVerifier, String redirectUri, String returnTo) {
+            String clientId,
+            String state,
+            String nonce,
+            String codeVerifier,
+            String redirectUri,
+            String returnTo,
+            String appChallenge) {
         @Override
         public String toString() {
             return "Transaction[client=" + clientId + "]";

@@ -50,8 +50,10 @@ public class AuthorizationRequests {
      * @param redirectUri one of the client's registered redirect URIs (checked here)
      * @param returnTo    web mode: where the browser goes afterwards, already checked against the allowlist; else null
      * @param loginHint   OIDC {@code login_hint}, or null
+     * @param appChallenge {@code pkce=broker}: the S256 {@code code_challenge} of the app's own verifier; web mode: null
      */
-    public Uni<Started> start(RegisteredClient client, String redirectUri, String returnTo, String loginHint) {
+    public Uni<Started> start(
+            RegisteredClient client, String redirectUri, String returnTo, String loginHint, String appChallenge) {
         if (!client.redirectUris().contains(redirectUri)) {
             return Uni.createFrom()
                     .failure(new BrokerException.InvalidRequest("redirect_uri is not registered for this client"));
@@ -68,7 +70,8 @@ public class AuthorizationRequests {
                 Handles.randomSecret(),
                 Handles.randomSecret(),
                 redirectUri,
-                returnTo);
+                returnTo,
+                appChallenge);
         Map<String, String> query = new LinkedHashMap<>();
         query.put("response_type", "code");
         query.put("client_id", client.clientId());

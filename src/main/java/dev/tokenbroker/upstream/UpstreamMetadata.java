@@ -109,6 +109,7 @@ public class UpstreamMetadata {
             discovered.revocationEndpoint().ifPresent(u -> trusted("revocation_endpoint", u));
             discovered.jwksUri().ifPresent(u -> trusted("jwks_uri", u));
             discovered.authorizationEndpoint().ifPresent(u -> trusted("authorization_endpoint", u));
+            discovered.endSessionEndpoint().ifPresent(u -> trusted("end_session_endpoint", u));
             endpoints.set(discovered);
             LOG.infof(
                     "Upstream discovery from %s loaded: token endpoint %s, revocation endpoint %s, JWKS %s",

@@ -6,6 +6,7 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
+import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.MockUpstreamResource;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WebClientResource;
@@ -115,6 +116,16 @@ class BffTest {
                 .statusCode(200)
                 .body("access_token", equalTo(token.path("access_token")));
         assertFalse(body.contains(cookie.substring(0, 22)), "no part of the handle in the body");
+        // A copied cookie value is no refresh token for /oauth2/token: web sessions refresh only at /bff/token.
+        Broker.token(Broker.params(
+                        "grant_type",
+                        "refresh_token",
+                        "client_id",
+                        WebClientResource.CLIENT_ID,
+                        "refresh_token",
+                        cookie))
+                .statusCode(400)
+                .body("error", equalTo("invalid_grant"));
     }
 
     @Test

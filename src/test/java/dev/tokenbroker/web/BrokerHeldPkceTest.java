@@ -5,6 +5,7 @@ import java.net.URI;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.MockUpstreamResource;
 import dev.tokenbroker.support.RedisResource;
@@ -20,6 +21,7 @@ import static org.hamcrest.Matchers.emptyOrNullString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -41,7 +43,17 @@ class BrokerHeldPkceTest {
 
     private static JsonPath authorizationRequest() {
         return given().contentType(ContentType.URLENC)
-                .formParams(Broker.params("client_id", CLIENT, "redirect_uri", REDIRECT, "login_hint", "erin"))
+                .formParams(Broker.params(
+                        "client_id",
+                        CLIENT,
+                        "redirect_uri",
+                        REDIRECT,
+                        "login_hint",
+                        "erin",
+                        "code_challenge",
+                        Handles.s256(Broker.VERIFIER),
+                        "code_challenge_method",
+                        "S256"))
                 .post("/oauth2/authorization-request")
                 .then()
                 .statusCode(200)
@@ -56,7 +68,7 @@ class BrokerHeldPkceTest {
     }
 
     @Test
-    void codeAndStateWithoutVerifierAreExchangedWithTheVerifierTheBrokerKept() throws Exception {
+    void codeStateAndTheAppsVerifierAreExchangedWithTheVerifierTheBrokerKept() throws Exception {
         JsonPath started = authorizationRequest();
         URI authorizationUrl = URI.create(started.getString("authorization_url"));
         assertEquals(started.getString("state"), WebLogin.query(authorizationUrl, "state"));
@@ -72,13 +84,16 @@ class BrokerHeldPkceTest {
                         "code",
                         WebLogin.query(back, "code"),
                         "state",
-                        WebLogin.query(back, "state")))
+                        WebLogin.query(back, "state"),
+                        "code_verifier",
+                        Broker.VERIFIER))
                 .statusCode(200)
                 .body("access_token", not(emptyOrNullString()))
                 .body("refresh_token", not(emptyOrNullString()));
         RecordedRequest exchange = nextRequestTo("/token");
         String body = exchange.getBody().readUtf8();
-        assertTrue(body.contains("code_verifier="), "the broker sent its verifier");
+        assertTrue(body.contains("code_verifier="), "the broker sent a verifier");
+        assertFalse(body.contains(Broker.VERIFIER), "the broker sent its own verifier, not the app's");
         assertTrue(body.contains("redirect_uri=clover-bp%3A%2F%2Fcb"), body.replaceAll("code=[^&]*", "code=…"));
     }
 
@@ -88,19 +103,55 @@ class BrokerHeldPkceTest {
         drain();
 
         Broker.token(Broker.params(
-                        "grant_type", "authorization_code", "client_id", CLIENT, "code", code, "state", "s1"))
+                        "grant_type",
+                        "authorization_code",
+                        "client_id",
+                        CLIENT,
+                        "code",
+                        code,
+                        "state",
+                        "s1",
+                        "code_verifier",
+                        Broker.VERIFIER))
                 .statusCode(400)
                 .body("error", equalTo("invalid_grant"));
         assertNoUpstreamCall();
     }
 
     @Test
-    void aStateIsSpentByItsFirstUseAndAVerifierOrAMissingStateIsRefused() throws Exception {
+    void anInterceptedCodeAndStateWithoutTheAppsVerifierAreRefusedAndSpendTheState() throws Exception {
         JsonPath started = authorizationRequest();
         URI back = openInBrowser(started.getString("authorization_url"));
         String code = WebLogin.query(back, "code");
         String state = WebLogin.query(back, "state");
+        drain();
 
+        // Refused for their form, before the state is looked at: it stays usable.
+        Broker.token(Broker.params(
+                        "grant_type", "authorization_code", "client_id", CLIENT, "code", code, "state", state))
+                .statusCode(400)
+                .body("error", equalTo("invalid_request"));
+        Broker.token(Broker.params(
+                        "grant_type",
+                        "authorization_code",
+                        "client_id",
+                        CLIENT,
+                        "code",
+                        code,
+                        "code_verifier",
+                        Broker.VERIFIER))
+                .statusCode(400)
+                .body("error", equalTo("invalid_request"));
+        // Another app that received the redirect (same custom scheme) has code and state, not the app's verifier.
+        Broker.token(Broker.params(
+                        "grant_type", "authorization_code",
+                        "client_id", CLIENT,
+                        "code", code,
+                        "state", state,
+                        "code_verifier", "x".repeat(43)))
+                .statusCode(400)
+                .body("error", equalTo("invalid_grant"));
+        // That attempt spent the state: the real app's exchange now goes nowhere near the upstream either.
         Broker.token(Broker.params(
                         "grant_type", "authorization_code",
                         "client_id", CLIENT,
@@ -108,22 +159,29 @@ class BrokerHeldPkceTest {
                         "state", state,
                         "code_verifier", Broker.VERIFIER))
                 .statusCode(400)
-                .body("error", equalTo("invalid_request"));
-        Broker.token(Broker.params("grant_type", "authorization_code", "client_id", CLIENT, "code", code))
-                .statusCode(400)
-                .body("error", equalTo("invalid_request"));
-        Broker.token(Broker.params(
-                        "grant_type", "authorization_code",
-                        "client_id", CLIENT,
-                        "code", code,
-                        "state", state,
-                        "redirect_uri", "clover-bp://other"))
-                .statusCode(400)
                 .body("error", equalTo("invalid_grant"));
+        assertNoUpstreamCall();
+    }
+
+    @Test
+    void aRedirectUriOtherThanTheAuthorizationRequestsIsRefused() throws Exception {
+        JsonPath started = authorizationRequest();
+        URI back = openInBrowser(started.getString("authorization_url"));
         drain();
-        // The mismatched redirect_uri spent the state: a retry with it goes nowhere near the upstream.
+
         Broker.token(Broker.params(
-                        "grant_type", "authorization_code", "client_id", CLIENT, "code", code, "state", state))
+                        "grant_type",
+                        "authorization_code",
+                        "client_id",
+                        CLIENT,
+                        "code",
+                        WebLogin.query(back, "code"),
+                        "state",
+                        WebLogin.query(back, "state"),
+                        "code_verifier",
+                        Broker.VERIFIER,
+                        "redirect_uri",
+                        "clover-bp://other"))
                 .statusCode(400)
                 .body("error", equalTo("invalid_grant"));
         assertNoUpstreamCall();
@@ -132,13 +190,32 @@ class BrokerHeldPkceTest {
     @Test
     void onlyClientsWithBrokerHeldPkceMayStartAnAuthorizationRequest() {
         given().contentType(ContentType.URLENC)
-                .formParams(Broker.params("client_id", Broker.MOBILE, "redirect_uri", Broker.MOBILE_REDIRECT))
+                .formParams(Broker.params("client_id", CLIENT, "redirect_uri", REDIRECT))
+                .post("/oauth2/authorization-request")
+                .then()
+                .statusCode(400)
+                .body("error", equalTo("invalid_request"))
+                .body("error_description", org.hamcrest.Matchers.containsString("code_challenge"));
+        given().contentType(ContentType.URLENC)
+                .formParams(Broker.params(
+                        "client_id",
+                        Broker.MOBILE,
+                        "redirect_uri",
+                        Broker.MOBILE_REDIRECT,
+                        "code_challenge",
+                        Handles.s256(Broker.VERIFIER)))
                 .post("/oauth2/authorization-request")
                 .then()
                 .statusCode(400)
                 .body("error", equalTo("invalid_request"));
         given().contentType(ContentType.URLENC)
-                .formParams(Broker.params("client_id", CLIENT, "redirect_uri", "clover-bp://not-registered"))
+                .formParams(Broker.params(
+                        "client_id",
+                        CLIENT,
+                        "redirect_uri",
+                        "clover-bp://not-registered",
+                        "code_challenge",
+                        Handles.s256(Broker.VERIFIER)))
                 .post("/oauth2/authorization-request")
                 .then()
                 .statusCode(400)
