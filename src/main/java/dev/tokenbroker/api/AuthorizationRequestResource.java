@@ -21,6 +21,7 @@ import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.token.AuthorizationRequests;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.http.HttpServerRequest;
 
 /**
  * Broker-held PKCE for native apps ({@code pkce=broker}): the app asks here for an authorization URL, with the S256
@@ -40,7 +41,10 @@ public class AuthorizationRequestResource {
     private final Clients clients;
     private final AuthorizationRequests authorizationRequests;
 
-    AuthorizationRequestResource(Clients clients, AuthorizationRequests authorizationRequests) {
+    private final RateLimits rateLimits;
+
+    AuthorizationRequestResource(Clients clients, AuthorizationRequests authorizationRequests, RateLimits rateLimits) {
+        this.rateLimits = rateLimits;
         this.clients = clients;
         this.authorizationRequests = authorizationRequests;
     }
@@ -53,7 +57,7 @@ public class AuthorizationRequestResource {
     @POST
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     @Operation(summary = "pkce=broker: start an authorization request; answers authorization_url and state")
-    public Uni<Response> start(byte[] form, @HeaderParam("Content-Type") String type) {
+    public Uni<Response> start(byte[] form, @HeaderParam("Content-Type") String type, HttpServerRequest http) {
         return Uni.createFrom().deferred(() -> {
             Params params = FormBody.parse(form, type);
             RegisteredClient client = clients.byClientId(params.required("client_id"))
@@ -73,8 +77,10 @@ public class AuthorizationRequestResource {
             String loginHint =
                     params.optional("login_hint", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
             RegisteredClient asked = scope == null ? client : client.withScope(scope);
-            return authorizationRequests
-                    .start(asked, redirectUri, null, loginHint, challenge)
+            // Each start stores a transaction and lets one exchange call the upstream: the client's rate limits apply.
+            return rateLimits
+                    .admit(client, http)
+                    .chain(admitted -> authorizationRequests.start(asked, redirectUri, null, loginHint, challenge))
                     .map(started -> {
                         Map<String, String> body = new LinkedHashMap<>();
                         body.put("authorization_url", started.authorizationUrl().toString());

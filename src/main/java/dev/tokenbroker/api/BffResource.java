@@ -33,6 +33,7 @@ import dev.tokenbroker.session.AuthorizationTransactions.Transaction;
 import dev.tokenbroker.token.AuthorizationRequests;
 import dev.tokenbroker.token.WebSessions;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.http.HttpServerRequest;
 
 /**
  * Web mode, the backend for frontend (draft-ietf-oauth-browser-based-apps §6.1): the browser's side of
@@ -61,11 +62,15 @@ public class BffResource {
     private final long transactionSeconds;
     private final long sessionSeconds;
 
+    private final RateLimits rateLimits;
+
     BffResource(
             Clients clients,
             AuthorizationRequests authorizationRequests,
             WebSessions webSessions,
+            RateLimits rateLimits,
             BrokerConfig config) {
+        this.rateLimits = rateLimits;
         this.clients = clients;
         this.authorizationRequests = authorizationRequests;
         this.webSessions = webSessions;
@@ -83,7 +88,10 @@ public class BffResource {
     @Path("/login")
     @Operation(summary = "Web mode: start a login; redirects to the upstream's authorization endpoint")
     public Uni<Response> login(
-            @QueryParam("client_id") String clientId, @QueryParam("return_to") String returnTo, @Context UriInfo uri) {
+            @QueryParam("client_id") String clientId,
+            @QueryParam("return_to") String returnTo,
+            @Context UriInfo uri,
+            HttpServerRequest http) {
         return Uni.createFrom().deferred(() -> {
             RegisteredClient client = webClient(clientId);
             String target = returnTo == null ? client.returnTo().get(0) : returnTo;
@@ -91,8 +99,10 @@ public class BffResource {
                 throw new BrokerException.InvalidRequest("return_to is not on this client's return-to allowlist");
             }
             String redirectUri = brokerOrigin(uri) + Origins.CALLBACK_PATH;
-            return authorizationRequests
-                    .start(client, redirectUri, target, null, null)
+            // Each login stores a transaction and lets one callback call the upstream: the client's rate limits apply.
+            return rateLimits
+                    .admit(client, http)
+                    .chain(admitted -> authorizationRequests.start(client, redirectUri, target, null, null))
                     .map(started -> NoStore.headers(Response.status(302))
                             .location(started.authorizationUrl())
                             .header("Set-Cookie", cookie(LOGIN_COOKIE, started.state(), "Lax", transactionSeconds))

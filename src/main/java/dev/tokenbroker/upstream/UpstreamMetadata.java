@@ -91,15 +91,17 @@ public class UpstreamMetadata {
                 throw new IllegalStateException("document is over broker.upstream.max-response-size");
             }
             JsonNode doc = json.readTree(body);
-            String advertised = stripSlash(doc.path("issuer").asText(""));
-            if (!issuer.equals(advertised)) {
+            // Compared without a trailing slash (configured either way), kept as advertised: tokens carry that exact
+            // string in iss (Auth0's ends in '/'), and the JWT checks compare it exactly.
+            String advertised = doc.path("issuer").asText("");
+            if (!issuer.equals(stripSlash(advertised))) {
                 throw new IllegalStateException("document names issuer '" + advertised + "'");
             }
             URI token = config.tokenEndpoint()
                     .orElseGet(() -> uri(doc, "token_endpoint")
                             .orElseThrow(() -> new IllegalStateException("no token_endpoint")));
             UpstreamEndpoints discovered = new UpstreamEndpoints(
-                    Optional.of(issuer),
+                    Optional.of(advertised),
                     token,
                     config.revocationEndpoint().or(() -> uri(doc, "revocation_endpoint")),
                     uri(doc, "jwks_uri"),

@@ -26,6 +26,7 @@ import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 /**
  * Rate limits on a real Redis: each source address (behind a trusted proxy: here the test's own loopback peer) may
@@ -96,6 +97,28 @@ class RateLimitTest {
                 .tag("kind", kind)
                 .counter();
         return counter == null ? 0 : counter.count();
+    }
+
+    @Test
+    void startingAuthorizationRequestsIsLimitedLikeTheTokenEndpoint() {
+        // Each start stores a transaction and lets one exchange call the upstream (pkce=broker; /bff/login alike).
+        for (int i = 1; i <= 5; i++) {
+            int status = given().contentType(ContentType.URLENC)
+                    .header("X-Forwarded-For", "198.51.100.77")
+                    .formParams(Map.of(
+                            "client_id", "clover-broker-pkce",
+                            "redirect_uri", "clover-bp://cb",
+                            "code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"))
+                    .post("/oauth2/authorization-request")
+                    .then()
+                    .extract()
+                    .statusCode();
+            if (i <= 4) {
+                assertNotEquals(429, status, "request " + i + " is within the 4 per address");
+            } else {
+                assertEquals(429, status, "request 5 is over the limit");
+            }
+        }
     }
 
     @Test

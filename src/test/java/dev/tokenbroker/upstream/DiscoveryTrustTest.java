@@ -64,6 +64,19 @@ class DiscoveryTrustTest {
     }
 
     @Test
+    void anIssuerAdvertisedWithATrailingSlashIsKeptAsAdvertisedForTokenChecks() {
+        // Auth0's issuer ends in '/': its tokens carry that exact iss, and the JWT checks compare exactly.
+        String document = "{\"issuer\":\"" + ISSUER + "/\",\"token_endpoint\":\"" + ISSUER + "/oauth/token\"}";
+        UpstreamMetadata metadata = new UpstreamMetadata(config(Map.of()), publishing(document), new ObjectMapper());
+        try {
+            assertTrue(metadata.loaded());
+            assertEquals(ISSUER + "/", metadata.current().issuer().orElseThrow());
+        } finally {
+            metadata.stop();
+        }
+    }
+
+    @Test
     void httpsEndpointsLoad() {
         assertTrue(loads(document(ISSUER + "/connect/token", ISSUER + "/jwks"), Map.of()));
     }
