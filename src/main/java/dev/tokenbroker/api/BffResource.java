@@ -36,7 +36,8 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.core.http.HttpServerRequest;
 
 /**
- * Web mode, the backend for frontend (draft-ietf-oauth-browser-based-apps §6.1): the browser's side of
+ * Web mode, a token-mediating backend (draft-ietf-oauth-browser-based-apps §6.2: the refresh credential stays in an
+ * HttpOnly cookie, short-lived access tokens go to the page's memory): the browser's side of
  * {@link WebSessions}. Cookies are {@code __Host-} cookies (Secure, Path=/, no Domain), HttpOnly; the session cookie
  * holds the session's current handle and nothing else. Every call that reads the user or returns or ends anything
  * needs {@code X-CSRF: 1} (a header no HTML form can send, and that makes every cross-origin call preflighted) and,

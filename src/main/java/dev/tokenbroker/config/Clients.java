@@ -118,6 +118,16 @@ public class Clients {
                 .forEach(uri -> require(
                         Origins.isHttpUrl(uri),
                         prefix + "return-to: '" + uri + "' is not an absolute http(s) URL without fragment"));
+        client.allowedOrigins().stream()
+                .filter(Origins::isOrigin)
+                .forEach(origin -> require(
+                        Origins.isSecureOrLoopback(origin),
+                        prefix + "allowed-origins: '" + origin + "' must be https (plain http only on loopback)"));
+        client.returnTo().stream()
+                .filter(Origins::isHttpUrl)
+                .forEach(uri -> require(
+                        Origins.isSecureOrLoopback(uri),
+                        prefix + "return-to: '" + uri + "' must be https (plain http only on loopback)"));
         if (client.mode() == BrokerConfig.ClientMode.WEB) {
             require(
                     !client.returnTo().isEmpty(),

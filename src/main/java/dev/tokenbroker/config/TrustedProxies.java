@@ -83,7 +83,7 @@ public class TrustedProxies {
             List<String> hops = new ArrayList<>();
             forwardedFor.forEach(header -> hops.addAll(Arrays.asList(header.split(","))));
             for (int i = hops.size() - 1; i >= 0; i--) {
-                byte[] hop = literal(hops.get(i).trim());
+                byte[] hop = literal(withoutPort(hops.get(i).trim()));
                 if (hop == null) {
                     // Not written by a trusted proxy: the nearest address seen is all that can be believed.
                     break;
@@ -95,6 +95,19 @@ public class TrustedProxies {
             }
         }
         return key(source);
+    }
+
+    /**
+     * Some proxies append the client's port: {@code 203.0.113.7:51234} or {@code [2001:db8::1]:443}. A bare IPv6
+     * address (several colons, no brackets) is left as it is.
+     */
+    static String withoutPort(String hop) {
+        if (hop.startsWith("[")) {
+            int close = hop.indexOf(']');
+            return close < 0 ? hop : hop.substring(1, close);
+        }
+        int colon = hop.indexOf(':');
+        return colon >= 0 && colon == hop.lastIndexOf(':') ? hop.substring(0, colon) : hop;
     }
 
     /** Whether no proxy is trusted (then {@code X-Forwarded-For} is never read). */

@@ -47,6 +47,15 @@ class TrustedProxiesTest {
     }
 
     @Test
+    void hopsWithAPortCountAsTheirAddress() {
+        // Some proxies (e.g. Azure Application Gateway) append the client's port.
+        assertEquals("198.51.100.9", ingress.sourceAddress("10.0.0.3", List.of("198.51.100.9:51234")));
+        assertEquals("2001:db8:1:2:0:0:0:0/64", ingress.sourceAddress("10.0.0.3", List.of("[2001:db8:1:2::7]:443")));
+        assertEquals(
+                "2001:db8:1:2:0:0:0:0/64", ingress.sourceAddress("10.0.0.3", List.of("2001:db8:1:2::7")), "no port");
+    }
+
+    @Test
     void ipv6CountsByItsSlash64AndMappedIpv4AsIpv4() {
         assertEquals(
                 "2001:db8:1:2:0:0:0:0/64",

@@ -275,11 +275,17 @@ class MultiReplicaIT {
         // The placeholder of prod.env.example, and a second, unrelated mistake.
         env.put("BROKER_SESSION_ENCRYPTION_KEYS_K1", "replace-with-output-of-openssl-rand-base64-32");
         env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", "clover://auth-callback,not a uri");
+        // A plain-http browser origin off loopback could be script-injected on the network.
+        env.put("BROKER_CLIENTS_CLOVER_ALLOWED_ORIGINS", "http://app.example.com,http://localhost:3000");
         try (BrokerProcess broker = BrokerProcess.launch(env)) {
             assertNotEquals(0, broker.awaitExit());
             String output = broker.output();
             List<String> lines = output.lines().toList();
-            assertTrue(lines.contains("token-broker cannot start: 2 configuration problems"), output);
+            assertTrue(lines.contains("token-broker cannot start: 3 configuration problems"), output);
+            assertTrue(
+                    lines.contains("  broker.clients.clover.allowed-origins: 'http://app.example.com' must be https"
+                            + " (plain http only on loopback)"),
+                    output);
             assertTrue(
                     lines.contains(
                             "  broker.clients.clover.redirect-uris: 'not a uri' is not an absolute URI without fragment"),
