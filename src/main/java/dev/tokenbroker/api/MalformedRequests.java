@@ -1,7 +1,7 @@
 package dev.tokenbroker.api;
 
-import java.nio.charset.Charset;
 import java.util.Locale;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 import jakarta.enterprise.event.Observes;
@@ -37,6 +37,7 @@ import io.vertx.ext.web.Router;
 @Singleton
 class MalformedRequests {
 
+    private static final Set<String> ASCII_COMPATIBLE = Set.of("utf-8", "us-ascii", "iso-8859-1");
     private static final Logger LOG = Logger.getLogger(MalformedRequests.class);
     private static final Pattern DOT_SEGMENT_OR_ENCODED_SEPARATOR =
             Pattern.compile("(^|/)\\.\\.?(/|$)|%2[eEfF]|%5[cC]|\\\\");
@@ -88,7 +89,7 @@ class MalformedRequests {
     }
 
     /**
-     * A media type whose charset parameter (if any) names a charset this JVM has; absent only where no form is read:
+     * A media type whose charset parameter (if any) is UTF-8, US-ASCII or ISO-8859-1; absent only where no form is read:
      * on requests other than POST, and outside {@code /oauth2/} and {@code /oidc/} (RFC 6749 §3.2: the token
      * endpoint's parameters come form-encoded, and a body of no declared type was read as a form). A browser's
      * bodiless {@code POST /bff/token} has no {@code Content-Type}.
@@ -100,7 +101,9 @@ class MalformedRequests {
         try {
             MediaType type = MediaType.valueOf(header);
             String charset = type.getParameters().get(MediaType.CHARSET_PARAMETER);
-            return charset == null || Charset.isSupported(charset.toLowerCase(Locale.ROOT));
+            // Only charsets whose bytes keep '&', '=' and '%' where ASCII has them: with EBCDIC or UTF-16 a proxy or
+            // WAF that reads the body as ASCII would see something other than what the broker decodes.
+            return charset == null || ASCII_COMPATIBLE.contains(charset.toLowerCase(Locale.ROOT));
         } catch (RuntimeException e) {
             return false;
         }

@@ -95,6 +95,21 @@ class HttpFuzzRegressionTest {
                 "invalid_request");
     }
 
+    /**
+     * Security review: with an EBCDIC or UTF-16 charset the broker decoded a form that a proxy or WAF reading ASCII
+     * sees as binary (a parser differential). Only ASCII-compatible charsets are read.
+     */
+    @Test
+    void aContentTypeWithACharsetThatIsNotAsciiCompatibleIsRefused() throws Exception {
+        for (String charset : new String[] {"IBM037", "utf-16", "UTF-32BE"}) {
+            answers(
+                    TOKEN + "Content-Type: application/x-www-form-urlencoded; charset=" + charset + "\r\n"
+                            + "Content-Length: " + VALID_EXCHANGE.length() + "\r\n\r\n" + VALID_EXCHANGE,
+                    415,
+                    "invalid_request");
+        }
+    }
+
     /** Was an upstream call: a body without Content-Type was read as a form. */
     @Test
     void aPostWithoutContentTypeIsRefusedBeforeTheUpstream() throws Exception {
