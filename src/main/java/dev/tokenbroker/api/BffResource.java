@@ -151,7 +151,13 @@ public class BffResource {
                     });
                 })
                 .onFailure(BrokerException.class)
-                .recoverWithItem(e -> withCookies(ErrorMapper.oauthError((BrokerException) e), clearLogin));
+                .recoverWithItem(e -> {
+                    Response refused = ErrorMapper.oauthError((BrokerException) e);
+                    // Only this browser's own login ends here: a cross-site link with some other state must not
+                    // cancel a login in progress by clearing its cookie.
+                    boolean ownLogin = state != null && loginCookie != null && constantTimeEquals(loginCookie, state);
+                    return ownLogin ? withCookies(refused, clearLogin) : refused;
+                });
     }
 
     @GET

@@ -206,6 +206,9 @@ class BffTest {
         ExtractableResponse<Response> otherCookie =
                 WebLogin.callback(callback, WebLogin.start(app() + "/").loginCookie());
         assertEquals(400, otherCookie.statusCode());
+        assertNull(
+                WebLogin.setCookie(otherCookie, WebLogin.LOGIN_COOKIE),
+                "a callback with another login's state leaves this browser's login cookie alone");
 
         ExtractableResponse<Response> real = WebLogin.callback(callback, started.loginCookie());
         assertEquals(302, real.statusCode(), real.body().asString());
