@@ -1,7 +1,5 @@
 package dev.tokenbroker.api;
 
-import java.net.URI;
-import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -9,12 +7,11 @@ import org.junit.jupiter.api.Test;
 
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.DuendeStubs;
+import dev.tokenbroker.support.Management;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.quarkus.test.common.WithTestResource;
-import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
-import io.restassured.specification.RequestSpecification;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
@@ -29,27 +26,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @WithTestResource(WireMockUpstreamResource.class)
 class ObservabilityTest {
 
-    /** The management interface (its URL ends in its root path, /q/): health and metrics live there only. */
-    @TestHTTPResource(value = "/", management = true)
-    URL management;
-
-    private RequestSpecification onManagementPort() {
-        return given().baseUri(URI.create(management.toString()).resolve("/").toString());
-    }
-
-    private String metrics() {
-        return onManagementPort()
-                .get("/q/metrics")
-                .then()
-                .statusCode(200)
-                .extract()
-                .asString();
-    }
-
     @Test
     void healthAndMetricsAreOnTheManagementPortOnly() {
-        onManagementPort().get("/q/health/ready").then().statusCode(200);
-        onManagementPort().get("/q/health/live").then().statusCode(200);
+        Management.onManagementPort().get("/q/health/ready").then().statusCode(200);
+        Management.onManagementPort().get("/q/health/live").then().statusCode(200);
         given().get("/q/metrics").then().statusCode(404);
         given().get("/q/health/ready").then().statusCode(404);
         given().get("/q/health/live").then().statusCode(404);
@@ -66,7 +46,7 @@ class ObservabilityTest {
         upstream.upstreamRejectsGrant();
         Broker.refresh(Broker.MOBILE, handle).statusCode(400);
 
-        String metrics = metrics();
+        String metrics = Management.metrics();
         assertTrue(
                 metrics.matches(
                         "(?s).*broker_token_operations_seconds_count\\{[^}]*client=\"clover\"[^}]*operation=\"exchange\"[^}]*outcome=\"success\"[^}]*} [1-9].*"),
@@ -86,7 +66,7 @@ class ObservabilityTest {
     }
 
     private double metric(String line) {
-        String metrics = metrics();
+        String metrics = Management.metrics();
         return metrics.lines()
                 .filter(l -> l.startsWith(line + " "))
                 .mapToDouble(l -> Double.parseDouble(l.substring(line.length() + 1)))
@@ -136,7 +116,7 @@ class ObservabilityTest {
     @Test
     void openApiDescribesBothEndpointsOnTheManagementPort() {
         given().get("/q/openapi").then().statusCode(404);
-        onManagementPort()
+        Management.onManagementPort()
                 .get("/q/openapi")
                 .then()
                 .statusCode(200)
