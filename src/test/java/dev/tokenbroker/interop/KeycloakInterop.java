@@ -1,0 +1,323 @@
+package dev.tokenbroker.interop;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import dev.tokenbroker.devmode.RedisServer;
+import dev.tokenbroker.support.Broker;
+import dev.tokenbroker.support.BrokerProcess;
+import dev.tokenbroker.support.KeycloakServer;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+import io.restassured.response.ValidatableResponse;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The token flows against a real Keycloak (./mvnw -B verify -Pinterop): the packaged broker discovers Keycloak's
+ * endpoints from its issuer and serves code exchange, refresh and revocation with Keycloak's one-time refresh tokens
+ * ({@code revokeRefreshToken=true}, {@code refreshTokenMaxReuse=0}). Keycloak's own answers to bad client credentials,
+ * expired, reused and revoked refresh tokens are asserted byte for byte, as the README's interop table lists them.
+ */
+class KeycloakInterop {
+
+    static final String SECRET = "interop-secret-8d3f";
+    static final String SHORT = "clover-short";
+    static final String SHORT_SECRET = "short-secret-51c2";
+    /** Keycloak's secret of this client was rotated; the broker still holds the old one. */
+    static final String ROTATED = "clover-rotated";
+
+    static RedisServer redis;
+    static KeycloakServer keycloak;
+    static BrokerProcess broker;
+    static final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @BeforeAll
+    static void start() throws Exception {
+        redis = RedisServer.start();
+        long started = System.nanoTime();
+        keycloak = KeycloakServer.start();
+        System.out.printf(
+                "Keycloak started in %d s%n",
+                Duration.ofNanos(System.nanoTime() - started).toSeconds());
+        Map<String, String> env = new HashMap<>();
+        env.put("QUARKUS_REDIS_HOSTS", redis.uri());
+        // Discovery only: token and revocation endpoints come from Keycloak's openid-configuration (http on loopback).
+        env.put("BROKER_UPSTREAM_ISSUER", keycloak.issuer());
+        env.put("BROKER_CLIENTS_CLOVER_CLIENT_ID", Broker.MOBILE);
+        env.put("BROKER_CLIENTS_CLOVER_CLIENT_SECRET", SECRET);
+        env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", Broker.MOBILE_REDIRECT);
+        env.put("BROKER_CLIENTS_SHORT_CLIENT_ID", SHORT);
+        env.put("BROKER_CLIENTS_SHORT_CLIENT_SECRET", SHORT_SECRET);
+        env.put("BROKER_CLIENTS_SHORT_REDIRECT_URIS", "clover-short://cb");
+        env.put("BROKER_CLIENTS_ROTATED_CLIENT_ID", ROTATED);
+        env.put("BROKER_CLIENTS_ROTATED_CLIENT_SECRET", "rotated-secret-old-76");
+        env.put("BROKER_CLIENTS_ROTATED_REDIRECT_URIS", "clover-rotated://cb");
+        env.put("BROKER_SESSION_ENCRYPTION_KEYS_K1", Base64.getEncoder().encodeToString(new byte[32]));
+        env.put("BROKER_SESSION_ENCRYPTION_KEY_ID", "k1");
+        env.put("BROKER_SESSION_ROTATION_GRACE", "1s");
+        // Every refresh goes to Keycloak, none is answered again from the session.
+        env.put("BROKER_SESSION_REFRESH_REUSE_WINDOW", "0s");
+        broker = BrokerProcess.launch(env).awaitReady();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (broker != null) {
+            broker.close();
+        }
+        if (keycloak != null) {
+            keycloak.close();
+        }
+        if (redis != null) {
+            redis.close();
+        }
+    }
+
+    @Test
+    void codeExchangeAndRotatingRefreshesThroughTheBroker() throws Exception {
+        String handle = exchangeAtBroker(Broker.MOBILE, Broker.MOBILE_REDIRECT)
+                .statusCode(200)
+                .header("Cache-Control", "no-store")
+                .extract()
+                .path("refresh_token");
+        String previousAccess = null;
+        // Each refresh spends Keycloak's one-time refresh token: the next one succeeds only if the broker stored the
+        // rotated token Keycloak answered with.
+        for (int i = 0; i < 3; i++) {
+            JsonPath refreshed = JsonPath.from(refreshAtBroker(Broker.MOBILE, handle)
+                    .statusCode(200)
+                    .extract()
+                    .asString());
+            assertNotEquals(handle, refreshed.getString("refresh_token"), "the broker rotates its handle");
+            assertNotEquals(previousAccess, refreshed.getString("access_token"));
+            handle = refreshed.getString("refresh_token");
+            previousAccess = refreshed.getString("access_token");
+        }
+        JsonPath introspected = introspect(previousAccess);
+        assertTrue(introspected.getBoolean("active"), "Keycloak issued the access token the broker handed out");
+        assertEquals(keycloak.issuer(), introspected.getString("iss"));
+        assertEquals("alice", introspected.getString("preferred_username"));
+    }
+
+    @Test
+    void keycloakDetectsAReusedRefreshTokenAndEndsTheClientSession() throws Exception {
+        String first = JsonPath.from(exchangeAtKeycloak(Broker.MOBILE, Broker.MOBILE_REDIRECT, SECRET))
+                .getString("refresh_token");
+        HttpResponse<String> rotated = refreshAtKeycloak(Broker.MOBILE, SECRET, first);
+        assertEquals(200, rotated.statusCode(), rotated.body());
+        String second = JsonPath.from(rotated.body()).getString("refresh_token");
+        assertNotEquals(first, second, "one-time refresh tokens rotate");
+
+        HttpResponse<String> reuse = refreshAtKeycloak(Broker.MOBILE, SECRET, first);
+        assertEquals(400, reuse.statusCode());
+        assertEquals(
+                "{\"error\":\"invalid_grant\",\"error_description\":\"Maximum allowed refresh token reuse exceeded\"}",
+                reuse.body());
+        assertEquals("no-store", reuse.headers().firstValue("Cache-Control").orElse(""));
+        // Reuse ends the client session: the token that replaced the reused one is dead too.
+        HttpResponse<String> successor = refreshAtKeycloak(Broker.MOBILE, SECRET, second);
+        assertEquals(400, successor.statusCode());
+        assertEquals(
+                "{\"error\":\"invalid_grant\",\"error_description\":\"Session doesn't have required client\"}",
+                successor.body());
+    }
+
+    @Test
+    void anExpiredRefreshTokenIsInvalidGrantAtKeycloakAndAtTheBroker() throws Exception {
+        // clover-short's client sessions idle out after 2 s (client.session.idle.timeout in the realm).
+        String upstream = JsonPath.from(exchangeAtKeycloak(SHORT, "clover-short://cb", SHORT_SECRET))
+                .getString("refresh_token");
+        String handle = exchangeAtBroker(SHORT, "clover-short://cb")
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
+        Thread.sleep(4_000);
+
+        HttpResponse<String> expired = refreshAtKeycloak(SHORT, SHORT_SECRET, upstream);
+        assertEquals(400, expired.statusCode());
+        assertEquals("{\"error\":\"invalid_grant\",\"error_description\":\"Token is not active\"}", expired.body());
+
+        // The broker knows the upstream token's end from Keycloak's refresh_expires_in: it ends the session itself
+        // (reason upstream_lifetime) instead of spending a call on a dead token.
+        refreshAtBroker(SHORT, handle)
+                .statusCode(400)
+                .body("error", equalTo("invalid_grant"))
+                .body("error_description", equalTo("The refresh token is invalid, expired or revoked"));
+        String metrics = given().baseUri(broker.managementUrl())
+                .get("/q/metrics")
+                .then()
+                .statusCode(200)
+                .extract()
+                .asString();
+        assertTrue(
+                Pattern.compile("(?m)^broker_sessions_ended_total\\{[^}]*reason=\"upstream_lifetime\"[^}]*} 1\\.0$")
+                        .matcher(metrics)
+                        .find(),
+                metrics);
+    }
+
+    private static ValidatableResponse refreshAtBroker(String clientId, String handle) {
+        return given().baseUri(broker.baseUrl())
+                .contentType(ContentType.URLENC)
+                .formParams(
+                        Broker.params("grant_type", "refresh_token", "client_id", clientId, "refresh_token", handle))
+                .post("/oauth2/token")
+                .then();
+    }
+
+    @Test
+    void badClientCredentials() throws Exception {
+        String refreshToken = JsonPath.from(exchangeAtKeycloak(Broker.MOBILE, Broker.MOBILE_REDIRECT, SECRET))
+                .getString("refresh_token");
+        // A known client with a wrong secret: 401 and unauthorized_client, not RFC 6749's invalid_client.
+        HttpResponse<String> wrongSecret = refreshAtKeycloak(Broker.MOBILE, "not-the-secret", refreshToken);
+        assertEquals(401, wrongSecret.statusCode());
+        assertEquals(
+                "{\"error\":\"unauthorized_client\",\"error_description\":\"Invalid client or Invalid client credentials\"}",
+                wrongSecret.body());
+        HttpResponse<String> unknown = refreshAtKeycloak("clover-nobody", "not-the-secret", refreshToken);
+        assertEquals(401, unknown.statusCode());
+        assertEquals(
+                "{\"error\":\"invalid_client\",\"error_description\":\"Invalid client or Invalid client credentials\"}",
+                unknown.body());
+
+        // The broker holds a secret Keycloak no longer accepts: an operator's problem, a 502, never the user's.
+        exchangeAtBroker(ROTATED, "clover-rotated://cb")
+                .statusCode(502)
+                .body("error", equalTo("server_error"))
+                .body(
+                        "error_description",
+                        equalTo("The upstream authorization server rejected the broker's client configuration"));
+    }
+
+    @Test
+    void revocationAtTheBrokerRevokesAtKeycloak() throws Exception {
+        JsonPath issued = JsonPath.from(exchangeAtBroker(Broker.MOBILE, Broker.MOBILE_REDIRECT)
+                .statusCode(200)
+                .extract()
+                .asString());
+        assertTrue(introspect(issued.getString("access_token")).getBoolean("active"));
+
+        given().baseUri(broker.baseUrl())
+                .contentType(ContentType.URLENC)
+                .formParams(Broker.params(
+                        "client_id",
+                        Broker.MOBILE,
+                        "token",
+                        issued.getString("refresh_token"),
+                        "token_type_hint",
+                        "refresh_token"))
+                .post("/oauth2/revoke")
+                .then()
+                .statusCode(200);
+
+        // Keycloak revoked the upstream refresh token and with it the client session its access token belongs to.
+        assertEquals(false, introspect(issued.getString("access_token")).getBoolean("active"));
+        refreshAtBroker(Broker.MOBILE, issued.getString("refresh_token"))
+                .statusCode(400)
+                .body("error", equalTo("invalid_grant"))
+                .body("error_description", equalTo("The refresh token is invalid, expired or revoked"));
+    }
+
+    @Test
+    void anRfc7009RevokedRefreshTokenIsDeadAtKeycloak() throws Exception {
+        String refreshToken = JsonPath.from(exchangeAtKeycloak(Broker.MOBILE, Broker.MOBILE_REDIRECT, SECRET))
+                .getString("refresh_token");
+        HttpResponse<String> revoked = postToKeycloak(
+                keycloak.revocationEndpoint(),
+                Broker.MOBILE,
+                SECRET,
+                Map.of("token", refreshToken, "token_type_hint", "refresh_token"));
+        assertEquals(200, revoked.statusCode(), revoked.body());
+        HttpResponse<String> after = refreshAtKeycloak(Broker.MOBILE, SECRET, refreshToken);
+        assertEquals(400, after.statusCode());
+        assertEquals("{\"error\":\"invalid_grant\",\"error_description\":\"Session not active\"}", after.body());
+    }
+
+    private static ValidatableResponse exchangeAtBroker(String clientId, String redirectUri) throws Exception {
+        String code = keycloak.authorizationCode(clientId, redirectUri, Broker.VERIFIER, "alice", "alice-password-1");
+        return given().baseUri(broker.baseUrl())
+                .contentType(ContentType.URLENC)
+                .formParams(Broker.params(
+                        "grant_type",
+                        "authorization_code",
+                        "client_id",
+                        clientId,
+                        "code",
+                        code,
+                        "redirect_uri",
+                        redirectUri,
+                        "code_verifier",
+                        Broker.VERIFIER))
+                .post("/oauth2/token")
+                .then();
+    }
+
+    /** The code flow straight against Keycloak, as the broker would make it; the token response's body. */
+    private static String exchangeAtKeycloak(String clientId, String redirectUri, String secret) throws Exception {
+        String code = keycloak.authorizationCode(clientId, redirectUri, Broker.VERIFIER, "alice", "alice-password-1");
+        HttpResponse<String> r = postToKeycloak(
+                keycloak.tokenEndpoint(),
+                clientId,
+                secret,
+                Map.of(
+                        "grant_type",
+                        "authorization_code",
+                        "code",
+                        code,
+                        "redirect_uri",
+                        redirectUri,
+                        "code_verifier",
+                        Broker.VERIFIER));
+        assertEquals(200, r.statusCode(), r.body());
+        return r.body();
+    }
+
+    private static HttpResponse<String> refreshAtKeycloak(String clientId, String secret, String refreshToken)
+            throws Exception {
+        return postToKeycloak(
+                keycloak.tokenEndpoint(),
+                clientId,
+                secret,
+                Map.of("grant_type", "refresh_token", "refresh_token", refreshToken));
+    }
+
+    private static JsonPath introspect(String accessToken) throws Exception {
+        HttpResponse<String> r =
+                postToKeycloak(keycloak.introspectionEndpoint(), Broker.MOBILE, SECRET, Map.of("token", accessToken));
+        assertEquals(200, r.statusCode(), r.body());
+        return JsonPath.from(r.body());
+    }
+
+    /** client_secret_basic, as the broker authenticates (the secrets here need no form-encoding). */
+    private static HttpResponse<String> postToKeycloak(
+            String endpoint, String clientId, String secret, Map<String, String> form) throws Exception {
+        String basic = Base64.getEncoder().encodeToString((clientId + ":" + secret).getBytes(StandardCharsets.UTF_8));
+        return http.send(
+                HttpRequest.newBuilder(URI.create(endpoint))
+                        .timeout(Duration.ofSeconds(30))
+                        .header("Authorization", "Basic " + basic)
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(KeycloakServer.form(form)))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+}

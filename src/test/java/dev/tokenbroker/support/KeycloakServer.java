@@ -1,0 +1,251 @@
+package dev.tokenbroker.support;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import dev.tokenbroker.devmode.RedisServer;
+
+/**
+ * A real Keycloak (the distribution from Maven Central, unpacked into {@code target/} by the {@code interop} profile)
+ * in a process of its own: {@code kc.sh start-dev} on 127.0.0.1 and a free port, its dev-file database wiped at each
+ * start, the realm {@code src/test/resources/keycloak/interop-realm.json} imported. Logs a user in over plain HTTP
+ * (the login form, no browser) to get authorization codes.
+ */
+public final class KeycloakServer implements AutoCloseable {
+
+    public static final String REALM = "interop";
+    private static final Pattern LOGIN_FORM = Pattern.compile("<form[^>]*id=\"kc-form-login\"[^>]*>");
+    private static final Pattern ACTION = Pattern.compile("action=\"([^\"]+)\"");
+
+    private final Process process;
+    private final Path output;
+    private final int port;
+
+    private KeycloakServer(Process process, Path output, int port) {
+        this.process = process;
+        this.output = output;
+        this.port = port;
+    }
+
+    /** Starts Keycloak from {@code -Dkeycloak.home} and waits (up to {@code -Dkeycloak.start-timeout} s) for the realm. */
+    public static KeycloakServer start() throws Exception {
+        Path home = Path.of(System.getProperty("keycloak.home", "target/keycloak/keycloak"));
+        if (!Files.isExecutable(home.resolve("bin/kc.sh"))) {
+            throw new IllegalStateException(home + "/bin/kc.sh is missing: run ./mvnw verify -Pinterop");
+        }
+        deleteTree(home.resolve("data"));
+        Path imports = Files.createDirectories(home.resolve("data/import"));
+        try (InputStream realm = KeycloakServer.class.getResourceAsStream("/keycloak/interop-realm.json")) {
+            Files.copy(realm, imports.resolve("interop-realm.json"), StandardCopyOption.REPLACE_EXISTING);
+        }
+        int port = RedisServer.freePort();
+        Path output = Files.createTempFile("keycloak-", ".log");
+        ProcessBuilder builder = new ProcessBuilder(
+                        home.resolve("bin/kc.sh").toString(),
+                        "start-dev",
+                        "--http-host=127.0.0.1",
+                        "--http-port=" + port,
+                        "--http-management-port=" + RedisServer.freePort(),
+                        "--import-realm")
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile());
+        builder.environment().put("JAVA_HOME", javaHome());
+        builder.environment().put("JAVA_OPTS_KC_HEAP", "-Xms64m -Xmx512m");
+        KeycloakServer keycloak = new KeycloakServer(builder.start(), output, port);
+        keycloak.awaitRealm(Duration.ofSeconds(Long.getLong("keycloak.start-timeout", 300)));
+        return keycloak;
+    }
+
+    /**
+     * Keycloak 26 needs Java 21 or later; the broker's build runs on 17. {@code -Dkeycloak.java.home}, else the test's
+     * own JVM when it is recent enough, else the newest JDK of 21 or later under {@code /usr/lib/jvm}.
+     */
+    static String javaHome() throws IOException {
+        String configured = System.getProperty("keycloak.java.home", "");
+        if (!configured.isBlank()) {
+            return configured;
+        }
+        if (Runtime.version().feature() >= 21) {
+            return System.getProperty("java.home");
+        }
+        Path jvms = Path.of("/usr/lib/jvm");
+        if (Files.isDirectory(jvms)) {
+            try (Stream<Path> homes = Files.list(jvms)) {
+                Optional<Path> found = homes.filter(h -> featureVersion(h) >= 21)
+                        .max(Comparator.comparingInt(KeycloakServer::featureVersion));
+                if (found.isPresent()) {
+                    return found.get().toString();
+                }
+            }
+        }
+        throw new IllegalStateException("Keycloak needs Java 21 or later: set -Dkeycloak.java.home");
+    }
+
+    private static int featureVersion(Path home) {
+        try {
+            Matcher m = Pattern.compile("JAVA_VERSION=\"(\\d+)").matcher(Files.readString(home.resolve("release")));
+            return m.find() && Files.isExecutable(home.resolve("bin/java")) ? Integer.parseInt(m.group(1)) : 0;
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    public String issuer() {
+        return "http://127.0.0.1:" + port + "/realms/" + REALM;
+    }
+
+    public String tokenEndpoint() {
+        return issuer() + "/protocol/openid-connect/token";
+    }
+
+    public String revocationEndpoint() {
+        return issuer() + "/protocol/openid-connect/revoke";
+    }
+
+    public String introspectionEndpoint() {
+        return issuer() + "/protocol/openid-connect/token/introspect";
+    }
+
+    /**
+     * Logs {@code username} in at the authorization endpoint as a browser would (GET the authorize URL, POST the login
+     * form with its cookies) and returns the {@code code} of the redirect, PKCE S256 with {@code verifier}.
+     */
+    public String authorizationCode(
+            String clientId, String redirectUri, String verifier, String username, String password) throws Exception {
+        HttpClient browser = HttpClient.newBuilder()
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .connectTimeout(Duration.ofSeconds(5))
+                .build();
+        String authorize = issuer() + "/protocol/openid-connect/auth?"
+                + form(Map.of(
+                        "response_type", "code",
+                        "client_id", clientId,
+                        "redirect_uri", redirectUri,
+                        "scope", "openid",
+                        "state", "interop-state",
+                        "code_challenge", challenge(verifier),
+                        "code_challenge_method", "S256"));
+        HttpResponse<String> page = browser.send(
+                HttpRequest.newBuilder(URI.create(authorize))
+                        .timeout(Duration.ofSeconds(30))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        Matcher formTag = LOGIN_FORM.matcher(page.body());
+        if (page.statusCode() != 200 || !formTag.find()) {
+            throw new AssertionError("no login form: " + page.statusCode() + " " + page.body());
+        }
+        Matcher action = ACTION.matcher(formTag.group());
+        if (!action.find()) {
+            throw new AssertionError("login form without action: " + formTag.group());
+        }
+        HttpResponse<String> login = browser.send(
+                HttpRequest.newBuilder(URI.create(action.group(1).replace("&amp;", "&")))
+                        .timeout(Duration.ofSeconds(30))
+                        .header("Cookie", cookies(page))
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(
+                                form(Map.of("username", username, "password", password, "credentialId", ""))))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        String location = login.headers().firstValue("Location").orElse("");
+        if (login.statusCode() != 302 || !location.startsWith(redirectUri + "?")) {
+            throw new AssertionError("login not redirected: " + login.statusCode() + " " + location);
+        }
+        Matcher code = Pattern.compile("[?&]code=([^&]+)").matcher(location);
+        if (!code.find()) {
+            throw new AssertionError("no code in the redirect: " + location);
+        }
+        return code.group(1);
+    }
+
+    /**
+     * The login page's cookies, sent back by hand: Keycloak marks them {@code Secure}, and {@code java.net.CookieManager}
+     * withholds Secure cookies over plain http, even on loopback (browsers treat loopback as secure).
+     */
+    private static String cookies(HttpResponse<?> response) {
+        return response.headers().allValues("Set-Cookie").stream()
+                .map(c -> c.split(";", 2)[0])
+                .collect(Collectors.joining("; "));
+    }
+
+    /** RFC 7636 S256 challenge of a verifier. */
+    public static String challenge(String verifier) throws Exception {
+        byte[] digest = MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII));
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(digest);
+    }
+
+    public static String form(Map<String, String> fields) {
+        return fields.entrySet().stream()
+                .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
+                        + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+                .collect(Collectors.joining("&"));
+    }
+
+    private void awaitRealm(Duration timeout) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        URI discovery = URI.create(issuer() + "/.well-known/openid-configuration");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new AssertionError("Keycloak exited with " + process.exitValue() + ":\n" + output());
+            }
+            try {
+                HttpResponse<Void> r = http.send(
+                        HttpRequest.newBuilder(discovery)
+                                .timeout(Duration.ofSeconds(5))
+                                .build(),
+                        HttpResponse.BodyHandlers.discarding());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            }
+            process.waitFor(500, TimeUnit.MILLISECONDS);
+        }
+        close();
+        throw new AssertionError("Keycloak not up within " + timeout.toSeconds() + " s:\n" + output());
+    }
+
+    public String output() throws IOException {
+        return Files.readString(output);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (Stream<Path> paths = Files.walk(dir)) {
+                for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+    }
+}
