@@ -102,8 +102,9 @@ class RevocationOutboxTest {
         await(
                 "the pending gauge drops to 0",
                 () -> registry.get("broker.revocation.outbox.pending").gauge().value() == 0);
+        // The worker counts a delivery after it has deleted the entry: wait for the count, not just the deletion.
+        await("the delivery is counted", () -> count("broker.revocation.outbox.delivered") == delivered + 1);
         assertEquals(1, confirmed(token), "exactly one confirmed revocation; a finished entry is deleted");
-        assertEquals(delivered + 1, count("broker.revocation.outbox.delivered"));
         assertNotLogged(token);
     }
 
