@@ -26,12 +26,13 @@ import dev.tokenbroker.error.BrokerException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.smallrye.mutiny.Uni;
-import io.vertx.core.Context;
+import io.smallrye.mutiny.subscription.UniEmitter;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
@@ -46,7 +47,6 @@ import io.vertx.core.impl.NoStackTraceTimeoutException;
 public class UpstreamClient {
 
     private final HttpClient http;
-    private final Vertx vertx;
     private final long readTimeoutMillis;
     private final UpstreamMetadata metadata;
     private final ObjectMapper json;
@@ -68,7 +68,6 @@ public class UpstreamClient {
                         .setVerifyHost(true)
                         .setKeepAlive(true),
                 new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize()));
-        this.vertx = vertx;
         this.readTimeoutMillis = upstream.readTimeout().toMillis();
         this.metadata = metadata;
         this.json = json;
@@ -219,44 +218,38 @@ public class UpstreamClient {
         }
         Buffer body = Buffer.buffer(encode(form));
         return Uni.createFrom()
-                .emitter(emitter -> onVertxThread(() -> http.request(request)
-                        .compose(outgoing -> outgoing.send(body))
+                .emitter(emitter -> http.request(request)
                         .onFailure(emitter::fail)
-                        .onSuccess(response -> {
-                            String declared = response.getHeader(HttpHeaders.CONTENT_LENGTH);
-                            if (declared != null
-                                    && (declared.length() > 18 || Long.parseLong(declared.trim()) > maxResponseBytes)) {
-                                response.request().reset();
-                                emitter.fail(tooLarge("declares " + declared.trim() + " bytes"));
-                                return;
-                            }
-                            Buffer received = Buffer.buffer();
-                            response.exceptionHandler(emitter::fail);
-                            response.handler(chunk -> {
-                                if (received.length() + chunk.length() > maxResponseBytes) {
-                                    response.request().reset();
-                                    emitter.fail(tooLarge("is longer"));
-                                } else {
-                                    received.appendBuffer(chunk);
-                                }
-                            });
-                            response.endHandler(done -> emitter.complete(new Reply(
-                                    response.statusCode(),
-                                    received.length() == 0 ? null : received.toString(StandardCharsets.UTF_8))));
-                        })));
+                        .onSuccess(outgoing -> {
+                            // The response's handlers are attached by a listener on the request's own response
+                            // future, registered before anything is sent: it runs on the stream's context as the
+                            // head arrives, ahead of the body. A listener on a composed future would run on the
+                            // caller's context instead, queued behind the body ("Response already ended").
+                            outgoing.response().onFailure(emitter::fail).onSuccess(response -> read(response, emitter));
+                            outgoing.end(body).onFailure(emitter::fail);
+                        }));
     }
 
-    /**
-     * Runs {@code start} on a Vert.x thread. Called from another thread (the outbox worker, a test), the response's
-     * handlers would be attached by a task queued behind the response itself: a short answer (a revocation's empty
-     * 200) could end first, and the call then hung until the read timeout ("Response already ended").
-     */
-    private void onVertxThread(Runnable start) {
-        if (Context.isOnVertxThread()) {
-            start.run();
-        } else {
-            vertx.getOrCreateContext().runOnContext(v -> start.run());
+    /** Reads the answer up to {@code maxResponseBytes}; a larger declared or streamed body resets the request. */
+    private void read(HttpClientResponse response, UniEmitter<? super Reply> emitter) {
+        String declared = response.getHeader(HttpHeaders.CONTENT_LENGTH);
+        if (declared != null && (declared.length() > 18 || Long.parseLong(declared.trim()) > maxResponseBytes)) {
+            response.request().reset();
+            emitter.fail(tooLarge("declares " + declared.trim() + " bytes"));
+            return;
         }
+        Buffer received = Buffer.buffer();
+        response.exceptionHandler(emitter::fail);
+        response.handler(chunk -> {
+            if (received.length() + chunk.length() > maxResponseBytes) {
+                response.request().reset();
+                emitter.fail(tooLarge("is longer"));
+            } else {
+                received.appendBuffer(chunk);
+            }
+        });
+        response.endHandler(done -> emitter.complete(new Reply(
+                response.statusCode(), received.length() == 0 ? null : received.toString(StandardCharsets.UTF_8))));
     }
 
     private static BrokerException tooLarge(String how) {
