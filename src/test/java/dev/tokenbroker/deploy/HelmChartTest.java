@@ -258,7 +258,11 @@ class HelmChartTest {
                         "BROKER_SESSION_MAX_LIFETIME",
                         "BROKER_SESSION_REFRESH_REUSE_WINDOW",
                         "QUARKUS_REDIS_HOSTS",
-                        "QUARKUS_REDIS_CLIENT_TYPE")),
+                        "QUARKUS_REDIS_CLIENT_TYPE",
+                        "JAVA_MAX_MEM_RATIO",
+                        "GC_TIME_RATIO",
+                        "MALLOC_ARENA_MAX",
+                        "JAVA_OPTS_APPEND")),
                 envNames(r));
         assertEquals("https://logintest.clearline.me/connect/token", plain.get("BROKER_UPSTREAM_TOKEN_ENDPOINT"));
         assertEquals("3s", plain.get("BROKER_UPSTREAM_CONNECT_TIMEOUT"));
@@ -277,6 +281,34 @@ class HelmChartTest {
         assertEquals(
                 "encryption-key-k1",
                 secretRef(r, "BROKER_SESSION_ENCRYPTION_KEYS_K1").getKey());
+    }
+
+    @Test
+    void jvmMemorySettingsAreTheOnesTheBenchmarkMeasures() throws IOException {
+        Rendered r = render(CI.resolve("default-values.yaml"));
+        Map<String, String> env = brokerContainer(r).getEnv().stream()
+                .filter(e -> e.getValue() != null)
+                .collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+        assertEquals("75", env.get("JAVA_MAX_MEM_RATIO"));
+        assertEquals("99", env.get("GC_TIME_RATIO"));
+        assertEquals("2", env.get("MALLOC_ARENA_MAX"));
+        assertEquals(
+                "-Dquarkus.http.host=0.0.0.0 -Djava.util.logging.manager=org.jboss.logmanager.LogManager"
+                        + " -XX:+ExitOnOutOfMemoryError -Xmn32m",
+                env.get("JAVA_OPTS_APPEND"));
+        assertEquals(
+                "512Mi",
+                brokerContainer(r).getResources().getLimits().get("memory").toString());
+        // The benchmark's RSS figure holds for these settings only: bench/run.sh must start brokers with them.
+        String bench = Files.readString(Path.of("bench/run.sh"));
+        for (String option : List.of("-XX:MaxRAM=512m", "-XX:MaxRAMPercentage=75", "-XX:GCTimeRatio=99", "-Xmn32m")) {
+            assertTrue(bench.contains(option), "bench/run.sh starts brokers with " + option);
+        }
+        // ...and the image sets the same (JAVA_OPTS_APPEND, GC_TIME_RATIO, MALLOC_ARENA_MAX).
+        String image = Files.readString(Path.of("src/main/docker/Dockerfile.jvm"));
+        assertTrue(image.contains(env.get("JAVA_OPTS_APPEND")), "Dockerfile.jvm JAVA_OPTS_APPEND");
+        assertTrue(
+                image.contains("ENV GC_TIME_RATIO=99") && image.contains("ENV MALLOC_ARENA_MAX=2"), "Dockerfile.jvm");
     }
 
     @Test
