@@ -17,8 +17,9 @@ public final class Audit {
         LOG.infof("event=session_created session=%s client=%s dpop=%s", sessionId, client, dpopBound);
     }
 
+    /** DEBUG: every successful refresh rotates, and its INFO operation line already says so. */
     static void handleRotated(String sessionId, String client) {
-        LOG.infof("event=handle_rotated session=%s client=%s", sessionId, client);
+        LOG.debugf("event=handle_rotated session=%s client=%s", sessionId, client);
     }
 
     static void reuseDetected(String sessionId, String client) {
