@@ -16,7 +16,6 @@ import dev.tokenbroker.session.SessionStore.EndReason;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.infrastructure.Infrastructure;
 
 /**
  * The one way a session ends, whatever ends it: the app's revocation, a reused handle, the upstream declaring the
@@ -109,7 +108,7 @@ public class EndSession {
     /** A refresh token the upstream issued that no stored session holds: it must not stay alive. */
     Uni<Void> revokeOrphan(RegisteredClient client, String refreshToken) {
         ended.get(EndReason.ORPHAN).increment();
-        return revokeUpstream(client, refreshToken);
+        return revocations.revoke(client, refreshToken);
     }
 
     /**
@@ -145,17 +144,7 @@ public class EndSession {
         Audit.sessionEnded(sessionId, client.name(), reason.label);
         Uni<Void> unindexed = store.unindex(sessionId, taken.subjectTag(), taken.sidTag());
         return taken.refreshToken()
-                .map(rt -> unindexed.chain(() -> revokeUpstream(client, rt)))
+                .map(rt -> unindexed.chain(() -> revocations.revoke(client, rt)))
                 .orElse(unindexed);
-    }
-
-    /** Revocation and its outbox block (HTTP, Redis): on a worker thread, never on the event loop. Never fails. */
-    private Uni<Void> revokeUpstream(RegisteredClient client, String refreshToken) {
-        return Uni.createFrom()
-                .<Void>item(() -> {
-                    revocations.revoke(client, refreshToken);
-                    return null;
-                })
-                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
     }
 }

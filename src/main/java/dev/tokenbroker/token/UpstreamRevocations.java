@@ -22,11 +22,13 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 
 /**
  * Revokes upstream refresh tokens for whoever ends a session, and does not forget one when the upstream is down.
  * <ol>
- * <li>{@link #revoke} tries the upstream once, at once, on the caller's thread.</li>
+ * <li>{@link #revoke} tries the upstream once, at once, without blocking.</li>
  * <li>If that fails ({@link BrokerException}: unreachable, 5xx, timeout, rejected), the token goes into the
  * {@link RevocationOutbox} in Redis; if even that fails, a WARN and
  * {@code broker_revocation_outbox_enqueue_failed_total} say so. The caller never sees an exception, so the front
@@ -75,22 +77,29 @@ public class UpstreamRevocations {
 
     /**
      * RFC 7009 revocation of an upstream refresh token, retried from the outbox if the upstream does not confirm
-     * it now. Never throws.
+     * it now. Never fails. The attempt does not block; only queueing a failed one does, on a worker thread.
      */
-    public void revoke(RegisteredClient client, String refreshToken) {
-        String failure;
-        try {
-            if (!upstream.revokeRefreshToken(client, refreshToken)) {
-                LOG.debugf(
-                        "No upstream revocation endpoint: refresh token of client %s not revoked upstream",
-                        client.name());
-            }
-            return;
-        } catch (BrokerException e) {
-            failure = e.logDetail();
-        } catch (RuntimeException e) {
-            failure = e.getClass().getName();
-        }
+    public Uni<Void> revoke(RegisteredClient client, String refreshToken) {
+        return Uni.createFrom()
+                .deferred(() -> upstream.revokeRefreshToken(client, refreshToken))
+                .invoke(revoked -> {
+                    if (!revoked) {
+                        LOG.debugf(
+                                "No upstream revocation endpoint: refresh token of client %s not revoked upstream",
+                                client.name());
+                    }
+                })
+                .replaceWithVoid()
+                .onFailure()
+                .recoverWithUni(e -> Uni.createFrom()
+                        .<Void>item(() -> {
+                            enqueue(client, refreshToken, e instanceof RuntimeException r ? detail(r) : "failure");
+                            return null;
+                        })
+                        .runSubscriptionOn(Infrastructure.getDefaultWorkerPool()));
+    }
+
+    private void enqueue(RegisteredClient client, String refreshToken, String failure) {
         try {
             outbox.enqueue(client.clientId(), refreshToken);
             LOG.infof("Upstream revocation failed for client %s (%s); queued for retry", client.name(), failure);
@@ -176,7 +185,10 @@ public class UpstreamRevocations {
             String failure = null;
             boolean revoked = false;
             try {
-                revoked = upstream.revokeRefreshToken(client.get(), entry.refreshToken());
+                // The outbox thread is not a Vert.x thread: waiting here is fine.
+                revoked = upstream.revokeRefreshToken(client.get(), entry.refreshToken())
+                        .await()
+                        .indefinitely();
             } catch (BrokerException e) {
                 failure = e.logDetail();
             } catch (RuntimeException e) {

@@ -109,23 +109,21 @@ public class UpstreamClient {
     /**
      * RFC 7009 revocation of an upstream refresh token.
      *
-     * @return false when no revocation endpoint is known
-     * @throws BrokerException when the upstream did not confirm
+     * @return false when no revocation endpoint is known; fails with a {@link BrokerException} when the upstream
+     *     did not confirm
      */
-    public boolean revokeRefreshToken(RegisteredClient client, String refreshToken) {
+    public Uni<Boolean> revokeRefreshToken(RegisteredClient client, String refreshToken) {
         var endpoint = metadata.current().revocationEndpoint();
         if (endpoint.isEmpty()) {
-            return false;
+            return Uni.createFrom().item(false);
         }
         Form form = new Form().param("token", refreshToken).param("token_type_hint", "refresh_token");
-        // Revocation runs off the request path (worker threads, the outbox): waiting here is fine.
-        Reply reply = send("revocation", endpoint.get().toString(), client, form)
-                .await()
-                .indefinitely();
-        if (reply.status() != 200) {
-            throw classifyError(reply, "revocation");
-        }
-        return true;
+        return send("revocation", endpoint.get().toString(), client, form).map(reply -> {
+            if (reply.status() != 200) {
+                throw classifyError(reply, "revocation");
+            }
+            return true;
+        });
     }
 
     private Uni<UpstreamTokenResponse> tokenCall(RegisteredClient client, Form form) {

@@ -49,14 +49,14 @@ class RevocationOutboxRedisOutageTest {
         RegisteredClient clover = clients.byClientId("clover").orElseThrow();
         // A first call warms the REST client, so that the call under test fails because of the upstream's 503.
         upstream.upstreamAcceptsRevocation();
-        revocations.revoke(clover, WARM_UP_TOKEN);
+        revocations.revoke(clover, WARM_UP_TOKEN).await().indefinitely();
         upstream.upstreamRevocationFails();
         double failed = count("broker.revocation.outbox.enqueue.failed");
         double enqueued = count("broker.revocation.outbox.enqueued");
 
         RedisResource.current().stop();
         try {
-            revocations.revoke(clover, LOST_TOKEN);
+            revocations.revoke(clover, LOST_TOKEN).await().indefinitely();
             assertEquals(failed + 1, count("broker.revocation.outbox.enqueue.failed"));
             assertEquals(enqueued, count("broker.revocation.outbox.enqueued"));
         } finally {
@@ -71,7 +71,7 @@ class RevocationOutboxRedisOutageTest {
                 return false;
             }
         });
-        revocations.revoke(clover, LATER_TOKEN);
+        revocations.revoke(clover, LATER_TOKEN).await().indefinitely();
         assertEquals(enqueued + 1, count("broker.revocation.outbox.enqueued"));
         upstream.upstreamAcceptsRevocation();
         await(

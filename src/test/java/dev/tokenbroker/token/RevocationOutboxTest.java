@@ -89,7 +89,7 @@ class RevocationOutboxTest {
         double enqueued = count("broker.revocation.outbox.enqueued");
         double delivered = count("broker.revocation.outbox.delivered");
 
-        revocations.revoke(clover, token);
+        revocations.revoke(clover, token).await().indefinitely();
 
         assertEquals(enqueued + 1, count("broker.revocation.outbox.enqueued"));
         assertEquals(1, attempts(token), "one immediate attempt");
@@ -114,7 +114,7 @@ class RevocationOutboxTest {
         upstream.upstreamAcceptsRevocation();
         double enqueued = count("broker.revocation.outbox.enqueued");
 
-        revocations.revoke(clover, token);
+        revocations.revoke(clover, token).await().indefinitely();
 
         assertEquals(1, confirmed(token));
         assertEquals(enqueued, count("broker.revocation.outbox.enqueued"));
@@ -125,7 +125,7 @@ class RevocationOutboxTest {
         String token = newToken("sealed");
         upstream.upstreamRevocationFails();
 
-        revocations.revoke(clover, token);
+        revocations.revoke(clover, token).await().indefinitely();
 
         List<StreamMessage<String, String, String>> entries =
                 redis.stream(String.class).xrange(outbox.streamKey(), StreamRange.of("-", "+"));
