@@ -123,7 +123,7 @@ PIDS+=($!); UPSTREAM_PID=$!
 # JVM options of the container image (src/main/docker/Dockerfile.jvm, ubi9/openjdk-17-runtime run-java.sh) with
 # the pod limits and jvm values of helm/token-broker/values.yaml (memory 512Mi: -XX:MaxRAM stands in for the cgroup
 # limit). HelmChartTest checks that these match the chart's defaults.
-#  - JAVA_OPTS_APPEND: -Djava.util.logging.manager=org.jboss.logmanager.LogManager -XX:+ExitOnOutOfMemoryError -Xmn32m
+#  - JAVA_OPTS_APPEND: -Djava.util.logging.manager=org.jboss.logmanager.LogManager -XX:+ExitOnOutOfMemoryError -Xmn16m
 #    (its -Dquarkus.http.host=0.0.0.0 is left out: a system property would beat QUARKUS_HTTP_HOST=127.0.0.1 and
 #    the benchmark listens on loopback only)
 #  - JAVA_MAX_MEM_RATIO=75 -> -XX:MaxRAMPercentage=75
@@ -132,7 +132,7 @@ PIDS+=($!); UPSTREAM_PID=$!
 #  - MALLOC_ARENA_MAX=2 (exported below for the brokers)
 #  - not emulated: the pod's CPU limit of 1 (the JVM would see 1 CPU); set -XX:ActiveProcessorCount=1 via
 #    BENCH_BROKER_JAVA_OPTS to try it.
-DEFAULT_BROKER_OPTS="-XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+UseParallelGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:GCTimeRatio=99 -XX:AdaptiveSizePolicyWeight=90 -XX:+ExitOnOutOfMemoryError -Djava.util.logging.manager=org.jboss.logmanager.LogManager -Xmn32m"
+DEFAULT_BROKER_OPTS="-XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+UseParallelGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:GCTimeRatio=99 -XX:AdaptiveSizePolicyWeight=90 -XX:+ExitOnOutOfMemoryError -Djava.util.logging.manager=org.jboss.logmanager.LogManager -Xmn16m"
 BROKER_OPTS=${BENCH_BROKER_JAVA_OPTS:-$DEFAULT_BROKER_OPTS}
 ENC_KEY=$(head -c 32 /dev/urandom | base64)
 

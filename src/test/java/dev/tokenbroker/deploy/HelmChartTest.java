@@ -294,14 +294,14 @@ class HelmChartTest {
         assertEquals("2", env.get("MALLOC_ARENA_MAX"));
         assertEquals(
                 "-Dquarkus.http.host=0.0.0.0 -Djava.util.logging.manager=org.jboss.logmanager.LogManager"
-                        + " -XX:+ExitOnOutOfMemoryError -Xmn32m",
+                        + " -XX:+ExitOnOutOfMemoryError -Xmn16m",
                 env.get("JAVA_OPTS_APPEND"));
         assertEquals(
                 "512Mi",
                 brokerContainer(r).getResources().getLimits().get("memory").toString());
         // The benchmark's RSS figure holds for these settings only: bench/run.sh must start brokers with them.
         String bench = Files.readString(Path.of("bench/run.sh"));
-        for (String option : List.of("-XX:MaxRAM=512m", "-XX:MaxRAMPercentage=75", "-XX:GCTimeRatio=99", "-Xmn32m")) {
+        for (String option : List.of("-XX:MaxRAM=512m", "-XX:MaxRAMPercentage=75", "-XX:GCTimeRatio=99", "-Xmn16m")) {
             assertTrue(bench.contains(option), "bench/run.sh starts brokers with " + option);
         }
         // ...and the image sets the same (JAVA_OPTS_APPEND, GC_TIME_RATIO, MALLOC_ARENA_MAX).
