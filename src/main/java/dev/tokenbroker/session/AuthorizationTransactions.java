@@ -6,16 +6,11 @@ import java.util.Optional;
 
 import jakarta.inject.Singleton;
 
-import org.eclipse.microprofile.config.inject.ConfigProperty;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.crypto.KeyRing;
-import dev.tokenbroker.error.BrokerException;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.smallrye.mutiny.Uni;
 
@@ -63,24 +58,15 @@ public class AuthorizationTransactions {
     private final RedisKeys keys;
     private final KeyRing keyRing;
     private final ObjectMapper json;
-    private final Duration redisTimeout;
-    private final Counter redisErrors;
+    private final RedisCalls calls;
 
     AuthorizationTransactions(
-            ReactiveRedisDataSource redis,
-            RedisKeys keys,
-            KeyRing keyRing,
-            ObjectMapper json,
-            MeterRegistry registry,
-            @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout) {
+            ReactiveRedisDataSource redis, RedisKeys keys, KeyRing keyRing, ObjectMapper json, RedisCalls calls) {
         this.redis = redis;
         this.keys = keys;
         this.keyRing = keyRing;
         this.json = json;
-        this.redisTimeout = redisTimeout;
-        this.redisErrors = Counter.builder("broker.redis.errors")
-                .description("Failed Redis operations")
-                .register(registry);
+        this.calls = calls;
     }
 
     public Uni<Void> put(Transaction transaction, Duration lifetime) {
@@ -91,16 +77,16 @@ public class AuthorizationTransactions {
         } catch (JsonProcessingException e) {
             return Uni.createFrom().failure(new IllegalStateException("cannot serialise a transaction", e));
         }
-        return guard(
-                        redis.execute("SET", key, envelope, "NX", "PX", Long.toString(lifetime.toMillis())),
-                        "store an authorization transaction")
+        return calls.guard(
+                        "store an authorization transaction",
+                        redis.execute("SET", key, envelope, "NX", "PX", Long.toString(lifetime.toMillis())))
                 .replaceWithVoid();
     }
 
     /** The transaction of this {@code state}, deleted; empty when unknown, expired or already taken. */
     public Uni<Optional<Transaction>> take(String state) {
         String key = key(state);
-        return guard(TAKE.run(redis, List.of(key)), "take an authorization transaction")
+        return calls.guard("take an authorization transaction", TAKE.run(redis, List.of(key)))
                 .map(r -> {
                     if (r == null) {
                         return Optional.<Transaction>empty();
@@ -116,13 +102,5 @@ public class AuthorizationTransactions {
 
     private String key(String state) {
         return keys.authorizationTransaction(Handles.digest(state));
-    }
-
-    private <T> Uni<T> guard(Uni<T> call, String operation) {
-        return call.ifNoItem().after(redisTimeout).fail().onFailure().transform(e -> {
-            redisErrors.increment();
-            return new BrokerException.StoreUnavailable(
-                    "Redis failed to " + operation + ": " + e.getClass().getName(), e);
-        });
     }
 }

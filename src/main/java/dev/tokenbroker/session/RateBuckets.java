@@ -6,11 +6,6 @@ import java.util.List;
 
 import jakarta.inject.Singleton;
 
-import org.eclipse.microprofile.config.inject.ConfigProperty;
-
-import dev.tokenbroker.error.BrokerException;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.smallrye.mutiny.Uni;
 
@@ -69,18 +64,11 @@ public class RateBuckets {
     }
 
     private final ReactiveRedisDataSource redis;
-    private final Duration redisTimeout;
-    private final Counter redisErrors;
+    private final RedisCalls calls;
 
-    RateBuckets(
-            ReactiveRedisDataSource redis,
-            MeterRegistry registry,
-            @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout) {
+    RateBuckets(ReactiveRedisDataSource redis, RedisCalls calls) {
         this.redis = redis;
-        this.redisTimeout = redisTimeout;
-        this.redisErrors = Counter.builder("broker.redis.errors")
-                .description("Failed Redis operations")
-                .register(registry);
+        this.calls = calls;
     }
 
     /** Takes {@code cost} from every bucket, or from none when one of them is over. */
@@ -109,17 +97,6 @@ public class RateBuckets {
             args.add(Double.toString((double) period / b.requests()));
             args.add(Long.toString(period));
         }
-        return GCRA.run(redis, keys, args.toArray(String[]::new))
-                .ifNoItem()
-                .after(redisTimeout)
-                .fail()
-                .onFailure()
-                .transform(e -> {
-                    redisErrors.increment();
-                    return new BrokerException.StoreUnavailable(
-                            "Redis failed to check a rate limit: "
-                                    + e.getClass().getName(),
-                            e);
-                });
+        return calls.guard("check a rate limit", GCRA.run(redis, keys, args.toArray(String[]::new)));
     }
 }

@@ -6,16 +6,11 @@ import java.util.Optional;
 
 import jakarta.inject.Singleton;
 
-import org.eclipse.microprofile.config.inject.ConfigProperty;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.crypto.KeyRing;
-import dev.tokenbroker.error.BrokerException;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.smallrye.mutiny.Uni;
 
@@ -54,8 +49,7 @@ public class WebSessionStore {
     private final KeyRing keyRing;
     private final ObjectMapper json;
     private final Duration lifetime;
-    private final Duration redisTimeout;
-    private final Counter redisErrors;
+    private final RedisCalls calls;
 
     WebSessionStore(
             ReactiveRedisDataSource redis,
@@ -63,17 +57,13 @@ public class WebSessionStore {
             KeyRing keyRing,
             ObjectMapper json,
             BrokerConfig config,
-            MeterRegistry registry,
-            @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout) {
+            RedisCalls calls) {
         this.redis = redis;
         this.keys = keys;
         this.keyRing = keyRing;
         this.json = json;
         this.lifetime = config.session().maxLifetime();
-        this.redisTimeout = redisTimeout;
-        this.redisErrors = Counter.builder("broker.redis.errors")
-                .description("Failed Redis operations")
-                .register(registry);
+        this.calls = calls;
     }
 
     /** Writes the record; an existing one keeps its remaining lifetime. */
@@ -86,36 +76,29 @@ public class WebSessionStore {
             return Uni.createFrom().failure(new IllegalStateException("cannot serialise a web session", e));
         }
         // KEEPTTL needs Redis 6; a fresh PX on every write is capped by the session's own absolute lifetime anyway.
-        return guard(
-                        redis.execute("SET", key, envelope, "PX", Long.toString(lifetime.toMillis())),
-                        "store a web session")
+        return calls.guard(
+                        "store a web session",
+                        redis.execute("SET", key, envelope, "PX", Long.toString(lifetime.toMillis())))
                 .replaceWithVoid();
     }
 
     public Uni<Optional<WebSession>> get(String sessionId) {
         String key = keys.webSession(sessionId);
-        return guard(redis.value(String.class).get(key), "read a web session").map(envelope -> {
-            if (envelope == null) {
-                return Optional.<WebSession>empty();
-            }
-            try {
-                return Optional.of(json.readValue(keyRing.decrypt(envelope, key), WebSession.class));
-            } catch (JsonProcessingException | IllegalStateException e) {
-                return Optional.<WebSession>empty();
-            }
-        });
+        return calls.guard("read a web session", redis.value(String.class).get(key))
+                .map(envelope -> {
+                    if (envelope == null) {
+                        return Optional.<WebSession>empty();
+                    }
+                    try {
+                        return Optional.of(json.readValue(keyRing.decrypt(envelope, key), WebSession.class));
+                    } catch (JsonProcessingException | IllegalStateException e) {
+                        return Optional.<WebSession>empty();
+                    }
+                });
     }
 
     public Uni<Void> delete(String sessionId) {
-        return guard(redis.key(String.class).del(keys.webSession(sessionId)), "delete a web session")
+        return calls.guard("delete a web session", redis.key(String.class).del(keys.webSession(sessionId)))
                 .replaceWithVoid();
-    }
-
-    private <T> Uni<T> guard(Uni<T> call, String operation) {
-        return call.ifNoItem().after(redisTimeout).fail().onFailure().transform(e -> {
-            redisErrors.increment();
-            return new BrokerException.StoreUnavailable(
-                    "Redis failed to " + operation + ": " + e.getClass().getName(), e);
-        });
     }
 }
