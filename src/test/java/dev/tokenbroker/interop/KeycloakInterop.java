@@ -7,7 +7,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -57,8 +56,7 @@ class KeycloakInterop {
         System.out.printf(
                 "Keycloak started in %d s%n",
                 Duration.ofNanos(System.nanoTime() - started).toSeconds());
-        Map<String, String> env = new HashMap<>();
-        env.put("QUARKUS_REDIS_HOSTS", redis.uri());
+        Map<String, String> env = BrokerProcess.baseEnv(redis.uri());
         // Discovery only: token and revocation endpoints come from Keycloak's openid-configuration (http on loopback).
         env.put("BROKER_UPSTREAM_ISSUER", keycloak.issuer());
         env.put("BROKER_CLIENTS_CLOVER_CLIENT_ID", Broker.MOBILE);
@@ -70,8 +68,6 @@ class KeycloakInterop {
         env.put("BROKER_CLIENTS_ROTATED_CLIENT_ID", ROTATED);
         env.put("BROKER_CLIENTS_ROTATED_CLIENT_SECRET", "rotated-secret-old-76");
         env.put("BROKER_CLIENTS_ROTATED_REDIRECT_URIS", "clover-rotated://cb");
-        env.put("BROKER_SESSION_ENCRYPTION_KEYS_K1", Base64.getEncoder().encodeToString(new byte[32]));
-        env.put("BROKER_SESSION_ENCRYPTION_KEY_ID", "k1");
         env.put("BROKER_SESSION_ROTATION_GRACE", "1s");
         // Every refresh goes to Keycloak, none is answered again from the session.
         env.put("BROKER_SESSION_REFRESH_REUSE_WINDOW", "0s");

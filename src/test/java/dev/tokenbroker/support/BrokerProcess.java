@@ -8,6 +8,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -31,6 +33,18 @@ public final class BrokerProcess implements AutoCloseable {
         this.output = output;
         this.port = port;
         this.managementPort = managementPort;
+    }
+
+    /**
+     * The environment every packaged broker of a test needs, to add clients and upstream to: the Redis at
+     * {@code redisUri} and one all-zero encryption key {@code k1} (replicas sharing a Redis must share the key).
+     */
+    public static Map<String, String> baseEnv(String redisUri) {
+        Map<String, String> env = new HashMap<>();
+        env.put("QUARKUS_REDIS_HOSTS", redisUri);
+        env.put("BROKER_SESSION_ENCRYPTION_KEYS_K1", Base64.getEncoder().encodeToString(new byte[32]));
+        env.put("BROKER_SESSION_ENCRYPTION_KEY_ID", "k1");
+        return env;
     }
 
     public static BrokerProcess launch(Map<String, String> env) throws IOException {

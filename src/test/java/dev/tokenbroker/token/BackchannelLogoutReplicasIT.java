@@ -1,7 +1,5 @@
 package dev.tokenbroker.token;
 
-import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -51,14 +49,11 @@ class BackchannelLogoutReplicasIT {
     }
 
     static Map<String, String> productionEnv() {
-        Map<String, String> env = new HashMap<>();
-        env.put("QUARKUS_REDIS_HOSTS", redis.uri());
+        Map<String, String> env = BrokerProcess.baseEnv(redis.uri());
         env.put("BROKER_UPSTREAM_ISSUER", issuer);
         env.put("BROKER_CLIENTS_CLOVER_CLIENT_ID", Broker.MOBILE);
         env.put("BROKER_CLIENTS_CLOVER_CLIENT_SECRET", "env-secret");
         env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", REDIRECT);
-        env.put("BROKER_SESSION_ENCRYPTION_KEYS_K1", Base64.getEncoder().encodeToString(new byte[32]));
-        env.put("BROKER_SESSION_ENCRYPTION_KEY_ID", "k1");
         return env;
     }
 

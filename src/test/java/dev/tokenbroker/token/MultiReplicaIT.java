@@ -2,7 +2,6 @@ package dev.tokenbroker.token;
 
 import java.time.Duration;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -59,15 +58,12 @@ class MultiReplicaIT {
     }
 
     static Map<String, String> productionEnv() {
-        Map<String, String> env = new HashMap<>();
-        env.put("QUARKUS_REDIS_HOSTS", redis.uri());
+        Map<String, String> env = BrokerProcess.baseEnv(redis.uri());
         env.put("BROKER_UPSTREAM_TOKEN_ENDPOINT", wm.baseUrl() + "/connect/token");
         env.put("BROKER_UPSTREAM_REVOCATION_ENDPOINT", wm.baseUrl() + "/connect/revocation");
         env.put("BROKER_CLIENTS_CLOVER_CLIENT_ID", "clover");
         env.put("BROKER_CLIENTS_CLOVER_CLIENT_SECRET", "env-secret");
         env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", "clover://auth-callback");
-        env.put("BROKER_SESSION_ENCRYPTION_KEYS_K1", Base64.getEncoder().encodeToString(new byte[32]));
-        env.put("BROKER_SESSION_ENCRYPTION_KEY_ID", "k1");
         env.put("BROKER_SESSION_ROTATION_GRACE", "1s");
         return env;
     }

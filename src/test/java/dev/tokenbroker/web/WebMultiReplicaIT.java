@@ -2,8 +2,6 @@ package dev.tokenbroker.web;
 
 import java.net.InetAddress;
 import java.net.URI;
-import java.util.Base64;
-import java.util.HashMap;
 import java.util.Map;
 
 import org.junit.jupiter.api.AfterAll;
@@ -49,8 +47,7 @@ class WebMultiReplicaIT {
     }
 
     static Map<String, String> env() {
-        Map<String, String> env = new HashMap<>();
-        env.put("QUARKUS_REDIS_HOSTS", redis.uri());
+        Map<String, String> env = BrokerProcess.baseEnv(redis.uri());
         env.put("BROKER_UPSTREAM_ISSUER", upstream.issuerUrl("connect").toString());
         env.put("BROKER_EXTERNAL_BASE_URL", EXTERNAL);
         env.put("BROKER_CLIENTS_SPA_CLIENT_ID", "clover-spa");
@@ -59,8 +56,6 @@ class WebMultiReplicaIT {
         env.put("BROKER_CLIENTS_SPA_REDIRECT_URIS", EXTERNAL + "/bff/callback");
         env.put("BROKER_CLIENTS_SPA_ALLOWED_ORIGINS", APP);
         env.put("BROKER_CLIENTS_SPA_RETURN_TO", APP);
-        env.put("BROKER_SESSION_ENCRYPTION_KEYS_K1", Base64.getEncoder().encodeToString(new byte[32]));
-        env.put("BROKER_SESSION_ENCRYPTION_KEY_ID", "k1");
         return env;
     }
 
