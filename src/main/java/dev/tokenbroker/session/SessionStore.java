@@ -59,7 +59,8 @@ public class SessionStore {
             return 1""");
 
     /**
-     * The first round trip of a refresh: checks the handle and decides. KEYS[1] session; ARGV[1] hash of the
+     * The first round trip of a refresh: checks the handle and decides. KEYS[1] session, KEYS[2] its web-mode record
+     * (same slot), which ends with it; ARGV[1] hash of the
      * presented secret, ARGV[2] client id, ARGV[3] requested scope key, ARGV[4] the version an earlier round saw
      * (or ''), ARGV[5] lock owner, ARGV[6] lock ttl ms, ARGV[7] reuse window ms, ARGV[8] DPoP key thumbprint or ''.
      * The DPoP key is checked before the handle's secret, so that without the key even a retired handle ends
@@ -79,7 +80,7 @@ public class SessionStore {
               'subt', 'sidt')
             if not f[1] or f[1] ~= ARGV[2] then return {'gone'} end
             if now >= tonumber(f[2]) then
-              redis.call('DEL', KEYS[1])
+              redis.call('DEL', KEYS[1], KEYS[2])
               local reason = 'idle'
               if now >= tonumber(f[3]) then reason = 'lifetime'
               elseif f[4] ~= '0' and now >= tonumber(f[4]) then reason = 'upstream_lifetime' end
@@ -90,7 +91,7 @@ public class SessionStore {
             if ARGV[1] ~= f[5] then
               if ARGV[1] == f[6] and now < tonumber(f[7]) then grace = true
               else
-                redis.call('DEL', KEYS[1])
+                redis.call('DEL', KEYS[1], KEYS[2])
                 return {'ended', 'reuse', f[15], f[17] or '', f[18] or ''}
               end
             end
@@ -145,7 +146,7 @@ public class SessionStore {
             return 0""");
 
     /**
-     * KEYS[1] session; ARGV[1] client id or '' for any client, ARGV[2] version or '' for any, ARGV[3] DPoP key
+     * KEYS[1] session, KEYS[2] its web-mode record (same slot), which ends with it; ARGV[1] client id or '' for any client, ARGV[2] version or '' for any, ARGV[3] DPoP key
      * thumbprint, '' for none, or 'any' for no check; ARGV[4] hash of a handle secret that must be the current one
      * or the one retired within its grace, or '' for no check. Deletes the session and returns {rt, subject tag,
      * sid tag, client id} as they were at that instant (so a refresh committed just before is revoked too), or nil when there
@@ -161,7 +162,7 @@ public class SessionStore {
             if ARGV[4] ~= '' and ARGV[4] ~= f[7] and not (ARGV[4] == f[8] and now < tonumber(f[9])) then
               return false
             end
-            redis.call('DEL', KEYS[1])
+            redis.call('DEL', KEYS[1], KEYS[2])
             return {f[3], f[4] or '', f[5] or '', f[1]}""");
 
     /** KEYS[1] index set; ARGV[1] session id, ARGV[2] ttl ms. The index lives as long as its newest session. */
@@ -358,7 +359,7 @@ public class SessionStore {
                         "begin refresh",
                         BEGIN_REFRESH.run(
                                 redis,
-                                List.of(keys.session(sessionId)),
+                                sessionAndWebRecord(sessionId),
                                 secretHash,
                                 clientId,
                                 scopeKey,
@@ -489,7 +490,7 @@ public class SessionStore {
                         "delete session",
                         TAKE.run(
                                 redis,
-                                List.of(keys.session(sessionId)),
+                                sessionAndWebRecord(sessionId),
                                 nullToEmpty(clientId),
                                 version == null ? "" : version.toString(),
                                 nullToEmpty(dpopKey),
@@ -503,28 +504,32 @@ public class SessionStore {
                                 r.get(2).toString())));
     }
 
-    /** Drops an ended session from the indexes; best effort, since lookups skip ids whose session is gone. */
-    public Uni<Void> unindex(String sessionId, String subjectTag, String sidTag) {
-        Uni<Integer> bySubject = subjectTag.isEmpty()
-                ? Uni.createFrom().item(0)
-                : redis.set(String.class).srem(keys.subjectIndex(subjectTag), sessionId);
-        Uni<Integer> bySid = sidTag.isEmpty()
-                ? Uni.createFrom().item(0)
-                : redis.set(String.class).srem(keys.upstreamSessionIndex(sidTag), sessionId);
-        // A web-mode session's extra record ends with it, however the session ended.
-        Uni<Integer> web = redis.key(String.class).del(keys.webSession(sessionId));
-        return Uni.combine()
-                .all()
-                .unis(bySubject, bySid, web)
-                .discardItems()
-                .onFailure()
-                .recoverWithItem(e -> {
-                    redisErrors.increment();
-                    LOG.debugf(
-                            "Could not drop session %s from its indexes: %s",
-                            sessionId, e.getClass().getSimpleName());
-                    return null;
-                });
+    /** The keys of the scripts that may end a session: its record and its web-mode record, both in its slot. */
+    private List<String> sessionAndWebRecord(String sessionId) {
+        return List.of(keys.session(sessionId), keys.webSession(sessionId));
+    }
+
+    /**
+     * Drops an ended session from the indexes, fire and forget: the index keys live in other Cluster slots than the
+     * session, so they cannot join the script that ended it, and nobody waits for them, since lookups skip ids whose
+     * session is gone. A failure only counts in {@code broker_redis_errors_total}.
+     */
+    public void unindex(String sessionId, String subjectTag, String sidTag) {
+        if (!subjectTag.isEmpty()) {
+            forget(redis.set(String.class).srem(keys.subjectIndex(subjectTag), sessionId), sessionId);
+        }
+        if (!sidTag.isEmpty()) {
+            forget(redis.set(String.class).srem(keys.upstreamSessionIndex(sidTag), sessionId), sessionId);
+        }
+    }
+
+    private void forget(Uni<Integer> srem, String sessionId) {
+        srem.subscribe().with(removed -> {}, e -> {
+            redisErrors.increment();
+            LOG.debugf(
+                    "Could not drop session %s from an index: %s",
+                    sessionId, e.getClass().getSimpleName());
+        });
     }
 
     /** A session deleted by {@link #takeOwned}, with the client id it belonged to. */
@@ -539,7 +544,7 @@ public class SessionStore {
     public Optional<Owned> takeOwned(String sessionId, String clientId) {
         Response r = blocking(call(
                 "delete session",
-                TAKE.run(redis, List.of(keys.session(sessionId)), nullToEmpty(clientId), "", ANY_KEY, "")));
+                TAKE.run(redis, sessionAndWebRecord(sessionId), nullToEmpty(clientId), "", ANY_KEY, "")));
         if (r == null) {
             return Optional.empty();
         }

@@ -16,8 +16,9 @@ import io.smallrye.mutiny.Uni;
 
 /**
  * What a web-mode session keeps beside its {@link SessionStore} session: one {@link KeyRing} envelope at
- * {@link RedisKeys#webSession}, living as long as a session can. {@link SessionStore#unindex} deletes it whenever the
- * session ends, so back-channel logout, the admin API and reuse detection end web sessions too.
+ * {@link RedisKeys#webSession}, living as long as a session can. The {@link SessionStore} scripts that end a session
+ * delete it in the same step (it shares the session's slot), so back-channel logout, the admin API and reuse detection
+ * end web sessions too.
  */
 @Singleton
 public class WebSessionStore {

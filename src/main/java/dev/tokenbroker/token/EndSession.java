@@ -128,9 +128,7 @@ public class EndSession {
                 return client.get().name();
             }
             // A client removed from the configuration: no credentials to revoke with at the upstream.
-            store.unindex(sessionId, owned.taken().subjectTag(), owned.taken().sidTag())
-                    .await()
-                    .indefinitely();
+            store.unindex(sessionId, owned.taken().subjectTag(), owned.taken().sidTag());
             active.ended(owned.clientId(), sessionId);
             ended.get(reason).increment();
             Audit.sessionEnded(sessionId, "unknown", reason.label);
@@ -142,9 +140,9 @@ public class EndSession {
         active.ended(client.clientId(), sessionId);
         ended.get(reason).increment();
         Audit.sessionEnded(sessionId, client.name(), reason.label);
-        Uni<Void> unindexed = store.unindex(sessionId, taken.subjectTag(), taken.sidTag());
+        store.unindex(sessionId, taken.subjectTag(), taken.sidTag());
         return taken.refreshToken()
-                .map(rt -> unindexed.chain(() -> revocations.revoke(client, rt)))
-                .orElse(unindexed);
+                .map(rt -> revocations.revoke(client, rt))
+                .orElse(Uni.createFrom().voidItem());
     }
 }

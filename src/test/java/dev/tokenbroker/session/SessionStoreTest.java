@@ -1,6 +1,7 @@
 package dev.tokenbroker.session;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 import jakarta.inject.Inject;
@@ -255,6 +256,37 @@ class SessionStoreTest {
                 .await()
                 .indefinitely()
                 .isPresent());
+    }
+
+    @Test
+    void aSessionsWebModeRecordEndsInTheScriptThatEndsTheSession() {
+        Handle revoked = newSession();
+        Handle reused = newSession();
+        for (Handle handle : List.of(revoked, reused)) {
+            redis.value(String.class).set(keys.webSession(handle.sessionId()), "web-mode record");
+        }
+
+        store.take(revoked.sessionId(), "clover", null, null, revoked.secretHash())
+                .await()
+                .indefinitely()
+                .orElseThrow();
+        assertFalse(redis.key().exists(keys.webSession(revoked.sessionId())), "ended by revocation");
+
+        Handle current = reused;
+        for (int version = 0; version < 2; version++) {
+            begin(current, "owner");
+            Handle next = current.rotated();
+            store.commitRefresh(
+                            reused.sessionId(), "owner", version, "", issued("AT", next), null, next.secretHash(), null)
+                    .await()
+                    .indefinitely();
+            current = next;
+        }
+        assertTrue(redis.key().exists(keys.webSession(reused.sessionId())), "refreshes leave it alone");
+        assertEquals(
+                EndReason.REUSE,
+                assertInstanceOf(Begin.Ended.class, begin(reused, "thief")).reason());
+        assertFalse(redis.key().exists(keys.webSession(reused.sessionId())), "ended by reuse detection");
     }
 
     @Test
