@@ -8,10 +8,6 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 
-import jakarta.validation.constraints.Min;
-
-import org.hibernate.validator.constraints.time.DurationMin;
-
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
@@ -51,12 +47,10 @@ public interface BrokerConfig {
 
         /** How old a proof's {@code iat} may be. Default {@code 60s}. */
         @WithDefault("60s")
-        @DurationMin(seconds = 1)
         Duration maxAge();
 
         /** Tolerated clock difference between front end and broker, either way. Default {@code 5s}. */
         @WithDefault("5s")
-        @DurationMin(seconds = 0)
         Duration clockSkew();
     }
 
@@ -76,17 +70,14 @@ public interface BrokerConfig {
 
         /** Time to open a connection to the upstream. Default {@code 3s}. */
         @WithDefault("3s")
-        @DurationMin(millis = 1)
         Duration connectTimeout();
 
         /** Time to wait for the upstream's answer. Default {@code 10s}. */
         @WithDefault("10s")
-        @DurationMin(millis = 1)
         Duration readTimeout();
 
         /** Maximum open connections to the upstream. Default {@code 100}. */
         @WithDefault("100")
-        @Min(1)
         int connectionPoolSize();
 
         /**
@@ -227,12 +218,10 @@ public interface BrokerConfig {
          * back; each is usable once. Default {@code 10m}.
          */
         @WithDefault("10m")
-        @DurationMin(seconds = 10)
         Duration transactionLifetime();
 
         /** {@code POST /bff/token} refreshes when the access token it holds expires within this. Default {@code 30s}. */
         @WithDefault("30s")
-        @DurationMin(seconds = 0)
         Duration refreshMargin();
     }
 
@@ -259,7 +248,6 @@ public interface BrokerConfig {
          * {@code 10}.
          */
         @WithDefault("10")
-        @Min(1)
         int failedExchangeCost();
     }
 
@@ -268,12 +256,10 @@ public interface BrokerConfig {
      */
     interface Limit {
         /** Burst size and requests per period. No default: no limit. */
-        @Min(1)
         OptionalInt requests();
 
         /** Default {@code 1m}. */
         @WithDefault("1m")
-        @DurationMin(millis = 1)
         Duration period();
     }
 
@@ -304,7 +290,6 @@ public interface BrokerConfig {
 
         /** Absolute lifetime of a session from the code exchange. Default {@code 30d}. */
         @WithDefault("30d")
-        @DurationMin(seconds = 1)
         Duration maxLifetime();
 
         /**
@@ -312,7 +297,6 @@ public interface BrokerConfig {
          * Default {@code 14d}.
          */
         @WithDefault("14d")
-        @DurationMin(seconds = 1)
         Duration idleTimeout();
 
         /**
@@ -320,12 +304,10 @@ public interface BrokerConfig {
          * new handle): absorbs a lost response and an app that fires two refreshes at once. Default {@code 30s}.
          */
         @WithDefault("30s")
-        @DurationMin(seconds = 0)
         Duration rotationGrace();
 
         /** A refresh arriving this soon after a completed refresh of the same session gets that result again. Default {@code 5s}. */
         @WithDefault("5s")
-        @DurationMin(seconds = 0)
         Duration refreshReuseWindow();
 
         /** Prefix of every Redis key the broker writes. Default {@code tb:}. */
@@ -341,12 +323,10 @@ public interface BrokerConfig {
          * Default {@code 0}: no {@code WAIT} (standalone Redis).
          */
         @WithDefault("0")
-        @Min(0)
         int minReplicasAcked();
 
         /** How long {@code WAIT} may hold a write's answer for {@code min-replicas-acked}. Default {@code 500ms}. */
         @WithDefault("500ms")
-        @DurationMin(millis = 1)
         Duration replicationTimeout();
     }
 
@@ -360,17 +340,14 @@ public interface BrokerConfig {
     interface Outbox {
         /** Pause between two polls of the outbox by each replica. Default {@code 5s}. */
         @WithDefault("5s")
-        @DurationMin(millis = 10)
         Duration pollInterval();
 
         /** Wait after the first failed attempt; doubled after each further failure. Default {@code 10s}. */
         @WithDefault("10s")
-        @DurationMin(millis = 1)
         Duration initialBackoff();
 
         /** Longest wait between two attempts. Default {@code 1h}. */
         @WithDefault("1h")
-        @DurationMin(millis = 1)
         Duration maxBackoff();
 
         /**
@@ -378,12 +355,10 @@ public interface BrokerConfig {
          * the broker gives up on it (a WARN and {@code broker_revocation_outbox_given_up_total}). Default {@code 20}.
          */
         @WithDefault("20")
-        @Min(1)
         int maxAttempts();
 
         /** Most entries one replica takes per poll. Default {@code 50}. */
         @WithDefault("50")
-        @Min(1)
         int batchSize();
 
         /**
@@ -393,7 +368,6 @@ public interface BrokerConfig {
          * revocation is idempotent, but it is a second call). Default {@code 60s}.
          */
         @WithDefault("60s")
-        @DurationMin(millis = 1)
         Duration claimIdle();
     }
 
@@ -407,12 +381,10 @@ public interface BrokerConfig {
     interface BackchannelLogout {
         /** Oldest accepted logout token {@code iat}; each token's {@code jti} is remembered this long plus twice the skew. Default {@code 5m}. */
         @WithDefault("5m")
-        @DurationMin(seconds = 1)
         Duration maxAge();
 
         /** Tolerated clock difference between the upstream and the broker, for {@code iat} and {@code exp}. Default {@code 30s}. */
         @WithDefault("30s")
-        @DurationMin(seconds = 0)
         Duration clockSkew();
 
         /**
@@ -421,7 +393,6 @@ public interface BrokerConfig {
          * hammer the upstream. Default {@code 1m}.
          */
         @WithDefault("1m")
-        @DurationMin(minutes = 1)
         Duration jwksRefetchInterval();
 
         /**
@@ -430,7 +401,6 @@ public interface BrokerConfig {
          * Default {@code 8}.
          */
         @WithDefault("8")
-        @Min(1)
         int maxConcurrent();
     }
 

@@ -11,16 +11,20 @@ import dev.tokenbroker.crypto.KeyRing;
 import io.quarkus.runtime.Startup;
 
 /**
- * Builds the beans that check configuration (clients, key ring, trusted proxies) before anything else starts, and reports all their
- * problems at once, one line each, as an {@link InvalidConfiguration}; the beans themselves throw
+ * Checks the bounds of numbers and durations ({@link ConfigBounds}) and builds the beans that check configuration
+ * (clients, key ring, trusted proxies) before anything else starts, and reports all their problems at once, one line each, as an {@link InvalidConfiguration}; the beans themselves throw
  * {@link IllegalArgumentException}s naming the property (one line per problem).
  */
 @Startup(10)
 @Singleton
 public class ConfigurationCheck {
 
-    ConfigurationCheck(Instance<Clients> clients, Instance<KeyRing> keyRing, Instance<TrustedProxies> proxies) {
-        List<String> problems = new ArrayList<>();
+    ConfigurationCheck(
+            BrokerConfig config,
+            Instance<Clients> clients,
+            Instance<KeyRing> keyRing,
+            Instance<TrustedProxies> proxies) {
+        List<String> problems = new ArrayList<>(ConfigBounds.problems(config));
         collect(problems, clients::get);
         collect(problems, keyRing::get);
         collect(problems, proxies::get);

@@ -273,11 +273,14 @@ class MultiReplicaIT {
         env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", "clover://auth-callback,not a uri");
         // A plain-http browser origin off loopback could be script-injected on the network.
         env.put("BROKER_CLIENTS_CLOVER_ALLOWED_ORIGINS", "http://app.example.com,http://localhost:3000");
+        // A number below its bound (ConfigBounds).
+        env.put("BROKER_OUTBOX_BATCH_SIZE", "0");
         try (BrokerProcess broker = BrokerProcess.launch(env)) {
             assertNotEquals(0, broker.awaitExit());
             String output = broker.output();
             List<String> lines = output.lines().toList();
-            assertTrue(lines.contains("token-broker cannot start: 3 configuration problems"), output);
+            assertTrue(lines.contains("token-broker cannot start: 4 configuration problems"), output);
+            assertTrue(lines.contains("  broker.outbox.batch-size must be at least 1 (is 0)"), output);
             assertTrue(
                     lines.contains("  broker.clients.clover.allowed-origins: 'http://app.example.com' must be https"
                             + " (plain http only on loopback)"),

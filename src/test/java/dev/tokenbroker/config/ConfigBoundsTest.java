@@ -1,0 +1,77 @@
+package dev.tokenbroker.config;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import io.quarkus.runtime.configuration.DurationConverter;
+import io.quarkus.runtime.configuration.MemorySize;
+import io.quarkus.runtime.configuration.MemorySizeConverter;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfigBuilder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The bounds of numbers and durations, checked on a configuration mapped as the broker maps it. */
+class ConfigBoundsTest {
+
+    private static List<String> problems(Map<String, String> properties) {
+        Map<String, String> all = new HashMap<>(properties);
+        all.put("broker.clients.clover.client-id", "clover");
+        all.put("broker.clients.clover.client-secret", "s");
+        all.put("broker.clients.clover.redirect-uris", "clover://cb");
+        BrokerConfig config = new SmallRyeConfigBuilder()
+                .withMapping(BrokerConfig.class)
+                // Quarkus' spellings: 10s, 14d, 16K.
+                .withConverter(Duration.class, 100, new DurationConverter())
+                .withConverter(MemorySize.class, 100, new MemorySizeConverter())
+                .withSources(new PropertiesConfigSource(all, "test", 100))
+                .build()
+                .getConfigMapping(BrokerConfig.class);
+        return ConfigBounds.problems(config);
+    }
+
+    @Test
+    void theDefaultsAreWithinBounds() {
+        assertEquals(List.of(), problems(Map.of()));
+    }
+
+    @Test
+    void everyValueBelowItsBoundIsOneLineNamingThePropertyTheBoundAndTheValue() {
+        assertEquals(
+                List.of(
+                        "broker.upstream.connection-pool-size must be at least 1 (is 0)",
+                        "broker.web.transaction-lifetime must be at least 10s (is 9s)",
+                        "broker.rate-limit.per-address.period must be at least 1ms (is 0s)",
+                        "broker.clients.clover.rate-limit.requests must be at least 1 (is 0)",
+                        "broker.session.idle-timeout must be at least 1s (is 500ms)",
+                        "broker.session.min-replicas-acked must be at least 0 (is -1)",
+                        "broker.outbox.batch-size must be at least 1 (is 0)",
+                        "broker.backchannel-logout.jwks-refetch-interval must be at least 1m (is 30s)"),
+                problems(Map.of(
+                        "broker.upstream.connection-pool-size", "0",
+                        "broker.web.transaction-lifetime", "9s",
+                        "broker.rate-limit.per-address.period", "0s",
+                        "broker.clients.clover.rate-limit.requests", "0",
+                        "broker.session.idle-timeout", "500ms",
+                        "broker.session.min-replicas-acked", "-1",
+                        "broker.outbox.batch-size", "0",
+                        "broker.backchannel-logout.jwks-refetch-interval", "30s")));
+    }
+
+    @Test
+    void valuesAtTheirBoundPass() {
+        assertEquals(
+                List.of(),
+                problems(Map.of(
+                        "broker.upstream.connection-pool-size", "1",
+                        "broker.web.transaction-lifetime", "10s",
+                        "broker.session.idle-timeout", "1s",
+                        "broker.session.rotation-grace", "0s",
+                        "broker.clients.clover.rate-limit.requests", "1",
+                        "broker.backchannel-logout.jwks-refetch-interval", "1m")));
+    }
+}
