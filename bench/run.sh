@@ -12,6 +12,8 @@
 #   BENCH_UPSTREAM_ROTATE=true      the upstream returns a new refresh token on every refresh
 #   BENCH_UPSTREAM_DELAY_MS=0       the upstream sleeps this long before each token answer
 #   BENCH_BROKER_JAVA_OPTS=...      replaces the broker JVM options (default: those of the container image)
+#   BENCH_STARTS=3                  then starts one broker alone this many times (1 with --quick, 0: none) and
+#                                   prints each time from exec to readiness UP
 #   BENCH_FAKE_BROKER=1             test the harness itself against bench/FakeBroker.java (rotating handles with
 #                                   a '.'), not the real broker; BENCH_FAKE_BROKER_FAIL_EVERY=N makes it answer
 #                                   every N-th token request with 500 (the run must then fail)
@@ -201,6 +203,31 @@ PIDS+=("$LOAD_PID")
 wait "$LOAD_PID"
 RC=$?
 set -e
+
+# ----------------------------------------------------------------------------------------------- start
+# Exec to readiness UP of one broker alone (the others stopped first), BENCH_STARTS times: the same JVM options,
+# Redis and upstream. Polled with bash's /dev/tcp every 20 ms, so no second JVM competes with the one starting.
+STARTS=${BENCH_STARTS:-$([[ $QUICK == 1 ]] && echo 1 || echo 3)}
+ready() { # management-port
+  (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /q/health/ready HTTP/1.0\r\n\r\n' >&3 && head -1 <&3 | grep -q ' 200 ') \
+    2>/dev/null
+}
+if [[ $RC == 0 && $FAKE != 1 && $STARTS -gt 0 ]]; then
+  kill "$PID_A" "$PID_B" "$PID_C" 2>/dev/null || true
+  wait "$PID_A" "$PID_B" "$PID_C" 2>/dev/null || true
+  export QUARKUS_SHUTDOWN_DELAY_ENABLED=false
+  STARTED=()
+  for i in $(seq 1 "$STARTS"); do
+    t0=$(date +%s%N)
+    start_broker "start-$i" "$PORT_A" "$MGMT_A" 0s
+    for _ in $(seq 1 3000); do ready "$MGMT_A" && break; sleep 0.02; done
+    t1=$(date +%s%N)
+    ready "$MGMT_A" || die "broker start-$i not ready after a minute (see $OUT/broker-start-$i.log)"
+    kill "$LAST_PID"; wait "$LAST_PID" 2>/dev/null || true
+    STARTED+=("$(( (t1 - t0) / 1000000 ))")
+  done
+  echo "start, exec to readiness UP (one broker alone, ms): ${STARTED[*]}" | tee -a "$OUT/results.txt"
+fi
 
 # The broker logs: anything above INFO is worth a look.
 WARNS=$(cat "$OUT"/broker-*.log | grep -c -E '"level":"(WARN|ERROR)"|^[0-9:,]+ (WARN|ERROR)' || true)
