@@ -60,6 +60,20 @@ class SessionStoreTest {
                 .indefinitely();
     }
 
+    /** Two committed refreshes with rotation: {@code first} is then older than the handle retired within its grace. */
+    private void refreshTwice(Handle first) {
+        Handle current = first;
+        for (int version = 0; version < 2; version++) {
+            begin(current, "owner");
+            Handle next = current.rotated();
+            store.commitRefresh(
+                            first.sessionId(), "owner", version, "", issued("AT", next), null, next.secretHash(), null)
+                    .await()
+                    .indefinitely();
+            current = next;
+        }
+    }
+
     /** Moves one of the session's Redis-clock deadlines into the past. */
     private void expire(Handle handle, String field) {
         redis.hash(String.class).hset(keys.session(handle.sessionId()), field, "1");
@@ -145,16 +159,7 @@ class SessionStoreTest {
     @Test
     void anyOlderHandleEndsTheSession() {
         Handle first = newSession();
-        Handle current = first;
-        for (int version = 0; version < 2; version++) {
-            begin(current, "owner");
-            Handle next = current.rotated();
-            store.commitRefresh(
-                            first.sessionId(), "owner", version, "", issued("AT", next), null, next.secretHash(), null)
-                    .await()
-                    .indefinitely();
-            current = next;
-        }
+        refreshTwice(first);
         assertEquals(
                 EndReason.REUSE,
                 assertInstanceOf(Begin.Ended.class, begin(first, "thief")).reason());
@@ -272,16 +277,7 @@ class SessionStoreTest {
                 .orElseThrow();
         assertFalse(redis.key().exists(keys.webSession(revoked.sessionId())), "ended by revocation");
 
-        Handle current = reused;
-        for (int version = 0; version < 2; version++) {
-            begin(current, "owner");
-            Handle next = current.rotated();
-            store.commitRefresh(
-                            reused.sessionId(), "owner", version, "", issued("AT", next), null, next.secretHash(), null)
-                    .await()
-                    .indefinitely();
-            current = next;
-        }
+        refreshTwice(reused);
         assertTrue(redis.key().exists(keys.webSession(reused.sessionId())), "refreshes leave it alone");
         assertEquals(
                 EndReason.REUSE,
