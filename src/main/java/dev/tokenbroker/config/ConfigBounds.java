@@ -8,8 +8,8 @@ import java.util.OptionalInt;
 
 /**
  * The lower bounds of the numbers and durations in {@link BrokerConfig}, one problem line per value below its bound.
- * Plain checks rather than Bean Validation: Hibernate Validator cost a quarter of the broker's start (0.5–0.7 s of
- * about 3 s on a 2-core machine) for these few comparisons.
+ * Plain checks rather than Bean Validation: Hibernate Validator cost a fifth to a quarter of the broker's start (0.6–0.8 s
+ * of about 2.9 s to readiness on a 2-core machine) for these few comparisons.
  */
 final class ConfigBounds {
 

@@ -12,8 +12,9 @@ import io.quarkus.runtime.Startup;
 
 /**
  * Checks the bounds of numbers and durations ({@link ConfigBounds}) and builds the beans that check configuration
- * (clients, key ring, trusted proxies) before anything else starts, and reports all their problems at once, one line each, as an {@link InvalidConfiguration}; the beans themselves throw
- * {@link IllegalArgumentException}s naming the property (one line per problem).
+ * (clients, key ring, trusted proxies) before anything else starts, and reports all their problems at once, one line
+ * each, as an {@link InvalidConfiguration}; the beans themselves throw {@link IllegalArgumentException}s naming the
+ * property (one line per problem).
  */
 @Startup(10)
 @Singleton

@@ -60,11 +60,11 @@ public class SessionStore {
 
     /**
      * The first round trip of a refresh: checks the handle and decides. KEYS[1] session, KEYS[2] its web-mode record
-     * (same slot), which ends with it; ARGV[1] hash of the
-     * presented secret, ARGV[2] client id, ARGV[3] requested scope key, ARGV[4] the version an earlier round saw
-     * (or ''), ARGV[5] lock owner, ARGV[6] lock ttl ms, ARGV[7] reuse window ms, ARGV[8] DPoP key thumbprint or ''.
-     * The DPoP key is checked before the handle's secret, so that without the key even a retired handle ends
-     * nothing; the requested scope is checked before the lock is taken. Returns one of:
+     * (same slot), which ends with it; ARGV[1] hash of the presented secret, ARGV[2] client id, ARGV[3] requested
+     * scope key, ARGV[4] the version an earlier round saw (or ''), ARGV[5] lock owner, ARGV[6] lock ttl ms, ARGV[7]
+     * reuse window ms, ARGV[8] DPoP key thumbprint or ''. The DPoP key is checked before the handle's secret, so
+     * that without the key even a retired handle ends nothing; the requested scope is checked before the lock is
+     * taken. Returns one of:
      * {'gone'} no such session for this client;
      * {'ended', reason, rt, subject tag, sid tag} deleted here: past a deadline, or a retired handle reused;
      * {'dpop'} the session is bound to a DPoP key and the request did not prove it;
@@ -146,8 +146,8 @@ public class SessionStore {
             return 0""");
 
     /**
-     * KEYS[1] session, KEYS[2] its web-mode record (same slot), which ends with it; ARGV[1] client id or '' for any client, ARGV[2] version or '' for any, ARGV[3] DPoP key
-     * thumbprint, '' for none, or 'any' for no check; ARGV[4] hash of a handle secret that must be the current one
+     * KEYS[1] session, KEYS[2] its web-mode record (same slot), which ends with it; ARGV[1] client id or '' for any
+     * client, ARGV[2] version or '' for any, ARGV[3] DPoP key thumbprint, '' for none, or 'any' for no check; ARGV[4] hash of a handle secret that must be the current one
      * or the one retired within its grace, or '' for no check. Deletes the session and returns {rt, subject tag,
      * sid tag, client id} as they were at that instant (so a refresh committed just before is revoked too), or nil when there
      * is no such session (for that client, at that version, for that key, for that handle).
