@@ -310,7 +310,7 @@ public interface BrokerConfig {
         @WithDefault("5s")
         Duration refreshReuseWindow();
 
-        /** Prefix of every Redis key the broker writes. Default {@code tb:}. */
+        /** Prefix of every Redis key the broker writes; no braces (Redis Cluster hash tags). Default {@code tb:}. */
         @WithDefault("tb:")
         String keyPrefix();
 

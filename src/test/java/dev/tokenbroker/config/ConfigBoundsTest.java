@@ -63,6 +63,15 @@ class ConfigBoundsTest {
     }
 
     @Test
+    void aKeyPrefixWithBracesIsRefusedSinceRedisClusterWouldHashByThem() {
+        assertEquals(
+                List.of("broker.session.key-prefix must not contain '{' or '}': Redis Cluster would hash every key by"
+                        + " the prefix's braces instead of its id's (is 'tb{x}:')"),
+                problems(Map.of("broker.session.key-prefix", "tb{x}:")));
+        assertEquals(List.of(), problems(Map.of("broker.session.key-prefix", "prod:broker:")));
+    }
+
+    @Test
     void valuesAtTheirBoundPass() {
         assertEquals(
                 List.of(),
