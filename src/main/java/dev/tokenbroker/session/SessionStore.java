@@ -512,7 +512,8 @@ public class SessionStore {
     /**
      * Drops an ended session from the indexes, fire and forget: the index keys live in other Cluster slots than the
      * session, so they cannot join the script that ended it, and nobody waits for them, since lookups skip ids whose
-     * session is gone. A failure only counts in {@code broker_redis_errors_total}.
+     * session is gone. A failure (or no answer within {@code quarkus.redis.timeout}) only counts in
+     * {@code broker_redis_errors_total}.
      */
     public void unindex(String sessionId, String subjectTag, String sidTag) {
         if (!subjectTag.isEmpty()) {
@@ -524,12 +525,9 @@ public class SessionStore {
     }
 
     private void forget(Uni<Integer> srem, String sessionId) {
-        srem.subscribe().with(removed -> {}, e -> {
-            redisErrors.increment();
-            LOG.debugf(
-                    "Could not drop session %s from an index: %s",
-                    sessionId, e.getClass().getSimpleName());
-        });
+        call("drop a session from an index", srem)
+                .subscribe()
+                .with(removed -> {}, e -> LOG.debugf("Could not drop session %s: %s", sessionId, e.getMessage()));
     }
 
     /** A session deleted by {@link #takeOwned}, with the client id it belonged to. */

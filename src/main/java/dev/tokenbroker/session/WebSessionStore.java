@@ -1,6 +1,7 @@
 package dev.tokenbroker.session;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -67,7 +68,20 @@ public class WebSessionStore {
         this.calls = calls;
     }
 
-    /** Writes the record; an existing one keeps its remaining lifetime. */
+    /**
+     * KEYS[1] the session, KEYS[2] its web-mode record (same slot); ARGV[1] envelope, ARGV[2] ttl ms. Writes only while
+     * the session exists: a write that loses the race against the session's end cannot bring the record, and the access
+     * token it caches, back.
+     */
+    private static final LuaScript PUT = new LuaScript("""
+            if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+            redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+            return 1""");
+
+    /**
+     * Writes the record for {@code max-lifetime} (the session's own deadlines end it sooner), unless the session has
+     * ended: then nothing is written, and the browser's next call finds no web session.
+     */
     public Uni<Void> put(String sessionId, WebSession session) {
         String key = keys.webSession(sessionId);
         String envelope;
@@ -76,10 +90,13 @@ public class WebSessionStore {
         } catch (JsonProcessingException e) {
             return Uni.createFrom().failure(new IllegalStateException("cannot serialise a web session", e));
         }
-        // KEEPTTL needs Redis 6; a fresh PX on every write is capped by the session's own absolute lifetime anyway.
         return calls.guard(
                         "store a web session",
-                        redis.execute("SET", key, envelope, "PX", Long.toString(lifetime.toMillis())))
+                        PUT.run(
+                                redis,
+                                List.of(keys.session(sessionId), key),
+                                envelope,
+                                Long.toString(lifetime.toMillis())))
                 .replaceWithVoid();
     }
 

@@ -32,14 +32,19 @@ class ClusterSlotsTest {
     private static final Pattern KEY_REF = Pattern.compile("KEYS\\[(\\d+)]");
     /** A redis.call whose key argument is not KEYS[...]: a key the script would reach without declaring it. */
     private static final Pattern UNDECLARED_KEY = Pattern.compile("redis\\.call\\('(\\w+)',\\s*+(?!KEYS\\[)([^)]*)\\)");
-    /** The scripts that end a session, and so delete its web-mode record with it (SessionStore.sessionAndWebRecord). */
-    private static final Set<String> SESSION_AND_WEB_RECORD = Set.of("BEGIN_REFRESH", "TAKE");
+    /**
+     * The scripts that end a session, and so delete its web-mode record with it (SessionStore.sessionAndWebRecord), and
+     * the one that writes that record only while the session exists.
+     */
+    private static final Set<String> SESSION_AND_WEB_RECORD =
+            Set.of("SessionStore.BEGIN_REFRESH", "SessionStore.TAKE", "WebSessionStore.PUT");
 
     @Test
     void everyScriptTouchesOnlyItsDeclaredKeys() throws Exception {
         Map<String, String> scripts = new TreeMap<>();
         scripts.putAll(scripts(SessionStore.class));
         scripts.putAll(scripts(RevocationOutbox.class));
+        scripts.putAll(scripts(WebSessionStore.class));
         assertTrue(scripts.size() >= 8, "found the scripts: " + scripts.size());
         for (var script : scripts.entrySet()) {
             TreeSet<String> referenced = new TreeSet<>();
@@ -95,7 +100,7 @@ class ClusterSlotsTest {
         assertEquals(2515, ZModem.generate("foo{hash_tag}"));
     }
 
-    /** The class's scripts by field name. */
+    /** The class's scripts by class and field name. */
     private static Map<String, String> scripts(Class<?> type) throws IllegalAccessException {
         Map<String, String> sources = new TreeMap<>();
         for (Field f : type.getDeclaredFields()) {
@@ -107,7 +112,7 @@ class ClusterSlotsTest {
             String source = value instanceof LuaScript script ? script.source() : value instanceof String s ? s : null;
             // Scripts return; fragments (SessionStore.NOW, which only reads Redis' clock) are part of one.
             if (source != null && source.contains("redis.call") && source.contains("return")) {
-                sources.put(f.getName(), source);
+                sources.put(type.getSimpleName() + "." + f.getName(), source);
             }
         }
         return sources;

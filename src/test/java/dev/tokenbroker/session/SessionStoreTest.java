@@ -2,6 +2,7 @@ package dev.tokenbroker.session;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import jakarta.inject.Inject;
@@ -40,6 +41,9 @@ class SessionStoreTest {
 
     @Inject
     RedisDataSource redis;
+
+    @Inject
+    WebSessionStore webSessions;
 
     private static IssuedTokens issued(String accessToken, Handle handle) {
         return new IssuedTokens(accessToken, "Bearer", 3600L, "openid", null, handle.value());
@@ -264,25 +268,49 @@ class SessionStoreTest {
     }
 
     @Test
-    void aSessionsWebModeRecordEndsInTheScriptThatEndsTheSession() {
+    void aSessionsWebModeRecordLivesOnlyAsLongAsItsSession() {
         Handle revoked = newSession();
         Handle reused = newSession();
-        for (Handle handle : List.of(revoked, reused)) {
-            redis.value(String.class).set(keys.webSession(handle.sessionId()), "web-mode record");
+        Handle idle = newSession();
+        for (Handle handle : List.of(revoked, reused, idle)) {
+            putWebRecord(handle);
+            assertTrue(hasWebRecord(handle), "written while the session lives");
         }
 
         store.take(revoked.sessionId(), "clover", null, null, revoked.secretHash())
                 .await()
                 .indefinitely()
                 .orElseThrow();
-        assertFalse(redis.key().exists(keys.webSession(revoked.sessionId())), "ended by revocation");
+        assertFalse(hasWebRecord(revoked), "ended by revocation");
+        putWebRecord(revoked);
+        assertFalse(hasWebRecord(revoked), "a write that lost the race against the end does not bring it back");
 
         refreshTwice(reused);
-        assertTrue(redis.key().exists(keys.webSession(reused.sessionId())), "refreshes leave it alone");
+        assertTrue(hasWebRecord(reused), "refreshes leave it alone");
         assertEquals(
                 EndReason.REUSE,
                 assertInstanceOf(Begin.Ended.class, begin(reused, "thief")).reason());
-        assertFalse(redis.key().exists(keys.webSession(reused.sessionId())), "ended by reuse detection");
+        assertFalse(hasWebRecord(reused), "ended by reuse detection");
+
+        expire(idle, "expires");
+        assertEquals(
+                EndReason.IDLE,
+                assertInstanceOf(Begin.Ended.class, begin(idle, "o")).reason());
+        assertFalse(hasWebRecord(idle), "ended at its deadline");
+    }
+
+    private void putWebRecord(Handle handle) {
+        webSessions
+                .put(
+                        handle.sessionId(),
+                        new WebSessionStore.WebSession(
+                                "clover", handle.secretHash(), "ID", Map.of(), "AT", "Bearer", 0, "openid"))
+                .await()
+                .indefinitely();
+    }
+
+    private boolean hasWebRecord(Handle handle) {
+        return redis.key().exists(keys.webSession(handle.sessionId()));
     }
 
     @Test
