@@ -13,6 +13,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
@@ -28,6 +31,12 @@ import org.testcontainers.containers.GenericContainer;
  * libraries are {@code provided}-scoped: this class is never loaded by the packaged application.
  */
 public final class RedisServer implements AutoCloseable {
+
+    /** {@link #freePort()}'s range, below every ephemeral range, and what it has handed out. */
+    private static final int FIRST_PORT = 20_000;
+
+    private static final int PORTS = 12_000;
+    private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
     private final int port;
     private final Path dataDir;
@@ -283,11 +292,26 @@ public final class RedisServer implements AutoCloseable {
         throw new IllegalStateException("Redis on port " + port + " did not " + (open ? "open" : "close"));
     }
 
+    /**
+     * A port free now for another process to bind soon after. Taken below the kernels' ephemeral ranges (Linux from
+     * 32768, macOS and Windows from 49152), where outgoing connections get their local ports: a port the kernel hands
+     * out ({@code new ServerSocket(0)}) could be taken by one of them before that process binds it, which made a
+     * test broker fail to start with "port in use". Never the same port twice in one JVM.
+     */
     public static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
+        for (int attempt = 0; attempt < 1000; attempt++) {
+            int candidate = FIRST_PORT + ThreadLocalRandom.current().nextInt(PORTS);
+            if (HANDED_OUT.contains(candidate)) {
+                continue;
+            }
+            try (ServerSocket socket = new ServerSocket(candidate)) {
+                if (HANDED_OUT.add(candidate)) {
+                    return candidate;
+                }
+            } catch (IOException inUse) {
+                // Try another.
+            }
         }
+        throw new IllegalStateException("no free port in " + FIRST_PORT + "-" + (FIRST_PORT + PORTS - 1));
     }
 }
