@@ -9,12 +9,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -32,11 +32,12 @@ import org.testcontainers.containers.GenericContainer;
  */
 public final class RedisServer implements AutoCloseable {
 
-    /** {@link #freePort()}'s range, below every ephemeral range, and what it has handed out. */
-    private static final int FIRST_PORT = 20_000;
+    /** {@link #freePort()}'s range (with bus ports 10000-31999, below any ephemeral range) and what it handed out. */
+    private static final int FIRST_PORT = 10_000;
 
     private static final int PORTS = 12_000;
-    private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
+    private static final int CLUSTER_BUS_OFFSET = 10_000;
+    private static final Set<Integer> HANDED_OUT = new HashSet<>();
 
     private final int port;
     private final Path dataDir;
@@ -293,21 +294,24 @@ public final class RedisServer implements AutoCloseable {
     }
 
     /**
-     * A port free now for another process to bind soon after. Taken below the kernels' ephemeral ranges (Linux from
-     * 32768, macOS and Windows from 49152), where outgoing connections get their local ports: a port the kernel hands
-     * out ({@code new ServerSocket(0)}) could be taken by one of them before that process binds it, which made a
-     * test broker fail to start with "port in use". Never the same port twice in one JVM.
+     * A port free now for another process to bind soon after, whose port + 10000 (a Redis Cluster node's bus port) is
+     * free too. Both are below the kernels' ephemeral ranges (Linux from 32768, macOS and Windows from 49152), where
+     * outgoing connections get their local ports: a port the kernel hands out ({@code new ServerSocket(0)}) could be
+     * taken by one of them before that process binds it, which made a test broker fail to start with "port in use".
+     * Never the same port twice in one JVM, neither as a port nor as a bus port.
      */
-    public static int freePort() {
+    public static synchronized int freePort() {
         for (int attempt = 0; attempt < 1000; attempt++) {
             int candidate = FIRST_PORT + ThreadLocalRandom.current().nextInt(PORTS);
-            if (HANDED_OUT.contains(candidate)) {
+            int bus = candidate + CLUSTER_BUS_OFFSET;
+            if (HANDED_OUT.contains(candidate) || HANDED_OUT.contains(bus)) {
                 continue;
             }
-            try (ServerSocket socket = new ServerSocket(candidate)) {
-                if (HANDED_OUT.add(candidate)) {
-                    return candidate;
-                }
+            try (ServerSocket socket = new ServerSocket(candidate);
+                    ServerSocket busSocket = new ServerSocket(bus)) {
+                HANDED_OUT.add(candidate);
+                HANDED_OUT.add(bus);
+                return candidate;
             } catch (IOException inUse) {
                 // Try another.
             }
