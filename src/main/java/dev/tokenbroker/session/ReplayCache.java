@@ -4,12 +4,7 @@ import java.time.Duration;
 
 import jakarta.inject.Singleton;
 
-import org.eclipse.microprofile.config.inject.ConfigProperty;
-
 import dev.tokenbroker.crypto.Handles;
-import dev.tokenbroker.error.BrokerException;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.smallrye.mutiny.Uni;
 
@@ -18,21 +13,13 @@ import io.smallrye.mutiny.Uni;
 public class ReplayCache {
 
     private final ReactiveRedisDataSource redis;
-    private final Duration redisTimeout;
     private final RedisKeys keys;
-    private final Counter redisErrors;
+    private final RedisCalls calls;
 
-    ReplayCache(
-            ReactiveRedisDataSource redis,
-            RedisKeys keys,
-            MeterRegistry registry,
-            @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout) {
+    ReplayCache(ReactiveRedisDataSource redis, RedisKeys keys, RedisCalls calls) {
         this.redis = redis;
-        this.redisTimeout = redisTimeout;
         this.keys = keys;
-        this.redisErrors = Counter.builder("broker.redis.errors")
-                .description("Failed Redis operations")
-                .register(registry);
+        this.calls = calls;
     }
 
     /**
@@ -60,32 +47,18 @@ public class ReplayCache {
      * Best effort: when Redis is down the mark stays until it expires.
      */
     public void forgetLogoutToken(String issuer, String jti) {
-        redis.key(String.class)
-                .del(keys.logoutToken(Handles.digest(issuer + " " + jti)))
-                .ifNoItem()
-                .after(redisTimeout)
-                .fail()
+        calls.guard(
+                        "forget a logout token",
+                        redis.key(String.class).del(keys.logoutToken(Handles.digest(issuer + " " + jti))))
                 .onFailure()
-                .recoverWithItem(e -> {
-                    redisErrors.increment();
-                    return 0;
-                })
+                .recoverWithItem(0)
                 .await()
                 .indefinitely();
     }
 
     /** SET NX PX: true if the key was not there. */
     private Uni<Boolean> setOnce(String key, Duration remember, String operation) {
-        return redis.execute("SET", key, "1", "NX", "PX", Long.toString(remember.toMillis()))
-                .ifNoItem()
-                .after(redisTimeout)
-                .fail()
-                .map(r -> r != null && "OK".equals(r.toString()))
-                .onFailure()
-                .transform(e -> {
-                    redisErrors.increment();
-                    return new BrokerException.StoreUnavailable(
-                            "Redis failed to " + operation + ": " + e.getClass().getName(), e);
-                });
+        return calls.guard(operation, redis.execute("SET", key, "1", "NX", "PX", Long.toString(remember.toMillis())))
+                .map(r -> r != null && "OK".equals(r.toString()));
     }
 }

@@ -6,7 +6,6 @@ import java.util.Optional;
 
 import jakarta.inject.Singleton;
 
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -268,12 +267,11 @@ public class SessionStore {
     }
 
     private final ReactiveRedisDataSource redis;
-    private final Duration redisTimeout;
+    private final RedisCalls calls;
     private final KeyRing keyRing;
     private final ObjectMapper json;
     private final RedisKeys keys;
     private final BrokerConfig.Session config;
-    private final Counter redisErrors;
     private final Counter replicationShortfalls;
 
     SessionStore(
@@ -283,16 +281,13 @@ public class SessionStore {
             RedisKeys keys,
             BrokerConfig config,
             MeterRegistry registry,
-            @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout) {
+            RedisCalls calls) {
         this.redis = redis;
-        this.redisTimeout = redisTimeout;
+        this.calls = calls;
         this.keyRing = keyRing;
         this.json = json;
         this.keys = keys;
         this.config = config.session();
-        this.redisErrors = Counter.builder("broker.redis.errors")
-                .description("Failed Redis operations")
-                .register(registry);
         this.replicationShortfalls = Counter.builder("broker.redis.replication.shortfall")
                 .description("Session writes fewer Redis replicas acknowledged in time than "
                         + "broker.session.min-replicas-acked")
@@ -339,7 +334,7 @@ public class SessionStore {
                         nullToEmpty(s.dpopKey()),
                         "rt",
                         rt));
-        return call("create session", created).replaceWithVoid();
+        return calls.guard("create session", created).replaceWithVoid();
     }
 
     /**
@@ -355,7 +350,7 @@ public class SessionStore {
             String owner,
             Duration lockTtl,
             String dpopKey) {
-        return call(
+        return calls.guard(
                         "begin refresh",
                         BEGIN_REFRESH.run(
                                 redis,
@@ -420,7 +415,7 @@ public class SessionStore {
         String issuedEnvelope = keyRing.encrypt(writeIssued(issued), aad(sessionId, "issued"));
         String rtEnvelope =
                 rotatedRefreshToken == null ? "" : keyRing.encrypt(rotatedRefreshToken, aad(sessionId, "rt"));
-        return call(
+        return calls.guard(
                         "commit refresh",
                         durable(
                                 COMMIT_REFRESH,
@@ -469,7 +464,7 @@ public class SessionStore {
     }
 
     public Uni<Void> release(String sessionId, String owner) {
-        return call("release lock", RELEASE.run(redis, List.of(keys.session(sessionId)), owner))
+        return calls.guard("release lock", RELEASE.run(redis, List.of(keys.session(sessionId)), owner))
                 .replaceWithVoid();
     }
 
@@ -486,7 +481,7 @@ public class SessionStore {
      */
     public Uni<Optional<Begin.Ended.Taken>> take(
             String sessionId, String clientId, Long version, String dpopKey, String secretHash) {
-        return call(
+        return calls.guard(
                         "delete session",
                         TAKE.run(
                                 redis,
@@ -525,7 +520,7 @@ public class SessionStore {
     }
 
     private void forget(Uni<Integer> srem, String sessionId) {
-        call("drop a session from an index", srem)
+        calls.guard("drop a session from an index", srem)
                 .subscribe()
                 .with(removed -> {}, e -> LOG.debugf("Could not drop session %s: %s", sessionId, e.getMessage()));
     }
@@ -540,7 +535,7 @@ public class SessionStore {
      * @param clientId only a session of this client, or null for any
      */
     public Optional<Owned> takeOwned(String sessionId, String clientId) {
-        Response r = blocking(call(
+        Response r = blocking(calls.guard(
                 "delete session",
                 TAKE.run(redis, sessionAndWebRecord(sessionId), nullToEmpty(clientId), "", ANY_KEY, "")));
         if (r == null) {
@@ -581,7 +576,7 @@ public class SessionStore {
 
     /** The session's metadata; empty when there is no such session (or it is past its deadline). */
     public Optional<SessionInfo> info(String sessionId) {
-        java.util.Map<String, String> f = blocking(call(
+        java.util.Map<String, String> f = blocking(calls.guard(
                 "read session",
                 redis.hash(String.class)
                         .hmget(keys.session(sessionId), "client", "created", "refreshed", "expires", "scope", "jkt")));
@@ -607,8 +602,8 @@ public class SessionStore {
     private java.util.Set<String> indexed(List<String> indexKeys) {
         java.util.Set<String> ids = new java.util.LinkedHashSet<>();
         for (String key : indexKeys) {
-            ids.addAll(
-                    blocking(call("read session index", redis.set(String.class).smembers(key))));
+            ids.addAll(blocking(
+                    calls.guard("read session index", redis.set(String.class).smembers(key))));
         }
         return ids;
     }
@@ -664,14 +659,6 @@ public class SessionStore {
      * Bounds the call by {@code quarkus.redis.timeout} (the reactive client has no timeout of its own) and turns
      * every failure into {@link BrokerException.StoreUnavailable}.
      */
-    private <T> Uni<T> call(String operation, Uni<T> redisCall) {
-        return redisCall.ifNoItem().after(redisTimeout).fail().onFailure().transform(e -> {
-            redisErrors.increment();
-            return new BrokerException.StoreUnavailable(
-                    "Redis failed to " + operation + ": " + e.getClass().getName(), e);
-        });
-    }
-
     private static String nullToEmpty(String s) {
         return s == null ? "" : s;
     }

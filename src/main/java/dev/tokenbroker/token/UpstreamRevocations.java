@@ -93,7 +93,7 @@ public class UpstreamRevocations {
                 .onFailure()
                 .recoverWithUni(e -> Uni.createFrom()
                         .<Void>item(() -> {
-                            enqueue(client, refreshToken, e instanceof RuntimeException r ? detail(r) : "failure");
+                            enqueue(client, refreshToken, detail(e));
                             return null;
                         })
                         .runSubscriptionOn(Infrastructure.getDefaultWorkerPool()));
@@ -189,10 +189,8 @@ public class UpstreamRevocations {
                 revoked = upstream.revokeRefreshToken(client.get(), entry.refreshToken())
                         .await()
                         .indefinitely();
-            } catch (BrokerException e) {
-                failure = e.logDetail();
             } catch (RuntimeException e) {
-                failure = e.getClass().getName();
+                failure = detail(e);
             }
             if (failure != null) {
                 outbox.failed(entry, failure);
@@ -206,7 +204,8 @@ public class UpstreamRevocations {
         return confirmed;
     }
 
-    private static String detail(RuntimeException e) {
+    /** What the log may say of a failure: a {@link BrokerException}'s own detail, else only the exception's type. */
+    private static String detail(Throwable e) {
         return e instanceof BrokerException b ? b.logDetail() : e.getClass().getName();
     }
 }
