@@ -294,19 +294,27 @@ class HelmChartTest {
         assertEquals("2", env.get("MALLOC_ARENA_MAX"));
         assertEquals(
                 "-Dquarkus.http.host=0.0.0.0 -Djava.util.logging.manager=org.jboss.logmanager.LogManager"
-                        + " -XX:+ExitOnOutOfMemoryError -Xmn16m",
+                        + " -XX:+ExitOnOutOfMemoryError -Xmn16m -XX:SharedArchiveFile=/deployments/app-cds.jsa",
                 env.get("JAVA_OPTS_APPEND"));
         assertEquals(
                 "512Mi",
                 brokerContainer(r).getResources().getLimits().get("memory").toString());
         // The benchmark's RSS figure holds for these settings only: bench/run.sh must start brokers with them.
         String bench = Files.readString(Path.of("bench/run.sh"));
-        for (String option : List.of("-XX:MaxRAM=512m", "-XX:MaxRAMPercentage=75", "-XX:GCTimeRatio=99", "-Xmn16m")) {
+        for (String option : List.of(
+                "-XX:MaxRAM=512m",
+                "-XX:MaxRAMPercentage=75",
+                "-XX:GCTimeRatio=99",
+                "-Xmn16m",
+                "-XX:SharedArchiveFile=$ARCHIVE")) {
             assertTrue(bench.contains(option), "bench/run.sh starts brokers with " + option);
         }
         // ...and the image sets the same (JAVA_OPTS_APPEND, GC_TIME_RATIO, MALLOC_ARENA_MAX).
         String image = Files.readString(Path.of("src/main/docker/Dockerfile.jvm"));
         assertTrue(image.contains(env.get("JAVA_OPTS_APPEND")), "Dockerfile.jvm JAVA_OPTS_APPEND");
+        // The archive those options name is made in the image, by the script the benchmark makes its own with.
+        assertTrue(image.contains("RUN /deployments/appcds.sh /deployments/quarkus-run.jar"), "Dockerfile.jvm AppCDS");
+        assertTrue(bench.contains("src/main/docker/appcds.sh \"$JAR\""), "bench/run.sh AppCDS");
         assertTrue(
                 image.contains("ENV GC_TIME_RATIO=99") && image.contains("ENV MALLOC_ARENA_MAX=2"), "Dockerfile.jvm");
     }

@@ -93,7 +93,7 @@ class PackagingIT {
     private static List<Path> glob(String source) throws IOException {
         String pattern = source.endsWith("/") ? source.substring(0, source.length() - 1) : source;
         var matcher = FileSystems.getDefault().getPathMatcher("glob:" + pattern);
-        try (Stream<Path> files = Files.walk(Path.of("target"))) {
+        try (Stream<Path> files = Files.walk(Path.of(pattern.substring(0, pattern.indexOf('/'))))) {
             return files.filter(matcher::matches).toList();
         }
     }
