@@ -69,10 +69,7 @@ public class ExchangeCode {
     private Uni<TokenResult> openSession(Request request, UpstreamTokenResponse token) {
         RegisteredClient client = request.client();
         Handles.Handle handle = Handles.newHandle();
-        // Verifying the ID token may fetch the upstream's JWKS, a blocking call: not on the event loop.
-        return Uni.createFrom()
-                .item(() -> identity.of(token, client.clientId()))
-                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+        return identity.of(token, client.clientId())
                 .chain(user -> store.create(new SessionStore.NewSession(
                                 handle.sessionId(),
                                 handle.secretHash(),

@@ -14,6 +14,8 @@ import dev.tokenbroker.error.BrokerException;
 import io.smallrye.jwt.algorithm.SignatureAlgorithm;
 import io.smallrye.jwt.auth.principal.DefaultJWTParser;
 import io.smallrye.jwt.auth.principal.JWTAuthContextInfo;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 
 /**
  * Reads the user ({@code sub}) and upstream session ({@code sid}) from the ID token, or else the access token, for
@@ -44,9 +46,23 @@ public class TokenIdentity {
         this.metadata = metadata;
     }
 
-    /** From the ID token when there is one (an ID token that fails verification yields no identity), else the access token. */
-    public Identity of(UpstreamTokenResponse token, String clientId) {
-        return token.idToken() != null ? read(token.idToken(), clientId) : read(token.accessToken(), ANY_AUDIENCE);
+    /**
+     * From the ID token when there is one (an ID token that fails verification yields no identity), else the access
+     * token. Only a verification may block (it may fetch the JWKS): that runs on a worker thread, everything else (an
+     * opaque token, claims read without a JWKS) on the caller's.
+     */
+    public Uni<Identity> of(UpstreamTokenResponse token, String clientId) {
+        String jwt = token.idToken() != null ? token.idToken() : token.accessToken();
+        String audience = token.idToken() != null ? clientId : ANY_AUDIENCE;
+        return Uni.createFrom().deferred(() -> {
+            if (!isJwt(jwt)) {
+                return Uni.createFrom().item(Identity.UNKNOWN);
+            }
+            Uni<Identity> read = Uni.createFrom().item(() -> read(jwt, audience));
+            return metadata.current().jwksUri().isEmpty()
+                    ? read
+                    : read.runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+        });
     }
 
     /**
@@ -74,10 +90,11 @@ public class TokenIdentity {
         }
     }
 
+    private static boolean isJwt(String token) {
+        return token != null && token.chars().filter(c -> c == '.').count() == 2;
+    }
+
     private Identity read(String jwt, String audience) {
-        if (jwt == null || jwt.chars().filter(c -> c == '.').count() != 2) {
-            return Identity.UNKNOWN;
-        }
         try {
             DefaultJWTParser parser = parser(audience);
             JsonWebToken parsed = parser == null ? unverifiedParser.parseOnly(jwt) : parser.parse(jwt);

@@ -23,9 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Discovered endpoints receive the client secret and refresh tokens: only trustworthy ones are used. */
 class DiscoveryTrustTest {
 
-    private static final String ISSUER = "https://login.example.com";
+    static final String ISSUER = "https://login.example.com";
 
-    private static BrokerConfig config(Map<String, String> extra) {
+    static BrokerConfig config(Map<String, String> extra) {
         SmallRyeConfig config = new SmallRyeConfigBuilder()
                 .withMapping(BrokerConfig.class)
                 // Quarkus' own converters for "5s" and "64K", as the application has them.
@@ -39,7 +39,7 @@ class DiscoveryTrustTest {
     }
 
     /** An upstream that publishes {@code document} as its discovery document. */
-    private static UpstreamApi publishing(String document) {
+    static UpstreamApi publishing(String document) {
         return new UpstreamApi() {
             @Override
             public Response get(String endpoint) {
@@ -49,7 +49,7 @@ class DiscoveryTrustTest {
         };
     }
 
-    private static String document(String tokenEndpoint, String jwksUri) {
+    static String document(String tokenEndpoint, String jwksUri) {
         return "{\"issuer\":\"" + ISSUER + "\",\"token_endpoint\":\"" + tokenEndpoint + "\",\"jwks_uri\":\"" + jwksUri
                 + "\"}";
     }

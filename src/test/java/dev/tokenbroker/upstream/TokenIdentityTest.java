@@ -1,0 +1,86 @@
+package dev.tokenbroker.upstream;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import static dev.tokenbroker.upstream.DiscoveryTrustTest.ISSUER;
+import static dev.tokenbroker.upstream.DiscoveryTrustTest.config;
+import static dev.tokenbroker.upstream.DiscoveryTrustTest.document;
+import static dev.tokenbroker.upstream.DiscoveryTrustTest.publishing;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+/**
+ * Which thread reads a token's identity: only a verification may block (it may fetch the JWKS), so only that leaves
+ * the caller's thread (on the broker's hot path, the event loop).
+ */
+class TokenIdentityTest {
+
+    /** Signed by nobody: readable without a JWKS, never verifiable with one. */
+    private static final String JWT = part("{\"alg\":\"RS256\"}") + "."
+            + part("{\"iss\":\"" + ISSUER + "\",\"sub\":\"alice\",\"sid\":\"s-1\",\"aud\":\"app\"}") + ".c2ln";
+
+    private static String part(String json) {
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static UpstreamTokenResponse token(String accessToken, String idToken) {
+        return new UpstreamTokenResponse(accessToken, "Bearer", 300L, null, "rt", idToken, null);
+    }
+
+    /** Runs {@code check} against a TokenIdentity whose discovery document is {@code discovery}. */
+    private static void withIdentity(String discovery, Consumer<TokenIdentity> check) {
+        UpstreamMetadata metadata = new UpstreamMetadata(config(Map.of()), publishing(discovery), new ObjectMapper());
+        try {
+            check.accept(new TokenIdentity(metadata));
+        } finally {
+            metadata.stop();
+        }
+    }
+
+    private record Read(TokenIdentity.Identity identity, Thread thread) {}
+
+    private static Read read(TokenIdentity identity, UpstreamTokenResponse token) {
+        return identity.of(token, "app")
+                .map(i -> new Read(i, Thread.currentThread()))
+                .await()
+                .indefinitely();
+    }
+
+    @Test
+    void withoutAJwksClaimsAreReadOnTheCallersThread() {
+        String noJwks = "{\"issuer\":\"" + ISSUER + "\",\"token_endpoint\":\"" + ISSUER + "/connect/token\"}";
+        withIdentity(noJwks, identity -> {
+            Read read = read(identity, token("opaque", JWT));
+            assertEquals(new TokenIdentity.Identity("alice", "s-1"), read.identity());
+            assertSame(Thread.currentThread(), read.thread());
+        });
+    }
+
+    @Test
+    void aVerificationRunsOnAWorkerThreadAndFailsClosed() {
+        // Port 9 on loopback: the JWKS fetch is refused at once, and nothing leaves the machine.
+        withIdentity(document("http://127.0.0.1:9/connect/token", "http://127.0.0.1:9/jwks"), identity -> {
+            Read read = read(identity, token("opaque", JWT));
+            assertNotSame(Thread.currentThread(), read.thread());
+            assertNull(read.identity().subject());
+        });
+    }
+
+    @Test
+    void anOpaqueTokenNeedsNoVerificationAndNoOtherThread() {
+        withIdentity(document("http://127.0.0.1:9/connect/token", "http://127.0.0.1:9/jwks"), identity -> {
+            Read read = read(identity, token("opaque", null));
+            assertNull(read.identity().subject());
+            assertSame(Thread.currentThread(), read.thread());
+        });
+    }
+}
