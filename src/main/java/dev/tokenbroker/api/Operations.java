@@ -79,9 +79,11 @@ class Operations {
         private void end(String outcome) {
             long nanos = System.nanoTime() - started;
             timer(name, client, outcome).record(nanos, TimeUnit.NANOSECONDS);
-            LOG.infof(
-                    "operation=%s client=%s outcome=%s latency_ms=%d",
-                    name, client, outcome, TimeUnit.NANOSECONDS.toMillis(nanos));
+            if (LOG.isInfoEnabled()) {
+                // Concatenated, not infof: java.util.Formatter was a third of this line's cost on every request.
+                LOG.info("operation=" + name + " client=" + client + " outcome=" + outcome + " latency_ms="
+                        + TimeUnit.NANOSECONDS.toMillis(nanos));
+            }
         }
     }
 }
