@@ -58,10 +58,10 @@ public class TokenIdentity {
             if (!isJwt(jwt)) {
                 return Uni.createFrom().item(Identity.UNKNOWN);
             }
-            Uni<Identity> read = Uni.createFrom().item(() -> read(jwt, audience));
-            return metadata.current().jwksUri().isEmpty()
-                    ? read
-                    : read.runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+            // Read once: discovery may add a jwks_uri at any moment, and the thread must fit the parser used.
+            UpstreamEndpoints endpoints = metadata.current();
+            Uni<Identity> read = Uni.createFrom().item(() -> read(jwt, audience, endpoints));
+            return endpoints.jwksUri().isEmpty() ? read : read.runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
         });
     }
 
@@ -74,7 +74,8 @@ public class TokenIdentity {
      * @throws BrokerException.UpstreamUnavailable when discovery gave no JWKS
      */
     public JsonWebToken verifiedIdToken(String idToken, String clientId) {
-        if (metadata.current().jwksUri().isEmpty()) {
+        UpstreamEndpoints endpoints = metadata.current();
+        if (endpoints.jwksUri().isEmpty()) {
             throw new BrokerException.UpstreamUnavailable(
                     "web mode needs the upstream's jwks_uri from discovery (broker.upstream.issuer)", null, false);
         }
@@ -82,7 +83,7 @@ public class TokenIdentity {
             throw new BrokerException.InvalidGrant("The upstream returned no ID token");
         }
         try {
-            return parser(clientId).parse(idToken);
+            return parser(endpoints, clientId).parse(idToken);
         } catch (Exception e) {
             // The exception text may quote the token: log its type only.
             LOG.warnf("An ID token failed verification (%s)", e.getClass().getSimpleName());
@@ -94,9 +95,9 @@ public class TokenIdentity {
         return token != null && token.chars().filter(c -> c == '.').count() == 2;
     }
 
-    private Identity read(String jwt, String audience) {
+    private Identity read(String jwt, String audience, UpstreamEndpoints endpoints) {
         try {
-            DefaultJWTParser parser = parser(audience);
+            DefaultJWTParser parser = parser(endpoints, audience);
             JsonWebToken parsed = parser == null ? unverifiedParser.parseOnly(jwt) : parser.parse(jwt);
             return new Identity(parsed.getSubject(), parsed.getClaim("sid"));
         } catch (Exception e) {
@@ -108,8 +109,7 @@ public class TokenIdentity {
         }
     }
 
-    private DefaultJWTParser parser(String audience) {
-        UpstreamEndpoints endpoints = metadata.current();
+    private DefaultJWTParser parser(UpstreamEndpoints endpoints, String audience) {
         if (endpoints.jwksUri().isEmpty()) {
             return null;
         }

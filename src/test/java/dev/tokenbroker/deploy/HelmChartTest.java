@@ -313,7 +313,9 @@ class HelmChartTest {
         String image = Files.readString(Path.of("src/main/docker/Dockerfile.jvm"));
         assertTrue(image.contains(env.get("JAVA_OPTS_APPEND")), "Dockerfile.jvm JAVA_OPTS_APPEND");
         // The archive those options name is made in the image, by the script the benchmark makes its own with.
-        assertTrue(image.contains("RUN /deployments/appcds.sh /deployments/quarkus-run.jar"), "Dockerfile.jvm AppCDS");
+        assertTrue(
+                image.contains("RUN bash /deployments/appcds.sh /deployments/quarkus-run.jar"),
+                "Dockerfile.jvm AppCDS");
         assertTrue(bench.contains("src/main/docker/appcds.sh \"$JAR\""), "bench/run.sh AppCDS");
         assertTrue(
                 image.contains("ENV GC_TIME_RATIO=99") && image.contains("ENV MALLOC_ARENA_MAX=2"), "Dockerfile.jvm");
