@@ -131,7 +131,7 @@ PIDS+=($!); UPSTREAM_PID=$!
 # JVM options of the container image (src/main/docker/Dockerfile.jvm, ubi9/openjdk-17-runtime run-java.sh) with
 # the pod limits and jvm values of helm/token-broker/values.yaml (memory 512Mi: -XX:MaxRAM stands in for the cgroup
 # limit). HelmChartTest checks that these match the chart's defaults.
-#  - JAVA_OPTS_APPEND: -Djava.util.logging.manager=org.jboss.logmanager.LogManager -XX:+ExitOnOutOfMemoryError -Xmn16m
+#  - JAVA_OPTS_APPEND: -Djava.util.logging.manager=org.jboss.logmanager.LogManager -XX:+ExitOnOutOfMemoryError -Xms32m -Xmn16m
 #    -XX:SharedArchiveFile=… (the image's archive is /deployments/app-cds.jsa; here the one made above for $JAR),
 #    plus -Xshare:on (here only): a JVM that cannot map the archive refuses to start instead of silently starting
 #    without it, so every figure is measured with it
@@ -143,7 +143,7 @@ PIDS+=($!); UPSTREAM_PID=$!
 #  - MALLOC_ARENA_MAX=2 (exported below for the brokers)
 #  - not emulated: the pod's CPU limit of 1 (the JVM would see 1 CPU); set -XX:ActiveProcessorCount=1 via
 #    BENCH_BROKER_JAVA_OPTS to try it.
-DEFAULT_BROKER_OPTS="-XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+UseParallelGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:GCTimeRatio=99 -XX:AdaptiveSizePolicyWeight=90 -XX:+ExitOnOutOfMemoryError -Djava.util.logging.manager=org.jboss.logmanager.LogManager -Xmn16m -XX:SharedArchiveFile=$ARCHIVE -Xshare:on"
+DEFAULT_BROKER_OPTS="-XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+UseParallelGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:GCTimeRatio=99 -XX:AdaptiveSizePolicyWeight=90 -XX:+ExitOnOutOfMemoryError -Djava.util.logging.manager=org.jboss.logmanager.LogManager -Xms32m -Xmn16m -XX:SharedArchiveFile=$ARCHIVE -Xshare:on"
 BROKER_OPTS=${BENCH_BROKER_JAVA_OPTS:-$DEFAULT_BROKER_OPTS}
 ENC_KEY=$(head -c 32 /dev/urandom | base64)
 

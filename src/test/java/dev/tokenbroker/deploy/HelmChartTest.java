@@ -294,7 +294,7 @@ class HelmChartTest {
         assertEquals("2", env.get("MALLOC_ARENA_MAX"));
         assertEquals(
                 "-Dquarkus.http.host=0.0.0.0 -Djava.util.logging.manager=org.jboss.logmanager.LogManager"
-                        + " -XX:+ExitOnOutOfMemoryError -Xmn16m -XX:SharedArchiveFile=/deployments/app-cds.jsa",
+                        + " -XX:+ExitOnOutOfMemoryError -Xms32m -Xmn16m -XX:SharedArchiveFile=/deployments/app-cds.jsa",
                 env.get("JAVA_OPTS_APPEND"));
         assertEquals(
                 "512Mi",
@@ -305,6 +305,7 @@ class HelmChartTest {
                 "-XX:MaxRAM=512m",
                 "-XX:MaxRAMPercentage=75",
                 "-XX:GCTimeRatio=99",
+                "-Xms32m",
                 "-Xmn16m",
                 "-XX:SharedArchiveFile=$ARCHIVE")) {
             assertTrue(bench.contains(option), "bench/run.sh starts brokers with " + option);
