@@ -188,7 +188,7 @@ log "redis :$REDIS_PORT (pid $REDIS_PID), upstream :$UPSTREAM_PORT (pid $UPSTREA
 "${JAVA_BENCH[@]}" Load wait timeout=120 "http://127.0.0.1:$UPSTREAM_PORT/stats" \
   "http://127.0.0.1:$MGMT_A/q/health/ready" "http://127.0.0.1:$MGMT_B/q/health/ready" \
   "http://127.0.0.1:$MGMT_C/q/health/ready" \
-  || { tail -30 "$OUT"/broker-*.log >&2; die "services not ready"; }
+  || { tail -n 30 "$OUT"/broker-*.log >&2; die "services not ready"; }
 for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "process $pid exited early (logs in $OUT)"; done
 log "all up; running the load"
 

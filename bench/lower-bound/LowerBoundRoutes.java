@@ -6,6 +6,7 @@ import jakarta.inject.Singleton;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -19,14 +20,14 @@ import io.vertx.ext.web.RoutingContext;
 
 /**
  * NOT PART OF THE BROKER. A measuring stick for bench/run.sh (see bench/README.md, "Lower bound"): copied into
- * src/main/java it answers the benchmark's two cheapest shapes ahead of the broker's own code, in the same process,
+ * src/main/java it answers two of the benchmark's rows ahead of RESTEasy and the broker's code, in the same process,
  * with the same HTTP server, Redis client, metrics and JVM options, doing only the I/O:
  *
  * <ul>
  *   <li>{@code POST /oauth2/revoke}: read the body, one Redis {@code GET}, answer 200 (the unknown-handle revoke's
  *       one round trip);
  *   <li>{@code POST /oauth2/token}: read the body, Redis {@code GET}, a form POST to the upstream (its revocation
- *       endpoint, which answers every token), Redis {@code SET}, answer a token-sized JSON (the upstream-bound
+ *       endpoint, which answers every token with 200), Redis {@code SET}, answer a small token-shaped JSON (the upstream-bound
  *       refresh's three round trips).
  * </ul>
  *
@@ -71,7 +72,9 @@ class LowerBoundRoutes {
                                                     .putHeader("Accept", "application/json"))
                                             .compose(request -> request.send(Buffer.buffer(
                                                     "token=" + "t".repeat(43) + "&token_type_hint=refresh_token")))
-                                            .compose(response -> response.body())
+                                            .compose(response -> response.statusCode() == 200
+                                                    ? response.body()
+                                                    : Future.failedFuture("upstream answered " + response.statusCode()))
                                             .onFailure(ctx::fail)
                                             .onSuccess(reply -> redis.execute("SET", key, "s".repeat(300), "EX", "60")
                                                     .subscribe()
@@ -85,7 +88,7 @@ class LowerBoundRoutes {
                 }));
     }
 
-    /** The router leaves the request paused; read the whole body, then go on. */
+    /** Quarkus' HTTP server pauses the request before routing: read the whole body, then go on. */
     private static void withBody(RoutingContext ctx, Handler<Buffer> then) {
         ctx.request().body().onFailure(ctx::fail).onSuccess(then);
         ctx.request().resume();

@@ -40,7 +40,7 @@ class TokenIdentityTest {
     private static void withIdentity(String discovery, Consumer<TokenIdentity> check) {
         UpstreamMetadata metadata = new UpstreamMetadata(config(Map.of()), publishing(discovery), new ObjectMapper());
         try {
-            check.accept(new TokenIdentity(metadata));
+            check.accept(new TokenIdentity(metadata, new ObjectMapper()));
         } finally {
             metadata.stop();
         }
@@ -55,10 +55,12 @@ class TokenIdentityTest {
                 .indefinitely();
     }
 
+    private static final String NO_JWKS =
+            "{\"issuer\":\"" + ISSUER + "\",\"token_endpoint\":\"" + ISSUER + "/connect/token\"}";
+
     @Test
     void withoutAJwksClaimsAreReadOnTheCallersThread() {
-        String noJwks = "{\"issuer\":\"" + ISSUER + "\",\"token_endpoint\":\"" + ISSUER + "/connect/token\"}";
-        withIdentity(noJwks, identity -> {
+        withIdentity(NO_JWKS, identity -> {
             Read read = read(identity, token("opaque", JWT));
             assertEquals(new TokenIdentity.Identity("alice", "s-1"), read.identity());
             assertSame(Thread.currentThread(), read.thread());
@@ -81,6 +83,35 @@ class TokenIdentityTest {
             Read read = read(identity, token("opaque", null));
             assertNull(read.identity().subject());
             assertSame(Thread.currentThread(), read.thread());
+        });
+    }
+
+    /** Without a JWKS nothing is verified, but only a well-formed JWS yields claims, and only string ones. */
+    @Test
+    void unverifiedClaimsAreReadStrictly() {
+        String header = part("{\"alg\":\"RS256\"}");
+        withIdentity(NO_JWKS, identity -> {
+            assertEquals(
+                    new TokenIdentity.Identity(null, "s-1"),
+                    read(identity, token("opaque", header + "." + part("{\"sub\":42,\"sid\":\"s-1\"}") + ".c2ln"))
+                            .identity(),
+                    "a sub that is not a string is absent");
+            for (String malformed : new String[] {
+                header + "." + part("{\"sub\":\"alice\",\"sub\":\"mallory\"}") + ".c2ln",
+                part("not json") + "." + part("{\"sub\":\"alice\"}") + ".c2ln",
+                part("[1]") + "." + part("{\"sub\":\"alice\"}") + ".c2ln",
+                header + "." + part("\"alice\"") + ".c2ln",
+                header + ".e30*." + "c2ln",
+            }) {
+                assertEquals(
+                        TokenIdentity.Identity.UNKNOWN,
+                        read(identity, token("opaque", malformed)).identity(),
+                        malformed);
+            }
+            // No ID token: the access token speaks for the user.
+            assertEquals(
+                    new TokenIdentity.Identity("alice", "s-1"),
+                    read(identity, token(JWT, null)).identity());
         });
     }
 }
