@@ -31,7 +31,7 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
  * asymmetric algorithm its keys support, the issuer is checked, and an ID token must name the client in {@code aud}
  * (OIDC Core §3.1.3.7). Without a JWKS the claims are read unverified, which §3.1.3.7 allows for tokens received
  * straight from the token endpoint over TLS: that is a JSON read of the payload, not a JOSE operation (through
- * SmallRye's parser it was a tenth of a code exchange's CPU). Opaque tokens simply yield no identity.
+ * SmallRye's parser it was a tenth of a code exchange's event-loop samples). Opaque tokens simply yield no identity.
  */
 @Singleton
 public class TokenIdentity {
@@ -117,7 +117,7 @@ public class TokenIdentity {
         } catch (Exception e) {
             // The exception text may quote the token: log its type only.
             LOG.warnf(
-                    "Could not read a verified identity from an upstream token (%s)",
+                    "Could not read an identity from an upstream token (%s)",
                     e.getClass().getSimpleName());
             return Identity.UNKNOWN;
         }
