@@ -28,6 +28,14 @@ public class RedisKeys {
         return prefix + "session:{" + sessionId + "}";
     }
 
+    /**
+     * Marks that the refresh of one lock owner committed, in the session's slot, so that a retry of that commit after a
+     * lost reply recognises it however far the session has moved on since.
+     */
+    public String refreshCommit(String sessionId, String owner) {
+        return session(sessionId) + ":commit:" + owner;
+    }
+
     /** Set of the session ids of one user, by index tag of {@code sub}. */
     public String subjectIndex(String subjectTag) {
         return prefix + "sub:{" + subjectTag + "}";

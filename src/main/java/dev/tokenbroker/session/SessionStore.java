@@ -68,10 +68,13 @@ public class SessionStore {
      * {'ended', reason, rt, subject tag, sid tag} deleted here: past a deadline, or a retired handle reused;
      * {'dpop'} the session is bound to a DPoP key and the request did not prove it;
      * {'scope'} the requested scope is not within the session's;
-     * {'cached', now, refreshed, issued} answer with the stored result: the handle was retired within its grace,
-     * or the last result is for the same request and fresh (reuse window) or newer than what an earlier round saw;
+     * {'cached', now, refreshed, issued} answer with the stored result: the handle was retired within its grace and
+     * the result is for the same requested scope, or the last result is for the same request and fresh (reuse window)
+     * or newer than what an earlier round saw;
      * {'busy', version} another refresh holds the lock;
-     * {'locked', now, version, rt, scope} the caller now holds the lock and must refresh upstream.
+     * {'locked', now, version, rt, scope, issued} the caller now holds the lock and must refresh upstream; issued is
+     * the stored result when the handle was retired within its grace but asked for another scope (RFC 6749 §6: never a
+     * broader one), whose handle the refresh must answer with instead of rotating again, and '' otherwise.
      */
     private static final LuaScript BEGIN_REFRESH = new LuaScript(NOW + """
             local f = redis.call('HMGET', KEYS[1], 'client', 'expires', 'max_until', 'rt_until', 'cur', 'prev',
@@ -94,7 +97,7 @@ public class SessionStore {
                 return {'ended', 'reuse', f[15], f[17] or '', f[18] or ''}
               end
             end
-            if grace then return {'cached', tostring(now), f[10], f[11]} end
+            if grace and f[12] == ARGV[3] then return {'cached', tostring(now), f[10], f[11]} end
             if ARGV[3] ~= '' and f[16] and f[16] ~= '' then
               for asked in string.gmatch(ARGV[3], '%S+') do
                 if not string.find(' ' .. f[16] .. ' ', ' ' .. asked .. ' ', 1, true) then return {'scope'} end
@@ -106,35 +109,39 @@ public class SessionStore {
             end
             if f[13] and f[13] ~= ARGV[5] and tonumber(f[14]) > now then return {'busy', f[9]} end
             redis.call('HSET', KEYS[1], 'lock', ARGV[5], 'lock_until', tostring(now + tonumber(ARGV[6])))
-            return {'locked', tostring(now), f[9], f[15], f[16] or ''}""");
+            local current = ''
+            if grace then current = f[11] or '' end
+            return {'locked', tostring(now), f[9], f[15], f[16] or '', current}""");
 
     /**
      * The second round trip: stores the result if nobody else committed since the expected version, rotates the
-     * handle secret, slides the idle deadline and releases the lock. KEYS[1] session; ARGV[1] owner, ARGV[2] expected
-     * version, ARGV[3] issued envelope, ARGV[4] requested scope key, ARGV[5] refresh token envelope or '' to keep the
-     * stored one, ARGV[6] hash of the new handle secret or '' (no rotation), ARGV[7] rotation grace ms, ARGV[8] idle
-     * timeout ms, ARGV[9] upstream refresh token lifetime ms or '' (unchanged), ARGV[10] retention ms.
-     * Returns 1 committed, 0 version moved on, -1 session gone. Idempotent for its owner: a retry after a commit
-     * whose reply was lost finds its own commit and returns 1.
+     * handle secret, slides the idle deadline and releases the lock. KEYS[1] session, KEYS[2] this commit's marker
+     * (same slot); ARGV[1] owner, ARGV[2] expected version, ARGV[3] issued envelope, ARGV[4] requested scope key,
+     * ARGV[5] refresh token envelope or '' to keep the stored one, ARGV[6] hash of the new handle secret or '' (no
+     * rotation), ARGV[7] rotation grace ms, ARGV[8] idle timeout ms, ARGV[9] upstream refresh token lifetime ms or ''
+     * (unchanged), ARGV[10] retention ms, ARGV[11] how long the marker lives, ms.
+     * Returns 1 committed, 0 version moved on, -1 session gone. Idempotent for its owner: a retry after a commit whose
+     * reply was lost finds its marker and returns 1, even when later refreshes have moved the version on since (then
+     * the token it stored has been spent by them, not orphaned: it must not be revoked).
      */
     private static final LuaScript COMMIT_REFRESH = new LuaScript(NOW + """
-            local f = redis.call('HMGET', KEYS[1], 'version', 'committer', 'max_until', 'rt_until', 'cur')
+            local f = redis.call('HMGET', KEYS[1], 'version', 'max_until', 'rt_until', 'cur')
             if not f[1] then return -1 end
-            local bumped = tostring(tonumber(ARGV[2]) + 1)
-            if f[1] == bumped and f[2] == ARGV[1] then return 1 end
+            if redis.call('GET', KEYS[2]) == ARGV[2] then return 1 end
             if f[1] ~= ARGV[2] then return 0 end
-            local rtUntil = f[4]
+            local rtUntil = f[3]
             if ARGV[9] ~= '' then rtUntil = tostring(now + tonumber(ARGV[9])) end
-            local expires = math.min(tonumber(f[3]), now + tonumber(ARGV[8]))
+            local expires = math.min(tonumber(f[2]), now + tonumber(ARGV[8]))
             if rtUntil ~= '0' then expires = math.min(expires, tonumber(rtUntil)) end
-            redis.call('HSET', KEYS[1], 'version', bumped, 'committer', ARGV[1], 'refreshed', tostring(now),
+            redis.call('HSET', KEYS[1], 'version', tostring(tonumber(ARGV[2]) + 1), 'refreshed', tostring(now),
               'issued', ARGV[3], 'iscope', ARGV[4], 'rt_until', rtUntil, 'expires', tostring(expires))
             if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'rt', ARGV[5]) end
             if ARGV[6] ~= '' then
-              redis.call('HSET', KEYS[1], 'prev', f[5], 'prev_until', tostring(now + tonumber(ARGV[7])), 'cur', ARGV[6])
+              redis.call('HSET', KEYS[1], 'prev', f[4], 'prev_until', tostring(now + tonumber(ARGV[7])), 'cur', ARGV[6])
             end
             if redis.call('HGET', KEYS[1], 'lock') == ARGV[1] then redis.call('HDEL', KEYS[1], 'lock', 'lock_until') end
             redis.call('PEXPIREAT', KEYS[1], tostring(expires + tonumber(ARGV[10])))
+            redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[11])
             return 1""");
 
     /** KEYS[1] session; ARGV[1] owner. Releases the refresh lock only if we still hold it. */
@@ -175,6 +182,12 @@ public class SessionStore {
      * goes, a late refresh still finds it, so its end is audited and its upstream refresh token revoked.
      */
     static final Duration RETENTION = Duration.ofHours(1);
+
+    /**
+     * How long a commit's marker lives: longer than a refresh may retry its commit (its lock lifetime, the upstream
+     * call budget plus 15 s, is the bound; the default budget is 12 s).
+     */
+    static final Duration COMMIT_MARKER = Duration.ofMinutes(1);
 
     /** For {@link #take}: end the session whichever DPoP key it is bound to. */
     public static final String ANY_KEY = "any";
@@ -228,8 +241,13 @@ public class SessionStore {
 
         record Busy(long version) implements Begin {}
 
-        /** The caller holds the refresh lock. */
-        record Locked(long version, String refreshToken, String scope) implements Begin {
+        /**
+         * The caller holds the refresh lock.
+         *
+         * @param currentHandle the session's current handle when the presented one was retired within its grace (the
+         *                      refresh answers with it and does not rotate), or null
+         */
+        record Locked(long version, String refreshToken, String scope, String currentHandle) implements Begin {
             @Override
             public String toString() {
                 return "Locked[version=" + version + ", scope=" + scope + "]";
@@ -248,7 +266,8 @@ public class SessionStore {
         ORPHAN("orphan"),
         BACKCHANNEL_LOGOUT("backchannel_logout"),
         ADMIN("admin"),
-        MAX_SESSIONS("max_sessions");
+        MAX_SESSIONS("max_sessions"),
+        ABANDONED("abandoned");
 
         public final String label;
 
@@ -315,6 +334,7 @@ public class SessionStore {
                 .discardItems()
                 .chain(() -> durable(
                         CREATE,
+                        List.of(keys.session(s.sessionId())),
                         s.sessionId(),
                         Long.toString(config.maxLifetime().toMillis()),
                         Long.toString(config.idleTimeout().toMillis()),
@@ -389,7 +409,10 @@ public class SessionStore {
                     new Begin.Locked(
                             r.get(2).toLong(),
                             keyRing.decrypt(r.get(3).toString(), aad(sessionId, "rt")),
-                            emptyToNull(r.get(4).toString()));
+                            emptyToNull(r.get(4).toString()),
+                            r.get(5).toString().isEmpty()
+                                    ? null
+                                    : readIssued(sessionId, r.get(5).toString()).handle());
                 default -> throw new IllegalStateException("unknown answer");
             };
         } catch (IllegalStateException | NullPointerException e) {
@@ -419,6 +442,7 @@ public class SessionStore {
                         "commit refresh",
                         durable(
                                 COMMIT_REFRESH,
+                                List.of(keys.session(sessionId), keys.refreshCommit(sessionId, owner)),
                                 sessionId,
                                 owner,
                                 Long.toString(expectedVersion),
@@ -429,7 +453,8 @@ public class SessionStore {
                                 Long.toString(config.rotationGrace().toMillis()),
                                 Long.toString(config.idleTimeout().toMillis()),
                                 lifetimeMillis(refreshExpiresIn),
-                                Long.toString(RETENTION.toMillis())))
+                                Long.toString(RETENTION.toMillis()),
+                                Long.toString(COMMIT_MARKER.toMillis())))
                 .map(r -> {
                     long outcome = r.toLong();
                     return outcome == 1
@@ -443,8 +468,7 @@ public class SessionStore {
      * same round trip ({@link LuaScript#runThenWait}) and counts a shortfall, which does not fail the write: the
      * upstream has acted already, and the client needs the answer.
      */
-    private Uni<Response> durable(LuaScript script, String sessionId, String... args) {
-        List<String> key = List.of(keys.session(sessionId));
+    private Uni<Response> durable(LuaScript script, List<String> key, String sessionId, String... args) {
         int replicas = config.minReplicasAcked();
         if (replicas == 0) {
             return script.run(redis, key, args);

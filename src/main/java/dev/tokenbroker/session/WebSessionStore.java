@@ -114,9 +114,4 @@ public class WebSessionStore {
                     }
                 });
     }
-
-    public Uni<Void> delete(String sessionId) {
-        return calls.guard("delete a web session", redis.key(String.class).del(keys.webSession(sessionId)))
-                .replaceWithVoid();
-    }
 }

@@ -29,6 +29,7 @@ public class EndSession {
     private final UpstreamRevocations revocations;
     private final Clients clients;
     private final ActiveSessions active;
+    private final SessionWork work;
     private final Map<EndReason, Counter> ended = new EnumMap<>(EndReason.class);
     private final Counter reuseDetected;
 
@@ -37,7 +38,9 @@ public class EndSession {
             UpstreamRevocations revocations,
             Clients clients,
             ActiveSessions active,
+            SessionWork work,
             MeterRegistry registry) {
+        this.work = work;
         this.store = store;
         this.revocations = revocations;
         this.clients = clients;
@@ -58,27 +61,47 @@ public class EndSession {
     /**
      * RFC 7009: ends the session behind a handle and revokes its upstream refresh token. Unknown handles, handles
      * of other clients and sessions bound to another DPoP key are ignored, so the answer never tells whether a
-     * handle exists.
+     * handle exists. {@link SessionWork}: a caller that hangs up does not stop the end or the upstream revocation.
      *
      * @param dpopKey thumbprint of the key of the request's verified DPoP proof, or null
+     * @return whether this call ended a session
      */
-    public Uni<Void> revoke(RegisteredClient client, String handle, String dpopKey) {
+    public Uni<Boolean> revoke(RegisteredClient client, String handle, String dpopKey) {
+        Optional<Handles.Handle> parsed = Handles.parse(handle);
+        if (parsed.isEmpty()) {
+            return Uni.createFrom().item(false);
+        }
+        String sessionId = parsed.get().sessionId();
+        // Only the current handle (or the one just retired, within its grace) revokes: the session key alone, or an
+        // old handle, ends nothing here.
+        return work.outlivingCaller(
+                () -> store.take(
+                                sessionId,
+                                client.clientId(),
+                                null,
+                                dpopKey,
+                                parsed.get().secretHash())
+                        .chain(taken -> taken.isEmpty()
+                                ? Uni.createFrom().item(false)
+                                : finish(sessionId, client, EndReason.REVOKED, taken.get())
+                                        .replaceWith(true)),
+                ended -> Uni.createFrom().voidItem());
+    }
+
+    /**
+     * A session opened for a caller that went away before its answer: nobody holds its handle, so it ends at once and
+     * its upstream refresh token is revoked.
+     */
+    Uni<Void> abandoned(RegisteredClient client, String handle) {
         Optional<Handles.Handle> parsed = Handles.parse(handle);
         if (parsed.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
         String sessionId = parsed.get().sessionId();
-        // Only the current handle (or the one just retired, within its grace) revokes: the session key alone, or an
-        // old handle, ends nothing here.
-        return store.take(
-                        sessionId,
-                        client.clientId(),
-                        null,
-                        dpopKey,
-                        parsed.get().secretHash())
+        return store.take(sessionId, client.clientId(), null, SessionStore.ANY_KEY, null)
                 .chain(taken -> taken.isEmpty()
                         ? Uni.createFrom().voidItem()
-                        : finish(sessionId, client, EndReason.REVOKED, taken.get()));
+                        : finish(sessionId, client, EndReason.ABANDONED, taken.get()));
     }
 
     /** Ends the session because the upstream declared its refresh token dead, unless a newer one was committed. */

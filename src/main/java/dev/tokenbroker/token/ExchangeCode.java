@@ -36,6 +36,7 @@ public class ExchangeCode {
     private final EndSession endSession;
     private final ActiveSessions active;
     private final SessionCap cap;
+    private final SessionWork work;
 
     ExchangeCode(
             UpstreamClient upstream,
@@ -43,7 +44,9 @@ public class ExchangeCode {
             SessionStore store,
             EndSession endSession,
             ActiveSessions active,
-            SessionCap cap) {
+            SessionCap cap,
+            SessionWork work) {
+        this.work = work;
         this.active = active;
         this.cap = cap;
         this.upstream = upstream;
@@ -52,13 +55,24 @@ public class ExchangeCode {
         this.endSession = endSession;
     }
 
-    /** The redirect URI is checked here, before the upstream burns the code on any failed exchange. */
+    /**
+     * The redirect URI is checked here, before the upstream burns the code on any failed exchange. Once the code has
+     * left for the upstream, the exchange is {@link SessionWork}: if the caller has gone away when the session is
+     * open, nobody holds its handle, and the session is ended at once (reason {@code abandoned}), its upstream refresh
+     * token revoked. A retry with the same code then fails upstream (codes are single-use) and the app signs in again:
+     * the broker keeps no answer keyed by a code, which travelled through a browser and is the weaker secret.
+     */
     public Uni<TokenResult> exchange(Request request) {
         RegisteredClient client = request.client();
         if (!client.redirectUris().contains(request.redirectUri())) {
             return Uni.createFrom()
                     .failure(new BrokerException.InvalidGrant("redirect_uri is not registered for this client"));
         }
+        return work.outlivingCaller(() -> redeem(request), result -> endSession.abandoned(client, result.handle()));
+    }
+
+    private Uni<TokenResult> redeem(Request request) {
+        RegisteredClient client = request.client();
         return upstream.exchangeCode(client, request.code(), request.redirectUri(), request.codeVerifier())
                 .chain(token ->
                         token.refreshToken() == null || token.refreshToken().isEmpty()

@@ -25,7 +25,9 @@ import io.smallrye.mutiny.Uni;
  * Refreshes a session with at most one upstream call in flight per session, across all replicas, and rotates its
  * handle.
  * <ol>
- * <li>In this process, concurrent refreshes with the same handle (and scope and DPoP key) share one execution.</li>
+ * <li>In this process, concurrent refreshes with the same handle (and scope and DPoP key) share one execution, which
+ * is {@link SessionWork}: it runs to its end (upstream call, commit, unlock) even when every caller has gone away, so a
+ * retry with the same handle finds the committed result within the grace.</li>
  * <li>That execution asks Redis, in one script, to check the handle and decide: a retired handle within its grace,
  * or a result that is still fresh, is answered from the session; a retired handle after its grace, or a session past
  * a deadline, ends the session; otherwise the caller takes the session's refresh lock (or finds it taken, waits, and
@@ -82,6 +84,7 @@ public class RefreshSession {
             SessionStore store,
             UpstreamClient upstream,
             EndSession endSession,
+            SessionWork work,
             BrokerConfig config,
             MeterRegistry registry) {
         this.store = store;
@@ -94,7 +97,7 @@ public class RefreshSession {
         Counter coalesced = Counter.builder("broker.refresh.coalesced")
                 .description("Refreshes that joined another in-flight refresh of the same session in this process")
                 .register(registry);
-        this.inProcess = new SingleFlight<>(coalesced::increment);
+        this.inProcess = new SingleFlight<>(work, coalesced::increment);
         this.lockWaits = Counter.builder("broker.refresh.lock.waits")
                 .description("Refreshes that waited for another replica's refresh of the same session")
                 .register(registry);
@@ -209,7 +212,11 @@ public class RefreshSession {
         RegisteredClient client = request.client();
         // RFC 6749 §5.1: an omitted scope is the requested one.
         String granted = answer.scope() != null ? answer.scope() : scope.isWhole() ? session.scope() : scope.key();
-        Handle next = client.rotateHandles() ? handle.rotated() : handle;
+        // A handle retired within its grace that asked for another scope gets the session's current handle back.
+        boolean rotate = session.currentHandle() == null && client.rotateHandles();
+        Handle next = session.currentHandle() != null
+                ? Handles.parse(session.currentHandle()).orElseThrow()
+                : rotate ? handle.rotated() : handle;
         IssuedTokens issued = new IssuedTokens(
                 answer.accessToken(),
                 ExchangeCode.tokenType(answer.tokenType()),
@@ -229,7 +236,7 @@ public class RefreshSession {
                         request.scope().key(),
                         issued,
                         rotated,
-                        next == handle ? null : next.secretHash(),
+                        rotate ? next.secretHash() : null,
                         rotated == null ? null : answer.refreshExpiresIn(),
                         System.nanoTime() + COMMIT_BUDGET.toNanos(),
                         Duration.ofMillis(100))
@@ -238,7 +245,7 @@ public class RefreshSession {
                 .call(() -> rotated == null ? Uni.createFrom().voidItem() : endSession.revokeOrphan(client, rotated))
                 .chain(outcome -> {
                     if (outcome == CommitOutcome.COMMITTED) {
-                        if (next != handle) {
+                        if (rotate) {
                             Audit.handleRotated(handle.sessionId(), client.name());
                         }
                         return Uni.createFrom().item(result(issued, 0));

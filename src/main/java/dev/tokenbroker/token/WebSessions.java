@@ -74,6 +74,7 @@ public class WebSessions {
     private final WebSessionStore records;
     private final SessionStore sessions;
     private final Clients clients;
+    private final SessionWork work;
     private final long refreshMarginMillis;
 
     WebSessions(
@@ -85,7 +86,9 @@ public class WebSessions {
             WebSessionStore records,
             SessionStore sessions,
             Clients clients,
+            SessionWork work,
             BrokerConfig config) {
+        this.work = work;
         this.exchangeCode = exchangeCode;
         this.refreshSession = refreshSession;
         this.endSession = endSession;
@@ -102,6 +105,12 @@ public class WebSessions {
      * code with the verifier the broker kept, verifies the ID token and its {@code nonce}, and opens the session.
      */
     public Uni<SignedIn> completeLogin(RegisteredClient client, Transaction transaction, String code) {
+        // A browser that went away before its cookie was set holds no handle: the session ends at once.
+        return work.outlivingCaller(
+                () -> signIn(client, transaction, code), signedIn -> endSession.abandoned(client, signedIn.handle()));
+    }
+
+    private Uni<SignedIn> signIn(RegisteredClient client, Transaction transaction, String code) {
         return exchangeCode
                 .exchange(new ExchangeCode.Request(
                         client, code, transaction.redirectUri(), transaction.codeVerifier(), null))
@@ -233,8 +242,9 @@ public class WebSessions {
 
     /**
      * Ends the session (upstream revocation included) and returns the upstream's {@code end_session_endpoint} URL with
-     * {@code id_token_hint} and {@code post_logout_redirect_uri}, when the upstream has one. A handle that is not the
-     * session's current one ends nothing.
+     * {@code id_token_hint} and {@code post_logout_redirect_uri}, when the upstream has one. The cookie may hold the
+     * handle just retired, within its grace (its rotated successor's {@code Set-Cookie} was lost): that too ends the
+     * session, as at {@code /oauth2/revoke}. Any other handle ends nothing and gets no end-session URL.
      */
     public Uni<Optional<URI>> logout(String handle, String origin) {
         Optional<Handles.Handle> parsed = Handles.parse(handle);
@@ -243,15 +253,15 @@ public class WebSessions {
         }
         String sessionId = parsed.get().sessionId();
         return records.get(sessionId).chain(found -> {
-            if (found.isEmpty() || !isCurrent(found.get(), parsed.get())) {
+            if (found.isEmpty()) {
                 return Uni.createFrom().item(Optional.<URI>empty());
             }
             WebSession record = found.get();
             RegisteredClient client = webClient(record, origin);
+            // The script that ends the session deletes its web-mode record too.
             return endSession
                     .revoke(client, handle, null)
-                    .chain(() -> records.delete(sessionId))
-                    .map(deleted -> endSessionUrl(client, record));
+                    .map(ended -> ended ? endSessionUrl(client, record) : Optional.<URI>empty());
         });
     }
 

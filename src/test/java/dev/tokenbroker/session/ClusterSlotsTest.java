@@ -34,10 +34,11 @@ class ClusterSlotsTest {
     private static final Pattern UNDECLARED_KEY = Pattern.compile("redis\\.call\\('(\\w+)',\\s*+(?!KEYS\\[)([^)]*)\\)");
     /**
      * The scripts that end a session, and so delete its web-mode record with it (SessionStore.sessionAndWebRecord), and
-     * the one that writes that record only while the session exists.
+     * the one that writes that record only while the session exists; and the commit, which marks itself in the
+     * session's slot (RedisKeys.refreshCommit).
      */
-    private static final Set<String> SESSION_AND_WEB_RECORD =
-            Set.of("SessionStore.BEGIN_REFRESH", "SessionStore.TAKE", "WebSessionStore.PUT");
+    private static final Set<String> SESSION_SLOT_PAIRS = Set.of(
+            "SessionStore.BEGIN_REFRESH", "SessionStore.TAKE", "WebSessionStore.PUT", "SessionStore.COMMIT_REFRESH");
 
     @Test
     void everyScriptTouchesOnlyItsDeclaredKeys() throws Exception {
@@ -52,7 +53,7 @@ class ClusterSlotsTest {
             while (m.find()) {
                 referenced.add(m.group(1));
             }
-            List<String> expected = SESSION_AND_WEB_RECORD.contains(script.getKey()) ? List.of("1", "2") : List.of("1");
+            List<String> expected = SESSION_SLOT_PAIRS.contains(script.getKey()) ? List.of("1", "2") : List.of("1");
             assertEquals(expected, List.copyOf(referenced), script.getKey() + "'s keys");
             Matcher undeclared = UNDECLARED_KEY.matcher(script.getValue());
             assertFalse(
@@ -67,6 +68,7 @@ class ClusterSlotsTest {
             Map<String, Function<String, String>> families = Map.of(
                     "session", keys::session,
                     "web-mode record", keys::webSession,
+                    "commit marker", id -> keys.refreshCommit(id, Handles.randomId()),
                     "subject index", keys::subjectIndex,
                     "sid index", keys::upstreamSessionIndex,
                     "DPoP proof", keys::dpopProof,

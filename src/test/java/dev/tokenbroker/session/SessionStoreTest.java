@@ -8,6 +8,8 @@ import java.util.Optional;
 import jakarta.inject.Inject;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.crypto.Handles.Handle;
@@ -81,6 +83,53 @@ class SessionStoreTest {
     /** Moves one of the session's Redis-clock deadlines into the past. */
     private void expire(Handle handle, String field) {
         redis.hash(String.class).hset(keys.session(handle.sessionId()), field, "1");
+    }
+
+    /**
+     * A commit whose reply was lost, retried after later refreshes moved the session on: still its own commit, so the
+     * refresh token it stored (spent by those refreshes since) is not taken for an orphan and revoked.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void commitRetryAfterLaterRefreshesIsStillItsOwnCommit(boolean rotateHandles) {
+        Handle handle = newSession();
+        begin(handle, "owner-a");
+        Handle next = rotateHandles ? handle.rotated() : handle;
+        String nextSecret = rotateHandles ? next.secretHash() : null;
+        assertEquals(
+                CommitOutcome.COMMITTED,
+                store.commitRefresh(
+                                handle.sessionId(), "owner-a", 0, "", issued("AT-1", next), "RT-1", nextSecret, null)
+                        .await()
+                        .indefinitely());
+        // Another scope key, so that the reuse window does not answer it: a later refresh that spends RT-1.
+        assertInstanceOf(
+                Begin.Locked.class,
+                store.beginRefresh(
+                                handle.sessionId(), next.secretHash(), "clover", "openid", null, "owner-b", LOCK, null)
+                        .await()
+                        .indefinitely());
+        assertEquals(
+                CommitOutcome.COMMITTED,
+                store.commitRefresh(
+                                handle.sessionId(), "owner-b", 1, "openid", issued("AT-2", next), "RT-2", null, null)
+                        .await()
+                        .indefinitely());
+
+        assertEquals(
+                CommitOutcome.COMMITTED,
+                store.commitRefresh(
+                                handle.sessionId(), "owner-a", 0, "", issued("AT-1", next), "RT-1", nextSecret, null)
+                        .await()
+                        .indefinitely(),
+                "the retry finds its own commit");
+        assertEquals(
+                Optional.of("RT-2"),
+                store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY, null)
+                        .await()
+                        .indefinitely()
+                        .orElseThrow()
+                        .refreshToken());
     }
 
     @Test

@@ -6,7 +6,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -16,15 +18,20 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 /**
- * An upstream token server with one-time refresh tokens (JDK only, loopback): any code is exchanged; every refresh
- * returns a new refresh token and kills the one presented. A spent token presented again is answered
- * {@code invalid_grant} and counted in {@link #presentedTwice()}: the figure a failover must keep at 0.
+ * An upstream token server with one-time refresh tokens (JDK only, loopback): any code is exchanged, once; every
+ * refresh returns a new refresh token and kills the one presented; a revocation kills the token it names. A spent
+ * token presented again is answered {@code invalid_grant} and counted in {@link #presentedTwice()}: the figure a
+ * failover must keep at 0. It keeps a ledger of the refresh tokens it issued, spent and revoked, and can be slowed
+ * down, as a busy upstream would be, to let a test hang up while it works.
  */
 public final class OneTimeRefreshUpstream implements AutoCloseable {
 
     private final HttpServer server;
     private final Map<String, Boolean> live = new ConcurrentHashMap<>();
     private final Map<String, Boolean> spent = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> revoked = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> codes = new ConcurrentHashMap<>();
+    private volatile long delayMillis;
     private final AtomicLong refreshes = new AtomicLong();
     private final AtomicLong presentedTwice = new AtomicLong();
 
@@ -32,7 +39,7 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 200);
         server.setExecutor(Executors.newFixedThreadPool(16));
         server.createContext("/connect/token", this::token);
-        server.createContext("/connect/revocation", exchange -> answer(exchange, 200, ""));
+        server.createContext("/connect/revocation", this::revocation);
         server.start();
     }
 
@@ -48,12 +55,49 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
         return presentedTwice.get();
     }
 
-    private void token(HttpExchange exchange) throws IOException {
-        String form;
-        try (InputStream in = exchange.getRequestBody()) {
-            form = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    /** Every token request from now on is answered this much later: the upstream has acted before it answers. */
+    public void delay(long millis) {
+        this.delayMillis = millis;
+    }
+
+    /** Refresh tokens issued and neither spent nor revoked. */
+    public Set<String> live() {
+        return Set.copyOf(live.keySet());
+    }
+
+    /** Refresh tokens spent by a refresh or killed by a revocation. */
+    public Set<String> dead() {
+        Set<String> dead = new HashSet<>(spent.keySet());
+        dead.addAll(revoked.keySet());
+        return dead;
+    }
+
+    public Set<String> revoked() {
+        return Set.copyOf(revoked.keySet());
+    }
+
+    private void revocation(HttpExchange exchange) throws IOException {
+        String token = field(read(exchange), "token");
+        if (token != null && live.remove(token) != null) {
+            revoked.put(token, Boolean.TRUE);
         }
+        answer(exchange, 200, "");
+    }
+
+    private static String read(HttpExchange exchange) throws IOException {
+        try (InputStream in = exchange.getRequestBody()) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private void token(HttpExchange exchange) throws IOException {
+        String form = read(exchange);
         String grant = field(form, "grant_type");
+        String code = field(form, "code");
+        if ("authorization_code".equals(grant) && (code == null || codes.putIfAbsent(code, Boolean.TRUE) != null)) {
+            answer(exchange, 400, "{\"error\":\"invalid_grant\"}");
+            return;
+        }
         if ("refresh_token".equals(grant)) {
             refreshes.incrementAndGet();
             String presented = field(form, "refresh_token");
@@ -68,11 +112,19 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
         }
         String rt = "RT-" + UUID.randomUUID();
         live.put(rt, Boolean.TRUE);
+        // A refresh may ask for less than the grant (RFC 6749 §6); everything else gets all of it.
+        String scope = field(form, "scope") != null ? field(form, "scope") : "openid offline_access";
+        // The upstream has acted (spent, issued); its answer is late.
+        try {
+            Thread.sleep(delayMillis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         answer(
                 exchange,
                 200,
                 "{\"access_token\":\"AT-" + UUID.randomUUID() + "\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
-                        + "\"refresh_token\":\"" + rt + "\",\"scope\":\"openid offline_access\"}");
+                        + "\"refresh_token\":\"" + rt + "\",\"scope\":\"" + scope + "\"}");
     }
 
     private static String field(String form, String name) {

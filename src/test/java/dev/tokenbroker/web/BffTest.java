@@ -336,6 +336,39 @@ class BffTest {
     }
 
     @Test
+    void logoutWithTheCookieFromBeforeARotationWhoseAnswerWasLostEndsTheSession() {
+        MockUpstreamResource.server()
+                .enqueueCallback(new DefaultOAuth2TokenCallback(
+                        "connect", "alice", "JWT", List.of(WebClientResource.CLIENT_ID), Map.of(), 5));
+        String cookie = WebLogin.signIn(app() + "/");
+        // The refresh rotates the handle; its Set-Cookie never reaches the browser, which keeps the old cookie.
+        String rotated = given().cookie(SESSION_COOKIE, cookie)
+                .header("X-CSRF", "1")
+                .header("Origin", app())
+                .post("/bff/token")
+                .then()
+                .statusCode(200)
+                .extract()
+                .cookie(SESSION_COOKIE);
+        assertNotNull(rotated);
+
+        ExtractableResponse<Response> r = given().cookie(SESSION_COOKIE, cookie)
+                .header("X-CSRF", "1")
+                .header("Origin", app())
+                .post("/bff/logout")
+                .then()
+                .statusCode(200)
+                .extract();
+        assertNotNull(r.path("end_session_url"), "the session ended, so the upstream logout follows");
+
+        given().cookie(SESSION_COOKIE, rotated)
+                .header("X-CSRF", "1")
+                .get("/bff/user")
+                .then()
+                .statusCode(401);
+    }
+
+    @Test
     void corsPreflightFromTheAppOriginListsExactlyWhatBffAccepts() {
         given().header("Origin", app())
                 .header("Access-Control-Request-Method", "POST")

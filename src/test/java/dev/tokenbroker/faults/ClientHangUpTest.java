@@ -1,0 +1,268 @@
+package dev.tokenbroker.faults;
+
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import jakarta.inject.Inject;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import dev.tokenbroker.crypto.KeyRing;
+import dev.tokenbroker.support.Await;
+import dev.tokenbroker.support.Broker;
+import dev.tokenbroker.support.Management;
+import dev.tokenbroker.support.OneTimeRefreshUpstream;
+import dev.tokenbroker.support.OneTimeUpstreamResource;
+import dev.tokenbroker.support.RedisResource;
+import dev.tokenbroker.support.StoredSessions;
+import io.quarkus.redis.datasource.RedisDataSource;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A front end that hangs up while the upstream works: the work is the session's, not the request's. Against an
+ * upstream with one-time refresh tokens that keeps a ledger, every test ends by checking the invariant: every refresh
+ * token the upstream issued and still honours is held by exactly one session, no session holds a dead one, and no
+ * spent token was ever presented again.
+ */
+@QuarkusTest
+@WithTestResource(RedisResource.class)
+@WithTestResource(OneTimeUpstreamResource.class)
+class ClientHangUpTest {
+
+    /** The upstream answers this late; the client hangs up long before. */
+    private static final long UPSTREAM_MILLIS = 1500;
+
+    private static final long HANG_UP_AFTER_MILLIS = 300;
+
+    @ConfigProperty(name = "quarkus.http.test-port")
+    int port;
+
+    @Inject
+    RedisDataSource redis;
+
+    @Inject
+    KeyRing keyRing;
+
+    private final OneTimeRefreshUpstream upstream = OneTimeUpstreamResource.upstream();
+
+    @AfterEach
+    void upstreamAnswersAtOnceAgain() {
+        upstream.delay(0);
+    }
+
+    @Test
+    void refreshWhoseCallerHangsUpIsCommittedAndTheRetryGetsItWithoutAnotherUpstreamCall() throws Exception {
+        String handle = signIn();
+        long refreshesBefore = upstream.refreshes();
+
+        upstream.delay(UPSTREAM_MILLIS);
+        hangUpDuring(refresh(handle));
+        Await.until("the refresh committed without its caller", Duration.ofSeconds(10), () -> committed(handle));
+        upstream.delay(0);
+
+        String next = refreshed(handle);
+        assertNotEquals(handle, next, "the retry gets the rotated handle the lost answer held");
+        assertEquals(refreshesBefore + 1, upstream.refreshes(), "the retry was answered from the session");
+        assertInvariant();
+        refreshed(next);
+        assertInvariant();
+    }
+
+    @Test
+    void joinedRefreshWhoseCallersAllHangUpIsCommittedToo() throws Exception {
+        String handle = signIn();
+        long refreshesBefore = upstream.refreshes();
+
+        upstream.delay(UPSTREAM_MILLIS);
+        try (Socket first = send(refresh(handle));
+                Socket joined = send(refresh(handle))) {
+            Thread.sleep(HANG_UP_AFTER_MILLIS);
+        }
+        Await.until("the shared refresh committed", Duration.ofSeconds(10), () -> committed(handle));
+        upstream.delay(0);
+
+        refreshed(handle);
+        assertEquals(refreshesBefore + 1, upstream.refreshes(), "one upstream call for both callers and the retry");
+        assertInvariant();
+    }
+
+    @Test
+    void exchangeWhoseCallerHangsUpEndsTheNewSessionAndRevokesItsRefreshToken() throws Exception {
+        double abandonedBefore = endedFor("abandoned");
+        int revokedBefore = upstream.revoked().size();
+
+        upstream.delay(UPSTREAM_MILLIS);
+        hangUpDuring(exchange(UUID.randomUUID().toString()));
+        Await.until(
+                "the unreachable session's refresh token was revoked",
+                Duration.ofSeconds(10),
+                () -> upstream.revoked().size() > revokedBefore);
+
+        assertEquals(abandonedBefore + 1, endedFor("abandoned"), "broker_sessions_ended_total{reason=abandoned}");
+        assertInvariant();
+    }
+
+    @Test
+    void revokeWhoseCallerHangsUpStillEndsTheSessionAndItsUpstreamToken() throws Exception {
+        String handle = signIn();
+        int revokedBefore = upstream.revoked().size();
+
+        hangUpDuring(
+                form("/oauth2/revoke", Map.of("client_id", Broker.MOBILE, "token", handle, "token_type_hint", "x")));
+        Await.until(
+                "the upstream refresh token was revoked",
+                Duration.ofSeconds(10),
+                () -> upstream.revoked().size() > revokedBefore);
+
+        assertTrue(StoredSessions.of(redis, handle).isEmpty(), "the session ended");
+        assertInvariant();
+    }
+
+    @Test
+    void retiredHandleWithinItsGraceAskingForANarrowerScopeGetsThatScopeAndTheCurrentHandle() {
+        String handle = signIn();
+        String next = refreshed(handle);
+        long refreshesBefore = upstream.refreshes();
+
+        io.restassured.path.json.JsonPath narrower = given().contentType("application/x-www-form-urlencoded")
+                .formParams(Map.of(
+                        "grant_type",
+                        "refresh_token",
+                        "client_id",
+                        Broker.MOBILE,
+                        "refresh_token",
+                        handle,
+                        "scope",
+                        "openid"))
+                .post("/oauth2/token")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+        assertEquals("openid", narrower.getString("scope"), "RFC 6749 §6: never broader than asked");
+        assertEquals(next, narrower.getString("refresh_token"), "the session's current handle, not a new rotation");
+        assertEquals(refreshesBefore + 1, upstream.refreshes(), "the narrower token came from the upstream");
+
+        refreshed(next);
+        assertInvariant();
+    }
+
+    private String signIn() {
+        return given().contentType("application/x-www-form-urlencoded")
+                .formParams(exchangeParams(UUID.randomUUID().toString()))
+                .post("/oauth2/token")
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
+    }
+
+    private static Map<String, String> exchangeParams(String code) {
+        return Map.of(
+                "grant_type", "authorization_code",
+                "client_id", Broker.MOBILE,
+                "code", code,
+                "redirect_uri", Broker.MOBILE_REDIRECT,
+                "code_verifier", Broker.VERIFIER);
+    }
+
+    private static String exchange(String code) {
+        return form("/oauth2/token", exchangeParams(code));
+    }
+
+    private static String refresh(String handle) {
+        return form(
+                "/oauth2/token",
+                Map.of("grant_type", "refresh_token", "client_id", Broker.MOBILE, "refresh_token", handle));
+    }
+
+    private String refreshed(String handle) {
+        return given().contentType("application/x-www-form-urlencoded")
+                .formParams(Map.of("grant_type", "refresh_token", "client_id", Broker.MOBILE, "refresh_token", handle))
+                .post("/oauth2/token")
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
+    }
+
+    /** A whole HTTP/1.1 request with a form body. */
+    private static String form(String path, Map<String, String> fields) {
+        StringBuilder body = new StringBuilder();
+        fields.forEach((name, value) -> body.append(body.isEmpty() ? "" : "&")
+                .append(name)
+                .append('=')
+                .append(URLEncoder.encode(value, StandardCharsets.UTF_8)));
+        return "POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                + "Content-Length: " + body.length() + "\r\n\r\n" + body;
+    }
+
+    private Socket send(String request) throws Exception {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        OutputStream out = socket.getOutputStream();
+        out.write(request.getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        return socket;
+    }
+
+    /** Sends the whole request, then closes the connection while the upstream is still working on it. */
+    private void hangUpDuring(String request) throws Exception {
+        try (Socket socket = send(request)) {
+            Thread.sleep(HANG_UP_AFTER_MILLIS);
+        }
+    }
+
+    /** The session's first refresh committed and released its lock. */
+    private boolean committed(String handle) {
+        Map<String, String> session = StoredSessions.of(redis, handle);
+        return "1".equals(session.get("version")) && !session.containsKey("lock");
+    }
+
+    /**
+     * The invariant, against the upstream's ledger: each refresh token it honours is held by exactly one session;
+     * no session holds one it no longer honours; nothing spent was presented again.
+     */
+    private void assertInvariant() {
+        Map<String, Integer> holders = new HashMap<>();
+        for (String key : redis.key().keys(StoredSessions.KEYS.session("*"))) {
+            if (!key.endsWith("}")) {
+                continue; // a commit marker, not a session
+            }
+            String envelope = redis.hash(String.class).hget(key, "rt");
+            String id = key.substring(key.indexOf('{') + 1, key.length() - 1);
+            if (envelope != null) {
+                holders.merge(keyRing.decrypt(envelope, "session:" + id + ":rt"), 1, Integer::sum);
+            }
+        }
+        for (String live : upstream.live()) {
+            assertEquals(1, holders.getOrDefault(live, 0), "a live upstream refresh token has exactly one session");
+        }
+        for (String dead : upstream.dead()) {
+            assertEquals(0, holders.getOrDefault(dead, 0), "no session holds a spent or revoked refresh token");
+        }
+        assertEquals(0, upstream.presentedTwice(), "no spent refresh token was presented again");
+    }
+
+    private static double endedFor(String reason) {
+        Matcher m = Pattern.compile("(?m)^broker_sessions_ended_total\\{[^}]*reason=\"" + reason + "\"[^}]*} (\\S+)$")
+                .matcher(Management.metrics());
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    }
+}
