@@ -115,10 +115,10 @@ public interface BrokerConfig {
         /**
          * Whether every refresh answers with a new handle and retires the one presented (RFC 9700 §4.14.2). A retired
          * handle presented after {@code broker.session.rotation-grace} ends the session as stolen. Default
-         * {@code true}.
+         * {@code true} for native clients, {@code false} for web clients: a browser whose one {@code Set-Cookie} was
+         * lost would otherwise present the retired handle after the grace and be logged out as a thief.
          */
-        @WithDefault("true")
-        boolean rotateHandles();
+        Optional<Boolean> rotateHandles();
 
         /**
          * DPoP binding of the client's handles (RFC 9449): {@code off} ignores nothing and binds nothing (a DPoP header

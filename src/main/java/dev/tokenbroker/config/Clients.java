@@ -51,7 +51,7 @@ public class Clients {
                     c.clientSecret(),
                     c.redirectUris(),
                     c.authMethod(),
-                    c.rotateHandles(),
+                    c.rotateHandles().orElse(c.mode() != BrokerConfig.ClientMode.WEB),
                     c.dpop(),
                     c.maxSessionsPerUser(),
                     c.mode(),
