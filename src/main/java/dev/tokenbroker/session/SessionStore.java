@@ -12,6 +12,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.crypto.Handles.Handle;
 import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.error.BrokerException;
 import io.micrometer.core.instrument.Counter;
@@ -71,10 +73,12 @@ public class SessionStore {
      * {'cached', now, refreshed, issued} answer with the stored result: the handle was retired within its grace and
      * the result is for the same requested scope, or the last result is for the same request and fresh (reuse window)
      * or newer than what an earlier round saw;
-     * {'busy', version} another refresh holds the lock;
-     * {'locked', now, version, rt, scope, issued} the caller now holds the lock and must refresh upstream; issued is
-     * the stored result when the handle was retired within its grace but asked for another scope (RFC 6749 §6: never a
-     * broader one), whose handle the refresh must answer with instead of rotating again, and '' otherwise.
+     * {'busy', version, issued} another refresh holds the lock;
+     * {'locked', now, version, rt, scope, issued} the caller now holds the lock and must refresh upstream.
+     * In both, issued is the stored result when the handle was retired within its grace but asked for another scope
+     * (RFC 6749 §6: never a broader one), and '' otherwise: its handle is the session's current one, which a locked
+     * refresh answers with instead of rotating again, and with which a busy one asks again (another rotation meanwhile
+     * would end the grace of the handle it presented).
      */
     private static final LuaScript BEGIN_REFRESH = new LuaScript(NOW + """
             local f = redis.call('HMGET', KEYS[1], 'client', 'expires', 'max_until', 'rt_until', 'cur', 'prev',
@@ -107,10 +111,10 @@ public class SessionStore {
                 and ((ARGV[4] ~= '' and f[9] ~= ARGV[4]) or now - tonumber(f[10]) <= tonumber(ARGV[7])) then
               return {'cached', tostring(now), f[10], f[11]}
             end
-            if f[13] and f[13] ~= ARGV[5] and tonumber(f[14]) > now then return {'busy', f[9]} end
-            redis.call('HSET', KEYS[1], 'lock', ARGV[5], 'lock_until', tostring(now + tonumber(ARGV[6])))
             local current = ''
             if grace then current = f[11] or '' end
+            if f[13] and f[13] ~= ARGV[5] and tonumber(f[14]) > now then return {'busy', f[9], current} end
+            redis.call('HSET', KEYS[1], 'lock', ARGV[5], 'lock_until', tostring(now + tonumber(ARGV[6])))
             return {'locked', tostring(now), f[9], f[15], f[16] or '', current}""");
 
     /**
@@ -239,7 +243,13 @@ public class SessionStore {
         /** Answer with the stored result, {@code ageMillis} old. */
         record Cached(IssuedTokens issued, long ageMillis) implements Begin {}
 
-        record Busy(long version) implements Begin {}
+        /**
+         * Another refresh holds the lock.
+         *
+         * @param currentHandle the session's current handle when the presented one was retired within its grace, to
+         *                      ask again with; or null
+         */
+        record Busy(long version, Handle currentHandle) implements Begin {}
 
         /**
          * The caller holds the refresh lock.
@@ -247,7 +257,7 @@ public class SessionStore {
          * @param currentHandle the session's current handle when the presented one was retired within its grace (the
          *                      refresh answers with it and does not rotate), or null
          */
-        record Locked(long version, String refreshToken, String scope, String currentHandle) implements Begin {
+        record Locked(long version, String refreshToken, String scope, Handle currentHandle) implements Begin {
             @Override
             public String toString() {
                 return "Locked[version=" + version + ", scope=" + scope + "]";
@@ -404,15 +414,13 @@ public class SessionStore {
                     new Begin.Cached(
                             readIssued(sessionId, r.get(3).toString()),
                             r.get(1).toLong() - r.get(2).toLong());
-                case "busy" -> new Begin.Busy(r.get(1).toLong());
+                case "busy" -> new Begin.Busy(r.get(1).toLong(), currentHandle(sessionId, r.get(2)));
                 case "locked" ->
                     new Begin.Locked(
                             r.get(2).toLong(),
                             keyRing.decrypt(r.get(3).toString(), aad(sessionId, "rt")),
                             emptyToNull(r.get(4).toString()),
-                            r.get(5).toString().isEmpty()
-                                    ? null
-                                    : readIssued(sessionId, r.get(5).toString()).handle());
+                            currentHandle(sessionId, r.get(5)));
                 default -> throw new IllegalStateException("unknown answer");
             };
         } catch (IllegalStateException | NullPointerException e) {
@@ -420,6 +428,15 @@ public class SessionStore {
             LOG.warnf("Stored session %s is unreadable and treated as absent: %s", sessionId, e.getMessage());
             return new Begin.Gone();
         }
+    }
+
+    /** The handle of a stored result ({@code issued} envelope), or null for ''. */
+    private Handle currentHandle(String sessionId, Response issued) {
+        if (issued.toString().isEmpty()) {
+            return null;
+        }
+        return Handles.parse(readIssued(sessionId, issued.toString()).handle())
+                .orElseThrow(() -> new IllegalStateException("the stored result holds no handle"));
     }
 
     /**

@@ -154,12 +154,13 @@ public class RefreshSession {
                             lockWaits.increment();
                         }
                         Long seen = seenVersion == null ? busy.version() : seenVersion;
+                        Handle askWith = busy.currentHandle() != null ? busy.currentHandle() : handle;
                         return Uni.createFrom()
                                 .voidItem()
                                 .onItem()
                                 .delayIt()
                                 .by(LOCK_POLL)
-                                .chain(() -> attempt(request, handle, owner, deadline, seen));
+                                .chain(() -> attempt(request, askWith, owner, deadline, seen));
                     } else if (begin instanceof Begin.Ended ended) {
                         return endSession
                                 .endedByRefresh(sessionId, client, ended.reason(), ended.taken())
@@ -214,9 +215,7 @@ public class RefreshSession {
         String granted = answer.scope() != null ? answer.scope() : scope.isWhole() ? session.scope() : scope.key();
         // A handle retired within its grace that asked for another scope gets the session's current handle back.
         boolean rotate = session.currentHandle() == null && client.rotateHandles();
-        Handle next = session.currentHandle() != null
-                ? Handles.parse(session.currentHandle()).orElseThrow()
-                : rotate ? handle.rotated() : handle;
+        Handle next = session.currentHandle() != null ? session.currentHandle() : rotate ? handle.rotated() : handle;
         IssuedTokens issued = new IssuedTokens(
                 answer.accessToken(),
                 ExchangeCode.tokenType(answer.tokenType()),

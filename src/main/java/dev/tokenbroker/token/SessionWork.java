@@ -5,7 +5,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -14,6 +14,7 @@ import jakarta.inject.Singleton;
 
 import org.jboss.logging.Logger;
 
+import dev.tokenbroker.error.BrokerException;
 import io.quarkus.runtime.ShutdownEvent;
 import io.smallrye.mutiny.Uni;
 
@@ -27,8 +28,8 @@ import io.smallrye.mutiny.Uni;
  * <li><b>Who may wait for it:</b> the caller that started it and, through {@link SingleFlight}, callers that joined
  * it. A waiter that goes away stops its own wait and nothing else.</li>
  * <li><b>How long it may run:</b> as long as its own bounds allow (an upstream call's {@code callBudget}, the commit's
- * retries, {@code quarkus.redis.timeout} per Redis call); a stopping broker waits for it for at most
- * {@link #SHUTDOWN_WAIT}.</li>
+ * retries, {@code quarkus.redis.timeout} per Redis call); a stopping broker waits for it while Quarkus waits for
+ * requests, and then for {@link #SHUTDOWN_WAIT} more.</li>
  * <li><b>What happens to a result nobody received:</b> {@link #outlivingCaller} hands it to the operation's own
  * {@code ifAbandoned} (a new session nobody holds a handle of is ended); a shared refresh needs none, since its result
  * is committed to the session and a retry within the grace gets it.</li>
@@ -40,15 +41,11 @@ public class SessionWork {
     private static final Logger LOG = Logger.getLogger(SessionWork.class);
 
     /**
-     * How long a stopping broker waits for owned work: above the longest refresh (an upstream call's default budget of
-     * 12 s plus {@link RefreshSession#COMMIT_BUDGET}), within {@code quarkus.shutdown.timeout} plus the Helm chart's
-     * grace.
+     * How long a stopping broker waits for owned work once Quarkus' own graceful wait for requests is over. Owned work
+     * runs during that wait too, so this only covers what outlived it: {@code quarkus.shutdown.delay} (5 s) plus
+     * {@code quarkus.shutdown.timeout} (20 s) plus this stay within the Helm chart's 30 s termination grace.
      */
-    static final Duration SHUTDOWN_WAIT = Duration.ofSeconds(25);
-
-    private static final int WAITING = 0;
-    private static final int DELIVERED = 1;
-    private static final int GONE = 2;
+    static final Duration SHUTDOWN_WAIT = Duration.ofSeconds(4);
 
     private final Set<CompletableFuture<?>> running = ConcurrentHashMap.newKeySet();
 
@@ -65,53 +62,67 @@ public class SessionWork {
     }
 
     /**
-     * Runs the work to its end even when the caller goes away. If the caller left before the result reached it, the
-     * result goes to {@code ifAbandoned} instead (whose own failure is only logged); a failure reaches the caller or
-     * nobody.
+     * Runs the work to its end even when the caller goes away. A result the caller did not receive (it had gone
+     * before the result was handed to it) goes to {@code ifAbandoned}, itself owned work; a failure nobody received is
+     * logged. Best effort at the edge: a caller whose connection breaks while its answer is being written has received
+     * it, as far as the broker can tell.
      */
     public <T> Uni<T> outlivingCaller(Supplier<Uni<T>> work, Function<T, Uni<Void>> ifAbandoned) {
-        return Uni.createFrom().emitter(emitter -> {
-            AtomicInteger caller = new AtomicInteger(WAITING);
-            emitter.onTermination(() -> caller.compareAndSet(WAITING, GONE));
-            start(work).whenComplete((result, failure) -> {
-                if (!caller.compareAndSet(WAITING, DELIVERED)) {
-                    if (failure == null) {
-                        ifAbandoned
-                                .apply(result)
-                                .subscribe()
-                                .with(
-                                        done -> {},
-                                        e -> LOG.warnf(
-                                                "Could not clean up after a caller that went away: %s",
-                                                e.getClass().getSimpleName()));
-                    }
-                } else if (failure != null) {
-                    emitter.fail(failure);
-                } else {
-                    emitter.complete(result);
-                }
-            });
+        return Uni.createFrom().deferred(() -> {
+            AtomicBoolean received = new AtomicBoolean();
+            return Uni.createFrom()
+                    .<T>emitter(emitter -> {
+                        start(work).whenComplete((result, failure) -> {
+                            // The emitter hands the outcome on synchronously, or drops it when the caller is gone.
+                            if (failure != null) {
+                                emitter.fail(failure);
+                            } else {
+                                emitter.complete(result);
+                            }
+                            if (received.get()) {
+                                return;
+                            }
+                            if (failure != null) {
+                                // As the error mapper would have logged it: a refusal quietly, a fault loudly.
+                                boolean refusal = failure instanceof BrokerException b && b.status() < 500;
+                                LOG.logf(
+                                        refusal ? Logger.Level.DEBUG : Logger.Level.WARN,
+                                        "A session operation failed after its caller went away: %s",
+                                        failure.getClass().getSimpleName());
+                            } else {
+                                start(() -> ifAbandoned.apply(result)).exceptionally(e -> {
+                                    LOG.warnf(
+                                            "Could not clean up after a caller that went away: %s",
+                                            e.getClass().getSimpleName());
+                                    return null;
+                                });
+                            }
+                        });
+                    })
+                    .onItemOrFailure()
+                    .invoke(() -> received.set(true));
         });
     }
 
-    /** Owned work that has not ended yet, in this process. */
-    int running() {
-        return running.size();
-    }
-
-    /** A stopping broker lets owned work finish: a refresh commits, an abandoned session ends. */
+    /** A stopping broker lets owned work finish, and the work it starts (an abandoned session's end), for a while. */
     void onStop(@Observes ShutdownEvent event) {
-        CompletableFuture<?>[] left = running.toArray(CompletableFuture<?>[]::new);
-        if (left.length == 0) {
-            return;
-        }
-        LOG.infof("Waiting for %d session operations to finish", left.length);
-        try {
-            CompletableFuture.allOf(left).get(SHUTDOWN_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (Exception e) {
-            LOG.warnf("%d session operations did not finish before the broker stopped", running.size());
+        long deadline = System.nanoTime() + SHUTDOWN_WAIT.toNanos();
+        while (!running.isEmpty()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                LOG.warnf("%d session operations did not finish before the broker stopped", running.size());
+                return;
+            }
+            LOG.infof("Waiting for %d session operations to finish", running.size());
+            try {
+                CompletableFuture.allOf(running.toArray(CompletableFuture<?>[]::new))
+                        .get(left, TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Exception e) {
+                // A failed or late piece of work: the loop checks what is left.
+            }
         }
     }
 }

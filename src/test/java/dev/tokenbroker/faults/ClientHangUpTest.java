@@ -1,12 +1,7 @@
 package dev.tokenbroker.faults;
 
-import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.Socket;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -30,6 +25,9 @@ import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
+import static dev.tokenbroker.faults.Clients.exchangeParams;
+import static dev.tokenbroker.faults.Clients.form;
+import static dev.tokenbroker.faults.Clients.refreshParams;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -124,6 +122,7 @@ class ClientHangUpTest {
         String handle = signIn();
         int revokedBefore = upstream.revoked().size();
 
+        upstream.delay(UPSTREAM_MILLIS);
         hangUpDuring(
                 form("/oauth2/revoke", Map.of("client_id", Broker.MOBILE, "token", handle, "token_type_hint", "x")));
         Await.until(
@@ -174,28 +173,17 @@ class ClientHangUpTest {
                 .path("refresh_token");
     }
 
-    private static Map<String, String> exchangeParams(String code) {
-        return Map.of(
-                "grant_type", "authorization_code",
-                "client_id", Broker.MOBILE,
-                "code", code,
-                "redirect_uri", Broker.MOBILE_REDIRECT,
-                "code_verifier", Broker.VERIFIER);
-    }
-
     private static String exchange(String code) {
         return form("/oauth2/token", exchangeParams(code));
     }
 
     private static String refresh(String handle) {
-        return form(
-                "/oauth2/token",
-                Map.of("grant_type", "refresh_token", "client_id", Broker.MOBILE, "refresh_token", handle));
+        return form("/oauth2/token", refreshParams(handle));
     }
 
     private String refreshed(String handle) {
         return given().contentType("application/x-www-form-urlencoded")
-                .formParams(Map.of("grant_type", "refresh_token", "client_id", Broker.MOBILE, "refresh_token", handle))
+                .formParams(refreshParams(handle))
                 .post("/oauth2/token")
                 .then()
                 .statusCode(200)
@@ -203,30 +191,12 @@ class ClientHangUpTest {
                 .path("refresh_token");
     }
 
-    /** A whole HTTP/1.1 request with a form body. */
-    private static String form(String path, Map<String, String> fields) {
-        StringBuilder body = new StringBuilder();
-        fields.forEach((name, value) -> body.append(body.isEmpty() ? "" : "&")
-                .append(name)
-                .append('=')
-                .append(URLEncoder.encode(value, StandardCharsets.UTF_8)));
-        return "POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                + "Content-Length: " + body.length() + "\r\n\r\n" + body;
+    private void hangUpDuring(String request) throws Exception {
+        Clients.hangUpDuring(port, request, HANG_UP_AFTER_MILLIS);
     }
 
     private Socket send(String request) throws Exception {
-        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
-        OutputStream out = socket.getOutputStream();
-        out.write(request.getBytes(StandardCharsets.US_ASCII));
-        out.flush();
-        return socket;
-    }
-
-    /** Sends the whole request, then closes the connection while the upstream is still working on it. */
-    private void hangUpDuring(String request) throws Exception {
-        try (Socket socket = send(request)) {
-            Thread.sleep(HANG_UP_AFTER_MILLIS);
-        }
+        return Clients.send(port, request);
     }
 
     /** The session's first refresh committed and released its lock. */
@@ -235,29 +205,8 @@ class ClientHangUpTest {
         return "1".equals(session.get("version")) && !session.containsKey("lock");
     }
 
-    /**
-     * The invariant, against the upstream's ledger: each refresh token it honours is held by exactly one session;
-     * no session holds one it no longer honours; nothing spent was presented again.
-     */
     private void assertInvariant() {
-        Map<String, Integer> holders = new HashMap<>();
-        for (String key : redis.key().keys(StoredSessions.KEYS.session("*"))) {
-            if (!key.endsWith("}")) {
-                continue; // a commit marker, not a session
-            }
-            String envelope = redis.hash(String.class).hget(key, "rt");
-            String id = key.substring(key.indexOf('{') + 1, key.length() - 1);
-            if (envelope != null) {
-                holders.merge(keyRing.decrypt(envelope, "session:" + id + ":rt"), 1, Integer::sum);
-            }
-        }
-        for (String live : upstream.live()) {
-            assertEquals(1, holders.getOrDefault(live, 0), "a live upstream refresh token has exactly one session");
-        }
-        for (String dead : upstream.dead()) {
-            assertEquals(0, holders.getOrDefault(dead, 0), "no session holds a spent or revoked refresh token");
-        }
-        assertEquals(0, upstream.presentedTwice(), "no spent refresh token was presented again");
+        Clients.assertInvariant(redis, keyRing, upstream);
     }
 
     private static double endedFor(String reason) {

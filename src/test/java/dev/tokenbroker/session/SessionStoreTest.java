@@ -132,6 +132,38 @@ class SessionStoreTest {
                         .refreshToken());
     }
 
+    /**
+     * A retired handle within its grace asks for another scope while a third refresh holds the lock and then rotates
+     * again: it asks again with the current handle it was given, so that rotation does not turn it into a thief.
+     */
+    @Test
+    void aGracedHandleThatMustWaitAsksAgainWithTheCurrentHandle() {
+        Handle h0 = newSession();
+        begin(h0, "a");
+        Handle h1 = h0.rotated();
+        store.commitRefresh(h0.sessionId(), "a", 0, "", issued("AT-1", h1), null, h1.secretHash(), null)
+                .await()
+                .indefinitely();
+        assertInstanceOf(Begin.Locked.class, beginWithScope(h1, "openid", null, "c"));
+
+        Begin.Busy busy = assertInstanceOf(Begin.Busy.class, beginWithScope(h0, "openid", null, "b"));
+        assertEquals(h1, busy.currentHandle());
+        Handle h2 = h1.rotated();
+        store.commitRefresh(h0.sessionId(), "c", 1, "openid", issued("AT-2", h2), null, h2.secretHash(), null)
+                .await()
+                .indefinitely();
+        Begin.Cached answer = assertInstanceOf(
+                Begin.Cached.class, beginWithScope(busy.currentHandle(), "openid", busy.version(), "b"));
+        assertEquals("AT-2", answer.issued().accessToken());
+    }
+
+    private Begin beginWithScope(Handle handle, String scope, Long seenVersion, String owner) {
+        return store.beginRefresh(
+                        handle.sessionId(), handle.secretHash(), "clover", scope, seenVersion, owner, LOCK, null)
+                .await()
+                .indefinitely();
+    }
+
     @Test
     void commitIsACompareAndSetOnTheVersionAndIdempotentForItsOwner() {
         Handle handle = newSession();

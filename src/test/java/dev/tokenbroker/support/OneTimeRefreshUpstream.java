@@ -55,7 +55,10 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
         return presentedTwice.get();
     }
 
-    /** Every token request from now on is answered this much later: the upstream has acted before it answers. */
+    /**
+     * Every token request from now on is answered this much later (the upstream has acted before it answers), and every
+     * revocation is read this much later.
+     */
     public void delay(long millis) {
         this.delayMillis = millis;
     }
@@ -77,11 +80,21 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
     }
 
     private void revocation(HttpExchange exchange) throws IOException {
+        // A slow revocation endpoint: a request whose sender hangs up meanwhile is never read, so never acted on.
+        pause();
         String token = field(read(exchange), "token");
         if (token != null && live.remove(token) != null) {
             revoked.put(token, Boolean.TRUE);
         }
         answer(exchange, 200, "");
+    }
+
+    private void pause() {
+        try {
+            Thread.sleep(delayMillis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static String read(HttpExchange exchange) throws IOException {
@@ -115,11 +128,7 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
         // A refresh may ask for less than the grant (RFC 6749 §6); everything else gets all of it.
         String scope = field(form, "scope") != null ? field(form, "scope") : "openid offline_access";
         // The upstream has acted (spent, issued); its answer is late.
-        try {
-            Thread.sleep(delayMillis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        pause();
         answer(
                 exchange,
                 200,

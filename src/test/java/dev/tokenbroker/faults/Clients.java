@@ -1,0 +1,85 @@
+package dev.tokenbroker.faults;
+
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+
+import dev.tokenbroker.crypto.KeyRing;
+import dev.tokenbroker.support.Broker;
+import dev.tokenbroker.support.OneTimeRefreshUpstream;
+import dev.tokenbroker.support.StoredSessions;
+import io.quarkus.redis.datasource.RedisDataSource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** What the fault tests do as a front end that hangs up, and the invariant they check against the upstream's ledger. */
+final class Clients {
+
+    private Clients() {}
+
+    static Map<String, String> exchangeParams(String code) {
+        return Map.of(
+                "grant_type", "authorization_code",
+                "client_id", Broker.MOBILE,
+                "code", code,
+                "redirect_uri", Broker.MOBILE_REDIRECT,
+                "code_verifier", Broker.VERIFIER);
+    }
+
+    static Map<String, String> refreshParams(String handle) {
+        return Map.of("grant_type", "refresh_token", "client_id", Broker.MOBILE, "refresh_token", handle);
+    }
+
+    /** A whole HTTP/1.1 request with a form body. */
+    static String form(String path, Map<String, String> fields) {
+        StringBuilder body = new StringBuilder();
+        fields.forEach((name, value) -> body.append(body.isEmpty() ? "" : "&")
+                .append(name)
+                .append('=')
+                .append(URLEncoder.encode(value, StandardCharsets.UTF_8)));
+        return "POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                + "Content-Length: " + body.length() + "\r\n\r\n" + body;
+    }
+
+    static Socket send(int port, String request) throws Exception {
+        Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        OutputStream out = socket.getOutputStream();
+        out.write(request.getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        return socket;
+    }
+
+    /** Sends the whole request, then closes the connection after {@code millis}, before any answer. */
+    static void hangUpDuring(int port, String request, long millis) throws Exception {
+        try (Socket socket = send(port, request)) {
+            Thread.sleep(millis);
+        }
+    }
+
+    /**
+     * The invariant, against the upstream's ledger: each refresh token it honours is held by exactly one session; no
+     * session holds one it no longer honours; nothing spent was presented again.
+     */
+    static void assertInvariant(RedisDataSource redis, KeyRing keyRing, OneTimeRefreshUpstream upstream) {
+        Map<String, Integer> holders = new HashMap<>();
+        // The pattern's braces are literal: it matches session records, not the commit markers beside them.
+        for (String key : redis.key().keys(StoredSessions.KEYS.session("*"))) {
+            String envelope = redis.hash(String.class).hget(key, "rt");
+            String id = key.substring(key.indexOf('{') + 1, key.length() - 1);
+            if (envelope != null) {
+                holders.merge(keyRing.decrypt(envelope, "session:" + id + ":rt"), 1, Integer::sum);
+            }
+        }
+        for (String live : upstream.live()) {
+            assertEquals(1, holders.getOrDefault(live, 0), "a live upstream refresh token has exactly one session");
+        }
+        for (String dead : upstream.dead()) {
+            assertEquals(0, holders.getOrDefault(dead, 0), "no session holds a spent or revoked refresh token");
+        }
+        assertEquals(0, upstream.presentedTwice(), "no spent refresh token was presented again");
+    }
+}
