@@ -6,7 +6,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.regex.Pattern;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
@@ -18,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.SecureUrls;
 import dev.tokenbroker.error.BrokerException;
 import io.quarkus.runtime.Startup;
 
@@ -131,27 +131,18 @@ public class UpstreamMetadata {
 
     /**
      * A discovered endpoint receives the client secret and refresh tokens: it must be https (loopback is exempt, for
-     * tests and dev mode) and, when {@code broker.upstream.allowed-hosts} is set, on one of those hosts.
+     * tests and dev mode; {@link SecureUrls}, the rule configured URLs follow too) and, when
+     * {@code broker.upstream.allowed-hosts} is set, on one of those hosts.
      */
     private void trusted(String field, URI endpoint) {
-        String host = endpoint.getHost() == null ? "" : endpoint.getHost().toLowerCase(java.util.Locale.ROOT);
-        if (!"https".equalsIgnoreCase(endpoint.getScheme()) && !isLoopback(host)) {
+        if (!SecureUrls.isSecureOrLoopback(endpoint)) {
             throw new IllegalStateException(field + " " + endpoint + " is not https");
         }
+        String host = endpoint.getHost().toLowerCase(java.util.Locale.ROOT);
         if (config.allowedHosts().isPresent() && !config.allowedHosts().get().contains(host)) {
             throw new IllegalStateException(field + " host '" + host + "' is not in broker.upstream.allowed-hosts");
         }
     }
-
-    static boolean isLoopback(String host) {
-        return host.equals("localhost")
-                || host.equals("[::1]")
-                || host.equals("::1")
-                || IPV4_LOOPBACK.matcher(host).matches();
-    }
-
-    /** An IPv4 literal in 127.0.0.0/8: a name that merely starts with "127." is not loopback. */
-    private static final Pattern IPV4_LOOPBACK = Pattern.compile("127(\\.\\d{1,3}){3}");
 
     private static void warnIfNoRevocation(UpstreamEndpoints endpoints) {
         if (endpoints.revocationEndpoint().isEmpty()) {
