@@ -47,6 +47,26 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
+"true" when service.type publishes the Service outside the cluster (NodePort, LoadBalancer), empty otherwise. The
+management port (health, metrics, the session admin API) is then left off that Service and put on a ClusterIP
+Service of its own.
+*/}}
+{{- define "token-broker.serviceExposed" -}}
+{{- if has (toString .Values.service.type) (list "NodePort" "LoadBalancer") }}true{{ end }}
+{{- end }}
+
+{{/*
+Service that carries the management port: the broker's Service, or <fullname>-management when that one is exposed.
+*/}}
+{{- define "token-broker.managementServiceName" -}}
+{{- if include "token-broker.serviceExposed" . }}
+{{- printf "%s-management" (include "token-broker.fullname" . | trunc 52 | trimSuffix "-") }}
+{{- else }}
+{{- include "token-broker.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{/*
 ServiceAccount the pods run as.
 */}}
 {{- define "token-broker.serviceAccountName" -}}

@@ -11,7 +11,8 @@ import dev.tokenbroker.crypto.KeyRing;
 import io.quarkus.runtime.Startup;
 
 /**
- * Checks the bounds of numbers and durations ({@link ConfigBounds}) and builds the beans that check configuration
+ * Checks the bounds of numbers and durations ({@link ConfigBounds}) and the schemes of upstream and admin URLs
+ * ({@link SecureUrls}), builds the beans that check configuration
  * (clients, key ring, trusted proxies) before anything else starts, and reports all their problems at once, one line
  * each, as an {@link InvalidConfiguration}; the beans themselves throw {@link IllegalArgumentException}s naming the
  * property (one line per problem).
@@ -26,6 +27,7 @@ public class ConfigurationCheck {
             Instance<KeyRing> keyRing,
             Instance<TrustedProxies> proxies) {
         List<String> problems = new ArrayList<>(ConfigBounds.problems(config));
+        problems.addAll(SecureUrls.problems(config));
         collect(problems, clients::get);
         collect(problems, keyRing::get);
         collect(problems, proxies::get);

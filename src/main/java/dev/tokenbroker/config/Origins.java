@@ -28,16 +28,11 @@ public final class Origins {
 
     /**
      * Whether a browser origin or URL may be trusted with credentialed calls and sessions: https, or plain http on
-     * loopback only (dev and tests). Script injected into a plain-http page on the network could otherwise read the
-     * user and take access tokens.
+     * loopback only (dev and tests), as {@link SecureUrls} has it. Script injected into a plain-http page on the
+     * network could otherwise read the user and take access tokens.
      */
     public static boolean isSecureOrLoopback(String text) {
-        return parseHttp(text)
-                .map(u -> u.getScheme().equalsIgnoreCase("https")
-                        || u.getHost().equalsIgnoreCase("localhost")
-                        || u.getHost().startsWith("127.") && u.getHost().matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}")
-                        || u.getHost().equals("[::1]"))
-                .orElse(false);
+        return parseHttp(text).map(SecureUrls::isSecureOrLoopback).orElse(false);
     }
 
     /** An absolute http(s) URL with a host, no user info and no fragment. */

@@ -20,21 +20,15 @@ import jakarta.ws.rs.core.MediaType;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.upstream.UpstreamHttp.Reply;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.subscription.UniEmitter;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
-import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.impl.NoStackTraceTimeoutException;
 
@@ -46,8 +40,7 @@ import io.vertx.core.impl.NoStackTraceTimeoutException;
 @Singleton
 public class UpstreamClient {
 
-    private final HttpClient http;
-    private final long readTimeoutMillis;
+    private final UpstreamHttp http;
     private final UpstreamMetadata metadata;
     private final ObjectMapper json;
     private final UpstreamTimers timers;
@@ -55,26 +48,13 @@ public class UpstreamClient {
     private final Map<String, String> basicAuthorizations = new ConcurrentHashMap<>();
 
     private final Duration callBudget;
-    private final long maxResponseBytes;
 
-    UpstreamClient(
-            Vertx vertx, UpstreamMetadata metadata, ObjectMapper json, MeterRegistry registry, BrokerConfig config) {
-        BrokerConfig.Upstream upstream = config.upstream();
-        // One pooled client for every upstream endpoint; TLS follows each endpoint's scheme, with the JVM's trust
-        // store and host name verification.
-        this.http = vertx.createHttpClient(
-                new HttpClientOptions()
-                        .setConnectTimeout((int) upstream.connectTimeout().toMillis())
-                        .setVerifyHost(true)
-                        .setKeepAlive(true),
-                new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize()));
-        this.readTimeoutMillis = upstream.readTimeout().toMillis();
+    UpstreamClient(UpstreamHttp http, UpstreamMetadata metadata, ObjectMapper json, MeterRegistry registry) {
+        this.http = http;
         this.metadata = metadata;
         this.json = json;
         this.timers = new UpstreamTimers(registry);
-        this.callBudget =
-                config.upstream().connectTimeout().plus(config.upstream().readTimeout());
-        this.maxResponseBytes = config.upstream().maxResponseSize().asLongValue();
+        this.callBudget = http.callBudget();
     }
 
     /**
@@ -145,14 +125,6 @@ public class UpstreamClient {
                 });
     }
 
-    /** Status and body of an upstream answer; the body is read here so that a broken stream counts as unreachable. */
-    private record Reply(int status, String body) {
-        @Override
-        public String toString() {
-            return "Reply[status=" + status + "]";
-        }
-    }
-
     /**
      * One call, never retried, bounded as a whole by {@link #callBudget()}; every failure becomes a
      * {@link BrokerException} that says whether the request may have reached the upstream.
@@ -199,60 +171,17 @@ public class UpstreamClient {
     }
 
     /**
-     * A form POST with Vert.x' HTTP client, its answer read up to {@code broker.upstream.max-response-size} and no
-     * further: a larger declared or streamed body resets the request instead of filling memory (token answers are
-     * small). Read timeout: the request's idle timeout; the whole call is bounded by the caller.
+     * A form POST, its answer read up to {@code broker.upstream.max-response-size} and no further (see
+     * {@link UpstreamHttp}): token answers are small. Read timeout: the request's idle timeout; the whole call is
+     * bounded by the caller.
      */
     private Uni<Reply> post(String endpoint, String authorization, Form form) {
-        RequestOptions request = new RequestOptions()
-                .setMethod(HttpMethod.POST)
-                .setAbsoluteURI(endpoint)
-                .setIdleTimeout(readTimeoutMillis)
-                .setFollowRedirects(false)
-                .putHeader(HttpHeaders.CONTENT_TYPE, MediaType.APPLICATION_FORM_URLENCODED)
-                .putHeader(HttpHeaders.ACCEPT, MediaType.APPLICATION_JSON);
+        RequestOptions request = http.request(HttpMethod.POST, endpoint)
+                .putHeader(HttpHeaders.CONTENT_TYPE, MediaType.APPLICATION_FORM_URLENCODED);
         if (authorization != null) {
             request.putHeader(HttpHeaders.AUTHORIZATION, authorization);
         }
-        Buffer body = Buffer.buffer(encode(form));
-        return Uni.createFrom()
-                .emitter(emitter -> http.request(request)
-                        .onFailure(emitter::fail)
-                        .onSuccess(outgoing -> {
-                            // The response's handlers are attached by a listener on the request's own response
-                            // future, registered before anything is sent: it runs on the stream's context as the
-                            // head arrives, ahead of the body. A listener on a composed future would run on the
-                            // caller's context instead, queued behind the body ("Response already ended").
-                            outgoing.response().onFailure(emitter::fail).onSuccess(response -> read(response, emitter));
-                            outgoing.end(body).onFailure(emitter::fail);
-                        }));
-    }
-
-    /** Reads the answer up to {@code maxResponseBytes}; a larger declared or streamed body resets the request. */
-    private void read(HttpClientResponse response, UniEmitter<? super Reply> emitter) {
-        String declared = response.getHeader(HttpHeaders.CONTENT_LENGTH);
-        if (declared != null && (declared.length() > 18 || Long.parseLong(declared.trim()) > maxResponseBytes)) {
-            response.request().reset();
-            emitter.fail(tooLarge("declares " + declared.trim() + " bytes"));
-            return;
-        }
-        Buffer received = Buffer.buffer();
-        response.exceptionHandler(emitter::fail);
-        response.handler(chunk -> {
-            if (received.length() + chunk.length() > maxResponseBytes) {
-                response.request().reset();
-                emitter.fail(tooLarge("is longer"));
-            } else {
-                received.appendBuffer(chunk);
-            }
-        });
-        response.endHandler(done -> emitter.complete(new Reply(
-                response.statusCode(), received.length() == 0 ? null : received.toString(StandardCharsets.UTF_8))));
-    }
-
-    private static BrokerException tooLarge(String how) {
-        return new BrokerException.UpstreamUnavailable(
-                "upstream answer " + how + " than broker.upstream.max-response-size allows", null, true);
+        return http.send(request, Buffer.buffer(encode(form)));
     }
 
     /** application/x-www-form-urlencoded, each name and value encoded (RFC 6749 Appendix B). */

@@ -1,16 +1,17 @@
 package dev.tokenbroker.upstream;
 
 import java.net.URI;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.regex.Pattern;
+import java.util.function.Function;
 
 import jakarta.annotation.PreDestroy;
+import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
-import jakarta.ws.rs.core.Response;
 
 import org.jboss.logging.Logger;
 
@@ -18,8 +19,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.SecureUrls;
 import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.upstream.UpstreamHttp.Reply;
 import io.quarkus.runtime.Startup;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.http.HttpMethod;
 
 /**
  * The upstream's endpoints. Explicit {@code broker.upstream.*-endpoint} settings win; anything else comes
@@ -33,14 +38,25 @@ public class UpstreamMetadata {
     private static final Logger LOG = Logger.getLogger(UpstreamMetadata.class);
 
     private final BrokerConfig.Upstream config;
-    private final UpstreamApi api;
+    private final Function<String, Uni<Reply>> get;
+    private final Duration callBudget;
     private final ObjectMapper json;
     private final AtomicReference<UpstreamEndpoints> endpoints = new AtomicReference<>();
     private final ScheduledExecutorService discovery;
 
-    UpstreamMetadata(BrokerConfig config, UpstreamApi api, ObjectMapper json) {
+    @Inject
+    UpstreamMetadata(BrokerConfig config, UpstreamHttp http, ObjectMapper json) {
+        this(config, url -> http.send(http.request(HttpMethod.GET, url), null), json);
+    }
+
+    /**
+     * @param get the GET of a URL, its answer read up to {@code broker.upstream.max-response-size} and no further
+     *     (tests publish documents through it without a server)
+     */
+    UpstreamMetadata(BrokerConfig config, Function<String, Uni<Reply>> get, ObjectMapper json) {
         this.config = config.upstream();
-        this.api = api;
+        this.get = get;
+        this.callBudget = UpstreamHttp.callBudget(this.config);
         this.json = json;
         if (this.config.issuer().isEmpty() && this.config.tokenEndpoint().isEmpty()) {
             throw new IllegalArgumentException("broker.upstream.issuer or broker.upstream.token-endpoint is required");
@@ -82,15 +98,13 @@ public class UpstreamMetadata {
     private void discover() {
         String issuer = issuerOf(config.issuer().get());
         String url = issuer + "/.well-known/openid-configuration";
-        try (Response response = api.get(url)) {
-            if (response.getStatus() != 200) {
-                throw new IllegalStateException("HTTP " + response.getStatus());
+        try {
+            // Runs on the startup thread and then on the discovery thread, never on an event loop: it may block.
+            Reply reply = get.apply(url).await().atMost(callBudget);
+            if (reply.status() != 200) {
+                throw new IllegalStateException("HTTP " + reply.status());
             }
-            String body = response.readEntity(String.class);
-            if (body != null && body.length() > config.maxResponseSize().asLongValue()) {
-                throw new IllegalStateException("document is over broker.upstream.max-response-size");
-            }
-            JsonNode doc = json.readTree(body);
+            JsonNode doc = json.readTree(reply.body() == null ? "" : reply.body());
             // Compared without a trailing slash (configured either way), kept as advertised: tokens carry that exact
             // string in iss (Auth0's ends in '/'), and the JWT checks compare it exactly.
             String advertised = doc.path("issuer").asText("");
@@ -124,34 +138,27 @@ public class UpstreamMetadata {
         } catch (Exception e) {
             LOG.warnf(
                     "Upstream discovery from %s failed (%s); retrying in %s",
-                    url, e.toString(), config.discoveryRetryInterval());
+                    url,
+                    e instanceof BrokerException b ? b.logDetail() : e.toString(),
+                    config.discoveryRetryInterval());
             discovery.schedule(this::discover, config.discoveryRetryInterval().toMillis(), TimeUnit.MILLISECONDS);
         }
     }
 
     /**
      * A discovered endpoint receives the client secret and refresh tokens: it must be https (loopback is exempt, for
-     * tests and dev mode) and, when {@code broker.upstream.allowed-hosts} is set, on one of those hosts.
+     * tests and dev mode; {@link SecureUrls}, the rule configured URLs follow too) and, when
+     * {@code broker.upstream.allowed-hosts} is set, on one of those hosts.
      */
     private void trusted(String field, URI endpoint) {
-        String host = endpoint.getHost() == null ? "" : endpoint.getHost().toLowerCase(java.util.Locale.ROOT);
-        if (!"https".equalsIgnoreCase(endpoint.getScheme()) && !isLoopback(host)) {
+        if (!SecureUrls.isSecureOrLoopback(endpoint)) {
             throw new IllegalStateException(field + " " + endpoint + " is not https");
         }
+        String host = endpoint.getHost().toLowerCase(java.util.Locale.ROOT);
         if (config.allowedHosts().isPresent() && !config.allowedHosts().get().contains(host)) {
             throw new IllegalStateException(field + " host '" + host + "' is not in broker.upstream.allowed-hosts");
         }
     }
-
-    static boolean isLoopback(String host) {
-        return host.equals("localhost")
-                || host.equals("[::1]")
-                || host.equals("::1")
-                || IPV4_LOOPBACK.matcher(host).matches();
-    }
-
-    /** An IPv4 literal in 127.0.0.0/8: a name that merely starts with "127." is not loopback. */
-    private static final Pattern IPV4_LOOPBACK = Pattern.compile("127(\\.\\d{1,3}){3}");
 
     private static void warnIfNoRevocation(UpstreamEndpoints endpoints) {
         if (endpoints.revocationEndpoint().isEmpty()) {

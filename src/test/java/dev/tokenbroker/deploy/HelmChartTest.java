@@ -21,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.marcnuri.helm.Helm;
@@ -39,6 +40,7 @@ import io.fabric8.kubernetes.api.model.SecretKeySelector;
 import io.fabric8.kubernetes.api.model.SecurityContext;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
@@ -520,18 +522,69 @@ class HelmChartTest {
     @MethodSource("ciValuesFiles")
     void serviceForwardsPort80ToTheHttpPortAnd9000ToTheManagementPortOfTheBrokerPods(String ciFile) {
         Rendered r = render(CI.resolve(ciFile));
-        Service svc = r.one(Service.class);
+        Service api = serviceWithPort(r, "http");
+        Service management = serviceWithPort(r, "management");
 
-        assertEquals("ClusterIP", svc.getSpec().getType());
-        assertEquals(2, svc.getSpec().getPorts().size());
-        assertEquals(80, svc.getSpec().getPorts().get(0).getPort());
-        assertEquals("http", svc.getSpec().getPorts().get(0).getName());
-        assertEquals("http", svc.getSpec().getPorts().get(0).getTargetPort().getStrVal());
-        assertEquals(9000, svc.getSpec().getPorts().get(1).getPort());
-        assertEquals("management", svc.getSpec().getPorts().get(1).getName());
+        assertEquals(RELEASE, api.getMetadata().getName(), "the Service the ingress and the notes name");
+        ServicePort http = port(api, "http");
+        assertEquals(80, http.getPort());
+        assertEquals("http", http.getTargetPort().getStrVal());
+        ServicePort metrics = port(management, "management");
+        assertEquals(9000, metrics.getPort());
+        assertEquals("management", metrics.getTargetPort().getStrVal());
+        assertEquals("ClusterIP", management.getSpec().getType(), "the management port never leaves the cluster");
+        assertSelects(api.getSpec().getSelector(), r);
+        assertSelects(management.getSpec().getSelector(), r);
+    }
+
+    @ParameterizedTest(name = "service.type {0}")
+    @ValueSource(strings = {"LoadBalancer", "NodePort"})
+    void anExposedServiceCarriesOnlyTheApiWhileTheManagementPortGetsAClusterIpServiceOfItsOwn(String type) {
+        Rendered r = render(CI.resolve("default-values.yaml"), v -> {
+            path(v, "service").put("type", type);
+            path(v, "serviceMonitor").put("enabled", true);
+        });
+        Map<String, Service> services = r.all(Service.class).stream()
+                .collect(Collectors.toMap(s -> s.getMetadata().getName(), s -> s));
+
+        assertEquals(Set.of(RELEASE, RELEASE + "-management"), services.keySet());
+        Service exposed = services.get(RELEASE);
+        assertEquals(type, exposed.getSpec().getType());
         assertEquals(
-                "management", svc.getSpec().getPorts().get(1).getTargetPort().getStrVal());
-        assertSelects(svc.getSpec().getSelector(), r);
+                List.of("http"),
+                exposed.getSpec().getPorts().stream().map(ServicePort::getName).toList(),
+                "health, metrics and the admin API are not published on a node port or load balancer");
+        Service management = services.get(RELEASE + "-management");
+        assertEquals("ClusterIP", management.getSpec().getType());
+        assertEquals(
+                List.of("management"),
+                management.getSpec().getPorts().stream()
+                        .map(ServicePort::getName)
+                        .toList());
+        assertEquals(9000, port(management, "management").getPort());
+        assertSelects(management.getSpec().getSelector(), r);
+        // The ServiceMonitor scrapes the port named management of the Services it selects: it selects that one.
+        GenericKubernetesResource sm = r.generic("ServiceMonitor").get(0);
+        Map<String, String> selector = sm.get("spec", "selector", "matchLabels");
+        selector.forEach(
+                (k, v) -> assertEquals(v, management.getMetadata().getLabels().get(k), "label " + k));
+    }
+
+    @Test
+    void installNotesSendManagementCallersToTheClusterIpServiceWhenTheApiIsExposed() {
+        String notes = new Helm(CHART)
+                .install()
+                .withName(RELEASE)
+                .withNamespace(NAMESPACE)
+                .withValuesFile(CI.resolve("load-balancer-values.yaml"))
+                .dryRun()
+                .clientOnly()
+                .call()
+                .getOutput();
+
+        assertTrue(notes.contains("http://token-broker-management.tokens.svc:9000"), notes);
+        assertTrue(notes.contains("port-forward svc/token-broker-management 9000:9000"), notes);
+        assertFalse(notes.contains("svc/token-broker 8080:80 9000:9000"), notes);
     }
 
     @Test
@@ -918,6 +971,23 @@ class HelmChartTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The one Service that has a port of this name. */
+    static Service serviceWithPort(Rendered r, String portName) {
+        List<Service> found = r.all(Service.class).stream()
+                .filter(s -> s.getSpec().getPorts().stream().anyMatch(p -> portName.equals(p.getName())))
+                .toList();
+        assertEquals(1, found.size(), "exactly one Service with port " + portName);
+        return found.get(0);
+    }
+
+    static ServicePort port(Service service, String name) {
+        return service.getSpec().getPorts().stream()
+                .filter(p -> name.equals(p.getName()))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(
+                        "no port " + name + " on " + service.getMetadata().getName()));
     }
 
     static Container brokerContainer(Rendered r) {

@@ -275,12 +275,19 @@ class MultiReplicaIT {
         env.put("BROKER_CLIENTS_CLOVER_ALLOWED_ORIGINS", "http://app.example.com,http://localhost:3000");
         // A number below its bound (ConfigBounds).
         env.put("BROKER_OUTBOX_BATCH_SIZE", "0");
+        // Refresh tokens sent in plain http off loopback (SecureUrls).
+        env.put("BROKER_UPSTREAM_REVOCATION_ENDPOINT", "http://login.example.com/connect/revocation");
         try (BrokerProcess broker = BrokerProcess.launch(env)) {
             assertNotEquals(0, broker.awaitExit());
             String output = broker.output();
             List<String> lines = output.lines().toList();
-            assertTrue(lines.contains("token-broker cannot start: 4 configuration problems"), output);
+            assertTrue(lines.contains("token-broker cannot start: 5 configuration problems"), output);
             assertTrue(lines.contains("  broker.outbox.batch-size must be at least 1 (is 0)"), output);
+            assertTrue(
+                    lines.contains(
+                            "  broker.upstream.revocation-endpoint: 'http://login.example.com/connect/revocation'"
+                                    + " must be an https URL (plain http only on loopback)"),
+                    output);
             assertTrue(
                     lines.contains("  broker.clients.clover.allowed-origins: 'http://app.example.com' must be https"
                             + " (plain http only on loopback)"),

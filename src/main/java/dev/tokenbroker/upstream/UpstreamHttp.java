@@ -1,0 +1,131 @@
+package dev.tokenbroker.upstream;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+import jakarta.inject.Singleton;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+
+import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.error.BrokerException;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.UniEmitter;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+
+/**
+ * The one pooled HTTP client (Vert.x) for every upstream call: token, revocation and discovery. Owns what all of them
+ * share: the connect timeout, the read timeout as each request's idle timeout, no redirects, and answers read up to
+ * {@code broker.upstream.max-response-size} and no further, so that an upstream (or whoever answers in its name)
+ * cannot make the broker buffer an answer of any size. Retries and the bound on a whole call belong to the callers.
+ */
+@Singleton
+class UpstreamHttp {
+
+    private final HttpClient http;
+    private final long readTimeoutMillis;
+    private final long maxResponseBytes;
+    private final Duration callBudget;
+
+    UpstreamHttp(Vertx vertx, BrokerConfig config) {
+        BrokerConfig.Upstream upstream = config.upstream();
+        // TLS follows each endpoint's scheme, with the JVM's trust store and host name verification.
+        this.http = vertx.createHttpClient(
+                new HttpClientOptions()
+                        .setConnectTimeout((int) upstream.connectTimeout().toMillis())
+                        .setVerifyHost(true)
+                        .setKeepAlive(true),
+                new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize()));
+        this.readTimeoutMillis = upstream.readTimeout().toMillis();
+        this.maxResponseBytes = upstream.maxResponseSize().asLongValue();
+        this.callBudget = callBudget(upstream);
+    }
+
+    /** See {@link #callBudget()}. */
+    static Duration callBudget(BrokerConfig.Upstream upstream) {
+        return upstream.connectTimeout().plus(upstream.readTimeout());
+    }
+
+    /**
+     * The longest any upstream call may take, start to end: connect timeout plus read timeout. The read timeout only
+     * fires on silence, so callers cut a slowly trickling answer or a long wait for a pooled connection off here.
+     */
+    Duration callBudget() {
+        return callBudget;
+    }
+
+    /** Status and body of an upstream answer; the body is read in full (within the bound) before it is handed on. */
+    record Reply(int status, String body) {
+        @Override
+        public String toString() {
+            return "Reply[status=" + status + "]";
+        }
+    }
+
+    /** A request to {@code endpoint} that accepts JSON, with the read timeout as its idle timeout, no redirects. */
+    RequestOptions request(HttpMethod method, String endpoint) {
+        return new RequestOptions()
+                .setMethod(method)
+                .setAbsoluteURI(endpoint)
+                .setIdleTimeout(readTimeoutMillis)
+                .setFollowRedirects(false)
+                .putHeader(HttpHeaders.ACCEPT, MediaType.APPLICATION_JSON);
+    }
+
+    /**
+     * Sends the request ({@code body} null: none) and reads its answer up to {@code maxResponseBytes}: a larger
+     * declared or streamed body resets the request and fails with a {@link BrokerException.UpstreamUnavailable}.
+     * Other failures are Vert.x' own, for the caller to classify.
+     */
+    Uni<Reply> send(RequestOptions request, Buffer body) {
+        return Uni.createFrom()
+                .emitter(emitter -> http.request(request)
+                        .onFailure(emitter::fail)
+                        .onSuccess(outgoing -> {
+                            // The response's handlers are attached by a listener on the request's own response
+                            // future, registered before anything is sent: it runs on the stream's context as the
+                            // head arrives, ahead of the body. A listener on a composed future would run on the
+                            // caller's context instead, queued behind the body ("Response already ended").
+                            outgoing.response().onFailure(emitter::fail).onSuccess(response -> read(response, emitter));
+                            (body == null ? outgoing.end() : outgoing.end(body)).onFailure(emitter::fail);
+                        }));
+    }
+
+    /**
+     * Reads the answer up to {@code maxResponseBytes}; a larger declared or streamed body resets the request. The
+     * emitter fails with the reason before the reset, whose own {@code StreamResetException} then comes second and is
+     * dropped; the exception handler is there before, or Vert.x would log that reset at ERROR.
+     */
+    private void read(HttpClientResponse response, UniEmitter<? super Reply> emitter) {
+        response.exceptionHandler(emitter::fail);
+        String declared = response.getHeader(HttpHeaders.CONTENT_LENGTH);
+        if (declared != null && (declared.length() > 18 || Long.parseLong(declared.trim()) > maxResponseBytes)) {
+            emitter.fail(tooLarge("declares " + declared.trim() + " bytes"));
+            response.request().reset();
+            return;
+        }
+        Buffer received = Buffer.buffer();
+        response.handler(chunk -> {
+            if (received.length() + chunk.length() > maxResponseBytes) {
+                emitter.fail(tooLarge("is longer"));
+                response.request().reset();
+            } else {
+                received.appendBuffer(chunk);
+            }
+        });
+        response.endHandler(done -> emitter.complete(new Reply(
+                response.statusCode(), received.length() == 0 ? null : received.toString(StandardCharsets.UTF_8))));
+    }
+
+    private static BrokerException tooLarge(String how) {
+        return new BrokerException.UpstreamUnavailable(
+                "upstream answer " + how + " than broker.upstream.max-response-size allows", null, true);
+    }
+}
