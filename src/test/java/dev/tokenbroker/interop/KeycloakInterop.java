@@ -1,5 +1,7 @@
 package dev.tokenbroker.interop;
 
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,6 +20,7 @@ import dev.tokenbroker.devmode.RedisServer;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.BrokerProcess;
 import dev.tokenbroker.support.KeycloakServer;
+import dev.tokenbroker.support.LatencyProxy;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import io.restassured.response.ValidatableResponse;
@@ -246,6 +249,92 @@ class KeycloakInterop {
         HttpResponse<String> after = refreshAtKeycloak(Broker.MOBILE, SECRET, refreshToken);
         assertEquals(400, after.statusCode());
         assertEquals("{\"error\":\"invalid_grant\",\"error_description\":\"Session not active\"}", after.body());
+    }
+
+    /**
+     * Issue 19's case against one-time refresh tokens: the app hangs up while Keycloak is slow, then retries with the
+     * same handle. The refresh committed without its caller, so the retry gets its result and Keycloak's session lives:
+     * the spent refresh token was never presented again (which Keycloak would answer by ending the session, see
+     * {@link #keycloakDetectsAReusedRefreshTokenAndEndsTheClientSession}).
+     */
+    @Test
+    void anAppThatHangsUpDuringASlowRefreshKeepsItsKeycloakSession() throws Exception {
+        URI token = URI.create(keycloak.tokenEndpoint());
+        try (LatencyProxy proxy = LatencyProxy.start(token.getPort())) {
+            Map<String, String> env = BrokerProcess.baseEnv(redis.uri());
+            env.put("BROKER_UPSTREAM_TOKEN_ENDPOINT", behind(proxy, keycloak.tokenEndpoint()));
+            env.put("BROKER_UPSTREAM_REVOCATION_ENDPOINT", behind(proxy, keycloak.revocationEndpoint()));
+            env.put("BROKER_CLIENTS_CLOVER_CLIENT_ID", Broker.MOBILE);
+            env.put("BROKER_CLIENTS_CLOVER_CLIENT_SECRET", SECRET);
+            env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", Broker.MOBILE_REDIRECT);
+            env.put("BROKER_SESSION_REFRESH_REUSE_WINDOW", "0s");
+            try (BrokerProcess slow = BrokerProcess.launch(env).awaitReady()) {
+                // Signed in through the proxy too: Keycloak's tokens name the address the login came in at.
+                String code = keycloak.authorizationCode(
+                        behind(proxy, keycloak.issuer()),
+                        Broker.MOBILE,
+                        Broker.MOBILE_REDIRECT,
+                        Broker.VERIFIER,
+                        "alice",
+                        "alice-password-1");
+                String handle = given().baseUri(slow.baseUrl())
+                        .contentType(ContentType.URLENC)
+                        .formParams(Broker.params(
+                                "grant_type", "authorization_code",
+                                "client_id", Broker.MOBILE,
+                                "code", code,
+                                "redirect_uri", Broker.MOBILE_REDIRECT,
+                                "code_verifier", Broker.VERIFIER))
+                        .post("/oauth2/token")
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .path("refresh_token");
+
+                // Each way takes 1.5 s through the proxy; the app gives up after 0.3 s and sends the same refresh
+                // again.
+                proxy.latency(1_500);
+                String body = "grant_type=refresh_token&client_id=" + Broker.MOBILE + "&refresh_token=" + handle;
+                URI broker = URI.create(slow.baseUrl());
+                try (Socket app = new Socket(InetAddress.getLoopbackAddress(), broker.getPort())) {
+                    app.getOutputStream()
+                            .write(("POST /oauth2/token HTTP/1.1\r\nHost: localhost\r\n"
+                                            + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: "
+                                            + body.length() + "\r\n\r\n" + body)
+                                    .getBytes(StandardCharsets.US_ASCII));
+                    Thread.sleep(300);
+                }
+                io.restassured.response.Response retry = given().baseUri(slow.baseUrl())
+                        .contentType(ContentType.URLENC)
+                        .formParams(Broker.params(
+                                "grant_type", "refresh_token", "client_id", Broker.MOBILE, "refresh_token", handle))
+                        .post("/oauth2/token");
+                assertEquals(200, retry.statusCode(), retry.asString() + "\n" + slow.output());
+                JsonPath retried = JsonPath.from(retry.asString());
+                proxy.latency(0);
+
+                assertNotEquals(handle, retried.getString("refresh_token"));
+                // The session at Keycloak is alive: the broker holds the token Keycloak rotated to while nobody waited.
+                given().baseUri(slow.baseUrl())
+                        .contentType(ContentType.URLENC)
+                        .formParams(Broker.params(
+                                "grant_type",
+                                "refresh_token",
+                                "client_id",
+                                Broker.MOBILE,
+                                "refresh_token",
+                                retried.getString("refresh_token")))
+                        .post("/oauth2/token")
+                        .then()
+                        .statusCode(200);
+            }
+        }
+    }
+
+    /** The same URL on the proxy's port. */
+    private static String behind(LatencyProxy proxy, String url) {
+        URI u = URI.create(url);
+        return u.getScheme() + "://127.0.0.1:" + proxy.port() + u.getRawPath();
     }
 
     private static ValidatableResponse exchangeAtBroker(String clientId, String redirectUri) throws Exception {

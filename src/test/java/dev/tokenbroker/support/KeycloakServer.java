@@ -132,11 +132,21 @@ public final class KeycloakServer implements AutoCloseable {
      */
     public String authorizationCode(
             String clientId, String redirectUri, String verifier, String username, String password) throws Exception {
+        return authorizationCode(issuer(), clientId, redirectUri, verifier, username, password);
+    }
+
+    /**
+     * The same at another address of this Keycloak ({@code issuer}, e.g. through a proxy): Keycloak names the issuer
+     * after the address a login came in at, and refuses a token at another one.
+     */
+    public String authorizationCode(
+            String issuer, String clientId, String redirectUri, String verifier, String username, String password)
+            throws Exception {
         HttpClient browser = HttpClient.newBuilder()
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(Duration.ofSeconds(5))
                 .build();
-        String authorize = issuer() + "/protocol/openid-connect/auth?"
+        String authorize = issuer + "/protocol/openid-connect/auth?"
                 + form(Map.of(
                         "response_type", "code",
                         "client_id", clientId,
