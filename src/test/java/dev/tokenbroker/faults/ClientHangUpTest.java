@@ -11,6 +11,7 @@ import jakarta.inject.Inject;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import dev.tokenbroker.crypto.KeyRing;
@@ -59,6 +60,13 @@ class ClientHangUpTest {
     KeyRing keyRing;
 
     private final OneTimeRefreshUpstream upstream = OneTimeUpstreamResource.upstream();
+
+    private Clients.Invariant invariant;
+
+    @BeforeEach
+    void watchFromHere() {
+        invariant = new Clients.Invariant(redis, keyRing, upstream);
+    }
 
     @AfterEach
     void upstreamAnswersAtOnceAgain() {
@@ -206,7 +214,7 @@ class ClientHangUpTest {
     }
 
     private void assertInvariant() {
-        Clients.assertInvariant(redis, keyRing, upstream);
+        invariant.check();
     }
 
     private static double endedFor(String reason) {

@@ -6,7 +6,10 @@ import java.net.Socket;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.support.Broker;
@@ -61,25 +64,54 @@ final class Clients {
     }
 
     /**
-     * The invariant, against the upstream's ledger: each refresh token it honours is held by exactly one session; no
-     * session holds one it no longer honours; nothing spent was presented again.
+     * The invariant, against the upstream's ledger, for what happened since it was made: each refresh token the
+     * upstream issued since and still honours is held by exactly one session created since; no such session holds one
+     * it no longer honours; nothing spent was ever presented again. (What earlier test classes left in Redis is not
+     * read: their sessions and tokens are of other upstreams, and there may be many.)
      */
-    static void assertInvariant(RedisDataSource redis, KeyRing keyRing, OneTimeRefreshUpstream upstream) {
-        Map<String, Integer> holders = new HashMap<>();
-        // The pattern's braces are literal: it matches session records, not the commit markers beside them.
-        for (String key : redis.key().keys(StoredSessions.KEYS.session("*"))) {
-            String envelope = redis.hash(String.class).hget(key, "rt");
-            String id = key.substring(key.indexOf('{') + 1, key.length() - 1);
-            if (envelope != null) {
-                holders.merge(keyRing.decrypt(envelope, "session:" + id + ":rt"), 1, Integer::sum);
+    static final class Invariant {
+        private final RedisDataSource redis;
+        private final KeyRing keyRing;
+        private final OneTimeRefreshUpstream upstream;
+        private final Set<String> keysBefore;
+        private final Set<String> tokensBefore;
+
+        Invariant(RedisDataSource redis, KeyRing keyRing, OneTimeRefreshUpstream upstream) {
+            this.redis = redis;
+            this.keyRing = keyRing;
+            this.upstream = upstream;
+            this.keysBefore = new HashSet<>(sessionKeys());
+            this.tokensBefore = new HashSet<>(upstream.live());
+            tokensBefore.addAll(upstream.dead());
+        }
+
+        void check() {
+            Map<String, Integer> holders = new HashMap<>();
+            for (String key : sessionKeys()) {
+                if (keysBefore.contains(key)) {
+                    continue;
+                }
+                String envelope = redis.hash(String.class).hget(key, "rt");
+                String id = key.substring(key.indexOf('{') + 1, key.length() - 1);
+                if (envelope != null) {
+                    holders.merge(keyRing.decrypt(envelope, "session:" + id + ":rt"), 1, Integer::sum);
+                }
             }
+            for (String live : upstream.live()) {
+                if (!tokensBefore.contains(live)) {
+                    assertEquals(
+                            1, holders.getOrDefault(live, 0), "a live upstream refresh token has exactly one session");
+                }
+            }
+            for (String dead : upstream.dead()) {
+                assertEquals(0, holders.getOrDefault(dead, 0), "no session holds a spent or revoked refresh token");
+            }
+            assertEquals(0, upstream.presentedTwice(), "no spent refresh token was presented again");
         }
-        for (String live : upstream.live()) {
-            assertEquals(1, holders.getOrDefault(live, 0), "a live upstream refresh token has exactly one session");
+
+        /** The pattern's braces are literal: it matches session records, not the commit markers beside them. */
+        private List<String> sessionKeys() {
+            return redis.key().keys(StoredSessions.KEYS.session("*"));
         }
-        for (String dead : upstream.dead()) {
-            assertEquals(0, holders.getOrDefault(dead, 0), "no session holds a spent or revoked refresh token");
-        }
-        assertEquals(0, upstream.presentedTwice(), "no spent refresh token was presented again");
     }
 }

@@ -43,7 +43,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * Model-based: random interleavings of what real front ends do (sign in; refresh; two refreshes of one handle at
  * once, with the same or two different scopes; hang up during a refresh and retry with the same handle; hang up during a code exchange or a revocation; ask
  * for a narrower scope; revoke; use a revoked handle), each answer checked against the model, and the invariant
- * ({@link Clients#assertInvariant}) checked after every step against the upstream's ledger. No step may raise a theft
+ * ({@link Clients.Invariant}) checked after every step against the upstream's ledger. No step may raise a theft
  * alarm. {@code -Dmodel.steps=N} (default 400) runs more, {@code -Dmodel.seed=S} replays the printed seed's sequence
  * (the network's timing is not replayed).
  */
@@ -85,6 +85,8 @@ class SessionModelTest {
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final ObjectMapper json = new ObjectMapper();
 
+    private Clients.Invariant invariant;
+
     @AfterEach
     void upstreamAnswersAtOnceAgain() {
         upstream.delay(0);
@@ -97,6 +99,7 @@ class SessionModelTest {
         System.out.println("SessionModelTest: seed " + seed + ", " + steps + " steps (-Dmodel.seed=" + seed
                 + " replays the sequence)");
         Random random = new Random(seed);
+        invariant = new Clients.Invariant(redis, keyRing, upstream);
         List<String> apps = new ArrayList<>();
         List<String> revoked = new ArrayList<>();
         Map<Action, Integer> counts = new HashMap<>();
@@ -108,7 +111,7 @@ class SessionModelTest {
             String where = "seed " + seed + ", step " + step + ", " + action;
             try {
                 run(action, random, apps, revoked);
-                Clients.assertInvariant(redis, keyRing, upstream);
+                invariant.check();
             } catch (AssertionError e) {
                 throw new AssertionError(where + ": " + e.getMessage(), e);
             }
@@ -205,7 +208,7 @@ class SessionModelTest {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (true) {
             try {
-                Clients.assertInvariant(redis, keyRing, upstream);
+                invariant.check();
                 return;
             } catch (AssertionError e) {
                 if (System.nanoTime() > deadline) {
