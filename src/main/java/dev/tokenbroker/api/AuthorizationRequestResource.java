@@ -77,10 +77,10 @@ public class AuthorizationRequestResource {
             String loginHint =
                     params.optional("login_hint", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
             RegisteredClient asked = scope == null ? client : client.withScope(scope);
-            // Each start stores a transaction and lets one exchange call the upstream: the client's rate limits apply.
+            // Each start stores a transaction and lets one exchange call the upstream: bounded per address and client.
             return rateLimits
-                    .admit(client, http)
-                    .chain(admitted -> authorizationRequests.start(asked, redirectUri, null, loginHint, challenge))
+                    .admitAuthorizationRequest(client, http)
+                    .chain(() -> authorizationRequests.start(asked, redirectUri, null, loginHint, challenge))
                     .map(started -> {
                         Map<String, String> body = new LinkedHashMap<>();
                         body.put("authorization_url", started.authorizationUrl().toString());

@@ -55,6 +55,8 @@ public class BffResource {
     private static final Pattern ERROR_CODE = Pattern.compile("[a-z_]{1,64}");
 
     private static final Pattern STATE = Pattern.compile("[A-Za-z0-9_-]{43}");
+    /** A {@code return_to} is stored with the login's transaction: any web page can make a browser send one. */
+    static final int MAX_RETURN_TO = 2048;
 
     private final Clients clients;
     private final AuthorizationRequests authorizationRequests;
@@ -96,14 +98,17 @@ public class BffResource {
         return Uni.createFrom().deferred(() -> {
             RegisteredClient client = webClient(clientId);
             String target = returnTo == null ? client.returnTo().get(0) : returnTo;
+            if (target.length() > MAX_RETURN_TO) {
+                throw new BrokerException.InvalidRequest("return_to is longer than " + MAX_RETURN_TO + " characters");
+            }
             if (!Origins.returnToAllowed(client, target)) {
                 throw new BrokerException.InvalidRequest("return_to is not on this client's return-to allowlist");
             }
             String redirectUri = brokerOrigin(uri) + Origins.CALLBACK_PATH;
-            // Each login stores a transaction and lets one callback call the upstream: the client's rate limits apply.
+            // Each login stores a transaction and lets one callback call the upstream: bounded per address and client.
             return rateLimits
-                    .admit(client, http)
-                    .chain(admitted -> authorizationRequests.start(client, redirectUri, target, null, null))
+                    .admitAuthorizationRequest(client, http)
+                    .chain(() -> authorizationRequests.start(client, redirectUri, target, null, null))
                     .map(started -> NoStore.headers(Response.status(302))
                             .location(started.authorizationUrl())
                             .header("Set-Cookie", cookie(LOGIN_COOKIE, started.state(), "Lax", transactionSeconds))

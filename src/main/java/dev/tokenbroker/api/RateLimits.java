@@ -1,5 +1,6 @@
 package dev.tokenbroker.api;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -44,6 +45,7 @@ class RateLimits {
         }
     }
 
+    private final BrokerConfig.AuthorizationRequests authorizationRequests;
     private final Map<String, BrokerConfig.Limit> byClient;
     private final BrokerConfig.Limit perAddress;
     private final int failedExchangeCost;
@@ -58,6 +60,7 @@ class RateLimits {
         config.clients().forEach((name, c) -> byClient.put(name, c.rateLimit()));
         this.perAddress = config.rateLimit().perAddress();
         this.failedExchangeCost = config.rateLimit().failedExchangeCost();
+        this.authorizationRequests = config.web().authorizationRequests();
         this.proxies = proxies;
         this.store = store;
         this.keys = keys;
@@ -70,16 +73,62 @@ class RateLimits {
             if (perAddress.requests().isPresent()) {
                 refusals(name, "address");
             }
+            if (authorizationRequests.perClient() > 0) {
+                refusals(name, "login");
+            }
+            if (authorizationRequests.perAddress() > 0) {
+                refusals(name, "login_address");
+            }
         });
+    }
+
+    /**
+     * For a request that stores an authorization transaction ({@code /bff/login}, {@code /oauth2/authorization-request}):
+     * the bounds of {@code broker.web.authorization-requests}, per address and per client, and the client's own limits
+     * as for any request, in one round trip.
+     */
+    Uni<Void> admitAuthorizationRequest(RegisteredClient client, HttpServerRequest http) {
+        List<Bucket> buckets = new ArrayList<>(4);
+        Duration period = authorizationRequests.period();
+        if (authorizationRequests.perClient() > 0) {
+            buckets.add(new Bucket(
+                    "login", keys.rateBucket(client.name(), "login", null), authorizationRequests.perClient(), period));
+        }
+        if (authorizationRequests.perAddress() > 0) {
+            buckets.add(new Bucket(
+                    "login_address",
+                    keys.rateBucket(client.name(), "login_address", sourceAddress(http)),
+                    authorizationRequests.perAddress(),
+                    period));
+        }
+        buckets.addAll(clientBuckets(client, http));
+        if (buckets.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return store.take(buckets, 1)
+                .invoke(decision -> refuseUnless(client, decision))
+                .replaceWithVoid();
     }
 
     /** Takes one request from the client's buckets; fails with {@link BrokerException.RateLimited} when one is empty. */
     Uni<Admission> admit(RegisteredClient client, HttpServerRequest http) {
+        List<Bucket> buckets = clientBuckets(client, http);
+        if (buckets.isEmpty()) {
+            return Admission.UNLIMITED_ITEM;
+        }
+        return store.take(buckets, 1).map(decision -> {
+            refuseUnless(client, decision);
+            return new Admission(buckets);
+        });
+    }
+
+    /** The client's own limit and the per-address limit, as configured; no address lookup when neither is. */
+    private List<Bucket> clientBuckets(RegisteredClient client, HttpServerRequest http) {
         BrokerConfig.Limit clientLimit = byClient.get(client.name());
         boolean limitClient = clientLimit != null && clientLimit.requests().isPresent();
         boolean limitAddress = perAddress.requests().isPresent();
         if (!limitClient && !limitAddress) {
-            return Admission.UNLIMITED_ITEM;
+            return List.of();
         }
         List<Bucket> buckets = new ArrayList<>(2);
         if (limitClient) {
@@ -90,23 +139,27 @@ class RateLimits {
                     clientLimit.period()));
         }
         if (limitAddress) {
-            String address = proxies.sourceAddress(
-                    http.remoteAddress() == null ? null : http.remoteAddress().hostAddress(),
-                    http.headers().getAll("X-Forwarded-For"));
             buckets.add(new Bucket(
                     "address",
-                    keys.rateBucket(client.name(), "address", address),
+                    keys.rateBucket(client.name(), "address", sourceAddress(http)),
                     perAddress.requests().getAsInt(),
                     perAddress.period()));
         }
-        return store.take(buckets, 1).map(decision -> {
-            if (decision.admitted()) {
-                return new Admission(buckets);
-            }
+        return buckets;
+    }
+
+    private String sourceAddress(HttpServerRequest http) {
+        return proxies.sourceAddress(
+                http.remoteAddress() == null ? null : http.remoteAddress().hostAddress(),
+                http.headers().getAll("X-Forwarded-For"));
+    }
+
+    private void refuseUnless(RegisteredClient client, RateBuckets.Decision decision) {
+        if (!decision.admitted()) {
             String kind = decision.refusedBy().kind();
             refusals(client.name(), kind).increment();
             throw new BrokerException.RateLimited(kind, decision.retryAfterMillis());
-        });
+        }
     }
 
     /**
@@ -131,7 +184,8 @@ class RateLimits {
         return refusals.computeIfAbsent(
                 client + " " + kind,
                 k -> Counter.builder("broker.rate.limited")
-                        .description("Requests refused with 429 by a rate limit, by client and limit (client, address)")
+                        .description("Requests refused with 429 by a rate limit, by client and limit (client, address,"
+                                + " login, login_address)")
                         .tag("client", client)
                         .tag("kind", kind)
                         .register(registry));

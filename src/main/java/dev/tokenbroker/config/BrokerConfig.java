@@ -223,6 +223,30 @@ public interface BrokerConfig {
         /** {@code POST /bff/token} refreshes when the access token it holds expires within this. Default {@code 30s}. */
         @WithDefault("30s")
         Duration refreshMargin();
+
+        /**
+         * Bounds on {@code GET /bff/login} and {@code POST /oauth2/authorization-request}: each stores a transaction
+         * for {@code transaction-lifetime}, needs no credential, and any web page can make its visitors' browsers start
+         * one. On by default, in addition to the client's own rate limits.
+         */
+        AuthorizationRequests authorizationRequests();
+    }
+
+    interface AuthorizationRequests {
+        /** Per client and source address (IPv6 by {@code /64}), at once and per {@code period}. Default 30; 0: none. */
+        @WithDefault("30")
+        int perAddress();
+
+        /**
+         * Per client, from all addresses together, at once and per {@code period}. Default 600; 0: none. With the
+         * default 10-minute transaction lifetime at most about 6,600 transactions of a client are stored at once.
+         */
+        @WithDefault("600")
+        int perClient();
+
+        /** Default {@code 1m}. */
+        @WithDefault("1m")
+        Duration period();
     }
 
     /** Abuse controls on {@code /oauth2/token} and {@code /oauth2/revoke}, shared by all replicas through Redis. */

@@ -31,6 +31,18 @@ final class ConfigBounds {
 
         BrokerConfig.Web web = config.web();
         b.atLeast("broker.web.transaction-lifetime", web.transactionLifetime(), Duration.ofSeconds(10));
+        b.atLeast(
+                "broker.web.authorization-requests.per-address",
+                web.authorizationRequests().perAddress(),
+                0);
+        b.atLeast(
+                "broker.web.authorization-requests.per-client",
+                web.authorizationRequests().perClient(),
+                0);
+        b.atLeast(
+                "broker.web.authorization-requests.period",
+                web.authorizationRequests().period(),
+                Duration.ofSeconds(1));
         b.atLeast("broker.web.refresh-margin", web.refreshMargin(), Duration.ZERO);
 
         BrokerConfig.RateLimit rateLimit = config.rateLimit();

@@ -260,7 +260,7 @@ public abstract sealed class BrokerException extends RuntimeException {
             this.retryAfter = OptionalInt.of((int) Math.max(1, (retryAfterMillis + 999) / 1000));
         }
 
-        /** Which limit: {@code client} or {@code address}. */
+        /** Which limit: {@code client}, {@code address}, {@code login} or {@code login_address}. */
         public String kind() {
             return kind;
         }

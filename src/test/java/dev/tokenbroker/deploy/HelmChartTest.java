@@ -259,6 +259,9 @@ class HelmChartTest {
                         "BROKER_SESSION_ENCRYPTION_KEY_ID",
                         "BROKER_SESSION_MAX_LIFETIME",
                         "BROKER_SESSION_REFRESH_REUSE_WINDOW",
+                        "BROKER_WEB_AUTHORIZATION_REQUESTS_PER_ADDRESS",
+                        "BROKER_WEB_AUTHORIZATION_REQUESTS_PER_CLIENT",
+                        "BROKER_WEB_AUTHORIZATION_REQUESTS_PERIOD",
                         "QUARKUS_REDIS_HOSTS",
                         "QUARKUS_REDIS_CLIENT_TYPE",
                         "JAVA_MAX_MEM_RATIO",
@@ -272,6 +275,10 @@ class HelmChartTest {
         assertEquals("clover", plain.get("BROKER_CLIENTS_CLOVER_CLIENT_ID"));
         assertEquals("clover://auth-callback", plain.get("BROKER_CLIENTS_CLOVER_REDIRECT_URIS"));
         assertEquals("client_secret_basic", plain.get("BROKER_CLIENTS_CLOVER_AUTH_METHOD"));
+        // On by default: any web page can make its visitors' browsers start logins.
+        assertEquals("30", plain.get("BROKER_WEB_AUTHORIZATION_REQUESTS_PER_ADDRESS"));
+        assertEquals("600", plain.get("BROKER_WEB_AUTHORIZATION_REQUESTS_PER_CLIENT"));
+        assertEquals("1m", plain.get("BROKER_WEB_AUTHORIZATION_REQUESTS_PERIOD"));
         assertEquals("k1", plain.get("BROKER_SESSION_ENCRYPTION_KEY_ID"), "the only key is the write key");
         assertEquals("30d", plain.get("BROKER_SESSION_MAX_LIFETIME"));
         assertEquals("5s", plain.get("BROKER_SESSION_REFRESH_REUSE_WINDOW"));
