@@ -67,6 +67,17 @@ public final class WebLogin {
         return r.cookie(SESSION_COOKIE);
     }
 
+    /** {@code POST /bff/token} as the SPA sends it, from {@code origin}; the answer must be 200. */
+    public static ExtractableResponse<Response> accessToken(String cookie, String origin) {
+        return given().cookie(SESSION_COOKIE, cookie)
+                .header("X-CSRF", "1")
+                .header("Origin", origin)
+                .post("/bff/token")
+                .then()
+                .statusCode(200)
+                .extract();
+    }
+
     /** The Set-Cookie header that sets this cookie, or null. */
     public static String setCookie(ExtractableResponse<Response> response, String name) {
         List<String> all = response.headers().getValues("Set-Cookie");

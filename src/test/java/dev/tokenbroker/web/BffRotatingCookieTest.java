@@ -40,38 +40,22 @@ class BffRotatingCookieTest {
         }
     }
 
-    static String app() {
-        return WebClientResource.appOrigin();
-    }
-
     @Test
     void accessTokenNearExpiryIsRefreshedThroughTheSessionAndTheCookieFollowsTheRotatedHandle() {
         // The login's tokens live 5 s, within broker.web.refresh-margin (30 s): the first /bff/token refreshes.
         MockUpstreamResource.server()
                 .enqueueCallback(new DefaultOAuth2TokenCallback(
                         "connect", "alice", "JWT", List.of(WebClientResource.CLIENT_ID), Map.of(), 5));
-        String cookie = WebLogin.signIn(app() + "/");
+        String cookie = WebLogin.signIn(BffTest.app() + "/");
 
-        ExtractableResponse<Response> first = given().cookie(SESSION_COOKIE, cookie)
-                .header("X-CSRF", "1")
-                .header("Origin", app())
-                .post("/bff/token")
-                .then()
-                .statusCode(200)
-                .extract();
+        ExtractableResponse<Response> first = WebLogin.accessToken(cookie, BffTest.app());
         String rotated = first.cookie(SESSION_COOKIE);
         assertNotNull(rotated, "the rotated handle goes into the cookie");
         assertNotEquals(cookie, rotated);
         assertEquals(cookie.substring(0, 22), rotated.substring(0, 22), "same session, new secret");
         // mock-oauth2-server keeps the 5 s lifetime for refreshed tokens too, so the next call goes to RefreshSession
         // again, which answers within broker.session.refresh-reuse-window with the result it just produced.
-        ExtractableResponse<Response> second = given().cookie(SESSION_COOKIE, rotated)
-                .header("X-CSRF", "1")
-                .header("Origin", app())
-                .post("/bff/token")
-                .then()
-                .statusCode(200)
-                .extract();
+        ExtractableResponse<Response> second = WebLogin.accessToken(rotated, BffTest.app());
         assertEquals(first.<String>path("access_token"), second.path("access_token"));
         assertNull(second.cookie(SESSION_COOKIE), "the same handle: the cookie stays");
         // The cookie from before the rotation no longer reads the user.
@@ -93,21 +77,14 @@ class BffRotatingCookieTest {
         MockUpstreamResource.server()
                 .enqueueCallback(new DefaultOAuth2TokenCallback(
                         "connect", "alice", "JWT", List.of(WebClientResource.CLIENT_ID), Map.of(), 5));
-        String cookie = WebLogin.signIn(app() + "/");
+        String cookie = WebLogin.signIn(BffTest.app() + "/");
         // The refresh rotates the handle; its Set-Cookie never reaches the browser, which keeps the old cookie.
-        String rotated = given().cookie(SESSION_COOKIE, cookie)
-                .header("X-CSRF", "1")
-                .header("Origin", app())
-                .post("/bff/token")
-                .then()
-                .statusCode(200)
-                .extract()
-                .cookie(SESSION_COOKIE);
+        String rotated = WebLogin.accessToken(cookie, BffTest.app()).cookie(SESSION_COOKIE);
         assertNotNull(rotated);
 
         ExtractableResponse<Response> r = given().cookie(SESSION_COOKIE, cookie)
                 .header("X-CSRF", "1")
-                .header("Origin", app())
+                .header("Origin", BffTest.app())
                 .post("/bff/logout")
                 .then()
                 .statusCode(200)

@@ -136,12 +136,12 @@ class BffTest {
         String cookie = WebLogin.signIn(app() + "/");
         double alarmsBefore = reuseDetected();
 
-        ExtractableResponse<Response> first = token(cookie);
+        ExtractableResponse<Response> first = WebLogin.accessToken(cookie, app());
         assertNull(first.cookie(SESSION_COOKIE), "a web session's cookie does not rotate");
         // Past broker.session.rotation-grace (2 s here): with a rotating cookie whose Set-Cookie was lost, this
         // browser would now be logged out as a thief.
         sleep(2_500);
-        ExtractableResponse<Response> later = token(cookie);
+        ExtractableResponse<Response> later = WebLogin.accessToken(cookie, app());
         assertNull(later.cookie(SESSION_COOKIE));
         given().cookie(SESSION_COOKIE, cookie)
                 .header("X-CSRF", "1")
@@ -150,16 +150,6 @@ class BffTest {
                 .statusCode(200)
                 .body("sub", equalTo("alice"));
         assertEquals(alarmsBefore, reuseDetected(), "no theft alarm");
-    }
-
-    private static ExtractableResponse<Response> token(String cookie) {
-        return given().cookie(SESSION_COOKIE, cookie)
-                .header("X-CSRF", "1")
-                .header("Origin", app())
-                .post("/bff/token")
-                .then()
-                .statusCode(200)
-                .extract();
     }
 
     private static double reuseDetected() {
