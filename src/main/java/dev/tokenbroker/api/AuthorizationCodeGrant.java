@@ -1,15 +1,11 @@
 package dev.tokenbroker.api;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-
 import jakarta.inject.Singleton;
 
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.RegisteredClient;
-import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.error.BrokerException;
-import dev.tokenbroker.token.AuthorizationRequests;
+import dev.tokenbroker.token.BrokerHeldPkce;
 import dev.tokenbroker.token.ExchangeCode;
 import dev.tokenbroker.token.TokenResult;
 import io.smallrye.mutiny.Uni;
@@ -20,12 +16,12 @@ class AuthorizationCodeGrant implements GrantHandler {
 
     private final ExchangeCode exchangeCode;
     private final DpopBinding dpop;
-    private final AuthorizationRequests authorizationRequests;
+    private final BrokerHeldPkce brokerHeldPkce;
 
-    AuthorizationCodeGrant(ExchangeCode exchangeCode, DpopBinding dpop, AuthorizationRequests authorizationRequests) {
+    AuthorizationCodeGrant(ExchangeCode exchangeCode, DpopBinding dpop, BrokerHeldPkce brokerHeldPkce) {
         this.exchangeCode = exchangeCode;
         this.dpop = dpop;
-        this.authorizationRequests = authorizationRequests;
+        this.brokerHeldPkce = brokerHeldPkce;
     }
 
     @Override
@@ -61,9 +57,8 @@ class AuthorizationCodeGrant implements GrantHandler {
 
     /**
      * {@code pkce=broker}: the code must come with the {@code state} of an authorization request the broker started
-     * for this client and the app's own verifier of the challenge it gave then (state travels in the redirect; the
-     * verifier does not); the broker's own verifier is sent upstream. Anything else is refused before the upstream is
-     * called. Web clients never redeem codes here: their callback is {@code /bff/callback}.
+     * for this client and the app's own verifier of the challenge it gave then ({@link BrokerHeldPkce}). Web clients
+     * never redeem codes here: their callback is {@code /bff/callback}.
      */
     private Uni<TokenResult> brokerHeldPkce(RegisteredClient client, Params params, RequestFacts request, String code) {
         if (client.mode() == BrokerConfig.ClientMode.WEB) {
@@ -75,23 +70,7 @@ class AuthorizationCodeGrant implements GrantHandler {
         String redirectUri =
                 params.optional("redirect_uri", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
         return dpop.keyForExchange(client, request)
-                .chain(dpopKey -> authorizationRequests.take(client, state).chain(transaction -> {
-                    if (transaction.appChallenge() == null
-                            || !MessageDigest.isEqual(
-                                    Handles.s256(appVerifier).getBytes(StandardCharsets.US_ASCII),
-                                    transaction.appChallenge().getBytes(StandardCharsets.US_ASCII))) {
-                        return Uni.createFrom()
-                                .failure(
-                                        new BrokerException.InvalidGrant(
-                                                "code_verifier does not match the code_challenge of the authorization request"));
-                    }
-                    if (redirectUri != null && !redirectUri.equals(transaction.redirectUri())) {
-                        return Uni.createFrom()
-                                .failure(new BrokerException.InvalidGrant(
-                                        "redirect_uri is not the one of the authorization request"));
-                    }
-                    return exchangeCode.exchange(new ExchangeCode.Request(
-                            client, code, transaction.redirectUri(), transaction.codeVerifier(), dpopKey));
-                }));
+                .chain(dpopKey -> brokerHeldPkce.redeem(
+                        new BrokerHeldPkce.Request(client, state, code, appVerifier, redirectUri, dpopKey)));
     }
 }

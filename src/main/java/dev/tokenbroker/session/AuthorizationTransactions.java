@@ -87,17 +87,31 @@ public class AuthorizationTransactions {
     public Uni<Optional<Transaction>> take(String state) {
         String key = key(state);
         return calls.guard("take an authorization transaction", TAKE.run(redis, List.of(key)))
-                .map(r -> {
-                    if (r == null) {
-                        return Optional.<Transaction>empty();
-                    }
-                    try {
-                        return Optional.of(json.readValue(keyRing.decrypt(r.toString(), key), Transaction.class));
-                    } catch (JsonProcessingException | IllegalStateException e) {
-                        // Written by a key no longer in the ring, or not by us: as good as unknown.
-                        return Optional.<Transaction>empty();
-                    }
-                });
+                .map(r -> read(key, r == null ? null : r.toString()));
+    }
+
+    /**
+     * The transaction of this {@code state}, left in place: for checks that whoever merely knows the {@code state}
+     * must not be able to fail on the owner's behalf, by consuming it.
+     */
+    public Uni<Optional<Transaction>> peek(String state) {
+        String key = key(state);
+        return calls.guard(
+                        "read an authorization transaction",
+                        redis.value(String.class).get(key))
+                .map(envelope -> read(key, envelope));
+    }
+
+    private Optional<Transaction> read(String key, String envelope) {
+        if (envelope == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(json.readValue(keyRing.decrypt(envelope, key), Transaction.class));
+        } catch (JsonProcessingException | IllegalStateException e) {
+            // Written by a key no longer in the ring, or not by us: as good as unknown.
+            return Optional.empty();
+        }
     }
 
     private String key(String state) {

@@ -277,7 +277,8 @@ public class SessionStore {
         BACKCHANNEL_LOGOUT("backchannel_logout"),
         ADMIN("admin"),
         MAX_SESSIONS("max_sessions"),
-        ABANDONED("abandoned");
+        ABANDONED("abandoned"),
+        INVALID_LOGIN("invalid_login");
 
         public final String label;
 

@@ -3,11 +3,14 @@ package dev.tokenbroker.token;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Collectors;
 
 import jakarta.inject.Singleton;
+
+import org.eclipse.microprofile.jwt.JsonWebToken;
 
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.RegisteredClient;
@@ -114,7 +117,22 @@ public class AuthorizationRequests {
         return transactions.take(state).map(found -> found.orElseThrow(AuthorizationRequests::unknownState));
     }
 
-    private static BrokerException unknownState() {
+    /**
+     * OIDC Core §3.1.3.7 step 11: the verified ID token carries the nonce of the authorization request.
+     *
+     * @throws BrokerException.InvalidGrant otherwise
+     */
+    static void checkNonce(JsonWebToken idToken, Transaction transaction) {
+        String nonce = idToken.getClaim("nonce");
+        if (nonce == null
+                || !MessageDigest.isEqual(
+                        nonce.getBytes(StandardCharsets.UTF_8),
+                        transaction.nonce().getBytes(StandardCharsets.UTF_8))) {
+            throw new BrokerException.InvalidGrant("The ID token's nonce is not the one of this login");
+        }
+    }
+
+    static BrokerException unknownState() {
         return new BrokerException.InvalidGrant("state is unknown, expired, already used or not this client's");
     }
 }

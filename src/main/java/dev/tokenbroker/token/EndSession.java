@@ -93,15 +93,23 @@ public class EndSession {
      * its upstream refresh token is revoked.
      */
     Uni<Void> abandoned(RegisteredClient client, String handle) {
+        return endUnanswered(client, handle, EndReason.ABANDONED);
+    }
+
+    /** A session whose login failed a check after the exchange (the ID token's nonce): its handle is never answered. */
+    Uni<Void> loginRefused(RegisteredClient client, String handle) {
+        return endUnanswered(client, handle, EndReason.INVALID_LOGIN);
+    }
+
+    private Uni<Void> endUnanswered(RegisteredClient client, String handle, EndReason reason) {
         Optional<Handles.Handle> parsed = Handles.parse(handle);
         if (parsed.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
         String sessionId = parsed.get().sessionId();
         return store.take(sessionId, client.clientId(), null, SessionStore.ANY_KEY, null)
-                .chain(taken -> taken.isEmpty()
-                        ? Uni.createFrom().voidItem()
-                        : finish(sessionId, client, EndReason.ABANDONED, taken.get()));
+                .chain(taken ->
+                        taken.isEmpty() ? Uni.createFrom().voidItem() : finish(sessionId, client, reason, taken.get()));
     }
 
     /** Ends the session because the upstream declared its refresh token dead, unless a newer one was committed. */

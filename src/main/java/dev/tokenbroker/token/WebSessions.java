@@ -135,13 +135,7 @@ public class WebSessions {
 
     private WebSession verified(RegisteredClient client, Transaction transaction, TokenResult result) {
         JsonWebToken idToken = identity.verifiedIdToken(result.idToken(), client.clientId());
-        String nonce = idToken.getClaim("nonce");
-        if (nonce == null
-                || !MessageDigest.isEqual(
-                        nonce.getBytes(StandardCharsets.UTF_8),
-                        transaction.nonce().getBytes(StandardCharsets.UTF_8))) {
-            throw new BrokerException.InvalidGrant("The ID token's nonce is not the one of this login");
-        }
+        AuthorizationRequests.checkNonce(idToken, transaction);
         Map<String, Object> claims = new LinkedHashMap<>();
         for (String name : USER_CLAIMS) {
             Object value = idToken.getClaim(name);

@@ -119,7 +119,7 @@ class BrokerHeldPkceTest {
     }
 
     @Test
-    void anInterceptedCodeAndStateWithoutTheAppsVerifierAreRefusedAndSpendTheState() throws Exception {
+    void anInterceptedCodeAndStateWithoutTheAppsVerifierAreRefusedAndLeaveTheLoginToTheApp() throws Exception {
         JsonPath started = authorizationRequest();
         URI back = openInBrowser(started.getString("authorization_url"));
         String code = WebLogin.query(back, "code");
@@ -151,7 +151,15 @@ class BrokerHeldPkceTest {
                         "code_verifier", "x".repeat(43)))
                 .statusCode(400)
                 .body("error", equalTo("invalid_grant"));
-        // That attempt spent the state: the real app's exchange now goes nowhere near the upstream either.
+        assertNoUpstreamCall();
+        // Knowing the state was not enough to spend it: the real app's exchange goes through, once.
+        Broker.token(Broker.params(
+                        "grant_type", "authorization_code",
+                        "client_id", CLIENT,
+                        "code", code,
+                        "state", state,
+                        "code_verifier", Broker.VERIFIER))
+                .statusCode(200);
         Broker.token(Broker.params(
                         "grant_type", "authorization_code",
                         "client_id", CLIENT,
@@ -160,7 +168,39 @@ class BrokerHeldPkceTest {
                         "code_verifier", Broker.VERIFIER))
                 .statusCode(400)
                 .body("error", equalTo("invalid_grant"));
-        assertNoUpstreamCall();
+    }
+
+    @Test
+    void anIdTokenWithAnotherNonceThanTheBrokerSentEndsTheNewSession() throws Exception {
+        JsonPath started = authorizationRequest();
+        String url = started.getString("authorization_url");
+        String nonce = WebLogin.query(URI.create(url), "nonce");
+        // The upstream signs whatever nonce reaches it: here one the broker never sent.
+        URI back = openInBrowser(url.replace("nonce=" + nonce, "nonce=" + "n".repeat(43)));
+        double endedBefore = endedFor("invalid_login");
+
+        Broker.token(Broker.params(
+                        "grant_type",
+                        "authorization_code",
+                        "client_id",
+                        CLIENT,
+                        "code",
+                        WebLogin.query(back, "code"),
+                        "state",
+                        WebLogin.query(back, "state"),
+                        "code_verifier",
+                        Broker.VERIFIER))
+                .statusCode(400)
+                .body("error", equalTo("invalid_grant"))
+                .body("error_description", equalTo("The ID token's nonce is not the one of this login"));
+        assertEquals(endedBefore + 1, endedFor("invalid_login"), "the session the exchange opened was ended");
+    }
+
+    private static double endedFor(String reason) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                        "(?m)^broker_sessions_ended_total\\{[^}]*reason=\"" + reason + "\"[^}]*} (\\S+)$")
+                .matcher(dev.tokenbroker.support.Management.metrics());
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
     }
 
     @Test
