@@ -18,9 +18,26 @@ final class ConfigBounds {
 
     private ConfigBounds() {}
 
-    static List<String> problems(BrokerConfig config) {
+    /**
+     * How long a refresh retries its commit after the upstream answered (the refresh's own constant,
+     * {@code RefreshSession.COMMIT_BUDGET}; ConfigBoundsTest keeps the two equal).
+     */
+    static final Duration REFRESH_COMMIT_RETRIES = Duration.ofSeconds(10);
+
+    /**
+     * @param shutdownTimeout {@code quarkus.shutdown.timeout}, how long a stopping broker lets requests finish: it must
+     *     cover the longest refresh, an upstream call plus its commit's retries, or a stop loses a rotated token
+     */
+    static List<String> problems(BrokerConfig config, Duration shutdownTimeout) {
         ConfigBounds b = new ConfigBounds();
         BrokerConfig.Upstream upstream = config.upstream();
+        Duration longestRefresh =
+                upstream.connectTimeout().plus(upstream.readTimeout()).plus(REFRESH_COMMIT_RETRIES);
+        if (shutdownTimeout.compareTo(longestRefresh) <= 0) {
+            b.problems.add("quarkus.shutdown.timeout must exceed the longest refresh, broker.upstream.connect-timeout"
+                    + " + read-timeout + " + text(REFRESH_COMMIT_RETRIES) + " of commit retries = "
+                    + text(longestRefresh) + " (is " + text(shutdownTimeout) + ")");
+        }
         b.atLeast("broker.upstream.connect-timeout", upstream.connectTimeout(), Duration.ofMillis(1));
         b.atLeast("broker.upstream.read-timeout", upstream.readTimeout(), Duration.ofMillis(1));
         b.atLeast("broker.upstream.connection-pool-size", upstream.connectionPoolSize(), 1);

@@ -1,11 +1,14 @@
 package dev.tokenbroker.config;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
 
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Singleton;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import dev.tokenbroker.crypto.KeyRing;
 import io.quarkus.runtime.Startup;
@@ -23,10 +26,11 @@ public class ConfigurationCheck {
 
     ConfigurationCheck(
             BrokerConfig config,
+            @ConfigProperty(name = "quarkus.shutdown.timeout") Duration shutdownTimeout,
             Instance<Clients> clients,
             Instance<KeyRing> keyRing,
             Instance<TrustedProxies> proxies) {
-        List<String> problems = new ArrayList<>(ConfigBounds.problems(config));
+        List<String> problems = new ArrayList<>(ConfigBounds.problems(config, shutdownTimeout));
         problems.addAll(SecureUrls.problems(config));
         collect(problems, clients::get);
         collect(problems, keyRing::get);

@@ -51,7 +51,7 @@ public class RefreshSession {
      * detection plus election, a few seconds when the detection time is set to a second or two), short enough that
      * the lock (the call budget plus 15 s) outlives it and one last attempt bounded by {@code quarkus.redis.timeout}.
      */
-    static final Duration COMMIT_BUDGET = Duration.ofSeconds(10);
+    public static final Duration COMMIT_BUDGET = Duration.ofSeconds(10);
 
     private static final Duration COMMIT_MAX_BACKOFF = Duration.ofSeconds(1);
 

@@ -7,6 +7,7 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
+import dev.tokenbroker.token.RefreshSession;
 import io.quarkus.runtime.configuration.DurationConverter;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.quarkus.runtime.configuration.MemorySizeConverter;
@@ -31,7 +32,19 @@ class ConfigBoundsTest {
                 .withSources(new PropertiesConfigSource(all, "test", 100))
                 .build()
                 .getConfigMapping(BrokerConfig.class);
-        return ConfigBounds.problems(config);
+        return ConfigBounds.problems(config, SHUTDOWN_TIMEOUT);
+    }
+
+    /** As application.properties sets it. */
+    private static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(25);
+
+    @Test
+    void theShutdownTimeoutCoversTheLongestRefresh() {
+        assertEquals(RefreshSession.COMMIT_BUDGET, ConfigBounds.REFRESH_COMMIT_RETRIES);
+        assertEquals(
+                List.of("quarkus.shutdown.timeout must exceed the longest refresh, broker.upstream.connect-timeout"
+                        + " + read-timeout + 10s of commit retries = 25s (is 25s)"),
+                problems(Map.of("broker.upstream.read-timeout", "12s")));
     }
 
     @Test
