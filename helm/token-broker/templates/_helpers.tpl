@@ -311,6 +311,11 @@ Called from the Deployment template.
 {{- $errors = append $errors (printf "redis.password is set but existingSecret '%s' is used: leave it empty and put it under key redis-password in that Secret" $existing) }}
 {{- end }}
 
+{{- /* Authorization requests */}}
+{{- if and .Values.ingress.enabled (gt (int .Values.authorizationRequests.perAddress) 0) (empty .Values.rateLimit.trustedProxies) }}
+{{- $errors = append $errors "authorizationRequests.perAddress would count every login under the ingress controller's address: list the addresses it connects from in rateLimit.trustedProxies (e.g. [10.0.0.0/8]), or set authorizationRequests.perAddress to 0" }}
+{{- end }}
+
 {{- /* Scaling */}}
 {{- if .Values.autoscaling.enabled }}
 {{- if lt (int .Values.autoscaling.minReplicas) 1 }}

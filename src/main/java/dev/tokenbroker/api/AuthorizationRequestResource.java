@@ -78,6 +78,10 @@ public class AuthorizationRequestResource {
                     params.optional("login_hint", Params.VSCHAR, "must be 1 to 2048 printable ASCII characters");
             RegisteredClient asked = scope == null ? client : client.withScope(scope);
             // Each start stores a transaction and lets one exchange call the upstream: bounded per address and client.
+            if (!client.redirectUris().contains(redirectUri)) {
+                // Checked before the bounds are charged; AuthorizationRequests.start checks it again for every caller.
+                throw new BrokerException.InvalidRequest("redirect_uri is not registered for this client");
+            }
             return rateLimits
                     .admitAuthorizationRequest(client, http)
                     .chain(() -> authorizationRequests.start(asked, redirectUri, null, loginHint, challenge))

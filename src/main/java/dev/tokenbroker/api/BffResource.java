@@ -56,7 +56,7 @@ public class BffResource {
 
     private static final Pattern STATE = Pattern.compile("[A-Za-z0-9_-]{43}");
     /** A {@code return_to} is stored with the login's transaction: any web page can make a browser send one. */
-    static final int MAX_RETURN_TO = 2048;
+    static final int MAX_RETURN_TO = 1024;
 
     private final Clients clients;
     private final AuthorizationRequests authorizationRequests;
@@ -93,9 +93,15 @@ public class BffResource {
     public Uni<Response> login(
             @QueryParam("client_id") String clientId,
             @QueryParam("return_to") String returnTo,
+            @HeaderParam("Sec-Fetch-Dest") String fetchDest,
             @Context UriInfo uri,
             HttpServerRequest http) {
         return Uni.createFrom().deferred(() -> {
+            // A login is a top-level navigation. Any page can embed /bff/login as an image or frame in its visitors'
+            // browsers, each of which would store a transaction; browsers say what a request is for (Fetch Metadata).
+            if (fetchDest != null && !fetchDest.equals("document")) {
+                throw new BrokerException.InvalidRequest("a login starts with a top-level navigation");
+            }
             RegisteredClient client = webClient(clientId);
             String target = returnTo == null ? client.returnTo().get(0) : returnTo;
             if (target.length() > MAX_RETURN_TO) {

@@ -26,7 +26,8 @@ import io.vertx.core.http.HttpServerRequest;
 /**
  * The rate limits of {@code /oauth2/token} and {@code /oauth2/revoke}: per client (all addresses together) and per
  * source address (per client), as configured, checked in one Redis round trip before any other work. A client
- * without limits costs nothing: no Redis call, not even the address lookup.
+ * without limits costs nothing: no Redis call, not even the address lookup. Requests that store an authorization
+ * transaction are bounded as well by default ({@link #admitAuthorizationRequest}).
  */
 @Singleton
 class RateLimits {

@@ -238,8 +238,9 @@ public interface BrokerConfig {
         int perAddress();
 
         /**
-         * Per client, from all addresses together, at once and per {@code period}. Default 600; 0: none. With the
-         * default 10-minute transaction lifetime at most about 6,600 transactions of a client are stored at once.
+         * Per client, from all addresses together, at once and per {@code period}. Default 600; 0: none. At most
+         * per-client × (1 + transaction-lifetime / period) transactions of a client are stored at once: 6,600 by
+         * default.
          */
         @WithDefault("600")
         int perClient();

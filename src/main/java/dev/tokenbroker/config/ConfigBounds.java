@@ -26,16 +26,21 @@ final class ConfigBounds {
 
     /**
      * @param shutdownTimeout {@code quarkus.shutdown.timeout}, how long a stopping broker lets requests finish: it must
-     *     cover the longest refresh, an upstream call plus its commit's retries, or a stop loses a rotated token
+     *     cover the longest refresh, an upstream call plus its commit's retries, the last of which may start just
+     *     before they end and take {@code quarkus.redis.timeout}; or a stop loses a rotated token
+     * @param redisTimeout {@code quarkus.redis.timeout}
      */
-    static List<String> problems(BrokerConfig config, Duration shutdownTimeout) {
+    static List<String> problems(BrokerConfig config, Duration shutdownTimeout, Duration redisTimeout) {
         ConfigBounds b = new ConfigBounds();
         BrokerConfig.Upstream upstream = config.upstream();
-        Duration longestRefresh =
-                upstream.connectTimeout().plus(upstream.readTimeout()).plus(REFRESH_COMMIT_RETRIES);
+        Duration longestRefresh = upstream.connectTimeout()
+                .plus(upstream.readTimeout())
+                .plus(REFRESH_COMMIT_RETRIES)
+                .plus(redisTimeout);
         if (shutdownTimeout.compareTo(longestRefresh) <= 0) {
             b.problems.add("quarkus.shutdown.timeout must exceed the longest refresh, broker.upstream.connect-timeout"
-                    + " + read-timeout + " + text(REFRESH_COMMIT_RETRIES) + " of commit retries = "
+                    + " + read-timeout + " + text(REFRESH_COMMIT_RETRIES)
+                    + " of commit retries + quarkus.redis.timeout = "
                     + text(longestRefresh) + " (is " + text(shutdownTimeout) + ")");
         }
         b.atLeast("broker.upstream.connect-timeout", upstream.connectTimeout(), Duration.ofMillis(1));

@@ -27,10 +27,11 @@ public class ConfigurationCheck {
     ConfigurationCheck(
             BrokerConfig config,
             @ConfigProperty(name = "quarkus.shutdown.timeout") Duration shutdownTimeout,
+            @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout,
             Instance<Clients> clients,
             Instance<KeyRing> keyRing,
             Instance<TrustedProxies> proxies) {
-        List<String> problems = new ArrayList<>(ConfigBounds.problems(config, shutdownTimeout));
+        List<String> problems = new ArrayList<>(ConfigBounds.problems(config, shutdownTimeout, redisTimeout));
         problems.addAll(SecureUrls.problems(config));
         collect(problems, clients::get);
         collect(problems, keyRing::get);

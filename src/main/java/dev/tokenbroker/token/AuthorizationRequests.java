@@ -5,6 +5,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
@@ -18,6 +19,7 @@ import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.session.AuthorizationTransactions;
 import dev.tokenbroker.session.AuthorizationTransactions.Transaction;
+import dev.tokenbroker.upstream.UpstreamEndpoints;
 import dev.tokenbroker.upstream.UpstreamMetadata;
 import io.smallrye.mutiny.Uni;
 
@@ -61,7 +63,22 @@ public class AuthorizationRequests {
             return Uni.createFrom()
                     .failure(new BrokerException.InvalidRequest("redirect_uri is not registered for this client"));
         }
-        URI endpoint = metadata.current()
+        // The login ends with a check of the ID token's nonce against the JWKS: refuse now what could not be checked
+        // then, before the user signs in and the code is spent.
+        if (!List.of(client.scope().split(" ")).contains("openid")) {
+            return Uni.createFrom()
+                    .failure(new BrokerException.InvalidScope(
+                            "The scope must include openid: the broker checks the ID token of the logins it runs"));
+        }
+        UpstreamEndpoints endpoints = metadata.current();
+        if (endpoints.jwksUri().isEmpty()) {
+            return Uni.createFrom()
+                    .failure(new BrokerException.UpstreamUnavailable(
+                            "no jwks_uri: the broker-run flows verify ID tokens (discovery, broker.upstream.issuer)",
+                            null,
+                            false));
+        }
+        URI endpoint = endpoints
                 .authorizationEndpoint()
                 .orElseThrow(() -> new BrokerException.UpstreamUnavailable(
                         "no authorization_endpoint: the broker-run flows need discovery (broker.upstream.issuer)",

@@ -5,9 +5,10 @@ import java.security.MessageDigest;
 
 import jakarta.inject.Singleton;
 
+import org.jboss.logging.Logger;
+
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.crypto.Handles;
-import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.session.AuthorizationTransactions;
 import dev.tokenbroker.session.AuthorizationTransactions.Transaction;
 import dev.tokenbroker.upstream.TokenIdentity;
@@ -29,6 +30,8 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
  */
 @Singleton
 public class BrokerHeldPkce {
+
+    private static final Logger LOG = Logger.getLogger(BrokerHeldPkce.class);
 
     /** A redemption, its fields checked for syntax. {@link #toString()} is redacted. */
     public record Request(
@@ -78,16 +81,19 @@ public class BrokerHeldPkce {
                         () -> exchange(request, transaction), result -> endSession.abandoned(client, result.handle())));
     }
 
+    /**
+     * One answer for every refusal before the transaction is consumed, the same as for an unknown state: whoever holds
+     * only the state learns nothing from it, not even whether the login is still pending.
+     */
     private static void check(Request request, Transaction transaction) {
-        if (transaction.appChallenge() == null
-                || !MessageDigest.isEqual(
+        boolean verifierMatches = transaction.appChallenge() != null
+                && MessageDigest.isEqual(
                         Handles.s256(request.appVerifier()).getBytes(StandardCharsets.US_ASCII),
-                        transaction.appChallenge().getBytes(StandardCharsets.US_ASCII))) {
-            throw new BrokerException.InvalidGrant(
-                    "code_verifier does not match the code_challenge of the authorization request");
-        }
-        if (request.redirectUri() != null && !request.redirectUri().equals(transaction.redirectUri())) {
-            throw new BrokerException.InvalidGrant("redirect_uri is not the one of the authorization request");
+                        transaction.appChallenge().getBytes(StandardCharsets.US_ASCII));
+        boolean redirectMatches =
+                request.redirectUri() == null || request.redirectUri().equals(transaction.redirectUri());
+        if (!verifierMatches || !redirectMatches) {
+            throw AuthorizationRequests.unknownState();
         }
     }
 
@@ -106,6 +112,15 @@ public class BrokerHeldPkce {
                         .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
                         .invoke(idToken -> AuthorizationRequests.checkNonce(idToken, transaction))
                         .onFailure()
-                        .call(() -> endSession.loginRefused(client, result.handle())));
+                        .call(() -> endSession
+                                .loginRefused(client, result.handle())
+                                // The refusal is the answer; a failed end leaves the session to its idle timeout.
+                                .onFailure()
+                                .recoverWithItem(e -> {
+                                    LOG.warnf(
+                                            "Could not end a session whose login was refused: %s",
+                                            e.getClass().getSimpleName());
+                                    return null;
+                                })));
     }
 }

@@ -43,7 +43,7 @@ public class SessionWork {
     /**
      * How long a stopping broker waits for owned work once Quarkus' own graceful wait for requests is over. Owned work
      * runs during that wait too, so this only covers what outlived it: {@code quarkus.shutdown.delay} (5 s) plus
-     * {@code quarkus.shutdown.timeout} (25 s) plus this stay within the Helm chart's 40 s termination grace.
+     * {@code quarkus.shutdown.timeout} (30 s) plus this stay within the Helm chart's 45 s termination grace.
      */
     static final Duration SHUTDOWN_WAIT = Duration.ofSeconds(4);
 

@@ -2,6 +2,7 @@ package dev.tokenbroker.upstream;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
 
 import jakarta.inject.Singleton;
 import jakarta.ws.rs.core.HttpHeaders;
@@ -15,6 +16,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
@@ -85,17 +87,31 @@ class UpstreamHttp {
      * Other failures are Vert.x' own, for the caller to classify.
      */
     Uni<Reply> send(RequestOptions request, Buffer body) {
-        return Uni.createFrom()
-                .emitter(emitter -> http.request(request)
-                        .onFailure(emitter::fail)
-                        .onSuccess(outgoing -> {
-                            // The response's handlers are attached by a listener on the request's own response
-                            // future, registered before anything is sent: it runs on the stream's context as the
-                            // head arrives, ahead of the body. A listener on a composed future would run on the
-                            // caller's context instead, queued behind the body ("Response already ended").
-                            outgoing.response().onFailure(emitter::fail).onSuccess(response -> read(response, emitter));
-                            (body == null ? outgoing.end() : outgoing.end(body)).onFailure(emitter::fail);
-                        }));
+        return Uni.createFrom().deferred(() -> {
+            AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
+            return Uni.createFrom()
+                    .<Reply>emitter(emitter -> http.request(request)
+                            .onFailure(emitter::fail)
+                            .onSuccess(outgoing -> {
+                                sent.set(outgoing);
+                                // The response's handlers are attached by a listener on the request's own response
+                                // future, registered before anything is sent: it runs on the stream's context as the
+                                // head arrives, ahead of the body. A listener on a composed future would run on the
+                                // caller's context instead, queued behind the body ("Response already ended").
+                                outgoing.response()
+                                        .onFailure(emitter::fail)
+                                        .onSuccess(response -> read(response, emitter));
+                                (body == null ? outgoing.end() : outgoing.end(body)).onFailure(emitter::fail);
+                            }))
+                    // Cut off by its caller's budget: the connection must not stay with a trickling upstream.
+                    .onCancellation()
+                    .invoke(() -> {
+                        HttpClientRequest outgoing = sent.get();
+                        if (outgoing != null) {
+                            outgoing.reset();
+                        }
+                    });
+        });
     }
 
     /**
@@ -106,7 +122,7 @@ class UpstreamHttp {
     private void read(HttpClientResponse response, UniEmitter<? super Reply> emitter) {
         response.exceptionHandler(emitter::fail);
         String declared = response.getHeader(HttpHeaders.CONTENT_LENGTH);
-        if (declared != null && (declared.length() > 18 || Long.parseLong(declared.trim()) > maxResponseBytes)) {
+        if (declared != null && !declaresAtMost(declared.trim(), maxResponseBytes)) {
             emitter.fail(tooLarge("declares " + declared.trim() + " bytes"));
             response.request().reset();
             return;
@@ -122,6 +138,15 @@ class UpstreamHttp {
         });
         response.endHandler(done -> emitter.complete(new Reply(
                 response.statusCode(), received.length() == 0 ? null : received.toString(StandardCharsets.UTF_8))));
+    }
+
+    /** Whether a Content-Length is a number of at most {@code max}; anything else is refused like a large one. */
+    private static boolean declaresAtMost(String contentLength, long max) {
+        try {
+            return contentLength.length() <= 18 && Long.parseLong(contentLength) <= max;
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 
     private static BrokerException tooLarge(String how) {

@@ -32,19 +32,21 @@ class ConfigBoundsTest {
                 .withSources(new PropertiesConfigSource(all, "test", 100))
                 .build()
                 .getConfigMapping(BrokerConfig.class);
-        return ConfigBounds.problems(config, SHUTDOWN_TIMEOUT);
+        return ConfigBounds.problems(config, SHUTDOWN_TIMEOUT, REDIS_TIMEOUT);
     }
 
-    /** As application.properties sets it. */
-    private static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(25);
+    /** As application.properties sets them. */
+    private static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
+
+    private static final Duration REDIS_TIMEOUT = Duration.ofSeconds(3);
 
     @Test
     void theShutdownTimeoutCoversTheLongestRefresh() {
         assertEquals(RefreshSession.COMMIT_BUDGET, ConfigBounds.REFRESH_COMMIT_RETRIES);
         assertEquals(
                 List.of("quarkus.shutdown.timeout must exceed the longest refresh, broker.upstream.connect-timeout"
-                        + " + read-timeout + 10s of commit retries = 25s (is 25s)"),
-                problems(Map.of("broker.upstream.read-timeout", "12s")));
+                        + " + read-timeout + 10s of commit retries + quarkus.redis.timeout = 30s (is 30s)"),
+                problems(Map.of("broker.upstream.read-timeout", "14s")));
     }
 
     @Test

@@ -891,6 +891,19 @@ class HelmChartTest {
                                 v -> path(v, "clients", "clover").put("maxSessionsPerUser", 0),
                         "clients.clover.maxSessionsPerUser '0' must be a whole number of at least 1"),
                 Arguments.of(
+                        "an ingress without trusted proxies while logins are bounded per address",
+                        (Consumer<Map<String, Object>>) v -> v.put(
+                                "ingress",
+                                new LinkedHashMap<>(Map.of(
+                                        "enabled",
+                                        true,
+                                        "hosts",
+                                        List.of("tokens.example.com"),
+                                        "paths",
+                                        List.of("/oauth2")))),
+                        "authorizationRequests.perAddress would count every login under the ingress controller's"
+                                + " address"),
+                Arguments.of(
                         "no upstream",
                         (Consumer<Map<String, Object>>)
                                 v -> v.put("upstream", new LinkedHashMap<>(Map.of("tokenEndpoint", ""))),

@@ -214,7 +214,7 @@ class ClientHangUpTest {
     }
 
     private void assertInvariant() {
-        invariant.check();
+        invariant.checkAll();
     }
 
     private static double endedFor(String reason) {

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -38,6 +39,7 @@ import static dev.tokenbroker.faults.Clients.exchangeParams;
 import static dev.tokenbroker.faults.Clients.form;
 import static dev.tokenbroker.faults.Clients.refreshParams;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Model-based: random interleavings of what real front ends do (sign in; refresh; two refreshes of one handle at
@@ -116,6 +118,7 @@ class SessionModelTest {
                 throw new AssertionError(where + ": " + e.getMessage(), e);
             }
         }
+        invariant.checkAll();
         assertEquals(reuseBefore, counter("broker_session_reuse_detected_total"), "no theft alarm");
         System.out.println("SessionModelTest: steps by action " + counts);
     }
@@ -161,15 +164,21 @@ class SessionModelTest {
                 apps.set(app, refreshed(handle));
             }
             case HANG_UP_EXCHANGE -> {
+                int revocations = upstream.revoked().size();
                 hangUpWhileTheUpstreamWorks(form("/oauth2/token", exchangeParams(code())));
-                eventually("the abandoned session ended and its token was revoked");
+                eventually(
+                        "the abandoned session ended and its token was revoked",
+                        () -> upstream.revoked().size() > revocations);
             }
             case HANG_UP_REVOKE -> {
                 String handle = apps.remove(app);
+                int revokedUpstream = upstream.revoked().size();
                 hangUpWhileTheUpstreamWorks(
                         form("/oauth2/revoke", Map.of("client_id", Broker.MOBILE, "token", handle)));
                 revoked.add(handle);
-                eventually("the revocation finished without its caller");
+                eventually(
+                        "the revocation finished without its caller",
+                        () -> upstream.revoked().size() > revokedUpstream);
             }
             case NARROWER_SCOPE -> {
                 JsonNode answer = narrower(apps.get(app));
@@ -203,11 +212,15 @@ class SessionModelTest {
         }
     }
 
-    /** Work whose caller left ends within a few seconds; until then the invariant may not hold yet. */
-    private void eventually(String what) throws InterruptedException {
+    /**
+     * Work whose caller left ends within a few seconds: once it has {@code happened} (the upstream saw its end), the
+     * invariant must hold.
+     */
+    private void eventually(String what, BooleanSupplier happened) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (true) {
             try {
+                assertTrue(happened.getAsBoolean(), "not yet");
                 invariant.check();
                 return;
             } catch (AssertionError e) {

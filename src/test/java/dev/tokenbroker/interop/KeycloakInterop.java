@@ -314,6 +314,14 @@ class KeycloakInterop {
                 proxy.latency(0);
 
                 assertNotEquals(handle, retried.getString("refresh_token"));
+                // The retry joined the refresh its hung-up first attempt had started: one upstream call for both.
+                String metrics = given().baseUri(slow.managementUrl())
+                        .get("/q/metrics")
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .asString();
+                assertTrue(metrics.contains("broker_refresh_coalesced_total 1.0"), metrics);
                 // The session at Keycloak is alive: the broker holds the token Keycloak rotated to while nobody waited.
                 given().baseUri(slow.baseUrl())
                         .contentType(ContentType.URLENC)

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The requests that store an authorization transaction without any credential ({@code GET /bff/login}, which any web
  * page can make its visitors' browsers send, and {@code POST /oauth2/authorization-request}) are bounded per address
- * and per client, and a {@code return_to} is bounded in length. Small limits here (3 per address, 5 per client); the
+ * and per client, a {@code return_to} is bounded in length, and a login must be a top-level navigation. Small limits here (3 per address, 5 per client); the
  * shipped defaults are 30 and 600 per minute.
  */
 @QuarkusTest
@@ -63,13 +63,29 @@ class AuthorizationRequestBoundsTest {
 
     @Test
     void webLoginsAreBoundedPerAddressAndTheirReturnToInLength() {
-        String longReturnTo = WebClientResource.appOrigin() + "/" + "a".repeat(2048);
+        String longReturnTo = WebClientResource.appOrigin() + "/" + "a".repeat(1024);
         login("198.51.100.1", longReturnTo)
                 .statusCode(400)
                 .body("error", equalTo("invalid_request"))
-                .body("error_description", equalTo("return_to is longer than 2048 characters"));
+                .body("error_description", equalTo("return_to is longer than 1024 characters"));
+        // Embedded as an image in some page: not a login, and nothing is stored or charged.
+        given().redirects()
+                .follow(false)
+                .header("X-Forwarded-For", "198.51.100.1")
+                .header("Sec-Fetch-Dest", "image")
+                .get("/bff/login")
+                .then()
+                .statusCode(400)
+                .body("error_description", equalTo("a login starts with a top-level navigation"));
         for (int i = 0; i < 3; i++) {
-            login("198.51.100.1", WebClientResource.appOrigin() + "/").statusCode(302);
+            given().redirects()
+                    .follow(false)
+                    .header("X-Forwarded-For", "198.51.100.1")
+                    .header("Sec-Fetch-Dest", "document")
+                    .queryParam("return_to", WebClientResource.appOrigin() + "/")
+                    .get("/bff/login")
+                    .then()
+                    .statusCode(302);
         }
         refused(login("198.51.100.1", WebClientResource.appOrigin() + "/"));
     }

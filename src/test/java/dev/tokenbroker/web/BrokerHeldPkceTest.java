@@ -196,6 +196,24 @@ class BrokerHeldPkceTest {
         assertEquals(endedBefore + 1, endedFor("invalid_login"), "the session the exchange opened was ended");
     }
 
+    @Test
+    void aScopeWithoutOpenidIsRefusedBeforeTheLoginSinceItsNonceCouldNotBeChecked() {
+        given().contentType(ContentType.URLENC)
+                .formParams(Broker.params(
+                        "client_id",
+                        CLIENT,
+                        "redirect_uri",
+                        REDIRECT,
+                        "scope",
+                        "offline_access",
+                        "code_challenge",
+                        Handles.s256(Broker.VERIFIER)))
+                .post("/oauth2/authorization-request")
+                .then()
+                .statusCode(400)
+                .body("error", equalTo("invalid_scope"));
+    }
+
     private static double endedFor(String reason) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile(
                         "(?m)^broker_sessions_ended_total\\{[^}]*reason=\"" + reason + "\"[^}]*} (\\S+)$")
