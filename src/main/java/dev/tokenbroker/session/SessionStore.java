@@ -590,14 +590,17 @@ public class SessionStore {
 
     /**
      * Ids of the sessions of one user ({@code sub}), under every key's index tag; may name sessions that have ended
-     * since (callers skip those). One SMEMBERS per configured encryption key, no SCAN.
+     * since (callers skip those). One SMEMBERS per configured encryption key, no SCAN; then, per id, whether its record
+     * still exists: an id whose record is gone (a session that idled out or reached its lifetime unseen, and whose
+     * record Redis expired an hour later) is dropped from the index, so an index holds no more than the user's
+     * sessions of the last {@code max-lifetime} plus an hour.
      */
     public java.util.Set<String> sessionsOfSubject(String subject) {
         return indexed(
                 keyRing.indexTags(subject).stream().map(keys::subjectIndex).toList());
     }
 
-    /** Ids of the sessions of one upstream session ({@code sid}); like {@link #sessionsOfSubject}. */
+    /** Ids of the sessions of one upstream session ({@code sid}); like {@link #sessionsOfSubject}, pruned alike. */
     public java.util.Set<String> sessionsOfUpstreamSession(String sid) {
         return indexed(
                 keyRing.indexTags(sid).stream().map(keys::upstreamSessionIndex).toList());
@@ -644,8 +647,15 @@ public class SessionStore {
     private java.util.Set<String> indexed(List<String> indexKeys) {
         java.util.Set<String> ids = new java.util.LinkedHashSet<>();
         for (String key : indexKeys) {
-            ids.addAll(blocking(
-                    calls.guard("read session index", redis.set(String.class).smembers(key))));
+            for (String id : blocking(
+                    calls.guard("read session index", redis.set(String.class).smembers(key)))) {
+                if (blocking(calls.guard("read session index", redis.key().exists(keys.session(id))))) {
+                    ids.add(id);
+                } else {
+                    // A past-deadline record stays listed until Redis expires it, so that a logout still ends it.
+                    forget(redis.set(String.class).srem(key, id), id);
+                }
+            }
         }
         return ids;
     }

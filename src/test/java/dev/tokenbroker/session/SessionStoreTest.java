@@ -13,9 +13,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.crypto.Handles.Handle;
+import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.session.SessionStore.Begin;
 import dev.tokenbroker.session.SessionStore.CommitOutcome;
 import dev.tokenbroker.session.SessionStore.EndReason;
+import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.quarkus.redis.datasource.RedisDataSource;
@@ -46,6 +48,9 @@ class SessionStoreTest {
 
     @Inject
     WebSessionStore webSessions;
+
+    @Inject
+    KeyRing keyRing;
 
     private static IssuedTokens issued(String accessToken, Handle handle) {
         return new IssuedTokens(accessToken, "Bearer", 3600L, "openid", null, handle.value());
@@ -162,6 +167,26 @@ class SessionStoreTest {
                         handle.sessionId(), handle.secretHash(), "clover", scope, seenVersion, owner, LOCK, null)
                 .await()
                 .indefinitely();
+    }
+
+    @Test
+    void anIndexLookupDropsTheIdsOfSessionsWhoseRecordIsGone() {
+        Handle live = newSession();
+        Handle gone = newSession();
+        // A session that idled out unseen: Redis expired its record an hour past its deadline.
+        redis.key().del(keys.session(gone.sessionId()));
+        String index = keys.subjectIndex(keyRing.indexTag("user"));
+        assertTrue(redis.set(String.class).smembers(index).contains(gone.sessionId()));
+
+        java.util.Set<String> found = store.sessionsOfSubject("user");
+
+        assertTrue(found.contains(live.sessionId()));
+        assertFalse(found.contains(gone.sessionId()));
+        Await.until(
+                "the index dropped the ended session",
+                Duration.ofSeconds(5),
+                () -> !redis.set(String.class).smembers(index).contains(gone.sessionId()));
+        assertTrue(redis.set(String.class).smembers(index).contains(live.sessionId()));
     }
 
     @Test
