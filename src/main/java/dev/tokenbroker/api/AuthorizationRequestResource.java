@@ -84,7 +84,7 @@ public class AuthorizationRequestResource {
             }
             return rateLimits
                     .admitAuthorizationRequest(client, http)
-                    .chain(() -> authorizationRequests.start(asked, redirectUri, null, loginHint, challenge))
+                    .chain(() -> authorizationRequests.start(asked, redirectUri, null, loginHint, challenge, null))
                     .map(started -> {
                         Map<String, String> body = new LinkedHashMap<>();
                         body.put("authorization_url", started.authorizationUrl().toString());

@@ -28,6 +28,7 @@ import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.Origins;
 import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.session.AuthorizationTransactions.Transaction;
 import dev.tokenbroker.token.AuthorizationRequests;
@@ -94,6 +95,7 @@ public class BffResource {
             @QueryParam("client_id") String clientId,
             @QueryParam("return_to") String returnTo,
             @HeaderParam("Sec-Fetch-Dest") String fetchDest,
+            @CookieParam(SESSION_COOKIE) String session,
             @Context UriInfo uri,
             HttpServerRequest http) {
         return Uni.createFrom().deferred(() -> {
@@ -114,7 +116,15 @@ public class BffResource {
             // Each login stores a transaction and lets one callback call the upstream: bounded per address and client.
             return rateLimits
                     .admitAuthorizationRequest(client, http)
-                    .chain(() -> authorizationRequests.start(client, redirectUri, target, null, null))
+                    // A browser that signs in again while it holds a session: the new one replaces it (the
+                    // Strict cookie comes with this same-site navigation, not with the upstream's redirect back).
+                    .chain(() -> authorizationRequests.start(
+                            client,
+                            redirectUri,
+                            target,
+                            null,
+                            null,
+                            Handles.parse(session).isPresent() ? session : null))
                     .map(started -> NoStore.headers(Response.status(302))
                             .location(started.authorizationUrl())
                             .header("Set-Cookie", cookie(LOGIN_COOKIE, started.state(), "Lax", transactionSeconds))

@@ -32,13 +32,13 @@ public class AuthorizationTransactions {
     /**
      * One authorization request. {@link #toString()} is redacted.
      *
-     * @param clientId    whose request it is
-     * @param redirectUri the redirect URI it named, which the code exchange must repeat
-     * @param returnTo    web mode: where the browser goes after the callback; null for native apps
-     */
-    /**
+     * @param clientId     whose request it is
+     * @param redirectUri  the redirect URI it named, which the code exchange must repeat
+     * @param returnTo     web mode: where the browser goes after the callback; null for native apps
      * @param appChallenge {@code pkce=broker}: the S256 challenge of the app's own verifier, which the app must show at
      *     the code exchange (the {@code state} travels in the redirect and proves nothing); null in web mode
+     * @param replaces     web mode: the handle in the session cookie of the browser that started the login, whose
+     *     session the new one replaces; null when it had none (and for native apps)
      */
     public record Transaction(
             String clientId,
@@ -47,7 +47,8 @@ public class AuthorizationTransactions {
             String codeVerifier,
             String redirectUri,
             String returnTo,
-            String appChallenge) {
+            String appChallenge,
+            String replaces) {
         @Override
         public String toString() {
             return "Transaction[client=" + clientId + "]";

@@ -56,9 +56,16 @@ public class AuthorizationRequests {
      * @param returnTo    web mode: where the browser goes afterwards, already checked against the allowlist; else null
      * @param loginHint   OIDC {@code login_hint}, or null
      * @param appChallenge {@code pkce=broker}: the S256 {@code code_challenge} of the app's own verifier; web mode: null
+     * @param replaces     web mode: the handle of the browser's session cookie, ended once the new login succeeds; or
+     *     null
      */
     public Uni<Started> start(
-            RegisteredClient client, String redirectUri, String returnTo, String loginHint, String appChallenge) {
+            RegisteredClient client,
+            String redirectUri,
+            String returnTo,
+            String loginHint,
+            String appChallenge,
+            String replaces) {
         if (!client.redirectUris().contains(redirectUri)) {
             return Uni.createFrom()
                     .failure(new BrokerException.InvalidRequest("redirect_uri is not registered for this client"));
@@ -91,7 +98,8 @@ public class AuthorizationRequests {
                 Handles.randomSecret(),
                 redirectUri,
                 returnTo,
-                appChallenge);
+                appChallenge,
+                replaces);
         Map<String, String> query = new LinkedHashMap<>();
         query.put("response_type", "code");
         query.put("client_id", client.clientId());

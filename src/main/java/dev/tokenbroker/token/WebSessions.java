@@ -12,6 +12,7 @@ import java.util.Optional;
 import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.jwt.JsonWebToken;
+import org.jboss.logging.Logger;
 
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.Clients;
@@ -36,6 +37,8 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
  */
 @Singleton
 public class WebSessions {
+
+    private static final Logger LOG = Logger.getLogger(WebSessions.class);
 
     /** The ID token claims {@code /bff/user} shows, when present. */
     static final List<String> USER_CLAIMS = List.of(
@@ -129,7 +132,27 @@ public class WebSessions {
                             .map(stored -> new SignedIn(result.handle(), transaction.returnTo()))
                             // No session may outlive a failed login: the browser never got its cookie.
                             .onFailure()
-                            .call(() -> endSession.revoke(client, result.handle(), null));
+                            .call(() -> endSession.revoke(client, result.handle(), null))
+                            .call(() -> replaced(client, transaction));
+                });
+    }
+
+    /**
+     * The session of the cookie the browser held when it started this login ends (only if that handle is still its
+     * session's, and of this client): one browser, one session. Best effort: the new login stands either way.
+     */
+    private Uni<Boolean> replaced(RegisteredClient client, Transaction transaction) {
+        if (transaction.replaces() == null) {
+            return Uni.createFrom().item(false);
+        }
+        return endSession
+                .revoke(client, transaction.replaces(), null)
+                .onFailure()
+                .recoverWithItem(e -> {
+                    LOG.warnf(
+                            "Could not end the session a new login replaces: %s",
+                            e.getClass().getSimpleName());
+                    return false;
                 });
     }
 

@@ -24,13 +24,17 @@ public final class WebLogin {
     }
 
     public static Started start(String returnTo) {
-        ExtractableResponse<Response> r = given().redirects()
-                .follow(false)
-                .queryParam("return_to", returnTo)
-                .get("/bff/login")
-                .then()
-                .statusCode(302)
-                .extract();
+        return start(returnTo, null);
+    }
+
+    /** The same from a browser that still holds the session cookie {@code session} (null: none). */
+    public static Started start(String returnTo, String session) {
+        var request = given().redirects().follow(false).queryParam("return_to", returnTo);
+        if (session != null) {
+            request.cookie(SESSION_COOKIE, session);
+        }
+        ExtractableResponse<Response> r =
+                request.get("/bff/login").then().statusCode(302).extract();
         return new Started(URI.create(r.header("Location")), r.cookie(LOGIN_COOKIE));
     }
 

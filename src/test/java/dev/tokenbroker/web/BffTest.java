@@ -25,6 +25,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -326,6 +327,28 @@ class BffTest {
                 .header("X-CSRF", "1")
                 .header("Origin", app())
                 .post("/bff/token")
+                .then()
+                .statusCode(401);
+    }
+
+    @Test
+    void aNewLoginInABrowserThatStillHoldsASessionEndsThatSession() {
+        String first = WebLogin.signIn(app() + "/");
+
+        WebLogin.Started again = WebLogin.start(app() + "/", first);
+        String second = WebLogin.callback(WebLogin.authorize(again), again.loginCookie())
+                .cookie(SESSION_COOKIE);
+
+        assertNotNull(second);
+        assertNotEquals(first.substring(0, 22), second.substring(0, 22), "a new session");
+        given().cookie(SESSION_COOKIE, second)
+                .header("X-CSRF", "1")
+                .get("/bff/user")
+                .then()
+                .statusCode(200);
+        given().cookie(SESSION_COOKIE, first)
+                .header("X-CSRF", "1")
+                .get("/bff/user")
                 .then()
                 .statusCode(401);
     }
