@@ -14,6 +14,7 @@ import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
+import io.restassured.response.ValidatableResponse;
 import okhttp3.mockwebserver.RecordedRequest;
 
 import static io.restassured.RestAssured.given;
@@ -76,17 +77,7 @@ class BrokerHeldPkceTest {
         assertEquals("erin", WebLogin.query(authorizationUrl, "login_hint"));
         URI back = openInBrowser(started.getString("authorization_url"));
 
-        Broker.token(Broker.params(
-                        "grant_type",
-                        "authorization_code",
-                        "client_id",
-                        CLIENT,
-                        "code",
-                        WebLogin.query(back, "code"),
-                        "state",
-                        WebLogin.query(back, "state"),
-                        "code_verifier",
-                        Broker.VERIFIER))
+        redeem(WebLogin.query(back, "code"), WebLogin.query(back, "state"), Broker.VERIFIER)
                 .statusCode(200)
                 .body("access_token", not(emptyOrNullString()))
                 .body("refresh_token", not(emptyOrNullString()));
@@ -102,19 +93,7 @@ class BrokerHeldPkceTest {
         String code = MockUpstreamResource.authorize(CLIENT, REDIRECT, Broker.VERIFIER);
         drain();
 
-        Broker.token(Broker.params(
-                        "grant_type",
-                        "authorization_code",
-                        "client_id",
-                        CLIENT,
-                        "code",
-                        code,
-                        "state",
-                        "s1",
-                        "code_verifier",
-                        Broker.VERIFIER))
-                .statusCode(400)
-                .body("error", equalTo("invalid_grant"));
+        redeem(code, "s1", Broker.VERIFIER).statusCode(400).body("error", equalTo("invalid_grant"));
         assertNoUpstreamCall();
     }
 
@@ -143,31 +122,11 @@ class BrokerHeldPkceTest {
                 .statusCode(400)
                 .body("error", equalTo("invalid_request"));
         // Another app that received the redirect (same custom scheme) has code and state, not the app's verifier.
-        Broker.token(Broker.params(
-                        "grant_type", "authorization_code",
-                        "client_id", CLIENT,
-                        "code", code,
-                        "state", state,
-                        "code_verifier", "x".repeat(43)))
-                .statusCode(400)
-                .body("error", equalTo("invalid_grant"));
+        redeem(code, state, "x".repeat(43)).statusCode(400).body("error", equalTo("invalid_grant"));
         assertNoUpstreamCall();
         // Knowing the state was not enough to spend it: the real app's exchange goes through, once.
-        Broker.token(Broker.params(
-                        "grant_type", "authorization_code",
-                        "client_id", CLIENT,
-                        "code", code,
-                        "state", state,
-                        "code_verifier", Broker.VERIFIER))
-                .statusCode(200);
-        Broker.token(Broker.params(
-                        "grant_type", "authorization_code",
-                        "client_id", CLIENT,
-                        "code", code,
-                        "state", state,
-                        "code_verifier", Broker.VERIFIER))
-                .statusCode(400)
-                .body("error", equalTo("invalid_grant"));
+        redeem(code, state, Broker.VERIFIER).statusCode(200);
+        redeem(code, state, Broker.VERIFIER).statusCode(400).body("error", equalTo("invalid_grant"));
     }
 
     @Test
@@ -179,17 +138,7 @@ class BrokerHeldPkceTest {
         URI back = openInBrowser(url.replace("nonce=" + nonce, "nonce=" + "n".repeat(43)));
         double endedBefore = endedFor("invalid_login");
 
-        Broker.token(Broker.params(
-                        "grant_type",
-                        "authorization_code",
-                        "client_id",
-                        CLIENT,
-                        "code",
-                        WebLogin.query(back, "code"),
-                        "state",
-                        WebLogin.query(back, "state"),
-                        "code_verifier",
-                        Broker.VERIFIER))
+        redeem(WebLogin.query(back, "code"), WebLogin.query(back, "state"), Broker.VERIFIER)
                 .statusCode(400)
                 .body("error", equalTo("invalid_grant"))
                 .body("error_description", equalTo("The ID token's nonce is not the one of this login"));
@@ -212,6 +161,16 @@ class BrokerHeldPkceTest {
                 .then()
                 .statusCode(400)
                 .body("error", equalTo("invalid_scope"));
+    }
+
+    /** The app's exchange of a code that came back with {@code state}, proving itself with {@code verifier}. */
+    private static ValidatableResponse redeem(String code, String state, String verifier) {
+        return Broker.token(Broker.params(
+                "grant_type", "authorization_code",
+                "client_id", CLIENT,
+                "code", code,
+                "state", state,
+                "code_verifier", verifier));
     }
 
     private static double endedFor(String reason) {
