@@ -74,6 +74,10 @@ public class SessionStore {
      * the result is for the same requested scope, or the last result is for the same request and fresh (reuse window)
      * or newer than what an earlier round saw;
      * {'busy', version, issued} another refresh holds the lock;
+     * {'ended', 'refresh_interrupted', …} deleted here: the lock expired without being released, so the refresh that
+     * held it may have spent the refresh token (its replica died, or its upstream call failed after the request may
+     * have been processed); unless this session's upstream has been seen to reuse refresh tokens, presenting it again
+     * could be taken upstream for theft;
      * {'locked', now, version, rt, scope, issued} the caller now holds the lock and must refresh upstream.
      * In both, issued is the stored result when the handle was retired within its grace but asked for another scope
      * (RFC 6749 §6: never a broader one), and '' otherwise: its handle is the session's current one, which a locked
@@ -83,7 +87,7 @@ public class SessionStore {
     private static final LuaScript BEGIN_REFRESH = new LuaScript(NOW + """
             local f = redis.call('HMGET', KEYS[1], 'client', 'expires', 'max_until', 'rt_until', 'cur', 'prev',
               'prev_until', 'jkt', 'version', 'refreshed', 'issued', 'iscope', 'lock', 'lock_until', 'rt', 'scope',
-              'subt', 'sidt')
+              'subt', 'sidt', 'rtreuse')
             if not f[1] or f[1] ~= ARGV[2] then return {'gone'} end
             if now >= tonumber(f[2]) then
               redis.call('DEL', KEYS[1], KEYS[2])
@@ -113,7 +117,13 @@ public class SessionStore {
             end
             local current = ''
             if grace then current = f[11] or '' end
-            if f[13] and f[13] ~= ARGV[5] and tonumber(f[14]) > now then return {'busy', f[9], current} end
+            if f[13] and f[13] ~= ARGV[5] then
+              if tonumber(f[14]) > now then return {'busy', f[9], current} end
+              if f[19] ~= '1' then
+                redis.call('DEL', KEYS[1], KEYS[2])
+                return {'ended', 'refresh_interrupted', f[15], f[17] or '', f[18] or ''}
+              end
+            end
             redis.call('HSET', KEYS[1], 'lock', ARGV[5], 'lock_until', tostring(now + tonumber(ARGV[6])))
             return {'locked', tostring(now), f[9], f[15], f[16] or '', current}""");
 
@@ -121,7 +131,8 @@ public class SessionStore {
      * The second round trip: stores the result if nobody else committed since the expected version, rotates the
      * handle secret, slides the idle deadline and releases the lock. KEYS[1] session, KEYS[2] this commit's marker
      * (same slot); ARGV[1] owner, ARGV[2] expected version, ARGV[3] issued envelope, ARGV[4] requested scope key,
-     * ARGV[5] refresh token envelope or '' to keep the stored one, ARGV[6] hash of the new handle secret or '' (no
+     * ARGV[5] refresh token envelope or '' to keep the stored one (the upstream reuses refresh tokens: noted, see
+     * {@link #BEGIN_REFRESH}), ARGV[6] hash of the new handle secret or '' (no
      * rotation), ARGV[7] rotation grace ms, ARGV[8] idle timeout ms, ARGV[9] upstream refresh token lifetime ms or ''
      * (unchanged), ARGV[10] retention ms, ARGV[11] how long the marker lives, ms.
      * Returns 1 committed, 0 version moved on, -1 session gone. Idempotent for its owner: a retry after a commit whose
@@ -139,7 +150,8 @@ public class SessionStore {
             if rtUntil ~= '0' then expires = math.min(expires, tonumber(rtUntil)) end
             redis.call('HSET', KEYS[1], 'version', tostring(tonumber(ARGV[2]) + 1), 'refreshed', tostring(now),
               'issued', ARGV[3], 'iscope', ARGV[4], 'rt_until', rtUntil, 'expires', tostring(expires))
-            if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'rt', ARGV[5]) end
+            if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'rt', ARGV[5]) redis.call('HDEL', KEYS[1], 'rtreuse')
+            else redis.call('HSET', KEYS[1], 'rtreuse', '1') end
             if ARGV[6] ~= '' then
               redis.call('HSET', KEYS[1], 'prev', f[4], 'prev_until', tostring(now + tonumber(ARGV[7])), 'cur', ARGV[6])
             end
@@ -147,6 +159,17 @@ public class SessionStore {
             redis.call('PEXPIREAT', KEYS[1], tostring(expires + tonumber(ARGV[10])))
             redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[11])
             return 1""");
+
+    /**
+     * KEYS[1] session; ARGV[1] owner. The refresh's upstream call failed after the request may have been processed
+     * there: if we still hold the lock, it expires now but stays, so the next refresh decides at once what a lock
+     * whose holder died decides when it expires ({@link #BEGIN_REFRESH}).
+     */
+    private static final LuaScript INTERRUPT = new LuaScript("""
+            if redis.call('HGET', KEYS[1], 'lock') == ARGV[1] then
+              return redis.call('HSET', KEYS[1], 'lock_until', '0')
+            end
+            return 0""");
 
     /** KEYS[1] session; ARGV[1] owner. Releases the refresh lock only if we still hold it. */
     private static final LuaScript RELEASE = new LuaScript("""
@@ -278,6 +301,7 @@ public class SessionStore {
         ADMIN("admin"),
         MAX_SESSIONS("max_sessions"),
         ABANDONED("abandoned"),
+        REFRESH_INTERRUPTED("refresh_interrupted"),
         INVALID_LOGIN("invalid_login");
 
         public final String label;
@@ -503,6 +527,12 @@ public class SessionStore {
                     }
                     return replies.get(0);
                 });
+    }
+
+    /** See {@link #INTERRUPT}. */
+    public Uni<Void> interrupt(String sessionId, String owner) {
+        return calls.guard("interrupt refresh", INTERRUPT.run(redis, List.of(keys.session(sessionId)), owner))
+                .replaceWithVoid();
     }
 
     public Uni<Void> release(String sessionId, String owner) {

@@ -32,7 +32,9 @@ import io.smallrye.mutiny.Uni;
  * or a result that is still fresh, is answered from the session; a retired handle after its grace, or a session past
  * a deadline, ends the session; otherwise the caller takes the session's refresh lock (or finds it taken, waits, and
  * asks again). The lock outlives {@link UpstreamClient#callBudget()}, the hard limit of an upstream call, plus the
- * commit's retries.</li>
+ * commit's retries. A lock that expired without being released leaves the refresh token in doubt (the refresh that
+ * held it died, or its upstream call failed after it may have been processed): the session ends, and its token is
+ * revoked, rather than be presented again, unless its upstream has been seen to reuse refresh tokens.</li>
  * <li>The lock holder calls the upstream, then commits in one script: a version compare-and-set that stores the new
  * result and refresh token, moves the handle's secret to "retired, within grace" and installs the new one, slides
  * the idle deadline and releases the lock. Who waited finds the new result through the retired handle's grace, or
@@ -186,7 +188,8 @@ public class RefreshSession {
         try {
             scope = request.scope().within(session.scope());
         } catch (BrokerException e) {
-            return releaseQuietly(sessionId, owner).chain(() -> Uni.createFrom().failure(e));
+            return quietly("release", store.release(sessionId, owner))
+                    .chain(() -> Uni.createFrom().failure(e));
         }
         return upstream.refresh(
                         client, session.refreshToken(), scope.parameter().orElse(null))
@@ -194,12 +197,13 @@ public class RefreshSession {
                 .call(() ->
                         // The upstream refresh token is dead (expired, revoked, reused): so is the session.
                         endSession.upstreamRejected(sessionId, client, session.version()))
-                .onFailure(e -> e instanceof BrokerException b
-                        && !(b instanceof BrokerException.InvalidGrant)
-                        && !b.mayHaveReachedUpstream())
-                // A request that may have reached the upstream may still be processed there, or may have rotated
-                // the token: only one that certainly never left releases the lock; otherwise it expires by itself.
-                .call(() -> releaseQuietly(sessionId, owner))
+                // Only a request that certainly never left releases the lock. One that may have been processed
+                // upstream may have spent the refresh token: its lock expires at once but stays, and the next refresh
+                // ends the session rather than present that token again, unless the upstream reuses refresh tokens.
+                .onFailure(e -> e instanceof BrokerException b && !(b instanceof BrokerException.InvalidGrant))
+                .call(e -> ((BrokerException) e).mayHaveReachedUpstream()
+                        ? quietly("interrupt", store.interrupt(sessionId, owner))
+                        : quietly("release", store.release(sessionId, owner)))
                 .chain(answer -> commitRefresh(request, handle, session, owner, scope, answer));
     }
 
@@ -314,10 +318,10 @@ public class RefreshSession {
                 issued.accessToken(), issued.tokenType(), expiresIn, issued.scope(), issued.idToken(), issued.handle());
     }
 
-    private Uni<Void> releaseQuietly(String sessionId, String owner) {
-        return store.release(sessionId, owner).onFailure().recoverWithItem(e -> {
-            // The lock expires by itself; the original outcome matters more.
-            LOG.debugf("Could not release a refresh lock: %s", e.getClass().getSimpleName());
+    /** Releasing or interrupting the lock: if Redis fails, the lock expires by itself; the original outcome matters more. */
+    private static Uni<Void> quietly(String what, Uni<Void> lockChange) {
+        return lockChange.onFailure().recoverWithItem(e -> {
+            LOG.debugf("Could not %s a refresh lock: %s", what, e.getClass().getSimpleName());
             return null;
         });
     }

@@ -1,6 +1,7 @@
 package dev.tokenbroker.api;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -453,13 +454,6 @@ class UpstreamBehaviourTest {
         assertEquals(1, upstream.refreshes().size());
     }
 
-    /** The session as stored, without its refresh lock. */
-    private Map<String, String> storedWithoutLock(String handle) {
-        Map<String, String> stored = new java.util.HashMap<>(stored(handle));
-        stored.keySet().removeAll(List.of("lock", "lock_until"));
-        return stored;
-    }
-
     @Test
     void refreshRejectedUpstreamForAnotherReasonKeepsSessionAndReleasesItsLock() {
         String handle = openSession();
@@ -476,33 +470,70 @@ class UpstreamBehaviourTest {
 
     @ParameterizedTest
     @ValueSource(ints = {502, 503, 504, 500})
-    void refreshAnsweredByAGatewayErrorKeepsSessionAndHoldsItsLock(int status) {
+    void refreshAnsweredByAGatewayErrorIsInDoubtAndItsRefreshTokenIsNeverPresentedAgain(int status) {
         String handle = openSession();
-        Map<String, String> before = stored(handle);
         upstream.upstreamFails(status, "text/plain", "busy");
         assertError(Broker.refresh(Broker.MOBILE, handle), 502, "temporarily_unavailable");
-        assertEquals(before, storedWithoutLock(handle));
-        assertTrue(locked(handle), "a gateway may answer after the upstream spent the refresh token");
+        assertRetryEndsTheSessionInsteadOfPresentingTheTokenAgain(
+                handle, "a gateway may answer after the upstream spent the refresh token");
     }
 
     @Test
-    void refreshAnsweredWithoutAnAccessTokenHoldsItsLock() {
+    void refreshAnsweredWithoutAnAccessTokenIsInDoubt() {
         String handle = openSession();
         upstream.upstreamFails(200, "application/json", "{\"token_type\":\"Bearer\"}");
         assertError(Broker.refresh(Broker.MOBILE, handle), 502, "temporarily_unavailable");
-        assertTrue(locked(handle), "a 200 means the upstream processed the refresh");
+        assertRetryEndsTheSessionInsteadOfPresentingTheTokenAgain(
+                handle, "a 200 means the upstream processed the refresh");
     }
 
     @Test
-    void refreshTimingOutKeepsSessionAndHoldsItsLockUntilItExpires() {
+    void refreshTimingOutIsInDoubt() {
         String handle = openSession();
-        Map<String, String> before = stored(handle);
         upstream.upstreamAnswersAfter(3_000);
         assertError(Broker.refresh(Broker.MOBILE, handle), 504, "temporarily_unavailable");
-        assertEquals(before, storedWithoutLock(handle));
-        assertTrue(
-                locked(handle),
-                "the upstream may still be working on (or have rotated) that refresh token: nobody may send it now");
+        assertRetryEndsTheSessionInsteadOfPresentingTheTokenAgain(
+                handle, "the upstream may still be working on (or have rotated) that refresh token");
+    }
+
+    @Test
+    void refreshInDoubtIsRetriedWhenThisSessionsUpstreamWasSeenToReuseRefreshTokens() {
+        String handle = openSession();
+        upstream.upstreamRefreshesWithoutRotation(0);
+        String next =
+                Broker.refresh(Broker.MOBILE, handle).statusCode(200).extract().path("refresh_token");
+        upstream = DuendeStubs.reset();
+        upstream.upstreamAnswersAfter(3_000);
+        assertError(refreshFor(next, "openid"), 504, "temporarily_unavailable");
+
+        upstream = DuendeStubs.reset();
+        upstream.upstreamRefreshesWithoutRotation(0);
+        refreshFor(next, "openid").statusCode(200);
+        assertEquals(1, upstream.refreshes().size(), "a token the upstream reuses may be presented again");
+    }
+
+    private static ValidatableResponse refreshFor(String handle, String scope) {
+        return Broker.token(Broker.params(
+                "grant_type", "refresh_token", "client_id", Broker.MOBILE, "refresh_token", handle, "scope", scope));
+    }
+
+    /**
+     * The upstream may have spent the session's refresh token, and this upstream has not been seen to reuse refresh
+     * tokens: the retry (at once, not after the lock's lifetime) ends the session and revokes the token in doubt.
+     */
+    private void assertRetryEndsTheSessionInsteadOfPresentingTheTokenAgain(String handle, String why) {
+        assertTrue(locked(handle), why);
+        int refreshes = upstream.refreshes().size();
+        upstream = DuendeStubs.reset();
+        upstream.upstreamRotatesRefreshToken(0);
+        upstream.upstreamAcceptsRevocation();
+        assertError(Broker.refresh(Broker.MOBILE, handle), 400, "invalid_grant");
+        assertEquals(0, upstream.refreshes().size(), why + ": never presented again (" + refreshes + " before)");
+        assertTrue(stored(handle).isEmpty(), "the session ended");
+        Await.until(
+                "the token in doubt was revoked",
+                Duration.ofSeconds(5),
+                () -> upstream.revocations().size() == 1);
     }
 
     @Test

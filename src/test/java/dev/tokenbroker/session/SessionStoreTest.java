@@ -285,8 +285,46 @@ class SessionStoreTest {
         assertInstanceOf(Begin.Busy.class, begin(handle, "owner-b"), "a stranger cannot release the lock");
         store.release(handle.sessionId(), "owner-a").await().indefinitely();
         assertInstanceOf(Begin.Locked.class, begin(handle, "owner-b"));
+    }
+
+    /**
+     * A lock that was never released (its replica died mid-refresh, or its upstream call failed after the request may
+     * have been processed) leaves the refresh token in doubt: it may be spent, and one-time tokens presented again
+     * are taken upstream for theft. The session ends instead, and the token is handed over to be revoked.
+     */
+    @Test
+    void aLockLeftInDoubtEndsTheSessionRatherThanPresentItsRefreshTokenAgain() {
+        Handle died = newSession();
+        assertInstanceOf(Begin.Locked.class, begin(died, "owner-a"));
+        expire(died, "lock_until");
+        Begin.Ended ended = assertInstanceOf(Begin.Ended.class, begin(died, "owner-b"));
+        assertEquals(EndReason.REFRESH_INTERRUPTED, ended.reason());
+        assertEquals(Optional.of("RT-0"), ended.taken().refreshToken());
+        assertFalse(redis.key().exists(keys.session(died.sessionId())), "the session ended");
+
+        Handle failed = newSession();
+        assertInstanceOf(Begin.Locked.class, begin(failed, "owner-a"));
+        store.interrupt(failed.sessionId(), "owner-b").await().indefinitely();
+        assertInstanceOf(Begin.Busy.class, begin(failed, "owner-b"), "a stranger cannot interrupt the lock");
+        store.interrupt(failed.sessionId(), "owner-a").await().indefinitely();
+        assertEquals(
+                EndReason.REFRESH_INTERRUPTED,
+                assertInstanceOf(Begin.Ended.class, begin(failed, "owner-b")).reason(),
+                "an interrupted lock is decided at once, without waiting for it to expire");
+    }
+
+    @Test
+    void aLockLeftInDoubtIsTakenOverWhenTheUpstreamWasSeenToReuseRefreshTokens() {
+        Handle handle = newSession();
+        begin(handle, "owner");
+        // The upstream answered without a new refresh token: the stored one stays valid, and may be presented again.
+        store.commitRefresh(handle.sessionId(), "owner", 0, "", issued("AT", handle), null, null, null)
+                .await()
+                .indefinitely();
+        expire(handle, "refreshed");
+        assertInstanceOf(Begin.Locked.class, begin(handle, "owner-a"));
         expire(handle, "lock_until");
-        assertInstanceOf(Begin.Locked.class, begin(handle, "owner-c"), "an expired lock is taken over");
+        assertInstanceOf(Begin.Locked.class, begin(handle, "owner-b"), "the expired lock is taken over");
     }
 
     @Test

@@ -75,6 +75,10 @@ public final class BrokerProcess implements AutoCloseable {
         return "http://127.0.0.1:" + port;
     }
 
+    public int port() {
+        return port;
+    }
+
     /** The management interface: health, metrics and (when configured) the admin API. */
     public String managementUrl() {
         return "http://127.0.0.1:" + managementPort;

@@ -31,6 +31,10 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
     private final Map<String, Boolean> spent = new ConcurrentHashMap<>();
     private final Map<String, Boolean> revoked = new ConcurrentHashMap<>();
     private final Map<String, Boolean> codes = new ConcurrentHashMap<>();
+    /** Each refresh token's grant: the code it descends from. */
+    private final Map<String, String> grants = new ConcurrentHashMap<>();
+
+    private volatile boolean revocationEndsTheGrant;
     private volatile long delayMillis;
     private final AtomicLong refreshes = new AtomicLong();
     private final AtomicLong presentedTwice = new AtomicLong();
@@ -63,6 +67,15 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
         this.delayMillis = millis;
     }
 
+    /**
+     * From now on a revocation of any refresh token, spent or not, also kills the live one of its grant (RFC 7009 §2.1
+     * allows it; Keycloak ends the client session). Off, a revocation kills only the token it names, which keeps
+     * tests of which token the broker revokes exact.
+     */
+    public void revocationEndsTheGrant(boolean ends) {
+        this.revocationEndsTheGrant = ends;
+    }
+
     /** Refresh tokens issued and neither spent nor revoked. */
     public Set<String> live() {
         return Set.copyOf(live.keySet());
@@ -85,6 +98,14 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
         String token = field(read(exchange), "token");
         if (token != null && live.remove(token) != null) {
             revoked.put(token, Boolean.TRUE);
+        }
+        String grant = token == null ? null : grants.get(token);
+        if (revocationEndsTheGrant && grant != null) {
+            for (String other : live.keySet()) {
+                if (grant.equals(grants.get(other)) && live.remove(other) != null) {
+                    revoked.put(other, Boolean.TRUE);
+                }
+            }
         }
         answer(exchange, 200, "");
     }
@@ -124,6 +145,7 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
             spent.put(presented, Boolean.TRUE);
         }
         String rt = "RT-" + UUID.randomUUID();
+        grants.put(rt, "refresh_token".equals(grant) ? grants.get(field(form, "refresh_token")) : code);
         live.put(rt, Boolean.TRUE);
         // A refresh may ask for less than the grant (RFC 6749 §6); everything else gets all of it.
         String scope = field(form, "scope") != null ? field(form, "scope") : "openid offline_access";
