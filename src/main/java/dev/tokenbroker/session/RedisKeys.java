@@ -56,6 +56,11 @@ public class RedisKeys {
         return prefix + "bclt:{" + digest + "}";
     }
 
+    /** The session a code exchange opened, by a digest of client, code and verifier, while the code could be replayed. */
+    public String redeemedCode(String digest) {
+        return prefix + "code:{" + digest + "}";
+    }
+
     /** Sorted set of one client's sessions that have not ended, scored by absolute deadline: the active-sessions gauge. */
     public String activeSessions(String clientId) {
         return prefix + "active:{" + clientId + "}";

@@ -1,6 +1,7 @@
 package dev.tokenbroker.session;
 
 import java.time.Duration;
+import java.util.Optional;
 
 import jakarta.inject.Singleton;
 
@@ -8,7 +9,10 @@ import dev.tokenbroker.crypto.Handles;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.smallrye.mutiny.Uni;
 
-/** One-time identifiers (DPoP proof {@code jti}s) seen by any replica, remembered while they could still be replayed. */
+/**
+ * One-time identifiers (DPoP proof {@code jti}s, logout tokens, authorization codes) seen by any replica, remembered
+ * while they could still be replayed.
+ */
 @Singleton
 public class ReplayCache {
 
@@ -54,6 +58,35 @@ public class ReplayCache {
                 .recoverWithItem(0)
                 .await()
                 .indefinitely();
+    }
+
+    /**
+     * Remembers which session the exchange of this code (with this verifier) opened. Only the digest is stored: the
+     * code and verifier cannot be read back.
+     */
+    public Uni<Void> rememberRedemption(
+            String clientId, String code, String verifier, String sessionId, Duration remember) {
+        return calls.guard(
+                        "record a redeemed code",
+                        redis.execute(
+                                "SET",
+                                keys.redeemedCode(redemption(clientId, code, verifier)),
+                                sessionId,
+                                "PX",
+                                Long.toString(remember.toMillis())))
+                .replaceWithVoid();
+    }
+
+    /** The session an earlier exchange of this code with this verifier opened, if it is still remembered. */
+    public Uni<Optional<String>> redeemedBefore(String clientId, String code, String verifier) {
+        return calls.guard(
+                        "look up a redeemed code",
+                        redis.execute("GET", keys.redeemedCode(redemption(clientId, code, verifier))))
+                .map(r -> Optional.ofNullable(r).map(Object::toString));
+    }
+
+    private static String redemption(String clientId, String code, String verifier) {
+        return Handles.digest(clientId + " " + code + " " + (verifier == null ? "" : verifier));
     }
 
     /** SET NX PX: true if the key was not there. */

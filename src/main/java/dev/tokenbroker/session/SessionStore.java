@@ -302,6 +302,7 @@ public class SessionStore {
         MAX_SESSIONS("max_sessions"),
         ABANDONED("abandoned"),
         REFRESH_INTERRUPTED("refresh_interrupted"),
+        CODE_REUSED("code_reused"),
         INVALID_LOGIN("invalid_login");
 
         public final String label;

@@ -101,12 +101,22 @@ public class EndSession {
         return endUnanswered(client, handle, EndReason.INVALID_LOGIN);
     }
 
+    /**
+     * RFC 6749 §4.1.2, as an authorization server does it: a code exchanged again ends the session its first exchange
+     * opened. That session's answer was lost (the app would not retry otherwise) or someone else holds the code and
+     * its verifier.
+     */
+    Uni<Void> codeReused(RegisteredClient client, String sessionId) {
+        return end(client, sessionId, EndReason.CODE_REUSED);
+    }
+
     private Uni<Void> endUnanswered(RegisteredClient client, String handle, EndReason reason) {
-        Optional<Handles.Handle> parsed = Handles.parse(handle);
-        if (parsed.isEmpty()) {
-            return Uni.createFrom().voidItem();
-        }
-        String sessionId = parsed.get().sessionId();
+        return Handles.parse(handle)
+                .map(parsed -> end(client, parsed.sessionId(), reason))
+                .orElse(Uni.createFrom().voidItem());
+    }
+
+    private Uni<Void> end(RegisteredClient client, String sessionId, EndReason reason) {
         return store.take(sessionId, client.clientId(), null, SessionStore.ANY_KEY, null)
                 .chain(taken ->
                         taken.isEmpty() ? Uni.createFrom().voidItem() : finish(sessionId, client, reason, taken.get()));

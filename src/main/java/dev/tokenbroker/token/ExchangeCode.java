@@ -1,11 +1,14 @@
 package dev.tokenbroker.token;
 
+import java.time.Duration;
+
 import jakarta.inject.Singleton;
 
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.session.ActiveSessions;
+import dev.tokenbroker.session.ReplayCache;
 import dev.tokenbroker.session.SessionStore;
 import dev.tokenbroker.upstream.TokenIdentity;
 import dev.tokenbroker.upstream.UpstreamClient;
@@ -22,6 +25,12 @@ public class ExchangeCode {
      *
      * @param dpopKey thumbprint of the key of the request's verified DPoP proof, or null: the session is bound to it
      */
+    /**
+     * How long the broker remembers which session a code opened: the longest lifetime RFC 6749 §4.1.2 recommends for a
+     * code, after which the upstream refuses it as expired anyway.
+     */
+    static final Duration CODE_LIFETIME = Duration.ofMinutes(10);
+
     public record Request(
             RegisteredClient client, String code, String redirectUri, String codeVerifier, String dpopKey) {
         @Override
@@ -37,6 +46,7 @@ public class ExchangeCode {
     private final ActiveSessions active;
     private final SessionCap cap;
     private final SessionWork work;
+    private final ReplayCache redemptions;
 
     ExchangeCode(
             UpstreamClient upstream,
@@ -45,8 +55,10 @@ public class ExchangeCode {
             EndSession endSession,
             ActiveSessions active,
             SessionCap cap,
-            SessionWork work) {
+            SessionWork work,
+            ReplayCache redemptions) {
         this.work = work;
+        this.redemptions = redemptions;
         this.active = active;
         this.cap = cap;
         this.upstream = upstream;
@@ -61,6 +73,11 @@ public class ExchangeCode {
      * open, nobody holds its handle, and the session is ended at once (reason {@code abandoned}), its upstream refresh
      * token revoked. A retry with the same code then fails upstream (codes are single-use) and the app signs in again:
      * the broker keeps no answer keyed by a code, which travelled through a browser and is the weaker secret.
+     * <p>
+     * An answer that was sent but lost on its way (a proxy, a dropped connection) looks delivered here. The app's retry
+     * of the same exchange (same code and verifier) is refused upstream; the broker then ends the session the first
+     * exchange opened, as RFC 6749 §4.1.2 asks of an authorization server, so that no session lives on that nobody
+     * holds a handle to.
      */
     public Uni<TokenResult> exchange(Request request) {
         RegisteredClient client = request.client();
@@ -74,6 +91,8 @@ public class ExchangeCode {
     private Uni<TokenResult> redeem(Request request) {
         RegisteredClient client = request.client();
         return upstream.exchangeCode(client, request.code(), request.redirectUri(), request.codeVerifier())
+                .onFailure(BrokerException.InvalidGrant.class)
+                .call(() -> endSessionOfEarlierExchange(request))
                 .chain(token ->
                         token.refreshToken() == null || token.refreshToken().isEmpty()
                                 ? Uni.createFrom().item(result(token, null))
@@ -103,7 +122,27 @@ public class ExchangeCode {
                     Audit.sessionCreated(handle.sessionId(), client.name(), request.dpopKey() != null);
                 })
                 .call(user -> capped(client, user.subject(), handle.sessionId()))
+                .call(() -> redemptions
+                        .rememberRedemption(
+                                client.clientId(),
+                                request.code(),
+                                request.codeVerifier(),
+                                handle.sessionId(),
+                                CODE_LIFETIME)
+                        .onFailure()
+                        .recoverWithNull())
                 .map(user -> result(token, handle.value()));
+    }
+
+    /** The session an earlier exchange of this code and verifier opened, if any, ends; best effort. */
+    private Uni<Void> endSessionOfEarlierExchange(Request request) {
+        return redemptions
+                .redeemedBefore(request.client().clientId(), request.code(), request.codeVerifier())
+                .chain(sessionId -> sessionId
+                        .map(id -> endSession.codeReused(request.client(), id))
+                        .orElse(Uni.createFrom().voidItem()))
+                .onFailure()
+                .recoverWithNull();
     }
 
     /** Only for a client with {@code max-sessions-per-user}: the extra Redis reads and ends run on a worker thread. */

@@ -2,6 +2,7 @@ package dev.tokenbroker.faults;
 
 import java.net.Socket;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -30,12 +31,14 @@ import static dev.tokenbroker.faults.Clients.exchangeParams;
 import static dev.tokenbroker.faults.Clients.form;
 import static dev.tokenbroker.faults.Clients.refreshParams;
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A front end that hangs up while the upstream works: the work is the session's, not the request's. Against an
+ * A front end that hangs up while the upstream works, or whose answer is lost: the work is the session's, not the
+ * request's. Against an
  * upstream with one-time refresh tokens that keeps a ledger, every test ends by checking the invariant: every refresh
  * token the upstream issued and still honours is held by exactly one session, no session holds a dead one, and no
  * spent token was ever presented again.
@@ -122,6 +125,46 @@ class ClientHangUpTest {
                 () -> upstream.revoked().size() > revokedBefore);
 
         assertEquals(abandonedBefore + 1, endedFor("abandoned"), "broker_sessions_ended_total{reason=abandoned}");
+        assertInvariant();
+    }
+
+    /**
+     * The answer was produced and sent, and never reached the app (a proxy dropped it): the broker cannot tell. The
+     * app's retry of the same exchange fails upstream (the code is spent) and ends the session the first one opened,
+     * which nobody holds a handle to. Someone with the code but another verifier ends nothing.
+     */
+    @Test
+    void exchangeWhoseAnswerIsLostAndRetriedEndsTheSessionItOpened() {
+        double reusedBefore = endedFor("code_reused");
+        String code = UUID.randomUUID().toString();
+        given().contentType("application/x-www-form-urlencoded")
+                .formParams(exchangeParams(code))
+                .post("/oauth2/token")
+                .then()
+                .statusCode(200);
+        int revokedBefore = upstream.revoked().size();
+
+        Map<String, String> otherVerifier = new HashMap<>(exchangeParams(code));
+        otherVerifier.put("code_verifier", "x".repeat(43));
+        given().contentType("application/x-www-form-urlencoded")
+                .formParams(otherVerifier)
+                .post("/oauth2/token")
+                .then()
+                .statusCode(400)
+                .body("error", equalTo("invalid_grant"));
+        assertEquals(reusedBefore, endedFor("code_reused"), "the code alone ends nothing");
+
+        given().contentType("application/x-www-form-urlencoded")
+                .formParams(exchangeParams(code))
+                .post("/oauth2/token")
+                .then()
+                .statusCode(400)
+                .body("error", equalTo("invalid_grant"));
+        Await.until(
+                "the unreachable session's refresh token was revoked",
+                Duration.ofSeconds(10),
+                () -> upstream.revoked().size() > revokedBefore);
+        assertEquals(reusedBefore + 1, endedFor("code_reused"), "broker_sessions_ended_total{reason=code_reused}");
         assertInvariant();
     }
 
