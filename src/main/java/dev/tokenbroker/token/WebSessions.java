@@ -231,30 +231,37 @@ public class WebSessions {
                                 null,
                                 client.cookieSameSite()));
             }
-            return refreshSession
-                    .refresh(new RefreshSession.Request(client, handle, RequestedScope.whole(), null))
-                    .onFailure(BrokerException.InvalidGrant.class)
-                    .transform(e -> notSignedIn())
-                    .chain(result -> {
-                        WebSession next = new WebSession(
-                                record.clientId(),
-                                Handles.parse(result.handle()).orElseThrow().secretHash(),
-                                result.idToken() != null ? result.idToken() : record.idToken(),
-                                record.claims(),
-                                result.accessToken(),
-                                result.tokenType(),
-                                expiresAt(result.expiresIn()),
-                                result.scope());
-                        return records.put(sessionId, next)
-                                .map(stored -> new AccessToken(
-                                        result.accessToken(),
-                                        result.tokenType(),
-                                        result.expiresIn() == null ? 0 : result.expiresIn(),
-                                        result.scope(),
-                                        handle.equals(result.handle()) ? null : result.handle(),
-                                        client.cookieSameSite()));
-                    });
+            // The refresh and the record's update are owned work: a browser that hangs up meanwhile finds both done.
+            return work.outlivingCaller(
+                    () -> refreshed(client, record, handle, sessionId),
+                    done -> Uni.createFrom().voidItem());
         });
+    }
+
+    private Uni<AccessToken> refreshed(RegisteredClient client, WebSession record, String handle, String sessionId) {
+        return refreshSession
+                .refresh(new RefreshSession.Request(client, handle, RequestedScope.whole(), null))
+                .onFailure(BrokerException.InvalidGrant.class)
+                .transform(e -> notSignedIn())
+                .chain(result -> {
+                    WebSession next = new WebSession(
+                            record.clientId(),
+                            Handles.parse(result.handle()).orElseThrow().secretHash(),
+                            result.idToken() != null ? result.idToken() : record.idToken(),
+                            record.claims(),
+                            result.accessToken(),
+                            result.tokenType(),
+                            expiresAt(result.expiresIn()),
+                            result.scope());
+                    return records.put(sessionId, next)
+                            .map(stored -> new AccessToken(
+                                    result.accessToken(),
+                                    result.tokenType(),
+                                    result.expiresIn() == null ? 0 : result.expiresIn(),
+                                    result.scope(),
+                                    handle.equals(result.handle()) ? null : result.handle(),
+                                    client.cookieSameSite()));
+                });
     }
 
     /**
@@ -269,17 +276,20 @@ public class WebSessions {
             return Uni.createFrom().item(Optional.empty());
         }
         String sessionId = parsed.get().sessionId();
-        return records.get(sessionId).chain(found -> {
-            if (found.isEmpty()) {
-                return Uni.createFrom().item(Optional.<URI>empty());
-            }
-            WebSession record = found.get();
-            RegisteredClient client = webClient(record, origin);
-            // The script that ends the session deletes its web-mode record too.
-            return endSession
-                    .revoke(client, handle, null)
-                    .map(ended -> ended ? endSessionUrl(client, record) : Optional.<URI>empty());
-        });
+        // Owned work from the first read on: a page that navigates away as soon as it sent its logout is logged out.
+        return work.outlivingCaller(
+                () -> records.get(sessionId).chain(found -> {
+                    if (found.isEmpty()) {
+                        return Uni.createFrom().item(Optional.<URI>empty());
+                    }
+                    WebSession record = found.get();
+                    RegisteredClient client = webClient(record, origin);
+                    // The script that ends the session deletes its web-mode record too.
+                    return endSession
+                            .revoke(client, handle, null)
+                            .map(ended -> ended ? endSessionUrl(client, record) : Optional.<URI>empty());
+                }),
+                url -> Uni.createFrom().voidItem());
     }
 
     private Optional<URI> endSessionUrl(RegisteredClient client, WebSession record) {
