@@ -43,8 +43,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Model-based: random interleavings of what real front ends do (sign in; refresh; two refreshes of one handle at
- * once, with the same or two different scopes; hang up during a refresh and retry with the same handle; hang up during a code exchange or a revocation; ask
- * for a narrower scope; revoke; use a revoked handle), each answer checked against the model, and the invariant
+ * once, with the same or two different scopes; hang up during a refresh and retry with the same handle; hang up during a code exchange or a revocation; lose
+ * an exchange's answer and retry it; retry a refresh whose upstream spent the token and failed; ask for a narrower
+ * scope; revoke; use a revoked handle), each answer checked against the model, and the invariant
  * ({@link Clients.Invariant}) checked after every step against the upstream's ledger. No step may raise a theft
  * alarm. {@code -Dmodel.steps=N} (default 400) runs more, {@code -Dmodel.seed=S} replays the printed seed's sequence
  * (the network's timing is not replayed).
@@ -62,6 +63,8 @@ class SessionModelTest {
         HANG_UP_REFRESH_THEN_RETRY,
         HANG_UP_EXCHANGE,
         HANG_UP_REVOKE,
+        LOSE_EXCHANGE_ANSWER_THEN_RETRY,
+        UPSTREAM_FAILS_AFTER_SPENDING_THEN_RETRY,
         NARROWER_SCOPE,
         REVOKE,
         USE_REVOKED
@@ -179,6 +182,28 @@ class SessionModelTest {
                 eventually(
                         "the revocation finished without its caller",
                         () -> upstream.revoked().size() > revokedUpstream);
+            }
+            case LOSE_EXCHANGE_ANSWER_THEN_RETRY -> {
+                String code = code();
+                ok(post("/oauth2/token", exchangeParams(code)));
+                int revocations = upstream.revoked().size();
+                assertEquals(400, post("/oauth2/token", exchangeParams(code)).statusCode());
+                eventually(
+                        "the session the lost answer opened ended and its token was revoked",
+                        () -> upstream.revoked().size() > revocations);
+            }
+            case UPSTREAM_FAILS_AFTER_SPENDING_THEN_RETRY -> {
+                String handle = apps.remove(app);
+                // A scope no other step asks for, so that no earlier result answers it from the reuse window.
+                Map<String, String> params = new HashMap<>(refreshParams(handle));
+                params.put("scope", "offline_access");
+                upstream.failNextRefreshAfterSpending();
+                HttpResponse<String> failed = post("/oauth2/token", params);
+                assertEquals(502, failed.statusCode(), failed.body());
+                // The token may be spent: the retry ends the session rather than present it again.
+                HttpResponse<String> retry = post("/oauth2/token", params);
+                assertEquals(400, retry.statusCode(), retry.body());
+                revoked.add(handle);
             }
             case NARROWER_SCOPE -> {
                 JsonNode answer = narrower(apps.get(app));

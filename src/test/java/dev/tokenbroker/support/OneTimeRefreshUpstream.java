@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import com.sun.net.httpserver.HttpExchange;
@@ -35,6 +36,7 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
     private final Map<String, String> grants = new ConcurrentHashMap<>();
 
     private volatile boolean revocationEndsTheGrant;
+    private final AtomicBoolean failNextRefresh = new AtomicBoolean();
     private volatile long delayMillis;
     private final AtomicLong refreshes = new AtomicLong();
     private final AtomicLong presentedTwice = new AtomicLong();
@@ -74,6 +76,14 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
      */
     public void revocationEndsTheGrant(boolean ends) {
         this.revocationEndsTheGrant = ends;
+    }
+
+    /**
+     * The next refresh spends the token it presents and then fails with a gateway's 502, before any new one is issued:
+     * the broker cannot tell whether the token was spent.
+     */
+    public void failNextRefreshAfterSpending() {
+        failNextRefresh.set(true);
     }
 
     /** Refresh tokens issued and neither spent nor revoked. */
@@ -143,6 +153,10 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
                 return;
             }
             spent.put(presented, Boolean.TRUE);
+            if (failNextRefresh.getAndSet(false)) {
+                answer(exchange, 502, "");
+                return;
+            }
         }
         String rt = "RT-" + UUID.randomUUID();
         grants.put(rt, "refresh_token".equals(grant) ? grants.get(field(form, "refresh_token")) : code);
