@@ -132,7 +132,7 @@ public class WebSessions {
                             .map(stored -> new SignedIn(result.handle(), transaction.returnTo()))
                             // No session may outlive a failed login: the browser never got its cookie.
                             .onFailure()
-                            .call(() -> endSession.revoke(client, result.handle(), null))
+                            .call(() -> endSession.loginRefused(client, result.handle()))
                             .call(() -> replaced(client, transaction));
                 });
     }

@@ -153,6 +153,29 @@ class BffTest {
         assertEquals(alarmsBefore, reuseDetected(), "no theft alarm");
     }
 
+    @Test
+    void anIdTokenWithAnotherNonceThanTheBrokerSentEndsTheNewSessionAsAnInvalidLogin() {
+        WebLogin.Started started = WebLogin.start(app() + "/");
+        String nonce = WebLogin.query(started.authorizationUrl(), "nonce");
+        // The upstream signs whatever nonce reaches it: here one the broker never sent.
+        WebLogin.Started tampered = new WebLogin.Started(
+                URI.create(started.authorizationUrl().toString().replace("nonce=" + nonce, "nonce=" + "n".repeat(43))),
+                started.loginCookie());
+        double before = endedFor("invalid_login");
+
+        ExtractableResponse<Response> r = WebLogin.callback(WebLogin.authorize(tampered), started.loginCookie());
+
+        assertNull(WebLogin.setCookie(r, SESSION_COOKIE), "no session cookie: " + r.statusCode());
+        assertEquals(before + 1, endedFor("invalid_login"), "the session the exchange opened was ended");
+    }
+
+    private static double endedFor(String reason) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                        "(?m)^broker_sessions_ended_total\\{[^}]*reason=\"" + reason + "\"[^}]*} (\\S+)$")
+                .matcher(dev.tokenbroker.support.Management.metrics());
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    }
+
     private static double reuseDetected() {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^broker_session_reuse_detected_total (\\S+)$")
                 .matcher(dev.tokenbroker.support.Management.metrics());
