@@ -57,7 +57,7 @@ public class Cors {
         List<RegisteredClient> allowing = clients.get().allowingOrigin(origin);
         boolean allowed =
                 bff ? allowing.stream().anyMatch(c -> c.mode() == BrokerConfig.ClientMode.WEB) : !allowing.isEmpty();
-        boolean preflight = ctx.request().method() == HttpMethod.OPTIONS
+        boolean preflight = HttpMethod.OPTIONS.equals(ctx.request().method())
                 && ctx.request().getHeader("Access-Control-Request-Method") != null;
         if (!allowed) {
             if (preflight) {

@@ -96,7 +96,7 @@ class MalformedRequests {
      */
     static boolean wellFormedContentType(HttpMethod method, String path, String header) {
         if (header == null) {
-            return method != HttpMethod.POST || !(path.startsWith("/oauth2/") || path.startsWith("/oidc/"));
+            return !HttpMethod.POST.equals(method) || !(path.startsWith("/oauth2/") || path.startsWith("/oidc/"));
         }
         try {
             MediaType type = MediaType.valueOf(header);

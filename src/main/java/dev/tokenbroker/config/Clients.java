@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import jakarta.enterprise.inject.Default;
 import jakarta.inject.Singleton;
 
 import io.quarkus.runtime.Startup;
@@ -18,6 +19,8 @@ import io.quarkus.runtime.Startup;
  */
 @Startup
 @Singleton
+@Default
+@CheckedAtStartup
 public class Clients {
 
     /** RFC 6749 §2.3.1 leaves the length open; Duende caps id and secret at 100 characters. */

@@ -10,13 +10,12 @@ import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
-import dev.tokenbroker.crypto.KeyRing;
 import io.quarkus.runtime.Startup;
 
 /**
  * Checks the bounds of numbers and durations ({@link ConfigBounds}) and the schemes of upstream and admin URLs
- * ({@link SecureUrls}), builds the beans that check configuration
- * (clients, key ring, trusted proxies) before anything else starts, and reports all their problems at once, one line
+ * ({@link SecureUrls}), builds the beans that check configuration ({@link CheckedAtStartup}: clients, key ring,
+ * trusted proxies) before anything else starts, and reports all their problems at once, one line
  * each, as an {@link InvalidConfiguration}; the beans themselves throw {@link IllegalArgumentException}s naming the
  * property (one line per problem).
  */
@@ -28,14 +27,12 @@ public class ConfigurationCheck {
             BrokerConfig config,
             @ConfigProperty(name = "quarkus.shutdown.timeout") Duration shutdownTimeout,
             @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration redisTimeout,
-            Instance<Clients> clients,
-            Instance<KeyRing> keyRing,
-            Instance<TrustedProxies> proxies) {
+            @CheckedAtStartup Instance<Object> checked) {
         List<String> problems = new ArrayList<>(ConfigBounds.problems(config, shutdownTimeout, redisTimeout));
         problems.addAll(SecureUrls.problems(config));
-        collect(problems, clients::get);
-        collect(problems, keyRing::get);
-        collect(problems, proxies::get);
+        for (Instance.Handle<Object> bean : checked.handles()) {
+            collect(problems, bean::get);
+        }
         if (!problems.isEmpty()) {
             throw new InvalidConfiguration(problems);
         }
@@ -44,7 +41,7 @@ public class ConfigurationCheck {
     private static void collect(List<String> problems, Supplier<?> bean) {
         try {
             // A client proxy is created lazily: toString() makes it build the bean.
-            bean.get().toString();
+            var unused = bean.get().toString();
         } catch (RuntimeException e) {
             problems.addAll(problemsOf(e).orElseThrow(() -> e));
         }

@@ -29,7 +29,7 @@ public final class SecureUrls {
         if (host == null) {
             return false;
         }
-        return scheme.equals("https") || scheme.equals("http") && isLoopbackHost(host);
+        return scheme.equals("https") || (scheme.equals("http") && isLoopbackHost(host));
     }
 
     /** {@code localhost}, an IPv4 literal in 127.0.0.0/8, or {@code ::1} (bracketed as URIs spell it, or not). */

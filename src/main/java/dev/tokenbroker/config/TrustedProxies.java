@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Pattern;
 
+import jakarta.enterprise.inject.Default;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 
@@ -19,11 +20,15 @@ import jakarta.inject.Singleton;
  * count by their {@code /64}, which one host usually holds whole.
  */
 @Singleton
+@Default
+@CheckedAtStartup
 public class TrustedProxies {
 
     private static final Pattern IPV4 = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})");
     private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]{2,45}");
 
+    // Never compared or hashed: only contains() reads the array.
+    @SuppressWarnings("ArrayRecordComponent")
     private record Block(byte[] network, int prefix) {
         boolean contains(byte[] address) {
             if (address.length != network.length) {

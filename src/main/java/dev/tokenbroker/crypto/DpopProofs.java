@@ -394,9 +394,9 @@ public final class DpopProofs {
     }
 
     private static boolean isUnreserved(char c) {
-        return c >= 'A' && c <= 'Z'
-                || c >= 'a' && c <= 'z'
-                || c >= '0' && c <= '9'
+        return (c >= 'A' && c <= 'Z')
+                || (c >= 'a' && c <= 'z')
+                || (c >= '0' && c <= '9')
                 || c == '-'
                 || c == '.'
                 || c == '_'

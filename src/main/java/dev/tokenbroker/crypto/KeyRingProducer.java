@@ -1,11 +1,13 @@
 package dev.tokenbroker.crypto;
 
+import jakarta.enterprise.inject.Default;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 
 import org.jboss.logging.Logger;
 
 import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.CheckedAtStartup;
 import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.Startup;
 
@@ -18,6 +20,8 @@ public class KeyRingProducer {
     @Produces
     @Singleton
     @Startup
+    @Default
+    @CheckedAtStartup
     KeyRing keyRing(BrokerConfig config) {
         BrokerConfig.Session session = config.session();
         if (session.encryptionKeys().isEmpty()) {

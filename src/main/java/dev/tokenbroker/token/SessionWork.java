@@ -53,10 +53,12 @@ public class SessionWork {
      * Starts the work now, on the caller's thread and context, and lets it run to its end whatever the caller does.
      * Its outcome is what the returned future completes with; cancelling that future cancels nothing.
      */
+    // One entry per started work: identity (CompletableFuture's equality) is what the set means.
+    @SuppressWarnings("CollectionUndefinedEquality")
     <T> CompletableFuture<T> start(Supplier<Uni<T>> work) {
         CompletableFuture<T> outcome = new CompletableFuture<>();
         running.add(outcome);
-        outcome.whenComplete((result, failure) -> running.remove(outcome));
+        var unused = outcome.whenComplete((result, failure) -> running.remove(outcome));
         Uni.createFrom().deferred(work::get).subscribe().with(outcome::complete, outcome::completeExceptionally);
         return outcome;
     }
@@ -72,7 +74,7 @@ public class SessionWork {
             AtomicBoolean received = new AtomicBoolean();
             return Uni.createFrom()
                     .<T>emitter(emitter -> {
-                        start(work).whenComplete((result, failure) -> {
+                        var unused = start(work).whenComplete((result, failure) -> {
                             // The emitter hands the outcome on synchronously, or drops it when the caller is gone.
                             if (failure != null) {
                                 emitter.fail(failure);

@@ -32,7 +32,7 @@ final class SingleFlight<V> {
             CompletableFuture<V> running = inFlight.putIfAbsent(key, mine);
             if (running == null) {
                 running = mine;
-                owner.start(work).whenComplete((result, failure) -> {
+                var unused = owner.start(work).whenComplete((result, failure) -> {
                     inFlight.remove(key, mine);
                     if (failure != null) {
                         mine.completeExceptionally(failure);

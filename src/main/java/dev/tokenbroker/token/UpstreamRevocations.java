@@ -119,7 +119,8 @@ public class UpstreamRevocations {
             return t;
         });
         long interval = config.pollInterval().toMillis();
-        worker.scheduleWithFixedDelay(this::poll, interval, interval, TimeUnit.MILLISECONDS);
+        // Runs until shutdown; poll() catches what it throws, so the schedule never ends by itself.
+        var unused = worker.scheduleWithFixedDelay(this::poll, interval, interval, TimeUnit.MILLISECONDS);
     }
 
     void stop(@Observes ShutdownEvent event) {

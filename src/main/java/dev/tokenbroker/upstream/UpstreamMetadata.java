@@ -141,7 +141,8 @@ public class UpstreamMetadata {
                     url,
                     e instanceof BrokerException b ? b.logDetail() : e.toString(),
                     config.discoveryRetryInterval());
-            discovery.schedule(this::discover, config.discoveryRetryInterval().toMillis(), TimeUnit.MILLISECONDS);
+            var unused = discovery.schedule(
+                    this::discover, config.discoveryRetryInterval().toMillis(), TimeUnit.MILLISECONDS);
         }
     }
 

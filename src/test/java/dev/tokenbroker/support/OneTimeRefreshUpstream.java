@@ -111,7 +111,7 @@ public final class OneTimeRefreshUpstream implements AutoCloseable {
         }
         String grant = token == null ? null : grants.get(token);
         if (revocationEndsTheGrant && grant != null) {
-            for (String other : live.keySet()) {
+            for (String other : Set.copyOf(live.keySet())) {
                 if (grant.equals(grants.get(other)) && live.remove(other) != null) {
                     revoked.put(other, Boolean.TRUE);
                 }

@@ -184,11 +184,14 @@ public final class RedisNode implements AutoCloseable {
             }
             case '*' -> {
                 int n = Integer.parseInt(rest);
+                if (n < 0) {
+                    yield null;
+                }
                 List<Object> items = new ArrayList<>();
                 for (int i = 0; i < n; i++) {
                     items.add(reply(in));
                 }
-                yield n < 0 ? null : items;
+                yield items;
             }
             default -> throw new IOException("unexpected reply " + line);
         };
