@@ -76,7 +76,8 @@ class ArchitectureTest {
                 .that()
                 .resideInAPackage("dev.tokenbroker.api..")
                 .and()
-                .haveNameNotMatching("dev\\.tokenbroker\\.api\\.(RateLimits|DpopBinding|AdminRoutes|BffResource)(\\$.*)?")
+                .haveNameNotMatching(
+                        "dev\\.tokenbroker\\.api\\.(RateLimits|DpopBinding|AdminRoutes|BffResource)(\\$.*)?")
                 .should()
                 .dependOnClassesThat()
                 .resideInAPackage("dev.tokenbroker.session..")

@@ -23,11 +23,8 @@ import io.smallrye.mutiny.Uni;
 @Singleton
 public class AuthorizationTransactions {
 
-    /** KEYS[1] transaction. Returns its value, deleted, or nil. (GETDEL needs Redis 6.2; this runs on 5.) */
-    private static final LuaScript TAKE = new LuaScript("""
-            local v = redis.call('GET', KEYS[1])
-            if v then redis.call('DEL', KEYS[1]) end
-            return v""");
+    /** {@code redis/transaction-take.lua} */
+    private static final LuaScript TAKE = LuaScript.named("transaction-take");
 
     /**
      * One authorization request. {@link #toString()} is redacted.

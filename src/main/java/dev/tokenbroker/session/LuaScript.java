@@ -1,5 +1,8 @@
 package dev.tokenbroker.session;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -8,21 +11,41 @@ import java.util.HexFormat;
 import java.util.List;
 
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.quarkus.redis.datasource.RedisDataSource;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.redis.client.Command;
 import io.vertx.mutiny.redis.client.Request;
 import io.vertx.mutiny.redis.client.Response;
 
 /**
- * A Lua script called by its SHA-1 (EVALSHA), so its source crosses the network only when a Redis server does not
- * know it yet (after a restart or failover: NOSCRIPT, then one EVAL, which also caches it there).
+ * A Lua script from {@code src/main/resources/redis/<name>.lua}, whose header names its KEYS, ARGV and reply. Called
+ * by its SHA-1 (EVALSHA), so its source crosses the network only when a Redis server does not know it yet (after a
+ * restart or failover: NOSCRIPT, then one EVAL, which also caches it there). Every script the broker runs goes through
+ * here.
  */
 final class LuaScript {
 
+    /** Where the scripts live on the class path. */
+    static final String DIRECTORY = "/redis/";
+
+    private final String name;
     private final String source;
     private final String sha;
 
-    LuaScript(String source) {
+    /** The script {@code redis/<name>.lua}; fails at class initialisation when it is missing. */
+    static LuaScript named(String name) {
+        try (InputStream in = LuaScript.class.getResourceAsStream(DIRECTORY + name + ".lua")) {
+            if (in == null) {
+                throw new IllegalStateException("no Redis script " + DIRECTORY + name + ".lua on the class path");
+            }
+            return new LuaScript(name, new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private LuaScript(String name, String source) {
+        this.name = name;
         this.source = source;
         try {
             this.sha = HexFormat.of()
@@ -32,15 +55,32 @@ final class LuaScript {
         }
     }
 
-    /** The script's text (tests check which keys it touches). */
+    /** The script's text. */
     String source() {
         return source;
+    }
+
+    @Override
+    public String toString() {
+        return "LuaScript[" + name + "]";
     }
 
     Uni<Response> run(ReactiveRedisDataSource redis, List<String> keys, String... args) {
         return redis.execute("EVALSHA", arguments(sha, keys, args))
                 .onFailure(e -> e.getMessage() != null && e.getMessage().contains("NOSCRIPT"))
                 .recoverWithUni(() -> redis.execute("EVAL", arguments(source, keys, args)));
+    }
+
+    /** The same, blocking, for callers on worker threads (the revocation outbox). */
+    Response runBlocking(RedisDataSource redis, List<String> keys, String... args) {
+        try {
+            return redis.execute("EVALSHA", arguments(sha, keys, args));
+        } catch (RuntimeException e) {
+            if (e.getMessage() == null || !e.getMessage().contains("NOSCRIPT")) {
+                throw e;
+            }
+            return redis.execute("EVAL", arguments(source, keys, args));
+        }
     }
 
     /**

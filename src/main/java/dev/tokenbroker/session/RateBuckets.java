@@ -19,33 +19,8 @@ import io.smallrye.mutiny.Uni;
 @Singleton
 public class RateBuckets {
 
-    /**
-     * KEYS buckets (of one hash tag); ARGV[1] cost, ARGV[2] {@code take} (all or nothing: refused when any bucket
-     * is over) or {@code charge} (always taken, for a cost found out afterwards: the debt is capped at one period
-     * beyond the burst), then per bucket its emission interval ms (period / requests) and its period ms.
-     * Returns {0, 0} taken, or {i, ms} refused by bucket i, which admits the request again after ms. A bucket key
-     * lives until its bucket is full again, at least 1 ms (at very high rates an emission interval is below the
-     * clock's resolution).
-     */
-    private static final LuaScript GCRA = new LuaScript("""
-            local t = redis.call('TIME')
-            local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-            local cost = tonumber(ARGV[1])
-            local tats = {}
-            for i = 1, #KEYS do
-              local interval = tonumber(ARGV[1 + 2 * i])
-              local period = tonumber(ARGV[2 + 2 * i])
-              local tat = math.max(tonumber(redis.call('GET', KEYS[i]) or '0'), now)
-              local new = tat + cost * interval
-              if ARGV[2] == 'take' and new - now > period then
-                return {i, math.ceil(new - now - period)}
-              end
-              tats[i] = math.min(new, now + 2 * period)
-            end
-            for i = 1, #KEYS do
-              redis.call('SET', KEYS[i], string.format('%.3f', tats[i]), 'PX', string.format('%d', math.max(1, math.ceil(tats[i] - now))))
-            end
-            return {0, 0}""");
+    /** {@code redis/rate-gcra.lua} */
+    private static final LuaScript GCRA = LuaScript.named("rate-gcra");
 
     /**
      * One bucket.

@@ -60,33 +60,14 @@ public class RevocationOutbox {
 
     static final String GROUP = "revokers";
 
-    /**
-     * KEYS[1] stream; ARGV group, consumer, entry id, idle millis. If the entry is in this consumer's pending list,
-     * sets its idle time (XCLAIM to itself, delivery count unchanged) and returns 1; else 0.
-     */
-    private static final String CLAIM_IF_MINE = """
-            local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
-            if #p == 0 then return 0 end
-            redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'IDLE', ARGV[4], 'JUSTID')
-            return 1""";
+    /** {@code redis/outbox-claim-if-mine.lua} */
+    private static final LuaScript CLAIM_IF_MINE = LuaScript.named("outbox-claim-if-mine");
 
-    /** KEYS[1] stream; ARGV group, entry id. Acknowledges and deletes the entry; returns XDEL's count. */
-    private static final String FINISH = """
-            redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-            return redis.call('XDEL', KEYS[1], ARGV[2])""";
+    /** {@code redis/outbox-finish.lua} */
+    private static final LuaScript FINISH = LuaScript.named("outbox-finish");
 
-    /**
-     * KEYS[1] stream; ARGV group, consumer, old entry id, then the new entry's field/value pairs. If the old entry
-     * is in this consumer's pending list, adds the new entry, acknowledges and deletes the old one, and returns the
-     * new id; else (another replica took it over) changes nothing and returns false.
-     */
-    private static final String RESCHEDULE = """
-            local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
-            if #p == 0 then return false end
-            local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
-            redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
-            redis.call('XDEL', KEYS[1], ARGV[3])
-            return id""";
+    /** {@code redis/outbox-reschedule.lua} */
+    private static final LuaScript RESCHEDULE = LuaScript.named("outbox-reschedule");
 
     /** What became of an entry whose upstream attempt failed. */
     public enum Retry {
@@ -278,13 +259,15 @@ public class RevocationOutbox {
         }
         long now = System.currentTimeMillis();
         Duration wait = backoff(attempts);
-        List<String> args = new ArrayList<>(List.of(RESCHEDULE, "1", streamKey, GROUP, consumer, entry.id()));
+        List<String> args = new ArrayList<>(List.of(GROUP, consumer, entry.id()));
         fields(entry.clientId(), entry.refreshToken(), attempts, now + wait.toMillis(), entry.since())
                 .forEach((field, value) -> {
                     args.add(field);
                     args.add(value);
                 });
-        Response r = call("reschedule revocation", () -> redis.execute("EVAL", args.toArray(String[]::new)));
+        Response r = call(
+                "reschedule revocation",
+                () -> RESCHEDULE.runBlocking(redis, List.of(streamKey), args.toArray(String[]::new)));
         if (r == null) {
             LOG.debugf("Queued upstream revocation %s was taken over by another replica", entry.id());
             return Retry.TAKEN_OVER;
@@ -331,13 +314,13 @@ public class RevocationOutbox {
     private boolean claimIfMine(String id, long idleMillis) {
         Response r = call(
                 "claim revocation",
-                () -> redis.execute(
-                        "EVAL", CLAIM_IF_MINE, "1", streamKey, GROUP, consumer, id, Long.toString(idleMillis)));
+                () -> CLAIM_IF_MINE.runBlocking(
+                        redis, List.of(streamKey), GROUP, consumer, id, Long.toString(idleMillis)));
         return r != null && r.toLong() == 1;
     }
 
     private void finish(String id) {
-        call("finish revocation", () -> redis.execute("EVAL", FINISH, "1", streamKey, GROUP, id));
+        call("finish revocation", () -> FINISH.runBlocking(redis, List.of(streamKey), GROUP, id));
     }
 
     private void gaveUp(String id, String clientId, int attempts, long since, String reason) {

@@ -36,173 +36,26 @@ public class SessionStore {
 
     private static final Logger LOG = Logger.getLogger(SessionStore.class);
 
-    /** Milliseconds of Redis' clock; scripts that read it before writing rely on effects replication (Redis ≥ 5). */
-    private static final String NOW = """
-            local t = redis.call('TIME')
-            local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-            """;
+    /** {@code redis/session-create.lua} */
+    private static final LuaScript CREATE = LuaScript.named("session-create");
 
-    /**
-     * KEYS[1] session; ARGV[1] max lifetime ms, ARGV[2] idle timeout ms, ARGV[3] upstream refresh token lifetime ms
-     * or '' if unknown, ARGV[4] retention ms, then field/value pairs.
-     */
-    private static final LuaScript CREATE = new LuaScript(NOW + """
-            local maxUntil = now + tonumber(ARGV[1])
-            local expires = math.min(maxUntil, now + tonumber(ARGV[2]))
-            local rtUntil = '0'
-            if ARGV[3] ~= '' then
-              rtUntil = tostring(now + tonumber(ARGV[3]))
-              expires = math.min(expires, tonumber(rtUntil))
-            end
-            redis.call('HSET', KEYS[1], 'created', tostring(now), 'refreshed', '0', 'version', '0',
-              'max_until', tostring(maxUntil), 'rt_until', rtUntil, 'expires', tostring(expires), unpack(ARGV, 5))
-            redis.call('PEXPIREAT', KEYS[1], tostring(expires + tonumber(ARGV[4])))
-            return 1""");
+    /** {@code redis/session-begin-refresh.lua} */
+    private static final LuaScript BEGIN_REFRESH = LuaScript.named("session-begin-refresh");
 
-    /**
-     * The first round trip of a refresh: checks the handle and decides. KEYS[1] session, KEYS[2] its web-mode record
-     * (same slot), which ends with it; ARGV[1] hash of the presented secret, ARGV[2] client id, ARGV[3] requested
-     * scope key, ARGV[4] the version an earlier round saw (or ''), ARGV[5] lock owner, ARGV[6] lock ttl ms, ARGV[7]
-     * reuse window ms, ARGV[8] DPoP key thumbprint or ''. The DPoP key is checked before the handle's secret, so
-     * that without the key even a retired handle ends nothing; the requested scope is checked before the lock is
-     * taken. Returns one of:
-     * {'gone'} no such session for this client;
-     * {'ended', reason, rt, subject tag, sid tag} deleted here: past a deadline, or a retired handle reused;
-     * {'dpop'} the session is bound to a DPoP key and the request did not prove it;
-     * {'scope'} the requested scope is not within the session's;
-     * {'cached', now, refreshed, issued} answer with the stored result: the handle was retired within its grace and
-     * the result is for the same requested scope, or the last result is for the same request and fresh (reuse window)
-     * or newer than what an earlier round saw;
-     * {'busy', version, issued} another refresh holds the lock;
-     * {'ended', 'refresh_interrupted', …} deleted here: the lock expired without being released, so the refresh that
-     * held it may have spent the refresh token (its replica died, or its upstream call failed after the request may
-     * have been processed); unless this session's upstream has been seen to reuse refresh tokens, presenting it again
-     * could be taken upstream for theft;
-     * {'locked', now, version, rt, scope, issued} the caller now holds the lock and must refresh upstream.
-     * In both, issued is the stored result when the handle was retired within its grace but asked for another scope
-     * (RFC 6749 §6: never a broader one), and '' otherwise: its handle is the session's current one, which a locked
-     * refresh answers with instead of rotating again, and with which a busy one asks again (another rotation meanwhile
-     * would end the grace of the handle it presented).
-     */
-    private static final LuaScript BEGIN_REFRESH = new LuaScript(NOW + """
-            local f = redis.call('HMGET', KEYS[1], 'client', 'expires', 'max_until', 'rt_until', 'cur', 'prev',
-              'prev_until', 'jkt', 'version', 'refreshed', 'issued', 'iscope', 'lock', 'lock_until', 'rt', 'scope',
-              'subt', 'sidt', 'rtreuse')
-            if not f[1] or f[1] ~= ARGV[2] then return {'gone'} end
-            if now >= tonumber(f[2]) then
-              redis.call('DEL', KEYS[1], KEYS[2])
-              local reason = 'idle'
-              if now >= tonumber(f[3]) then reason = 'lifetime'
-              elseif f[4] ~= '0' and now >= tonumber(f[4]) then reason = 'upstream_lifetime' end
-              return {'ended', reason, f[15], f[17] or '', f[18] or ''}
-            end
-            if f[8] and f[8] ~= '' and f[8] ~= ARGV[8] then return {'dpop'} end
-            local grace = false
-            if ARGV[1] ~= f[5] then
-              if ARGV[1] == f[6] and now < tonumber(f[7]) then grace = true
-              else
-                redis.call('DEL', KEYS[1], KEYS[2])
-                return {'ended', 'reuse', f[15], f[17] or '', f[18] or ''}
-              end
-            end
-            if grace and f[12] == ARGV[3] then return {'cached', tostring(now), f[10], f[11]} end
-            if ARGV[3] ~= '' and f[16] and f[16] ~= '' then
-              for asked in string.gmatch(ARGV[3], '%S+') do
-                if not string.find(' ' .. f[16] .. ' ', ' ' .. asked .. ' ', 1, true) then return {'scope'} end
-              end
-            end
-            if f[11] and f[12] == ARGV[3]
-                and ((ARGV[4] ~= '' and f[9] ~= ARGV[4]) or now - tonumber(f[10]) <= tonumber(ARGV[7])) then
-              return {'cached', tostring(now), f[10], f[11]}
-            end
-            local current = ''
-            if grace then current = f[11] or '' end
-            if f[13] and f[13] ~= ARGV[5] then
-              if tonumber(f[14]) > now then return {'busy', f[9], current} end
-              if f[19] ~= '1' then
-                redis.call('DEL', KEYS[1], KEYS[2])
-                return {'ended', 'refresh_interrupted', f[15], f[17] or '', f[18] or ''}
-              end
-            end
-            redis.call('HSET', KEYS[1], 'lock', ARGV[5], 'lock_until', tostring(now + tonumber(ARGV[6])))
-            return {'locked', tostring(now), f[9], f[15], f[16] or '', current}""");
+    /** {@code redis/session-commit-refresh.lua} */
+    private static final LuaScript COMMIT_REFRESH = LuaScript.named("session-commit-refresh");
 
-    /**
-     * The second round trip: stores the result if nobody else committed since the expected version, rotates the
-     * handle secret, slides the idle deadline and releases the lock. KEYS[1] session, KEYS[2] this commit's marker
-     * (same slot); ARGV[1] owner, ARGV[2] expected version, ARGV[3] issued envelope, ARGV[4] requested scope key,
-     * ARGV[5] refresh token envelope or '' to keep the stored one (the upstream reuses refresh tokens: noted, see
-     * {@link #BEGIN_REFRESH}), ARGV[6] hash of the new handle secret or '' (no
-     * rotation), ARGV[7] rotation grace ms, ARGV[8] idle timeout ms, ARGV[9] upstream refresh token lifetime ms or ''
-     * (unchanged), ARGV[10] retention ms, ARGV[11] how long the marker lives, ms.
-     * Returns 1 committed, 0 version moved on, -1 session gone. Idempotent for its owner: a retry after a commit whose
-     * reply was lost finds its marker and returns 1, even when later refreshes have moved the version on since (then
-     * the token it stored has been spent by them, not orphaned: it must not be revoked).
-     */
-    private static final LuaScript COMMIT_REFRESH = new LuaScript(NOW + """
-            local f = redis.call('HMGET', KEYS[1], 'version', 'max_until', 'rt_until', 'cur')
-            if not f[1] then return -1 end
-            if redis.call('GET', KEYS[2]) == ARGV[2] then return 1 end
-            if f[1] ~= ARGV[2] then return 0 end
-            local rtUntil = f[3]
-            if ARGV[9] ~= '' then rtUntil = tostring(now + tonumber(ARGV[9])) end
-            local expires = math.min(tonumber(f[2]), now + tonumber(ARGV[8]))
-            if rtUntil ~= '0' then expires = math.min(expires, tonumber(rtUntil)) end
-            redis.call('HSET', KEYS[1], 'version', tostring(tonumber(ARGV[2]) + 1), 'refreshed', tostring(now),
-              'issued', ARGV[3], 'iscope', ARGV[4], 'rt_until', rtUntil, 'expires', tostring(expires))
-            if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'rt', ARGV[5]) redis.call('HDEL', KEYS[1], 'rtreuse')
-            else redis.call('HSET', KEYS[1], 'rtreuse', '1') end
-            if ARGV[6] ~= '' then
-              redis.call('HSET', KEYS[1], 'prev', f[4], 'prev_until', tostring(now + tonumber(ARGV[7])), 'cur', ARGV[6])
-            end
-            if redis.call('HGET', KEYS[1], 'lock') == ARGV[1] then redis.call('HDEL', KEYS[1], 'lock', 'lock_until') end
-            redis.call('PEXPIREAT', KEYS[1], tostring(expires + tonumber(ARGV[10])))
-            redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[11])
-            return 1""");
+    /** {@code redis/session-interrupt-refresh.lua} */
+    private static final LuaScript INTERRUPT = LuaScript.named("session-interrupt-refresh");
 
-    /**
-     * KEYS[1] session; ARGV[1] owner. The refresh's upstream call failed after the request may have been processed
-     * there: if we still hold the lock, it expires now but stays, so the next refresh decides at once what a lock
-     * whose holder died decides when it expires ({@link #BEGIN_REFRESH}).
-     */
-    private static final LuaScript INTERRUPT = new LuaScript("""
-            if redis.call('HGET', KEYS[1], 'lock') == ARGV[1] then
-              return redis.call('HSET', KEYS[1], 'lock_until', '0')
-            end
-            return 0""");
+    /** {@code redis/session-release-lock.lua} */
+    private static final LuaScript RELEASE = LuaScript.named("session-release-lock");
 
-    /** KEYS[1] session; ARGV[1] owner. Releases the refresh lock only if we still hold it. */
-    private static final LuaScript RELEASE = new LuaScript("""
-            if redis.call('HGET', KEYS[1], 'lock') == ARGV[1] then
-              return redis.call('HDEL', KEYS[1], 'lock', 'lock_until')
-            end
-            return 0""");
+    /** {@code redis/session-take.lua} */
+    private static final LuaScript TAKE = LuaScript.named("session-take");
 
-    /**
-     * KEYS[1] session, KEYS[2] its web-mode record (same slot), which ends with it; ARGV[1] client id or '' for any
-     * client, ARGV[2] version or '' for any, ARGV[3] DPoP key thumbprint, '' for none, or 'any' for no check; ARGV[4] hash of a handle secret that must be the current one
-     * or the one retired within its grace, or '' for no check. Deletes the session and returns {rt, subject tag,
-     * sid tag, client id} as they were at that instant (so a refresh committed just before is revoked too), or nil when there
-     * is no such session (for that client, at that version, for that key, for that handle).
-     */
-    private static final LuaScript TAKE = new LuaScript(NOW + """
-            local f = redis.call('HMGET', KEYS[1], 'client', 'version', 'rt', 'subt', 'sidt', 'jkt', 'cur', 'prev',
-              'prev_until')
-            if not f[1] or (ARGV[1] ~= '' and f[1] ~= ARGV[1]) or (ARGV[2] ~= '' and f[2] ~= ARGV[2])
-                or (ARGV[3] ~= 'any' and (f[6] or '') ~= '' and f[6] ~= ARGV[3]) then
-              return false
-            end
-            if ARGV[4] ~= '' and ARGV[4] ~= f[7] and not (ARGV[4] == f[8] and now < tonumber(f[9])) then
-              return false
-            end
-            redis.call('DEL', KEYS[1], KEYS[2])
-            return {f[3], f[4] or '', f[5] or '', f[1]}""");
-
-    /** KEYS[1] index set; ARGV[1] session id, ARGV[2] ttl ms. The index lives as long as its newest session. */
-    private static final LuaScript INDEX = new LuaScript("""
-            redis.call('SADD', KEYS[1], ARGV[1])
-            if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-            return 1""");
+    /** {@code redis/index-add.lua} */
+    private static final LuaScript INDEX = LuaScript.named("index-add");
 
     /**
      * How long a session's record outlives its deadline. Scripts refuse it from the deadline on; until the record
@@ -530,7 +383,7 @@ public class SessionStore {
                 });
     }
 
-    /** See {@link #INTERRUPT}. */
+    /** The refresh's upstream call may have been processed: {@code redis/session-interrupt-refresh.lua}. */
     public Uni<Void> interrupt(String sessionId, String owner) {
         return calls.guard("interrupt refresh", INTERRUPT.run(redis, List.of(keys.session(sessionId)), owner))
                 .replaceWithVoid();

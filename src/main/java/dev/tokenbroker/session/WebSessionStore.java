@@ -68,15 +68,8 @@ public class WebSessionStore {
         this.calls = calls;
     }
 
-    /**
-     * KEYS[1] the session, KEYS[2] its web-mode record (same slot); ARGV[1] envelope, ARGV[2] ttl ms. Writes only while
-     * the session exists: a write that loses the race against the session's end cannot bring the record, and the access
-     * token it caches, back.
-     */
-    private static final LuaScript PUT = new LuaScript("""
-            if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-            redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-            return 1""");
+    /** {@code redis/web-session-put.lua} */
+    private static final LuaScript PUT = LuaScript.named("web-session-put");
 
     /**
      * Writes the record for {@code max-lifetime} (the session's own deadlines end it sooner), unless the session has

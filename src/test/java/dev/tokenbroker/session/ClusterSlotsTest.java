@@ -1,7 +1,8 @@
 package dev.tokenbroker.session;
 
-import java.lang.reflect.Field;
-import java.lang.reflect.Modifier;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -10,6 +11,7 @@ import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 
@@ -37,23 +39,25 @@ class ClusterSlotsTest {
      * the one that writes that record only while the session exists; and the commit, which marks itself in the
      * session's slot (RedisKeys.refreshCommit).
      */
-    private static final Set<String> SESSION_SLOT_PAIRS = Set.of(
-            "SessionStore.BEGIN_REFRESH", "SessionStore.TAKE", "WebSessionStore.PUT", "SessionStore.COMMIT_REFRESH");
+    private static final Set<String> SESSION_SLOT_PAIRS =
+            Set.of("session-begin-refresh", "session-take", "web-session-put", "session-commit-refresh");
+
+    /** Rate buckets: any number of keys, which the caller names with one hash tag (RedisKeys.rateBucket). */
+    private static final String BUCKETS = "rate-gcra";
 
     @Test
     void everyScriptTouchesOnlyItsDeclaredKeys() throws Exception {
-        Map<String, String> scripts = new TreeMap<>();
-        scripts.putAll(scripts(SessionStore.class));
-        scripts.putAll(scripts(RevocationOutbox.class));
-        scripts.putAll(scripts(WebSessionStore.class));
-        assertTrue(scripts.size() >= 8, "found the scripts: " + scripts.size());
+        Map<String, String> scripts = scripts();
+        assertTrue(scripts.size() >= 13, "found the scripts: " + scripts.size());
         for (var script : scripts.entrySet()) {
             TreeSet<String> referenced = new TreeSet<>();
             Matcher m = KEY_REF.matcher(script.getValue());
             while (m.find()) {
                 referenced.add(m.group(1));
             }
-            List<String> expected = SESSION_SLOT_PAIRS.contains(script.getKey()) ? List.of("1", "2") : List.of("1");
+            List<String> expected = script.getKey().equals(BUCKETS)
+                    ? List.of()
+                    : SESSION_SLOT_PAIRS.contains(script.getKey()) ? List.of("1", "2") : List.of("1");
             assertEquals(expected, List.copyOf(referenced), script.getKey() + "'s keys");
             Matcher undeclared = UNDECLARED_KEY.matcher(script.getValue());
             assertFalse(
@@ -102,19 +106,13 @@ class ClusterSlotsTest {
         assertEquals(2515, ZModem.generate("foo{hash_tag}"));
     }
 
-    /** The class's scripts by class and field name. */
-    private static Map<String, String> scripts(Class<?> type) throws IllegalAccessException {
+    /** Every script in src/main/resources/redis by name, without its comments. */
+    static Map<String, String> scripts() throws IOException {
         Map<String, String> sources = new TreeMap<>();
-        for (Field f : type.getDeclaredFields()) {
-            if (!Modifier.isStatic(f.getModifiers())) {
-                continue;
-            }
-            f.setAccessible(true);
-            Object value = f.get(null);
-            String source = value instanceof LuaScript script ? script.source() : value instanceof String s ? s : null;
-            // Scripts return; fragments (SessionStore.NOW, which only reads Redis' clock) are part of one.
-            if (source != null && source.contains("redis.call") && source.contains("return")) {
-                sources.put(type.getSimpleName() + "." + f.getName(), source);
+        try (Stream<Path> files = Files.list(Path.of("src", "main", "resources", "redis"))) {
+            for (Path file : files.filter(f -> f.toString().endsWith(".lua")).toList()) {
+                String name = file.getFileName().toString().replaceFirst("\\.lua$", "");
+                sources.put(name, LuaScript.named(name).source().replaceAll("(?s)--\\[\\[.*?]]|--[^\n]*", ""));
             }
         }
         return sources;
