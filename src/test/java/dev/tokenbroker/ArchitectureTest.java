@@ -20,6 +20,13 @@ class ArchitectureTest {
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
             .importPackages("dev.tokenbroker");
 
+    private static final String[] ENTRY_POINTS = {
+        "dev.tokenbroker.api.oauth2..",
+        "dev.tokenbroker.api.bff..",
+        "dev.tokenbroker.api.admin..",
+        "dev.tokenbroker.api.oidc.."
+    };
+
     @Test
     void eachLayerUsesOnlyTheLayersBelowIt() {
         layeredArchitecture()
@@ -67,6 +74,37 @@ class ArchitectureTest {
     }
 
     /**
+     * Each entry point ({@code oauth2}, {@code bff}, {@code admin}, {@code oidc}) stands on {@code api.http}, which
+     * holds what they share (filters, the error mapper, rate limits, request parsing) and knows none of them; no entry
+     * point uses another.
+     */
+    @Test
+    void entryPointsShareOnlyTheHttpPackage() {
+        noClasses()
+                .that()
+                .resideInAPackage("dev.tokenbroker.api.http..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(ENTRY_POINTS)
+                .check(MAIN);
+        for (String entryPoint : ENTRY_POINTS) {
+            noClasses()
+                    .that()
+                    .resideInAPackage(entryPoint)
+                    .should()
+                    .dependOnClassesThat()
+                    .resideInAnyPackage(others(entryPoint))
+                    .check(MAIN);
+        }
+    }
+
+    private static String[] others(String entryPoint) {
+        return java.util.Arrays.stream(ENTRY_POINTS)
+                .filter(p -> !p.equals(entryPoint))
+                .toArray(String[]::new);
+    }
+
+    /**
      * Entry points go through {@code token}; these reach the session store's types directly, each for a reason: rate
      * buckets, the DPoP replay cache, the admin API's session view and the web login's transaction.
      */
@@ -77,7 +115,8 @@ class ArchitectureTest {
                 .resideInAPackage("dev.tokenbroker.api..")
                 .and()
                 .haveNameNotMatching(
-                        "dev\\.tokenbroker\\.api\\.(RateLimits|DpopBinding|AdminRoutes|BffResource)(\\$.*)?")
+                        "dev\\.tokenbroker\\.api\\.(http\\.RateLimits|oauth2\\.DpopBinding|admin\\.AdminRoutes|bff\\.BffResource)"
+                                + "(\\$.*)?")
                 .should()
                 .dependOnClassesThat()
                 .resideInAPackage("dev.tokenbroker.session..")

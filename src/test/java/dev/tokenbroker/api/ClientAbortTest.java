@@ -58,7 +58,7 @@ class ClientAbortTest {
                         || readLog(logBefore).contains("Client closed the connection mid-request"));
 
         String log = readLog(logBefore);
-        assertTrue(log.contains("DEBUG [de.to.ap.ErrorMapper]"), log);
+        assertTrue(log.contains("DEBUG [de.to.ap.ht.ErrorMapper]"), log);
         assertFalse(log.contains("Unexpected failure"), log);
         assertFalse(log.contains(" ERROR "), log);
         assertEquals(0, serverErrors(path), "no 5xx counted");

@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.oauth2;
 
 import java.net.URI;
 import java.time.Duration;
@@ -23,7 +23,7 @@ import io.smallrye.mutiny.Uni;
  * {@code dpop=off} the header is ignored, as a server without DPoP support would (RFC 9449 §1).
  */
 @Singleton
-class DpopBinding {
+public class DpopBinding {
 
     private final DpopProofs proofs;
     private final ReplayCache replays;

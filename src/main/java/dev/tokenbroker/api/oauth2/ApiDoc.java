@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.oauth2;
 
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 
@@ -8,7 +8,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * Request shapes for the OpenAPI document only. The resource reads raw parameters (to reject repeats),
  * so these records describe the fields without being used at run time.
  */
-final class ApiDoc {
+public final class ApiDoc {
 
     private ApiDoc() {}
 

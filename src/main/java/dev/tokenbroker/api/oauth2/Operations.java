@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.oauth2;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,7 +18,7 @@ import io.smallrye.mutiny.Uni;
  * Tags and log fields are all from fixed sets (client names come from configuration), never request values.
  */
 @Singleton
-class Operations {
+public class Operations {
 
     private static final Logger LOG = Logger.getLogger(Operations.class);
 

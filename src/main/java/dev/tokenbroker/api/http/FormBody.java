@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.http;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -22,11 +22,11 @@ import dev.tokenbroker.error.BrokerException;
  * second with U+FFFD. The charset is the {@code Content-Type}'s {@code charset} parameter, UTF-8 without one (what
  * OAuth clients send; {@link MalformedRequests} has refused charsets this JVM does not know).
  */
-final class FormBody {
+public final class FormBody {
 
     private FormBody() {}
 
-    static Params parse(byte[] body, String contentType) {
+    public static Params parse(byte[] body, String contentType) {
         Charset charset = charset(contentType);
         Map<String, List<String>> values = new LinkedHashMap<>();
         int start = 0;

@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.http;
 
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
@@ -15,9 +15,8 @@ import dev.tokenbroker.error.BrokerException;
 import io.vertx.core.http.HttpClosedException;
 
 /**
- * The one RFC 6749 §5.2 JSON error body. {@link #oauthError} is what the OAuth endpoints map their
- * {@link BrokerException}s with (each resource declares its own mapper); the global mappers here cover what the
- * framework rejects before any resource runs (404, 405, 406, 415, malformed bodies) and anything unexpected.
+ * The one RFC 6749 §5.2 JSON error body, for every entry point: {@link BrokerException}s, what the framework rejects
+ * before any resource runs (404, 405, 406, 415, malformed bodies) and anything unexpected.
  * Client errors are logged at INFO without a stack, server errors at ERROR with one; a client that hung up
  * mid-request is neither (DEBUG, answered as a malformed request that nobody reads). Only the fixed public
  * description reaches the caller.
@@ -26,7 +25,23 @@ public class ErrorMapper {
 
     private static final Logger LOG = Logger.getLogger(ErrorMapper.class);
 
-    static Response oauthError(BrokerException e) {
+    private final AllowedMethods allowedMethods;
+
+    ErrorMapper(AllowedMethods allowedMethods) {
+        this.allowedMethods = allowedMethods;
+    }
+
+    /**
+     * Every entry point's {@link BrokerException}, as the RFC 6749 §5.2 body. A resource that must answer otherwise
+     * (back-channel logout) declares its own mapper, which takes precedence.
+     */
+    @ServerExceptionMapper
+    public Response broker(BrokerException e) {
+        return oauthError(e);
+    }
+
+    /** The JSON error body of {@code e}, logged as its status says. */
+    public static Response oauthError(BrokerException e) {
         if (e.status() >= 500) {
             LOG.errorf(e.getCause(), "%s (%d %s)", e.logDetail(), e.status(), e.error());
         } else {
@@ -49,7 +64,7 @@ public class ErrorMapper {
         Response.ResponseBuilder builder = body(status, "invalid_request", describe(status));
         if (status == 405) {
             // RFC 9110 §15.5.6: a 405 lists the methods the resource has.
-            AllowedMethods.forPath(uri.getPath()).ifPresent(allow -> builder.header("Allow", allow));
+            allowedMethods.forPath(uri.getPath()).ifPresent(allow -> builder.header("Allow", allow));
         }
         return builder.build();
     }

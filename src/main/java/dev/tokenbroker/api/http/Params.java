@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.http;
 
 import java.util.List;
 import java.util.Map;
@@ -10,23 +10,24 @@ import dev.tokenbroker.error.BrokerException;
  * Request parameters of one token or revocation request, from a form or a JSON object. Enforces
  * RFC 6749 §3.2: parameters must not repeat. Every value is checked here, before anything reaches the upstream.
  */
-final class Params {
+public final class Params {
 
     /** RFC 7636 §4.1 code_verifier. */
-    static final Pattern CODE_VERIFIER = Pattern.compile("[A-Za-z0-9._~-]{43,128}");
+    public static final Pattern CODE_VERIFIER = Pattern.compile("[A-Za-z0-9._~-]{43,128}");
     /** Printable ASCII, as RFC 6749 Appendix A allows for codes and tokens; bounded. */
-    static final Pattern VSCHAR = Pattern.compile("[\\x20-\\x7E]{1,2048}");
+    public static final Pattern VSCHAR = Pattern.compile("[\\x20-\\x7E]{1,2048}");
     /** RFC 6749 §3.3 scope: space-separated scope-tokens. */
-    static final Pattern SCOPE = Pattern.compile("[\\x21\\x23-\\x5B\\x5D-\\x7E]+( [\\x21\\x23-\\x5B\\x5D-\\x7E]+)*");
+    public static final Pattern SCOPE =
+            Pattern.compile("[\\x21\\x23-\\x5B\\x5D-\\x7E]+( [\\x21\\x23-\\x5B\\x5D-\\x7E]+)*");
 
     private final Map<String, List<String>> values;
 
-    Params(Map<String, List<String>> values) {
+    public Params(Map<String, List<String>> values) {
         this.values = values;
     }
 
     /** The parameter's single value, or null when absent or empty (RFC 6749 §3.1: empty counts as omitted). */
-    String optional(String name) {
+    public String optional(String name) {
         List<String> list = values.get(name);
         if (list == null || list.isEmpty()) {
             return null;
@@ -38,7 +39,7 @@ final class Params {
         return value == null || value.isEmpty() ? null : value;
     }
 
-    String required(String name) {
+    public String required(String name) {
         String value = optional(name);
         if (value == null) {
             throw new BrokerException.InvalidRequest("Parameter '" + name + "' is required");
@@ -46,7 +47,7 @@ final class Params {
         return value;
     }
 
-    String required(String name, Pattern format, String expectation) {
+    public String required(String name, Pattern format, String expectation) {
         String value = required(name);
         if (!format.matcher(value).matches()) {
             throw new BrokerException.InvalidRequest("Parameter '" + name + "' " + expectation);
@@ -54,7 +55,7 @@ final class Params {
         return value;
     }
 
-    String optional(String name, Pattern format, String expectation) {
+    public String optional(String name, Pattern format, String expectation) {
         String value = optional(name);
         if (value != null && !format.matcher(value).matches()) {
             throw new BrokerException.InvalidRequest("Parameter '" + name + "' " + expectation);

@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.bff;
 
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -22,8 +22,12 @@ import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
-import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
+import dev.tokenbroker.api.http.Cors;
+import dev.tokenbroker.api.http.ErrorMapper;
+import dev.tokenbroker.api.http.NoStore;
+import dev.tokenbroker.api.http.Params;
+import dev.tokenbroker.api.http.RateLimits;
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.Origins;
@@ -50,7 +54,7 @@ public class BffResource {
 
     public static final String SESSION_COOKIE = "__Host-tb-session";
     public static final String LOGIN_COOKIE = "__Host-tb-login";
-    public static final String CSRF_HEADER = "X-CSRF";
+    private static final String CSRF_HEADER = Cors.CSRF_HEADER;
 
     /** RFC 6749 §4.1.2.1 error codes are ASCII letters and underscores; anything else is reported as one fixed code. */
     private static final Pattern ERROR_CODE = Pattern.compile("[a-z_]{1,64}");
@@ -81,11 +85,6 @@ public class BffResource {
         this.externalBaseUrl = config.externalBaseUrl();
         this.transactionSeconds = config.web().transactionLifetime().toSeconds();
         this.sessionSeconds = config.session().maxLifetime().toSeconds();
-    }
-
-    @ServerExceptionMapper
-    Response error(BrokerException e) {
-        return ErrorMapper.oauthError(e);
     }
 
     @GET

@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.oidc;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,6 +18,10 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
+import dev.tokenbroker.api.http.ErrorMapper;
+import dev.tokenbroker.api.http.ErrorResponse;
+import dev.tokenbroker.api.http.FormBody;
+import dev.tokenbroker.api.http.NoStore;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.token.BackchannelLogout;
 import io.micrometer.core.instrument.Counter;

@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.oauth2;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -13,8 +13,11 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
-import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
+import dev.tokenbroker.api.http.FormBody;
+import dev.tokenbroker.api.http.NoStore;
+import dev.tokenbroker.api.http.Params;
+import dev.tokenbroker.api.http.RateLimits;
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.RegisteredClient;
@@ -47,11 +50,6 @@ public class AuthorizationRequestResource {
         this.rateLimits = rateLimits;
         this.clients = clients;
         this.authorizationRequests = authorizationRequests;
-    }
-
-    @ServerExceptionMapper
-    Response error(BrokerException e) {
-        return ErrorMapper.oauthError(e);
     }
 
     @POST

@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.http;
 
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.RoutingContext;
@@ -7,7 +7,7 @@ import io.vertx.ext.web.RoutingContext;
  * Answers from a Vert.x route, before RESTEasy and its mappers run: the same JSON error body and no-store headers
  * that {@link ErrorMapper} gives, and the connection closed (the rest of the request is not read).
  */
-final class RouteErrors {
+public final class RouteErrors {
 
     private RouteErrors() {}
 

@@ -1,7 +1,8 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.oauth2;
 
 import jakarta.inject.Singleton;
 
+import dev.tokenbroker.api.http.Params;
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
@@ -12,7 +13,7 @@ import io.smallrye.mutiny.Uni;
 
 /** RFC 6749 §4.1.3 with RFC 7636: every field is checked here, before the upstream can burn the code. */
 @Singleton
-class AuthorizationCodeGrant implements GrantHandler {
+public class AuthorizationCodeGrant implements GrantHandler {
 
     private final ExchangeCode exchangeCode;
     private final DpopBinding dpop;

@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.admin;
 
 import java.util.Collection;
 import java.util.EnumSet;
@@ -24,7 +24,7 @@ import io.smallrye.jwt.auth.principal.JWTAuthContextInfo;
  * {@link #enabled()} is false and the routes are never registered.
  */
 @Singleton
-class AdminAuthentication {
+public class AdminAuthentication {
 
     private static final Logger LOG = Logger.getLogger(AdminAuthentication.class);
     private static final Set<SignatureAlgorithm> ASYMMETRIC = EnumSet.complementOf(

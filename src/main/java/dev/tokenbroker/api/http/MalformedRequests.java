@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.http;
 
 import java.util.Locale;
 import java.util.Set;
@@ -35,7 +35,7 @@ import io.vertx.ext.web.Router;
  * </ul>
  */
 @Singleton
-class MalformedRequests {
+public class MalformedRequests {
 
     private static final Set<String> ASCII_COMPATIBLE = Set.of("utf-8", "us-ascii", "iso-8859-1");
     private static final Logger LOG = Logger.getLogger(MalformedRequests.class);
@@ -48,7 +48,7 @@ class MalformedRequests {
         String malformed = json.writeValueAsString(new ErrorResponse("invalid_request", ErrorMapper.describe(400)));
         String internal = json.writeValueAsString(new ErrorResponse("server_error", "Internal error"));
 
-        router.route().order(Integer.MIN_VALUE + 1).handler(ctx -> {
+        router.route().order(FilterOrder.REQUEST_SHAPE).handler(ctx -> {
             String path = ctx.request().path();
             if (path == null
                     || !path.startsWith("/")
@@ -62,7 +62,7 @@ class MalformedRequests {
             }
         });
 
-        router.route().order(Integer.MIN_VALUE).failureHandler(ctx -> {
+        router.route().order(FilterOrder.FAILURES).failureHandler(ctx -> {
             int status = ctx.statusCode();
             if (ctx.response().headWritten()) {
                 // Too late for any answer (the failure came after the response started): end the exchange.

@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.http;
 
 import java.time.Duration;
 import java.util.Optional;
@@ -26,7 +26,7 @@ import io.vertx.ext.web.Router;
  * that were already in flight (a refresh waiting for the upstream, then its commit) finish here.
  */
 @Singleton
-class Draining {
+public class Draining {
 
     private static final Logger LOG = Logger.getLogger(Draining.class);
 
@@ -42,7 +42,7 @@ class Draining {
     void install(@Observes Router router, ObjectMapper json) throws JsonProcessingException {
         String body = json.writeValueAsString(
                 new ErrorResponse("temporarily_unavailable", "The broker is shutting down, retry"));
-        router.route().order(Integer.MIN_VALUE + 1).handler(ctx -> {
+        router.route().order(FilterOrder.DRAINING).handler(ctx -> {
             if (draining && !ctx.normalizedPath().startsWith("/q/")) {
                 ctx.response()
                         .setStatusCode(503)

@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.http;
 
 import java.lang.reflect.Method;
 import java.util.Arrays;
@@ -9,28 +9,37 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
+import jakarta.enterprise.inject.Any;
+import jakarta.enterprise.inject.spi.Bean;
+import jakarta.enterprise.inject.spi.BeanManager;
+import jakarta.inject.Singleton;
 import jakarta.ws.rs.HttpMethod;
 import jakarta.ws.rs.Path;
 
 /**
- * The {@code Allow} header of a 405 (RFC 9110 §15.5.6), read from the resource classes' JAX-RS annotations: the
- * framework's 405 does not carry it. A resource with literal paths is listed in {@link #RESOURCES}; paths with
- * templates are not matched (no header then).
+ * The {@code Allow} header of a 405 (RFC 9110 §15.5.6), read at startup from the JAX-RS annotations of every resource
+ * (every bean whose class carries {@link Path}): the framework's 405 does not carry it, and a new entry point gets it
+ * without being listed anywhere. Paths with templates are not matched (no header then).
  */
-final class AllowedMethods {
+@Singleton
+class AllowedMethods {
 
-    private static final Class<?>[] RESOURCES = {TokenResource.class, BackchannelLogoutResource.class};
+    private final Map<String, String> byPath;
 
-    private static final Map<String, String> BY_PATH = index(RESOURCES);
-
-    private AllowedMethods() {}
-
-    /** The methods the path answers to, comma-separated, if one of {@link #RESOURCES} has it. */
-    static Optional<String> forPath(String path) {
-        return Optional.ofNullable(BY_PATH.get(normalise(path)));
+    AllowedMethods(BeanManager beans) {
+        byPath = index(beans.getBeans(Object.class, Any.Literal.INSTANCE).stream()
+                .map(Bean::getBeanClass)
+                .filter(type -> type.isAnnotationPresent(Path.class))
+                .distinct()
+                .toArray(Class<?>[]::new));
     }
 
-    static Map<String, String> index(Class<?>... resources) {
+    /** The methods the path answers to, comma-separated, if a resource has it. */
+    Optional<String> forPath(String path) {
+        return Optional.ofNullable(byPath.get(normalise(path)));
+    }
+
+    private static Map<String, String> index(Class<?>... resources) {
         Map<String, Set<String>> methods = new TreeMap<>();
         for (Class<?> resource : resources) {
             Path base = resource.getAnnotation(Path.class);

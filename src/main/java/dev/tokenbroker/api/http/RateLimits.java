@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.http;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,12 +30,12 @@ import io.vertx.core.http.HttpServerRequest;
  * transaction are bounded as well by default ({@link #admitAuthorizationRequest}).
  */
 @Singleton
-class RateLimits {
+public class RateLimits {
 
     private static final Logger LOG = Logger.getLogger(RateLimits.class);
 
     /** What a request was admitted under; a failed code exchange charges them again. */
-    static final class Admission {
+    public static final class Admission {
         private static final Admission UNLIMITED = new Admission(List.of());
         private static final Uni<Admission> UNLIMITED_ITEM = Uni.createFrom().item(UNLIMITED);
 
@@ -88,7 +88,7 @@ class RateLimits {
      * the bounds of {@code broker.web.authorization-requests}, per address and per client, and the client's own limits
      * as for any request, in one round trip.
      */
-    Uni<Void> admitAuthorizationRequest(RegisteredClient client, HttpServerRequest http) {
+    public Uni<Void> admitAuthorizationRequest(RegisteredClient client, HttpServerRequest http) {
         List<Bucket> buckets = new ArrayList<>(4);
         Duration period = authorizationRequests.period();
         if (authorizationRequests.perClient() > 0) {
@@ -112,7 +112,7 @@ class RateLimits {
     }
 
     /** Takes one request from the client's buckets; fails with {@link BrokerException.RateLimited} when one is empty. */
-    Uni<Admission> admit(RegisteredClient client, HttpServerRequest http) {
+    public Uni<Admission> admit(RegisteredClient client, HttpServerRequest http) {
         List<Bucket> buckets = clientBuckets(client, http);
         if (buckets.isEmpty()) {
             return Admission.UNLIMITED_ITEM;
@@ -167,7 +167,7 @@ class RateLimits {
      * Charges a code exchange that ended in {@code invalid_grant} the rest of {@code failed-exchange-cost}. Best
      * effort: the caller's answer does not depend on it.
      */
-    Uni<Void> failedExchange(Admission admission) {
+    public Uni<Void> failedExchange(Admission admission) {
         if (admission.buckets.isEmpty() || failedExchangeCost <= 1) {
             return Uni.createFrom().voidItem();
         }

@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.oauth2;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,7 +20,6 @@ import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
-import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -28,6 +27,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 
+import dev.tokenbroker.api.http.ErrorResponse;
+import dev.tokenbroker.api.http.FormBody;
+import dev.tokenbroker.api.http.NoStore;
+import dev.tokenbroker.api.http.Params;
+import dev.tokenbroker.api.http.RateLimits;
 import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
@@ -70,12 +74,6 @@ public class TokenResource {
         this.strictJson = json.reader()
                 .with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
                 .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-    }
-
-    /** RFC 6749 §5.2 bodies for this resource's failures; other endpoints map their own. */
-    @ServerExceptionMapper
-    Response oauthError(BrokerException e) {
-        return ErrorMapper.oauthError(e);
     }
 
     @POST

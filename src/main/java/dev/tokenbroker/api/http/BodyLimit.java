@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.http;
 
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
@@ -18,7 +18,7 @@ import io.vertx.ext.web.Router;
  * a chunked body over the limit still gets Vert.x's bare 413.
  */
 @Singleton
-class BodyLimit {
+public class BodyLimit {
 
     void install(
             @Observes Router router,
@@ -28,7 +28,7 @@ class BodyLimit {
         long limit = maxBodySize.asLongValue();
         // The one error body, serialised once: this route runs before RESTEasy and its mappers.
         String body = json.writeValueAsString(new ErrorResponse("invalid_request", ErrorMapper.describe(413)));
-        router.route().order(Integer.MIN_VALUE).handler(ctx -> {
+        router.route().order(FilterOrder.BODY_LIMIT).handler(ctx -> {
             String declared = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
             if (declared != null && isOver(declared, limit)) {
                 RouteErrors.send(ctx, 413, body);

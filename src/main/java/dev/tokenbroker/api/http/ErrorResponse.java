@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.http;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 

@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.http;
 
 import java.util.UUID;
 import java.util.regex.Pattern;
@@ -14,7 +14,7 @@ import org.jboss.resteasy.reactive.server.ServerResponseFilter;
  * A request id on every log line of a request (MDC {@code request_id}) and in the {@code X-Request-Id}
  * response header. A caller's well-formed {@code X-Request-Id} is kept, so ids follow requests across services.
  */
-class RequestIds {
+public class RequestIds {
 
     static final String HEADER = "X-Request-Id";
     private static final Pattern ACCEPTED = Pattern.compile("[A-Za-z0-9._-]{1,64}");

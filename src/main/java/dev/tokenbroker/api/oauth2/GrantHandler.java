@@ -1,5 +1,6 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.oauth2;
 
+import dev.tokenbroker.api.http.Params;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.token.TokenResult;
 import io.smallrye.mutiny.Uni;
@@ -8,7 +9,7 @@ import io.smallrye.mutiny.Uni;
  * One grant type of {@code POST /oauth2/token}: reads and checks its parameters, then calls its use case. A new
  * grant type is a new handler bean; {@link TokenResource} finds it by {@link #grantType()}.
  */
-interface GrantHandler {
+public interface GrantHandler {
 
     /** The {@code grant_type} value it handles. */
     String grantType();

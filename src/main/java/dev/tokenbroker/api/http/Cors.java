@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.http;
 
 import java.util.List;
 
@@ -27,7 +27,10 @@ public class Cors {
     static final String OAUTH_METHODS = "POST";
     static final String OAUTH_HEADERS = "Content-Type, DPoP";
     static final String BFF_METHODS = "GET, POST";
-    static final String BFF_HEADERS = BffResource.CSRF_HEADER;
+    /** The header a web app's pages send to every {@code /bff} call that changes state; cross-site forms cannot. */
+    public static final String CSRF_HEADER = "X-CSRF";
+
+    static final String BFF_HEADERS = CSRF_HEADER;
     /** How long a browser may cache a preflight answer. */
     static final String MAX_AGE = "600";
 
@@ -43,8 +46,8 @@ public class Cors {
 
     void install(@Observes Router router) {
         // Before Quarkus REST's routes, so that preflights never reach the resources (which would answer 405).
-        router.route("/oauth2/*").order(-100).handler(ctx -> handle(ctx, false));
-        router.route("/bff/*").order(-100).handler(ctx -> handle(ctx, true));
+        router.route("/oauth2/*").order(FilterOrder.CORS).handler(ctx -> handle(ctx, false));
+        router.route("/bff/*").order(FilterOrder.CORS).handler(ctx -> handle(ctx, true));
     }
 
     private void handle(RoutingContext ctx, boolean bff) {

@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.admin;
 
 import java.util.List;
 import java.util.Map;
@@ -13,6 +13,7 @@ import org.jboss.logging.Logger;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.tokenbroker.api.http.ErrorResponse;
 import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.session.SessionStore.SessionInfo;
@@ -34,7 +35,7 @@ import io.vertx.ext.web.RoutingContext;
  * when Redis fails.
  */
 @Singleton
-class AdminRoutes {
+public class AdminRoutes {
 
     private static final Logger LOG = Logger.getLogger(AdminRoutes.class);
     /** Session ids are base64url hashes (see {@code Handles}). */

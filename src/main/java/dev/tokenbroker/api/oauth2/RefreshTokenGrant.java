@@ -1,7 +1,8 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.oauth2;
 
 import jakarta.inject.Singleton;
 
+import dev.tokenbroker.api.http.Params;
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
@@ -12,7 +13,7 @@ import io.smallrye.mutiny.Uni;
 
 /** RFC 6749 §6 with the broker's handle as the refresh token. */
 @Singleton
-class RefreshTokenGrant implements GrantHandler {
+public class RefreshTokenGrant implements GrantHandler {
 
     private final RefreshSession refreshSession;
     private final DpopBinding dpop;

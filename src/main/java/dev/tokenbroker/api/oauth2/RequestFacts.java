@@ -1,4 +1,4 @@
-package dev.tokenbroker.api;
+package dev.tokenbroker.api.oauth2;
 
 /**
  * What a grant handler may need to know about the HTTP request beyond its parameters.
@@ -7,7 +7,7 @@ package dev.tokenbroker.api;
  * @param path      the request path, e.g. {@code /oauth2/token}
  * @param dpopProof the {@code DPoP} header's value, or null
  */
-record RequestFacts(String method, String path, String dpopProof) {
+public record RequestFacts(String method, String path, String dpopProof) {
 
     @Override
     public String toString() {
