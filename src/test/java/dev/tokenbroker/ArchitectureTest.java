@@ -2,9 +2,15 @@ package dev.tokenbroker;
 
 import org.junit.jupiter.api.Test;
 
+import com.tngtech.archunit.core.domain.JavaCall;
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.domain.properties.HasName;
+import com.tngtech.archunit.core.domain.properties.HasOwner;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+
+import io.smallrye.mutiny.Uni;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
@@ -37,6 +43,8 @@ class ArchitectureTest {
                 .definedBy("dev.tokenbroker.token..")
                 .layer("session")
                 .definedBy("dev.tokenbroker.session..")
+                .layer("redis")
+                .definedBy("dev.tokenbroker.redis..")
                 .layer("upstream")
                 .definedBy("dev.tokenbroker.upstream..")
                 .layer("crypto")
@@ -50,10 +58,12 @@ class ArchitectureTest {
                 .whereLayer("api")
                 .mayNotBeAccessedByAnyLayer()
                 .whereLayer("api")
-                .mayOnlyAccessLayers("token", "session", "crypto", "config", "error")
+                .mayOnlyAccessLayers("token", "session", "redis", "crypto", "config", "error")
                 .whereLayer("token")
-                .mayOnlyAccessLayers("session", "upstream", "crypto", "config", "error")
+                .mayOnlyAccessLayers("session", "redis", "upstream", "crypto", "config", "error")
                 .whereLayer("session")
+                .mayOnlyAccessLayers("redis", "crypto", "config", "error")
+                .whereLayer("redis")
                 .mayOnlyAccessLayers("crypto", "config", "error")
                 .whereLayer("upstream")
                 .mayOnlyAccessLayers("config", "error")
@@ -105,11 +115,34 @@ class ArchitectureTest {
     }
 
     /**
-     * Entry points go through {@code token}; these reach the session store's types directly, each for a reason: rate
-     * buckets, the DPoP replay cache, the admin API's session view and the web login's transaction.
+     * Whether a call waits is visible in its type: the stores ({@code session}, {@code redis}) return {@link Uni}s
+     * and never wait on one themselves (the revocation outbox and the active-sessions gauge, which run on their own
+     * threads, use the blocking Redis client, whose types say so); a caller on a worker thread awaits explicitly. The
+     * entry points that run on the event loop ({@code api.oauth2}, {@code api.bff}, {@code api.http}) never await.
      */
     @Test
-    void entryPointsReachTheSessionLayerOnlyWhereNamed() {
+    void onlyWorkerThreadCodeAwaitsAUni() {
+        noClasses()
+                .that()
+                .resideInAnyPackage(
+                        "dev.tokenbroker.session..",
+                        "dev.tokenbroker.redis..",
+                        "dev.tokenbroker.api.oauth2..",
+                        "dev.tokenbroker.api.bff..",
+                        "dev.tokenbroker.api.http..")
+                .should()
+                .callMethodWhere(JavaCall.Predicates.target(HasName.Predicates.name("await"))
+                        .and(JavaCall.Predicates.target(
+                                HasOwner.Predicates.With.owner(JavaClass.Predicates.assignableTo(Uni.class)))))
+                .check(MAIN);
+    }
+
+    /**
+     * Entry points go through {@code token}; these reach the stores ({@code session}, {@code redis}) directly, each for
+     * a reason: rate buckets, the DPoP replay cache, the admin API's session view and the web login's transaction.
+     */
+    @Test
+    void entryPointsReachTheStoresOnlyWhereNamed() {
         noClasses()
                 .that()
                 .resideInAPackage("dev.tokenbroker.api..")
@@ -119,7 +152,7 @@ class ArchitectureTest {
                                 + "(\\$.*)?")
                 .should()
                 .dependOnClassesThat()
-                .resideInAPackage("dev.tokenbroker.session..")
+                .resideInAnyPackage("dev.tokenbroker.session..", "dev.tokenbroker.redis..")
                 .check(MAIN);
     }
 }

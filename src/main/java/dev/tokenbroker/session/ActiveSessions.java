@@ -8,6 +8,7 @@ import org.jboss.logging.Logger;
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.redis.RedisKeys;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -11,6 +11,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.crypto.KeyRing;
+import dev.tokenbroker.redis.LuaScript;
+import dev.tokenbroker.redis.RedisCalls;
+import dev.tokenbroker.redis.RedisKeys;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.smallrye.mutiny.Uni;
 

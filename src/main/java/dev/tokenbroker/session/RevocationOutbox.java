@@ -15,6 +15,8 @@ import org.jboss.logging.Logger;
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.redis.LuaScript;
+import dev.tokenbroker.redis.RedisKeys;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

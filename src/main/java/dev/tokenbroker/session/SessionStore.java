@@ -16,9 +16,13 @@ import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.crypto.Handles.Handle;
 import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.redis.LuaScript;
+import dev.tokenbroker.redis.RedisCalls;
+import dev.tokenbroker.redis.RedisKeys;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.redis.client.Response;
 
@@ -460,16 +464,19 @@ public class SessionStore {
      *
      * @param clientId only a session of this client, or null for any
      */
-    public Optional<Owned> takeOwned(String sessionId, String clientId) {
-        Response r = blocking(calls.guard(
-                "delete session",
-                TAKE.run(redis, sessionAndWebRecord(sessionId), nullToEmpty(clientId), "", ANY_KEY, "")));
-        if (r == null) {
-            return Optional.empty();
-        }
-        return Optional.of(new Owned(
-                r.get(3).toString(),
-                taken(sessionId, r.get(0), r.get(1).toString(), r.get(2).toString())));
+    public Uni<Optional<Owned>> takeOwned(String sessionId, String clientId) {
+        return calls.guard(
+                        "delete session",
+                        TAKE.run(redis, sessionAndWebRecord(sessionId), nullToEmpty(clientId), "", ANY_KEY, ""))
+                .map(r -> r == null
+                        ? Optional.empty()
+                        : Optional.of(new Owned(
+                                r.get(3).toString(),
+                                taken(
+                                        sessionId,
+                                        r.get(0),
+                                        r.get(1).toString(),
+                                        r.get(2).toString()))));
     }
 
     /**
@@ -479,13 +486,13 @@ public class SessionStore {
      * record Redis expired an hour later) is dropped from the index, so an index holds no more than the user's
      * sessions of the last {@code max-lifetime} plus an hour.
      */
-    public java.util.Set<String> sessionsOfSubject(String subject) {
+    public Uni<java.util.Set<String>> sessionsOfSubject(String subject) {
         return indexed(
                 keyRing.indexTags(subject).stream().map(keys::subjectIndex).toList());
     }
 
     /** Ids of the sessions of one upstream session ({@code sid}); like {@link #sessionsOfSubject}, pruned alike. */
-    public java.util.Set<String> sessionsOfUpstreamSession(String sid) {
+    public Uni<java.util.Set<String>> sessionsOfUpstreamSession(String sid) {
         return indexed(
                 keyRing.indexTags(sid).stream().map(keys::upstreamSessionIndex).toList());
     }
@@ -504,11 +511,22 @@ public class SessionStore {
             boolean dpopBound) {}
 
     /** The session's metadata; empty when there is no such session (or it is past its deadline). */
-    public Optional<SessionInfo> info(String sessionId) {
-        java.util.Map<String, String> f = blocking(calls.guard(
-                "read session",
-                redis.hash(String.class)
-                        .hmget(keys.session(sessionId), "client", "created", "refreshed", "expires", "scope", "jkt")));
+    public Uni<Optional<SessionInfo>> info(String sessionId) {
+        return calls.guard(
+                        "read session",
+                        redis.hash(String.class)
+                                .hmget(
+                                        keys.session(sessionId),
+                                        "client",
+                                        "created",
+                                        "refreshed",
+                                        "expires",
+                                        "scope",
+                                        "jkt"))
+                .map(f -> info(sessionId, f));
+    }
+
+    private static Optional<SessionInfo> info(String sessionId, java.util.Map<String, String> f) {
         String client = f.get("client");
         if (client == null || f.get("expires") == null) {
             return Optional.empty();
@@ -528,20 +546,28 @@ public class SessionStore {
                 !nullToEmpty(f.get("jkt")).isEmpty()));
     }
 
-    private java.util.Set<String> indexed(List<String> indexKeys) {
-        java.util.Set<String> ids = new java.util.LinkedHashSet<>();
-        for (String key : indexKeys) {
-            for (String id : blocking(
-                    calls.guard("read session index", redis.set(String.class).smembers(key)))) {
-                if (blocking(calls.guard("read session index", redis.key().exists(keys.session(id))))) {
-                    ids.add(id);
-                } else {
-                    // A past-deadline record stays listed until Redis expires it, so that a logout still ends it.
-                    forget(redis.set(String.class).srem(key, id), id);
-                }
-            }
-        }
-        return ids;
+    private Uni<java.util.Set<String>> indexed(List<String> indexKeys) {
+        return Multi.createFrom()
+                .iterable(indexKeys)
+                .onItem()
+                .transformToMultiAndConcatenate(key -> calls.guard(
+                                "read session index", redis.set(String.class).smembers(key))
+                        .onItem()
+                        .transformToMulti(ids -> Multi.createFrom().iterable(ids))
+                        .onItem()
+                        .transformToUniAndConcatenate(id -> calls.guard(
+                                        "read session index", redis.key().exists(keys.session(id)))
+                                .map(exists -> {
+                                    if (!exists) {
+                                        // A past-deadline record stays listed until Redis expires it, so that a
+                                        // logout still ends it.
+                                        forget(redis.set(String.class).srem(key, id), id);
+                                    }
+                                    return exists ? id : "";
+                                })))
+                .filter(id -> !id.isEmpty())
+                .collect()
+                .in(java.util.LinkedHashSet::new, java.util.Set::add);
     }
 
     private Begin.Ended.Taken taken(String sessionId, Response rtEnvelope, String subjectTag, String sidTag) {
@@ -584,11 +610,6 @@ public class SessionStore {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("stored issued tokens are not JSON");
         }
-    }
-
-    /** For the broker's own, rarer decisions (logout, admin), which run on worker threads, never the event loop. */
-    private static <T> T blocking(Uni<T> call) {
-        return call.await().indefinitely();
     }
 
     /**

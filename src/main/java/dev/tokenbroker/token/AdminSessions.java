@@ -41,8 +41,11 @@ public class AdminSessions {
     /** The user's live sessions, oldest first. */
     public List<SessionInfo> list(String caller, String subject, String clientId) {
         List<SessionInfo> sessions = new ArrayList<>();
-        for (String id : store.sessionsOfSubject(subject)) {
+        // Runs on a worker thread (the admin API): waiting for Redis here is fine.
+        for (String id : store.sessionsOfSubject(subject).await().indefinitely()) {
             store.info(id)
+                    .await()
+                    .indefinitely()
                     .filter(i -> clientId == null || clientId.equals(i.clientId()))
                     .ifPresent(sessions::add);
         }
@@ -61,7 +64,7 @@ public class AdminSessions {
     /** "Log out everywhere": every session of the user, or only those of one client. @return how many ended */
     public int endAll(String caller, String subject, String clientId) {
         int ended = 0;
-        for (String id : store.sessionsOfSubject(subject)) {
+        for (String id : store.sessionsOfSubject(subject).await().indefinitely()) {
             if (endSession.endByBroker(id, clientId, EndReason.ADMIN).isPresent()) {
                 ended++;
             }

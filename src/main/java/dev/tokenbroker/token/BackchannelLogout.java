@@ -10,7 +10,7 @@ import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
-import dev.tokenbroker.session.ReplayCache;
+import dev.tokenbroker.redis.ReplayCache;
 import dev.tokenbroker.session.SessionStore;
 import dev.tokenbroker.session.SessionStore.EndReason;
 import dev.tokenbroker.upstream.LogoutTokens;
@@ -86,14 +86,17 @@ public class BackchannelLogout {
 
     private Outcome verifiedThenEnded(String logoutToken) {
         LogoutToken token = tokens.verify(logoutToken);
-        if (!replays.firstUseOfLogoutToken(token.issuer(), token.jti(), tokens.replayWindow())) {
+        // Runs on a worker thread (the logout endpoint reads its body there): waiting for Redis here is fine.
+        if (!replays.firstUseOfLogoutToken(token.issuer(), token.jti(), tokens.replayWindow())
+                .await()
+                .indefinitely()) {
             throw new BrokerException.InvalidLogoutToken("replayed", "logout token jti seen before");
         }
         try {
             String by = token.sid() != null ? "sid" : "sub";
             Set<String> candidates = token.sid() != null
-                    ? store.sessionsOfUpstreamSession(token.sid())
-                    : store.sessionsOfSubject(token.subject());
+                    ? store.sessionsOfUpstreamSession(token.sid()).await().indefinitely()
+                    : store.sessionsOfSubject(token.subject()).await().indefinitely();
             int ended = 0;
             for (String clientId : token.clientIds()) {
                 int endedForClient = 0;
@@ -110,7 +113,7 @@ public class BackchannelLogout {
             }
             return new Outcome(ended);
         } catch (RuntimeException e) {
-            replays.forgetLogoutToken(token.issuer(), token.jti());
+            replays.forgetLogoutToken(token.issuer(), token.jti()).await().indefinitely();
             throw e;
         }
     }

@@ -161,10 +161,10 @@ public class EndSession {
      * @return the name of the session's client when this call ended it; empty when there was no such session
      */
     public Optional<String> endByBroker(String sessionId, String clientId, EndReason reason) {
-        return store.takeOwned(sessionId, clientId).map(owned -> {
+        // Runs on a worker thread (back-channel logout, admin, the per-user cap): waiting here is fine.
+        return store.takeOwned(sessionId, clientId).await().indefinitely().map(owned -> {
             Optional<RegisteredClient> client = clients.byClientId(owned.clientId());
             if (client.isPresent()) {
-                // Runs on a worker thread (back-channel logout, admin): waiting here is fine.
                 finish(sessionId, client.get(), reason, owned.taken()).await().indefinitely();
                 return client.get().name();
             }

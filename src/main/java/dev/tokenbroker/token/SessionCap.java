@@ -55,9 +55,12 @@ public class SessionCap {
         int cap = client.maxSessionsPerUser().getAsInt();
         try {
             List<SessionInfo> others = new ArrayList<>();
-            for (String id : store.sessionsOfSubject(subject)) {
+            // Runs on a worker thread (ExchangeCode hands it there): waiting for Redis here is fine.
+            for (String id : store.sessionsOfSubject(subject).await().indefinitely()) {
                 if (!id.equals(newSessionId)) {
                     store.info(id)
+                            .await()
+                            .indefinitely()
                             .filter(i -> i.clientId().equals(client.clientId()))
                             .ifPresent(others::add);
                 }

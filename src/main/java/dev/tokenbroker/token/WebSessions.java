@@ -201,9 +201,7 @@ public class WebSessions {
         String sessionId = sessionIdOf(handle);
         return current(handle)
                 .invoke(record -> webClient(record, origin))
-                .chain(record -> Uni.createFrom()
-                        .item(() -> sessions.info(sessionId))
-                        .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                .chain(record -> sessions.info(sessionId)
                         .map(info -> info.map(i -> new User(record.claims(), i.expires() / 1000))
                                 .orElseThrow(WebSessions::notSignedIn)));
     }

@@ -14,6 +14,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.crypto.Handles.Handle;
 import dev.tokenbroker.crypto.KeyRing;
+import dev.tokenbroker.redis.RedisKeys;
 import dev.tokenbroker.session.SessionStore.Begin;
 import dev.tokenbroker.session.SessionStore.CommitOutcome;
 import dev.tokenbroker.session.SessionStore.EndReason;
@@ -178,7 +179,7 @@ class SessionStoreTest {
         String index = keys.subjectIndex(keyRing.indexTag("user"));
         assertTrue(redis.set(String.class).smembers(index).contains(gone.sessionId()));
 
-        java.util.Set<String> found = store.sessionsOfSubject("user");
+        java.util.Set<String> found = store.sessionsOfSubject("user").await().indefinitely();
 
         assertTrue(found.contains(live.sessionId()));
         assertFalse(found.contains(gone.sessionId()));

@@ -4,7 +4,7 @@ import java.util.Map;
 
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.crypto.KeyRing;
-import dev.tokenbroker.session.RedisKeys;
+import dev.tokenbroker.redis.RedisKeys;
 import io.quarkus.redis.datasource.RedisDataSource;
 
 /** What Redis holds for a handle's session, read with the broker's own key names. */

@@ -12,7 +12,7 @@ import dev.tokenbroker.config.BrokerConfig.DpopMode;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.crypto.DpopProofs;
 import dev.tokenbroker.error.BrokerException;
-import dev.tokenbroker.session.ReplayCache;
+import dev.tokenbroker.redis.ReplayCache;
 import dev.tokenbroker.token.Audit;
 import io.smallrye.mutiny.Uni;
 

@@ -1,4 +1,4 @@
-package dev.tokenbroker.session;
+package dev.tokenbroker.redis;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,17 +23,17 @@ import io.vertx.mutiny.redis.client.Response;
  * restart or failover: NOSCRIPT, then one EVAL, which also caches it there). Every script the broker runs goes through
  * here.
  */
-final class LuaScript {
+public final class LuaScript {
 
     /** Where the scripts live on the class path. */
-    static final String DIRECTORY = "/redis/";
+    public static final String DIRECTORY = "/redis/";
 
     private final String name;
     private final String source;
     private final String sha;
 
     /** The script {@code redis/<name>.lua}; fails at class initialisation when it is missing. */
-    static LuaScript named(String name) {
+    public static LuaScript named(String name) {
         try (InputStream in = LuaScript.class.getResourceAsStream(DIRECTORY + name + ".lua")) {
             if (in == null) {
                 throw new IllegalStateException("no Redis script " + DIRECTORY + name + ".lua on the class path");
@@ -56,7 +56,7 @@ final class LuaScript {
     }
 
     /** The script's text. */
-    String source() {
+    public String source() {
         return source;
     }
 
@@ -65,14 +65,14 @@ final class LuaScript {
         return "LuaScript[" + name + "]";
     }
 
-    Uni<Response> run(ReactiveRedisDataSource redis, List<String> keys, String... args) {
+    public Uni<Response> run(ReactiveRedisDataSource redis, List<String> keys, String... args) {
         return redis.execute("EVALSHA", arguments(sha, keys, args))
                 .onFailure(e -> e.getMessage() != null && e.getMessage().contains("NOSCRIPT"))
                 .recoverWithUni(() -> redis.execute("EVAL", arguments(source, keys, args)));
     }
 
     /** The same, blocking, for callers on worker threads (the revocation outbox). */
-    Response runBlocking(RedisDataSource redis, List<String> keys, String... args) {
+    public Response runBlocking(RedisDataSource redis, List<String> keys, String... args) {
         try {
             return redis.execute("EVALSHA", arguments(sha, keys, args));
         } catch (RuntimeException e) {
@@ -89,7 +89,7 @@ final class LuaScript {
      * of the keys' slot; WAIT has no key and would otherwise go anywhere), and it costs no extra round trip. Returns
      * the script's reply and WAIT's count of acknowledging replicas.
      */
-    Uni<List<Response>> runThenWait(
+    public Uni<List<Response>> runThenWait(
             ReactiveRedisDataSource redis, List<String> keys, int replicas, long timeoutMillis, String... args) {
         Request wait = Request.cmd(Command.WAIT).arg(replicas).arg(timeoutMillis);
         return redis.getRedis()

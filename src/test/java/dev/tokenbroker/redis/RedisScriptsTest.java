@@ -1,4 +1,4 @@
-package dev.tokenbroker.session;
+package dev.tokenbroker.redis;
 
 import java.io.IOException;
 import java.nio.file.Files;

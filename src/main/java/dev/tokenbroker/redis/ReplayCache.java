@@ -1,4 +1,4 @@
-package dev.tokenbroker.session;
+package dev.tokenbroker.redis;
 
 import java.time.Duration;
 import java.util.Optional;
@@ -35,29 +35,25 @@ public class ReplayCache {
     }
 
     /**
-     * A back-channel logout token's {@code jti} (OIDC Back-Channel Logout 1.0 §2.6), per issuer. Blocking: logout
-     * runs on worker threads.
+     * A back-channel logout token's {@code jti} (OIDC Back-Channel Logout 1.0 §2.6), per issuer.
      *
      * @return true the first time this identifier is seen within {@code remember}
      */
-    public boolean firstUseOfLogoutToken(String issuer, String jti, Duration remember) {
-        return setOnce(keys.logoutToken(Handles.digest(issuer + " " + jti)), remember, "record a logout token")
-                .await()
-                .indefinitely();
+    public Uni<Boolean> firstUseOfLogoutToken(String issuer, String jti, Duration remember) {
+        return setOnce(keys.logoutToken(Handles.digest(issuer + " " + jti)), remember, "record a logout token");
     }
 
     /**
      * Forgets a logout token whose processing failed, so that the upstream's retry of it is not refused as a replay.
      * Best effort: when Redis is down the mark stays until it expires.
      */
-    public void forgetLogoutToken(String issuer, String jti) {
-        calls.guard(
+    public Uni<Void> forgetLogoutToken(String issuer, String jti) {
+        return calls.guard(
                         "forget a logout token",
                         redis.key(String.class).del(keys.logoutToken(Handles.digest(issuer + " " + jti))))
                 .onFailure()
                 .recoverWithItem(0)
-                .await()
-                .indefinitely();
+                .replaceWithVoid();
     }
 
     /**

@@ -1,4 +1,4 @@
-package dev.tokenbroker.session;
+package dev.tokenbroker.redis;
 
 import java.time.Duration;
 
