@@ -55,6 +55,21 @@ public final class LuaScript {
         }
     }
 
+    /**
+     * One call of a script, typed: a record per script turns its fields into the KEYS and ARGV its header names, in
+     * that order, so that no caller counts positions.
+     */
+    public interface Call {
+        List<String> keys();
+
+        List<String> argv();
+    }
+
+    /** Runs {@code call}. */
+    public Uni<Response> run(ReactiveRedisDataSource redis, Call call) {
+        return run(redis, call.keys(), call.argv().toArray(String[]::new));
+    }
+
     /** The script's text. */
     public String source() {
         return source;

@@ -79,7 +79,12 @@ public class SessionStore {
     public enum CommitOutcome {
         COMMITTED,
         VERSION_MOVED,
-        SESSION_GONE
+        SESSION_GONE;
+
+        /** {@code redis/session-commit-refresh.lua}'s reply: 1, 0 or -1. */
+        static CommitOutcome of(long reply) {
+            return reply == 1 ? COMMITTED : reply == 0 ? VERSION_MOVED : SESSION_GONE;
+        }
     }
 
     /** A new session, as {@link #create} stores it. {@link #toString()} is redacted. */
@@ -267,16 +272,48 @@ public class SessionStore {
                         "begin refresh",
                         BEGIN_REFRESH.run(
                                 redis,
-                                sessionAndWebRecord(sessionId),
-                                secretHash,
-                                clientId,
-                                scopeKey,
-                                seenVersion == null ? "" : seenVersion.toString(),
-                                owner,
-                                Long.toString(lockTtl.toMillis()),
-                                Long.toString(config.refreshReuseWindow().toMillis()),
-                                nullToEmpty(dpopKey)))
+                                new BeginRefresh(
+                                        sessionAndWebRecord(sessionId),
+                                        secretHash,
+                                        clientId,
+                                        scopeKey,
+                                        seenVersion,
+                                        owner,
+                                        lockTtl,
+                                        config.refreshReuseWindow(),
+                                        dpopKey)))
                 .map(r -> begin(sessionId, r));
+    }
+
+    /** {@code redis/session-begin-refresh.lua}'s KEYS and ARGV. */
+    private record BeginRefresh(
+            List<String> keys,
+            String secretHash,
+            String clientId,
+            String scopeKey,
+            Long seenVersion,
+            String owner,
+            Duration lockTtl,
+            Duration reuseWindow,
+            String dpopKey)
+            implements LuaScript.Call {
+        @Override
+        public List<String> argv() {
+            return List.of(
+                    secretHash,
+                    clientId,
+                    scopeKey,
+                    seenVersion == null ? "" : seenVersion.toString(),
+                    owner,
+                    Long.toString(lockTtl.toMillis()),
+                    Long.toString(reuseWindow.toMillis()),
+                    nullToEmpty(dpopKey));
+        }
+
+        @Override
+        public String toString() {
+            return "BeginRefresh[" + keys + "]";
+        }
     }
 
     private Begin begin(String sessionId, Response r) {
@@ -338,29 +375,58 @@ public class SessionStore {
         String issuedEnvelope = keyRing.encrypt(writeIssued(issued), aad(sessionId, "issued"));
         String rtEnvelope =
                 rotatedRefreshToken == null ? "" : keyRing.encrypt(rotatedRefreshToken, aad(sessionId, "rt"));
-        return calls.guard(
-                        "commit refresh",
-                        durable(
-                                COMMIT_REFRESH,
-                                List.of(keys.session(sessionId), keys.refreshCommit(sessionId, owner)),
-                                sessionId,
-                                owner,
-                                Long.toString(expectedVersion),
-                                issuedEnvelope,
-                                scopeKey,
-                                rtEnvelope,
-                                nullToEmpty(newSecretHash),
-                                Long.toString(config.rotationGrace().toMillis()),
-                                Long.toString(config.idleTimeout().toMillis()),
-                                lifetimeMillis(refreshExpiresIn),
-                                Long.toString(RETENTION.toMillis()),
-                                Long.toString(COMMIT_MARKER.toMillis())))
-                .map(r -> {
-                    long outcome = r.toLong();
-                    return outcome == 1
-                            ? CommitOutcome.COMMITTED
-                            : outcome == 0 ? CommitOutcome.VERSION_MOVED : CommitOutcome.SESSION_GONE;
-                });
+        CommitRefresh call = new CommitRefresh(
+                List.of(keys.session(sessionId), keys.refreshCommit(sessionId, owner)),
+                owner,
+                expectedVersion,
+                issuedEnvelope,
+                scopeKey,
+                rtEnvelope,
+                nullToEmpty(newSecretHash),
+                config.rotationGrace(),
+                config.idleTimeout(),
+                lifetimeMillis(refreshExpiresIn),
+                RETENTION,
+                COMMIT_MARKER);
+        return calls.guard("commit refresh", durable(COMMIT_REFRESH, call, sessionId))
+                .map(r -> CommitOutcome.of(r.toLong()));
+    }
+
+    /** {@code redis/session-commit-refresh.lua}'s KEYS and ARGV. */
+    private record CommitRefresh(
+            List<String> keys,
+            String owner,
+            long expectedVersion,
+            String issuedEnvelope,
+            String scopeKey,
+            String refreshTokenEnvelope,
+            String newSecretHash,
+            Duration rotationGrace,
+            Duration idleTimeout,
+            String refreshTokenLifetimeMillis,
+            Duration retention,
+            Duration markerLifetime)
+            implements LuaScript.Call {
+        @Override
+        public List<String> argv() {
+            return List.of(
+                    owner,
+                    Long.toString(expectedVersion),
+                    issuedEnvelope,
+                    scopeKey,
+                    refreshTokenEnvelope,
+                    newSecretHash,
+                    Long.toString(rotationGrace.toMillis()),
+                    Long.toString(idleTimeout.toMillis()),
+                    refreshTokenLifetimeMillis,
+                    Long.toString(retention.toMillis()),
+                    Long.toString(markerLifetime.toMillis()));
+        }
+
+        @Override
+        public String toString() {
+            return "CommitRefresh[version=" + expectedVersion + "]";
+        }
     }
 
     /**
@@ -368,6 +434,10 @@ public class SessionStore {
      * same round trip ({@link LuaScript#runThenWait}) and counts a shortfall, which does not fail the write: the
      * upstream has acted already, and the client needs the answer.
      */
+    private Uni<Response> durable(LuaScript script, LuaScript.Call call, String sessionId) {
+        return durable(script, call.keys(), sessionId, call.argv().toArray(String[]::new));
+    }
+
     private Uni<Response> durable(LuaScript script, List<String> key, String sessionId, String... args) {
         int replicas = config.minReplicasAcked();
         if (replicas == 0) {
@@ -415,11 +485,7 @@ public class SessionStore {
                         "delete session",
                         TAKE.run(
                                 redis,
-                                sessionAndWebRecord(sessionId),
-                                nullToEmpty(clientId),
-                                version == null ? "" : version.toString(),
-                                nullToEmpty(dpopKey),
-                                nullToEmpty(secretHash)))
+                                new Take(sessionAndWebRecord(sessionId), clientId, version, dpopKey, secretHash)))
                 .map(r -> r == null
                         ? Optional.<Begin.Ended.Taken>empty()
                         : Optional.of(taken(
@@ -427,6 +493,24 @@ public class SessionStore {
                                 r.get(0),
                                 r.get(1).toString(),
                                 r.get(2).toString())));
+    }
+
+    /** {@code redis/session-take.lua}'s KEYS and ARGV; a null field checks nothing. */
+    private record Take(List<String> keys, String clientId, Long version, String dpopKey, String secretHash)
+            implements LuaScript.Call {
+        @Override
+        public List<String> argv() {
+            return List.of(
+                    nullToEmpty(clientId),
+                    version == null ? "" : version.toString(),
+                    nullToEmpty(dpopKey),
+                    nullToEmpty(secretHash));
+        }
+
+        @Override
+        public String toString() {
+            return "Take[" + keys + "]";
+        }
     }
 
     /** The keys of the scripts that may end a session: its record and its web-mode record, both in its slot. */
@@ -467,7 +551,7 @@ public class SessionStore {
     public Uni<Optional<Owned>> takeOwned(String sessionId, String clientId) {
         return calls.guard(
                         "delete session",
-                        TAKE.run(redis, sessionAndWebRecord(sessionId), nullToEmpty(clientId), "", ANY_KEY, ""))
+                        TAKE.run(redis, new Take(sessionAndWebRecord(sessionId), clientId, null, ANY_KEY, null)))
                 .map(r -> r == null
                         ? Optional.empty()
                         : Optional.of(new Owned(
