@@ -57,15 +57,11 @@ class ReplicaFaultsIT {
     }
 
     private static Map<String, String> env() {
-        Map<String, String> env = BrokerProcess.baseEnv(redis.uri());
-        env.put("BROKER_UPSTREAM_TOKEN_ENDPOINT", upstream.baseUrl() + "/token");
-        env.put("BROKER_UPSTREAM_REVOCATION_ENDPOINT", upstream.baseUrl() + "/revocation");
+        Map<String, String> env =
+                BrokerProcess.appEnv(redis.uri(), upstream.baseUrl() + "/token", upstream.baseUrl() + "/revocation");
         // Upstream calls end within 3 s; the refresh lock lives 15 s longer: 18 s.
         env.put("BROKER_UPSTREAM_CONNECT_TIMEOUT", "1s");
         env.put("BROKER_UPSTREAM_READ_TIMEOUT", "2s");
-        env.put("BROKER_CLIENTS_CLOVER_CLIENT_ID", "clover");
-        env.put("BROKER_CLIENTS_CLOVER_CLIENT_SECRET", "env-secret");
-        env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", "clover://auth-callback");
         return env;
     }
 

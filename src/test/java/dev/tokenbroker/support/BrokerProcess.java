@@ -47,6 +47,20 @@ public final class BrokerProcess implements AutoCloseable {
         return env;
     }
 
+    /**
+     * {@link #baseEnv} plus this upstream's token and revocation endpoints and the app client {@code clover} (secret
+     * {@code env-secret}, redirect {@code clover://auth-callback}), as the multi-replica tests run it.
+     */
+    public static Map<String, String> appEnv(String redisUri, String tokenEndpoint, String revocationEndpoint) {
+        Map<String, String> env = baseEnv(redisUri);
+        env.put("BROKER_UPSTREAM_TOKEN_ENDPOINT", tokenEndpoint);
+        env.put("BROKER_UPSTREAM_REVOCATION_ENDPOINT", revocationEndpoint);
+        env.put("BROKER_CLIENTS_CLOVER_CLIENT_ID", "clover");
+        env.put("BROKER_CLIENTS_CLOVER_CLIENT_SECRET", "env-secret");
+        env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", "clover://auth-callback");
+        return env;
+    }
+
     public static BrokerProcess launch(Map<String, String> env) throws IOException {
         if (!Files.exists(JAR)) {
             throw new IllegalStateException(JAR + " is missing: run ./mvnw verify (package runs before this test)");

@@ -58,12 +58,8 @@ class MultiReplicaIT {
     }
 
     static Map<String, String> productionEnv() {
-        Map<String, String> env = BrokerProcess.baseEnv(redis.uri());
-        env.put("BROKER_UPSTREAM_TOKEN_ENDPOINT", wm.baseUrl() + "/connect/token");
-        env.put("BROKER_UPSTREAM_REVOCATION_ENDPOINT", wm.baseUrl() + "/connect/revocation");
-        env.put("BROKER_CLIENTS_CLOVER_CLIENT_ID", "clover");
-        env.put("BROKER_CLIENTS_CLOVER_CLIENT_SECRET", "env-secret");
-        env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", "clover://auth-callback");
+        Map<String, String> env = BrokerProcess.appEnv(
+                redis.uri(), wm.baseUrl() + "/connect/token", wm.baseUrl() + "/connect/revocation");
         env.put("BROKER_SESSION_ROTATION_GRACE", "1s");
         return env;
     }
