@@ -21,12 +21,12 @@ import io.vertx.mutiny.redis.client.Response;
  * A Lua script from {@code src/main/resources/redis/<name>.lua}, whose header names its KEYS, ARGV and reply. Called
  * by its SHA-1 (EVALSHA), so its source crosses the network only when a Redis server does not know it yet (after a
  * restart or failover: NOSCRIPT, then one EVAL, which also caches it there). Every script the broker runs goes through
- * here.
+ * here. Scripts that read Redis' clock ({@code TIME}) before they write rely on effects replication (Redis 5 and later).
  */
 public final class LuaScript {
 
     /** Where the scripts live on the class path. */
-    public static final String DIRECTORY = "/redis/";
+    private static final String DIRECTORY = "/redis/";
 
     private final String name;
     private final String source;

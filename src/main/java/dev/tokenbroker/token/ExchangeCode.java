@@ -21,16 +21,16 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
 public class ExchangeCode {
 
     /**
-     * A code exchange, its fields already checked for syntax. {@link #toString()} is redacted.
-     *
-     * @param dpopKey thumbprint of the key of the request's verified DPoP proof, or null: the session is bound to it
-     */
-    /**
      * How long the broker remembers which session a code opened: the longest lifetime RFC 6749 §4.1.2 recommends for a
      * code, after which the upstream refuses it as expired anyway.
      */
     static final Duration CODE_LIFETIME = Duration.ofMinutes(10);
 
+    /**
+     * A code exchange, its fields already checked for syntax. {@link #toString()} is redacted.
+     *
+     * @param dpopKey thumbprint of the key of the request's verified DPoP proof, or null: the session is bound to it
+     */
     public record Request(
             RegisteredClient client, String code, String redirectUri, String codeVerifier, String dpopKey) {
         @Override
