@@ -154,16 +154,16 @@ class HelmChartTest {
 
         PodSecurityContext psc = pod.getSecurityContext();
         assertNotNull(psc, "pod securityContext");
-        assertEquals(Boolean.TRUE, psc.getRunAsNonRoot());
+        assertEquals(true, psc.getRunAsNonRoot());
         assertEquals(185L, psc.getRunAsUser());
         assertEquals("RuntimeDefault", psc.getSeccompProfile().getType());
 
         SecurityContext sc = c.getSecurityContext();
         assertNotNull(sc, "container securityContext");
-        assertEquals(Boolean.TRUE, sc.getRunAsNonRoot());
+        assertEquals(true, sc.getRunAsNonRoot());
         assertEquals(185L, sc.getRunAsUser());
-        assertEquals(Boolean.TRUE, sc.getReadOnlyRootFilesystem());
-        assertEquals(Boolean.FALSE, sc.getAllowPrivilegeEscalation());
+        assertEquals(true, sc.getReadOnlyRootFilesystem());
+        assertEquals(false, sc.getAllowPrivilegeEscalation());
         assertEquals(List.of("ALL"), sc.getCapabilities().getDrop());
         assertTrue(sc.getCapabilities().getAdd() == null
                 || sc.getCapabilities().getAdd().isEmpty());
@@ -193,8 +193,8 @@ class HelmChartTest {
         PodSpec pod = r.deployment().getSpec().getTemplate().getSpec();
         ServiceAccount sa = r.one(ServiceAccount.class);
 
-        assertEquals(Boolean.FALSE, pod.getAutomountServiceAccountToken());
-        assertEquals(Boolean.FALSE, sa.getAutomountServiceAccountToken());
+        assertEquals(false, pod.getAutomountServiceAccountToken());
+        assertEquals(false, sa.getAutomountServiceAccountToken());
         assertEquals(sa.getMetadata().getName(), pod.getServiceAccountName());
     }
 
@@ -408,8 +408,7 @@ class HelmChartTest {
                         "BROKER_SESSION_ENCRYPTION_KEYS_K2", "encryption-key-k2",
                         "QUARKUS_REDIS_PASSWORD", "redis-password"),
                 keyByEnv);
-        assertEquals(
-                Boolean.TRUE, secretRef(r, "QUARKUS_REDIS_PASSWORD").getOptional(), "the Redis password is optional");
+        assertEquals(true, secretRef(r, "QUARKUS_REDIS_PASSWORD").getOptional(), "the Redis password is optional");
         assertFalse(
                 Boolean.TRUE.equals(
                         secretRef(r, "BROKER_SESSION_ENCRYPTION_KEYS_K1").getOptional()),

@@ -87,7 +87,7 @@ class PackagingIT {
         String dir = source.endsWith("/") ? source : source + "/";
         return allowed.stream()
                 .anyMatch(a ->
-                        a.equals(source) || (a.endsWith("/*") && (dir.startsWith(a.substring(0, a.length() - 1)))));
+                        a.equals(source) || (a.endsWith("/*") && dir.startsWith(a.substring(0, a.length() - 1))));
     }
 
     private static List<Path> glob(String source) throws IOException {

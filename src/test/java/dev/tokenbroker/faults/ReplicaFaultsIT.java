@@ -107,7 +107,8 @@ class ReplicaFaultsIT {
             long before = upstream.refreshes();
 
             upstream.delay(1500);
-            CompletableFuture.runAsync(() -> post(a, Clients.refreshParams(handle)));
+            // Its answer never comes: the replica is killed while the upstream works.
+            var unused = CompletableFuture.runAsync(() -> post(a, Clients.refreshParams(handle)));
             Await.until(
                     "the refresh reached the upstream", Duration.ofSeconds(10), () -> upstream.refreshes() > before);
             a.kill();

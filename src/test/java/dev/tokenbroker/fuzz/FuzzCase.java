@@ -7,6 +7,8 @@ package dev.tokenbroker.fuzz;
  * validity the generator does not know: an upstream call is allowed only if what reached the upstream was valid.
  * {@code mayStall} marks requests the server may rightly wait on forever (a body shorter than its length).
  */
+// The bytes of a generated request: never compared or hashed as a record.
+@SuppressWarnings("ArrayRecordComponent")
 record FuzzCase(
         String family, byte[] bytes, Upstream upstream, boolean mayStall, int slices, int pauseMillis, String code) {
 

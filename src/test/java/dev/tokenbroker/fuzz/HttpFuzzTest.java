@@ -189,8 +189,8 @@ class HttpFuzzTest {
     private static void assertNoServerErrorsCounted() {
         String metrics = Management.metrics();
         metrics.lines()
-                .filter(l -> l.startsWith("http_server_requests_seconds_count") && l.contains("status=\"5")
-                        || l.startsWith("broker_token_operations_seconds_count") && l.contains("server_error"))
+                .filter(l -> (l.startsWith("http_server_requests_seconds_count") && l.contains("status=\"5"))
+                        || (l.startsWith("broker_token_operations_seconds_count") && l.contains("server_error")))
                 .forEach(l -> fail("a server error was counted: " + l));
     }
 

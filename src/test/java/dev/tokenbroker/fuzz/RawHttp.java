@@ -31,6 +31,8 @@ final class RawHttp {
     private RawHttp() {}
 
     /** One parsed response: status, headers (names lower-cased, values joined by ", "), body bytes. */
+    // Raw bytes as they came: never compared or hashed as a record.
+    @SuppressWarnings("ArrayRecordComponent")
     record Response(int status, Map<String, String> headers, byte[] body) {
         String header(String name) {
             return headers.get(name.toLowerCase(Locale.ROOT));
@@ -47,6 +49,7 @@ final class RawHttp {
     }
 
     /** What came back for one request: every complete response, and whether the server closed or went silent. */
+    @SuppressWarnings("ArrayRecordComponent")
     record Exchange(List<Response> responses, boolean closedByServer, byte[] raw) {}
 
     /**

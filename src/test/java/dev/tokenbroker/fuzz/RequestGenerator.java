@@ -412,14 +412,17 @@ final class RequestGenerator {
                         valid.substring(0, valid.indexOf(verifier)).getBytes(StandardCharsets.UTF_8),
                         new byte[] {(byte) 0xFF, (byte) 0xFE},
                         valid.substring(valid.indexOf(verifier)).getBytes(StandardCharsets.UTF_8));
-            case 7 -> ("[".repeat(2000 + random.nextInt(3000))).getBytes(StandardCharsets.UTF_8);
+            case 7 -> "[".repeat(2000 + random.nextInt(3000)).getBytes(StandardCharsets.UTF_8);
             case 8 -> ("{\"a\":".repeat(1500) + "1" + "}".repeat(1500)).getBytes(StandardCharsets.UTF_8);
             case 9 -> (valid + "garbage").getBytes(StandardCharsets.UTF_8);
             case 10 ->
                 valid.replace("\"code_verifier\"", "\"code_verifier\\ud800\"").getBytes(StandardCharsets.UTF_8);
             case 11 -> valid.replace("{", "{/*c*/").getBytes(StandardCharsets.UTF_8);
             case 12 -> valid.replace("\"", "'").getBytes(StandardCharsets.UTF_8);
-            default -> concat(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, (byte) 0xFF}, valid.getBytes());
+            default ->
+                concat(
+                        new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, (byte) 0xFF},
+                        valid.getBytes(StandardCharsets.UTF_8));
         };
         String path = random.nextInt(4) == 0 ? "/oauth2/revoke" : "/oauth2/token";
         return new FuzzCase("json-malformed", post(path, pick(JSON_TYPES), body), Upstream.NEVER, false, 1, 0);
@@ -657,7 +660,8 @@ final class RequestGenerator {
 
     private static String quote(String s) {
         StringBuilder out = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
             if (c == '"' || c == '\\') {
                 out.append('\\').append(c);
             } else if (c < 0x20) {

@@ -68,7 +68,9 @@ public final class DpopKey {
             jws.setHeader("typ", "dpop+jwt");
             jws.setAlgorithmHeaderValue(AlgorithmIdentifiers.ECDSA_USING_P256_CURVE_AND_SHA256);
             jws.getHeaders().setObjectHeaderValue("jwk", key.toParams(OutputControlLevel.INCLUDE_PRIVATE));
-            jws.setPayload(new String(java.util.Base64.getUrlDecoder().decode(proof.split("\\.")[1])));
+            jws.setPayload(new String(
+                    java.util.Base64.getUrlDecoder().decode(proof.split("\\.")[1]),
+                    java.nio.charset.StandardCharsets.UTF_8));
             jws.setKey(key.getPrivateKey());
             return jws.getCompactSerialization();
         } catch (JoseException e) {

@@ -148,7 +148,7 @@ public final class RedisNode implements AutoCloseable {
     private Object calls(List<String>... commands) throws IOException {
         try (Socket socket = new Socket()) {
             socket.setSoTimeout(5_000);
-            socket.connect(new InetSocketAddress("127.0.0.1", port), 2_000);
+            socket.connect(new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 2_000);
             OutputStream out = new BufferedOutputStream(socket.getOutputStream());
             InputStream in = new BufferedInputStream(socket.getInputStream());
             Object last = null;

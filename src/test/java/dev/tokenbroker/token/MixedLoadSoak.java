@@ -52,7 +52,7 @@ class MixedLoadSoak {
     @Test
     void twoReplicasStayFlatUnderMixedLoad() throws Exception {
         Duration duration =
-                Duration.parse("PT" + System.getProperty("soak.duration", "10m").toUpperCase());
+                Duration.parse("PT" + System.getProperty("soak.duration", "10m").toUpperCase(java.util.Locale.ROOT));
         try (RedisServer redis = RedisServer.start()) {
             WireMockServer wm = new WireMockServer(WireMockConfiguration.options()
                     .bindAddress("127.0.0.1")

@@ -94,7 +94,10 @@ class MultiReplicaIT {
                     upstream.exchanges()
                             .get(0)
                             .getHeader("Authorization")
-                            .equals("Basic " + Base64.getEncoder().encodeToString("clover:env-secret".getBytes())),
+                            .equals("Basic "
+                                    + Base64.getEncoder()
+                                            .encodeToString("clover:env-secret"
+                                                    .getBytes(java.nio.charset.StandardCharsets.UTF_8))),
                     "client configured from environment variables");
             upstream.upstreamRotatesRefreshToken(700);
 
@@ -333,7 +336,7 @@ class MultiReplicaIT {
                                     .encodeToString(("clover:"
                                                     + java.net.URLEncoder.encode(
                                                             secret, java.nio.charset.StandardCharsets.UTF_8))
-                                            .getBytes()),
+                                            .getBytes(java.nio.charset.StandardCharsets.UTF_8)),
                     upstream.exchanges().get(0).getHeader("Authorization"));
         }
     }
@@ -518,7 +521,8 @@ class MultiReplicaIT {
             String handle = new JsonPath(refreshAt(a.baseUrl(), first).body()).getString("refresh_token");
             wm.resetRequests();
             upstream.upstreamRefreshesWithoutRotation(1500);
-            java.util.concurrent.CompletableFuture.runAsync(() -> refreshAt(a.baseUrl(), handle));
+            // Its answer never comes: the replica is killed while the upstream works.
+            var unused = java.util.concurrent.CompletableFuture.runAsync(() -> refreshAt(a.baseUrl(), handle));
             Await.until(
                     "the refresh reached the upstream",
                     Duration.ofSeconds(10),
@@ -530,9 +534,14 @@ class MultiReplicaIT {
             assertEquals(200, answer.status(), answer.toString());
             List<com.github.tomakehurst.wiremock.verification.LoggedRequest> calls = upstream.refreshes();
             assertEquals(2, calls.size(), "one call by the killed replica, one by the other after the lock expired");
-            long gap = calls.get(1).getLoggedDate().getTime()
-                    - calls.get(0).getLoggedDate().getTime();
+            long gap = loggedAt(calls.get(1)) - loggedAt(calls.get(0));
             assertTrue(gap >= 17_000, "the second call waited for the lock (18 s) to expire: " + gap + " ms");
         }
+    }
+
+    /** WireMock records a request's time as a java.util.Date: epoch millis. */
+    @SuppressWarnings("JavaUtilDate")
+    private static long loggedAt(com.github.tomakehurst.wiremock.verification.LoggedRequest request) {
+        return request.getLoggedDate().getTime();
     }
 }

@@ -87,7 +87,7 @@ class RedisFailoverIT {
                             if (lost[s] || System.nanoTime() >= end) {
                                 continue;
                             }
-                            Answer answer = refresh(brokers.get((s + round) % 2), handles, s, start);
+                            Answer answer = refresh(brokers.get((s + round) % 2), handles, s);
                             answers.add(answer);
                             lost[s] = answer.status() == 400;
                         }
@@ -150,7 +150,7 @@ class RedisFailoverIT {
         }
     }
 
-    private Answer refresh(String broker, String[] handles, int session, long start) {
+    private Answer refresh(String broker, String[] handles, int session) {
         try {
             HttpResponse<String> r = post(
                     broker,
@@ -191,7 +191,8 @@ class RedisFailoverIT {
     private static Map<String, String> env(RedisTopology redis, OneTimeRefreshUpstream upstream) {
         Map<String, String> env = new HashMap<>();
         redis.brokerConfig()
-                .forEach((k, v) -> env.put(k.toUpperCase().replace('.', '_').replace('-', '_'), v));
+                .forEach((k, v) -> env.put(
+                        k.toUpperCase(java.util.Locale.ROOT).replace('.', '_').replace('-', '_'), v));
         env.put("BROKER_SESSION_MIN_REPLICAS_ACKED", "1");
         env.put("BROKER_SESSION_REFRESH_REUSE_WINDOW", "0s");
         env.put("BROKER_UPSTREAM_TOKEN_ENDPOINT", upstream.baseUrl() + "/token");

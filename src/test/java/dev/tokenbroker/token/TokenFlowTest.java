@@ -234,7 +234,7 @@ class TokenFlowTest {
         StringBuilder dump = new StringBuilder();
         for (String key : redis.key(String.class).keys("*")) {
             dump.append(key).append('\n');
-            if ("hash".equals(redis.key(String.class).type(key).name().toLowerCase())) {
+            if ("hash".equals(redis.key(String.class).type(key).name().toLowerCase(java.util.Locale.ROOT))) {
                 redis.hash(String.class)
                         .hgetall(key)
                         .forEach((f, v) -> dump.append(f).append('=').append(v).append('\n'));
