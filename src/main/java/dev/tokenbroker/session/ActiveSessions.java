@@ -1,5 +1,9 @@
 package dev.tokenbroker.session;
 
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 
@@ -8,46 +12,54 @@ import org.jboss.logging.Logger;
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.redis.RedisCalls;
 import dev.tokenbroker.redis.RedisKeys;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
-import io.quarkus.redis.datasource.RedisDataSource;
+import io.quarkus.redis.datasource.sortedset.ScoreRange;
 import io.quarkus.runtime.StartupEvent;
 
 /**
- * The {@code broker.sessions.active} gauge per client, at O(1) per scrape without SCAN: one sorted set per client at
+ * The {@code broker.sessions.active} gauge per client, at O(1) per read without SCAN: one sorted set per client at
  * {@link RedisKeys#activeSessions(String)} holds its session ids scored by their absolute deadline (creation plus
  * {@code max-lifetime}). A session joins it when it is created and leaves it when it ends through
- * {@code EndSession}; a scrape drops the members past their deadline (ZREMRANGEBYSCORE, amortised) and reads ZCARD.
+ * {@code EndSession}; a read drops the members past their deadline (ZREMRANGEBYSCORE, amortised) and reads ZCARD.
  * A session that idles out without anyone presenting it again is not seen ending, so it stays counted until its
- * absolute deadline: the gauge is an upper bound. Updates are best effort: a Redis failure never fails a token
- * operation, it only counts in {@code broker_redis_errors_total}.
+ * absolute deadline: the gauge is an upper bound.
+ * <p>
+ * A scrape never waits for Redis: the gauge shows what the last read found and starts the next read in the
+ * background, so it is one scrape old, and NaN before the first read and after a failed one. (Before, each scrape
+ * made two blocking Redis calls per client: with Redis slow or away, a scrape took up to twice the Redis timeout per
+ * client, and Prometheus lost every metric of the broker exactly when they mattered.) Updates are best effort too: a
+ * Redis failure never fails a token operation, it only counts in {@code broker_redis_errors_total}.
  */
 @Singleton
 public class ActiveSessions {
 
     private static final Logger LOG = Logger.getLogger(ActiveSessions.class);
 
-    private final RedisDataSource redis;
     private final ReactiveRedisDataSource reactive;
     private final RedisKeys keys;
+    private final RedisCalls calls;
     private final Clients clients;
     private final BrokerConfig.Session config;
     private final MeterRegistry registry;
     private final Counter redisErrors;
+    private final Map<String, Double> lastCounts = new ConcurrentHashMap<>();
+    private final Set<String> reading = ConcurrentHashMap.newKeySet();
 
     ActiveSessions(
-            RedisDataSource redis,
             ReactiveRedisDataSource reactive,
             RedisKeys keys,
+            RedisCalls calls,
             Clients clients,
             BrokerConfig config,
             MeterRegistry registry) {
-        this.redis = redis;
         this.reactive = reactive;
         this.keys = keys;
+        this.calls = calls;
         this.clients = clients;
         this.config = config.session();
         this.registry = registry;
@@ -65,6 +77,7 @@ public class ActiveSessions {
                             "Sessions not ended, per client (an upper bound: idle sessions count until max-lifetime)")
                     .tag("client", name)
                     .register(registry);
+            read(clientId);
         }
     }
 
@@ -95,19 +108,32 @@ public class ActiveSessions {
                 });
     }
 
-    /** NaN when Redis fails, so a scrape shows a gap rather than a wrong number. */
+    /** What the last read found (NaN: none yet, or it failed); starts the next read unless one is running. */
     double count(String clientId) {
-        try {
-            String key = keys.activeSessions(clientId);
-            redis.sortedSet(String.class)
-                    .zremrangebyscore(
-                            key,
-                            new io.quarkus.redis.datasource.sortedset.ScoreRange<>(
-                                    Double.NEGATIVE_INFINITY, (double) System.currentTimeMillis()));
-            return redis.sortedSet(String.class).zcard(key);
-        } catch (RuntimeException e) {
-            redisErrors.increment();
-            return Double.NaN;
+        read(clientId);
+        return lastCounts.getOrDefault(clientId, Double.NaN);
+    }
+
+    private void read(String clientId) {
+        if (!reading.add(clientId)) {
+            return;
         }
+        String key = keys.activeSessions(clientId);
+        calls.guard(
+                        "count active sessions",
+                        reactive.sortedSet(String.class)
+                                .zremrangebyscore(key, new ScoreRange<>(Double.NEGATIVE_INFINITY, (double)
+                                        System.currentTimeMillis()))
+                                .chain(() -> reactive.sortedSet(String.class).zcard(key)))
+                .subscribe()
+                .with(
+                        n -> {
+                            lastCounts.put(clientId, (double) n);
+                            reading.remove(clientId);
+                        },
+                        e -> {
+                            lastCounts.put(clientId, Double.NaN);
+                            reading.remove(clientId);
+                        });
     }
 }

@@ -29,6 +29,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import dev.tokenbroker.crypto.KeyRing;
+import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.MockUpstreamResource;
 import dev.tokenbroker.support.RedisResource;
@@ -252,17 +253,32 @@ class BackchannelLogoutTest {
     @Test
     void theActiveSessionsGaugeCountsCreatedSessionsAndForgetsEndedOnes() throws Exception {
         String user = "user-" + UUID.randomUUID();
-        double before = activeMobileSessions();
+        double before = settledActiveMobileSessions();
         session(Broker.MOBILE, Broker.MOBILE_REDIRECT, user, null);
         session(Broker.MOBILE, Broker.MOBILE_REDIRECT, user, null);
-        assertEquals(before + 2, activeMobileSessions());
+        // A read shows what the previous one found: the count catches up within a read or two.
+        Await.until("the gauge counts both", Duration.ofSeconds(10), () -> activeMobileSessions() == before + 2);
         logout(signedByUpstream(Map.of("events", event()), user, Broker.MOBILE)).statusCode(200);
-        assertEquals(before, activeMobileSessions());
+        Await.until("the gauge forgets both", Duration.ofSeconds(10), () -> activeMobileSessions() == before);
         assertTrue(registry.find("broker.sessions.ended")
                         .tag("reason", "backchannel_logout")
                         .counter()
                         .count()
                 >= 2);
+    }
+
+    /** The gauge once two reads in a row agree: it shows what the previous read found. */
+    private double settledActiveMobileSessions() throws InterruptedException {
+        double last = Double.NaN;
+        for (int i = 0; i < 100; i++) {
+            double now = activeMobileSessions();
+            if (!Double.isNaN(now) && now == last) {
+                return now;
+            }
+            last = now;
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the active-sessions gauge did not settle: " + last);
     }
 
     private double activeMobileSessions() {
