@@ -268,17 +268,14 @@ class BackchannelLogoutTest {
     }
 
     /** The gauge once two reads in a row agree: it shows what the previous read found. */
-    private double settledActiveMobileSessions() throws InterruptedException {
-        double last = Double.NaN;
-        for (int i = 0; i < 100; i++) {
-            double now = activeMobileSessions();
-            if (!Double.isNaN(now) && now == last) {
-                return now;
-            }
-            last = now;
-            Thread.sleep(100);
-        }
-        throw new AssertionError("the active-sessions gauge did not settle: " + last);
+    private double settledActiveMobileSessions() {
+        double[] last = {Double.NaN};
+        Await.until("the active-sessions gauge settles", Duration.ofSeconds(10), () -> {
+            double previous = last[0];
+            last[0] = activeMobileSessions();
+            return !Double.isNaN(last[0]) && last[0] == previous;
+        });
+        return last[0];
     }
 
     private double activeMobileSessions() {

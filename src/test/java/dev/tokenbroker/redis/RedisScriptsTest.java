@@ -3,6 +3,7 @@ package dev.tokenbroker.redis;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -13,6 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.RedisNode;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -44,10 +46,13 @@ class RedisScriptsTest {
             addSlots.add(Integer.toString(slot));
         }
         cluster.call(addSlots.toArray(String[]::new));
-        for (int i = 0; i < 100 && !cluster.call("CLUSTER", "INFO").toString().contains("cluster_state:ok"); i++) {
-            Thread.sleep(100);
-        }
-        assertTrue(cluster.call("CLUSTER", "INFO").toString().contains("cluster_state:ok"), "the cluster is up");
+        Await.until("the one-node cluster is up", Duration.ofSeconds(10), () -> {
+            try {
+                return cluster.call("CLUSTER", "INFO").toString().contains("cluster_state:ok");
+            } catch (IOException e) {
+                return false;
+            }
+        });
     }
 
     @AfterAll
