@@ -87,7 +87,7 @@ public class DevServices {
                 issuer,
                 client.clientId(),
                 client.redirectUris().get(client.redirectUris().size() - 1),
-                redisUri));
+                redisUri + (redis == null ? " (already running)" : " (" + redis + ")")));
     }
 
     /** The dev SPA at /dev/ (and /dev/callback, the native dev client's registered redirect). */
@@ -100,7 +100,7 @@ public class DevServices {
 
     /** @param management the management interface: health, metrics (and the admin API when configured) */
     static String walkthrough(
-            String broker, String management, URI issuer, String clientId, String redirectUri, URI redisUri)
+            String broker, String management, URI issuer, String clientId, String redirectUri, String redis)
             throws NoSuchAlgorithmException {
         String challenge = Base64.getUrlEncoder()
                 .withoutPadding()
@@ -121,7 +121,7 @@ public class DevServices {
                 "  Swagger UI     " + management + "/q/swagger-ui",
                 "  metrics        " + management + "/q/metrics",
                 "  dev upstream   " + issuer + "  (mock-oauth2-server; its login form takes any user name)",
-                "  dev Redis      " + redisUri,
+                "  dev Redis      " + redis,
                 "  dev client     " + clientId + " (secret: see %dev.broker.clients in application.properties)",
                 "Walk-through (paste into a shell):",
                 "  VERIFIER=" + EXAMPLE_VERIFIER,

@@ -26,10 +26,12 @@ import org.testcontainers.containers.GenericContainer;
 
 /**
  * A real Redis for dev mode and tests, on a loopback port, that can be stopped and started again with its data
- * (append-only file). Where a Docker engine is reachable it runs in a Testcontainers container; otherwise a
- * {@code redis-server} process: from PATH if installed, else the binary for this OS and architecture shipped inside
- * {@code com.github.codemonstur:embedded-redis} (Linux amd64/arm64/386, macOS amd64/arm64, Windows amd64). Those
- * libraries are {@code provided}-scoped: this class is never loaded by the packaged application.
+ * (append-only file). A {@code redis-server} process: from PATH if installed, else the binary for this OS and
+ * architecture shipped inside {@code com.github.codemonstur:embedded-redis} (Linux amd64/arm64/386, macOS amd64/arm64,
+ * Windows amd64). Only on a platform with neither, a Testcontainers container, where a Docker engine is reachable: a
+ * process starts in milliseconds and pulls nothing, where a container waits for an image (and Testcontainers' own) that
+ * a machine without registry access never gets. Those libraries are {@code provided}-scoped: this class is never
+ * loaded by the packaged application.
  */
 public final class RedisServer implements AutoCloseable {
 
@@ -39,6 +41,8 @@ public final class RedisServer implements AutoCloseable {
     private static final int PORTS = 12_000;
     private static final int CLUSTER_BUS_OFFSET = 10_000;
     private static final Set<Integer> HANDED_OUT = new HashSet<>();
+
+    private static final String CONTAINER_IMAGE = "redis:7-alpine";
 
     private final int port;
     private final Path dataDir;
@@ -107,8 +111,8 @@ public final class RedisServer implements AutoCloseable {
                     .getDockerClient()
                     .startContainerCmd(container.getContainerId())
                     .exec();
-        } else if (dockerAvailable()) {
-            container = new GenericContainer<>("redis:7-alpine")
+        } else if (!processAvailable() && dockerAvailable()) {
+            container = new GenericContainer<>(CONTAINER_IMAGE)
                     .withCommand("redis-server", "--appendonly", "yes", "--appendfsync", "always")
                     .withExposedPorts(6379);
             container.setPortBindings(List.of(port + ":6379"));
@@ -146,6 +150,27 @@ public final class RedisServer implements AutoCloseable {
             container.stop();
             container = null;
         }
+    }
+
+    /** What runs this server, for dev mode's walk-through: the {@code redis-server} process's binary, or the image. */
+    @Override
+    public synchronized String toString() {
+        if (container != null) {
+            return "a " + CONTAINER_IMAGE + " container";
+        }
+        try {
+            return "a redis-server process: " + executable();
+        } catch (IOException | RuntimeException e) {
+            return "a redis-server process";
+        }
+    }
+
+    /** Whether {@link #executable()} has a binary: on PATH, or embedded for this OS and architecture. */
+    static boolean processAvailable() {
+        String osName = System.getProperty("os.name");
+        return embeddedBinary(osName, System.getProperty("os.arch")).isPresent()
+                || pathCandidates(System.getenv().getOrDefault("PATH", ""), File.pathSeparator, osName).stream()
+                        .anyMatch(p -> Files.isRegularFile(p) && Files.isExecutable(p));
     }
 
     static boolean dockerAvailable() {
@@ -247,7 +272,7 @@ public final class RedisServer implements AutoCloseable {
         }
         String binary = embeddedBinary(osName, System.getProperty("os.arch"))
                 .orElseThrow(() -> new IllegalStateException(
-                        "no redis-server on PATH, no Docker engine found, and com.github.codemonstur:embedded-redis ships no "
+                        "no redis-server on PATH, and com.github.codemonstur:embedded-redis ships no "
                                 + "binary for " + osName + " " + System.getProperty("os.arch")
                                 + ": install redis-server"));
         Path target = Path.of("target", "redis", binary).toAbsolutePath();

@@ -19,7 +19,7 @@ class DevServicesWalkthroughTest {
                 URI.create("http://127.0.0.1:18090/connect"),
                 "dev-client",
                 "http://localhost:8080/dev/callback",
-                URI.create("redis://127.0.0.1:16379"));
+                "redis://127.0.0.1:16379 (a redis-server process: /usr/bin/redis-server)");
 
         assertFalse(banner.contains("signs you in at once"), "the dev upstream shows a login form: " + banner);
         assertTrue(banner.contains("login form takes any user name"), banner);
@@ -32,5 +32,7 @@ class DevServicesWalkthroughTest {
         assertTrue(banner.contains("http://localhost:9000/q/metrics"), banner);
         assertTrue(banner.contains("http://localhost:9000/q/health"), banner);
         assertFalse(banner.contains("http://localhost:8080/q/metrics"), banner);
+        // Which Redis it started, in one line.
+        assertTrue(banner.contains("dev Redis      redis://127.0.0.1:16379 (a redis-server process: "), banner);
     }
 }

@@ -42,6 +42,16 @@ class RedisServerPlatformTest {
     }
 
     @Test
+    void aProcessIsStartedWhereverABinaryExistsEvenWithADockerEngineRunning() {
+        // A container would wait for images; CI runs a Docker engine with no registry to pull from (issue 21).
+        assertTrue(RedisServer.processAvailable(), "this platform has a binary");
+        try (RedisServer server = RedisServer.start()) {
+            assertTrue(server.toString().startsWith("a redis-server process: "), server.toString());
+            assertTrue(RedisServer.listening(server.port()));
+        }
+    }
+
+    @Test
     void pathLookupTriesExeOnWindowsOnly() {
         assertEquals(
                 List.of(Path.of("C:\\redis", "redis-server.exe"), Path.of("C:\\redis", "redis-server")),
