@@ -1,9 +1,13 @@
 package dev.tokenbroker.devmode;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.Test;
 
@@ -12,6 +16,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Dev mode must not pick up a real upstream, client or Redis from the environment or a .env file (issue 11). */
 class DevEnvironmentGuardTest {
+
+    @Test
+    void theShippedEnvExampleCopiedToEnvStopsDevMode() throws IOException {
+        // .env.example keeps its design-card name (issue 21); the guard keeps a copy of it from rewiring dev mode.
+        Set<String> names = Files.readAllLines(Path.of(".env.example")).stream()
+                .filter(l -> l.matches("[A-Z0-9_]+=.*"))
+                .map(l -> l.substring(0, l.indexOf('=')))
+                .collect(Collectors.toSet());
+        List<String> problems = DevEnvironmentGuard.rewiring(Map.of("EnvConfigSource[source=file:/app/.env]", names));
+        for (String rewiring : List.of("BROKER_UPSTREAM_TOKEN_ENDPOINT", "BROKER_CLIENTS_CLOVER_CLIENT_SECRET")) {
+            assertTrue(problems.contains(rewiring + " (from the .env file file:/app/.env)"), problems.toString());
+        }
+    }
 
     @Test
     void envFileCopiedFromTheProductionExampleStopsDevModeNamingEachSetting() {

@@ -267,7 +267,7 @@ class MultiReplicaIT {
     @Test
     void configurationProblemsArePlainLinesOnePerProblemWithTheFix() throws Exception {
         Map<String, String> env = productionEnv();
-        // The placeholder of prod.env.example, and a second, unrelated mistake.
+        // The placeholder of .env.example, and a second, unrelated mistake.
         env.put("BROKER_SESSION_ENCRYPTION_KEYS_K1", "replace-with-output-of-openssl-rand-base64-32");
         env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", "clover://auth-callback,not a uri");
         // A plain-http browser origin off loopback could be script-injected on the network.
