@@ -128,18 +128,15 @@ PIDS+=($!); REDIS_PID=$!
 PIDS+=($!); UPSTREAM_PID=$!
 
 # ----------------------------------------------------------------------------------------------- brokers
-# JVM options of the container image (src/main/docker/Dockerfile.jvm, ubi9/openjdk-17-runtime run-java.sh) with
-# the pod limits and jvm values of helm/token-broker/values.yaml (memory 512Mi: -XX:MaxRAM stands in for the cgroup
-# limit). HelmChartTest checks that these match the chart's defaults.
-#  - JAVA_OPTS_APPEND: -Djava.util.logging.manager=org.jboss.logmanager.LogManager -XX:+ExitOnOutOfMemoryError -Xms32m -Xmn16m
-#    -XX:SharedArchiveFile=… (the image's archive is /deployments/app-cds.jsa; here the one made above for $JAR),
-#    plus -Xshare:on (here only): a JVM that cannot map the archive refuses to start instead of silently starting
-#    without it, so every figure is measured with it
-#    (its -Dquarkus.http.host=0.0.0.0 is left out: a system property would beat QUARKUS_HTTP_HOST=127.0.0.1 and
-#    the benchmark listens on loopback only)
-#  - JAVA_MAX_MEM_RATIO=75 -> -XX:MaxRAMPercentage=75
-#  - run-java.sh's GC defaults: -XX:+UseParallelGC -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20
-#    -XX:AdaptiveSizePolicyWeight=90, and -XX:GCTimeRatio=99 from GC_TIME_RATIO=99
+# JVM options of the container image (src/main/docker/Dockerfile.jvm) with the pod limits and jvm values of
+# helm/token-broker/values.yaml (memory 512Mi: -XX:MaxRAM stands in for the cgroup limit). HelmChartTest checks that
+# these match the chart's defaults.
+#  - the image's JDK_JAVA_OPTIONS: -XX:+UseParallelGC -XX:MaxRAMPercentage=75 -Xms32m -Xmn16m -XX:GCTimeRatio=99
+#    -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -XX:AdaptiveSizePolicyWeight=90 -XX:+ExitOnOutOfMemoryError
+#  - its entry point's -Djava.util.logging.manager=org.jboss.logmanager.LogManager and -XX:SharedArchiveFile=… (the
+#    image's archive is /deployments/app-cds.jsa; here the one made above for $JAR), plus -Xshare:on (here only): a
+#    JVM that cannot map the archive refuses to start instead of silently starting without it, so every figure is
+#    measured with it
 #  - MALLOC_ARENA_MAX=2 (exported below for the brokers)
 #  - not emulated: the pod's CPU limit of 1 (the JVM would see 1 CPU); set -XX:ActiveProcessorCount=1 via
 #    BENCH_BROKER_JAVA_OPTS to try it.

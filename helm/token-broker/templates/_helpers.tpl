@@ -67,6 +67,48 @@ Service that carries the management port: the broker's Service, or <fullname>-ma
 {{- end }}
 
 {{/*
+The broker's image: repository@digest when image.digest is set (the tag is then ignored), repository:tag otherwise.
+*/}}
+{{- define "token-broker.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/*
+JDK_JAVA_OPTIONS of the broker container: the image's default (src/main/docker/Dockerfile.jvm), flag for flag and in
+its order, with the jvm values in place of its figures, then jvm.extraOptions.
+*/}}
+{{- define "token-broker.jdkJavaOptions" -}}
+{{- $jvm := .Values.jvm }}
+{{- $options := list
+  "-XX:+UseParallelGC"
+  (printf "-XX:MaxRAMPercentage=%v" $jvm.maxRamPercentage)
+  (printf "-Xms%v" $jvm.initialHeap)
+  (printf "-Xmn%v" $jvm.youngGeneration)
+  (printf "-XX:GCTimeRatio=%v" $jvm.gcTimeRatio)
+  "-XX:MinHeapFreeRatio=10"
+  "-XX:MaxHeapFreeRatio=20"
+  "-XX:AdaptiveSizePolicyWeight=90"
+  "-XX:+ExitOnOutOfMemoryError" }}
+{{- with $jvm.extraOptions }}
+{{- $options = append $options (trim .) }}
+{{- end }}
+{{- join " " $options }}
+{{- end }}
+
+{{/*
+Labels that select the helm test pod, and only it: never the broker's selector labels, or the Service would route to
+it. The NetworkPolicy admits these to the management port.
+*/}}
+{{- define "token-broker.testSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-test" (include "token-broker.name" . | trunc 58 | trimSuffix "-") }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
 ServiceAccount the pods run as.
 */}}
 {{- define "token-broker.serviceAccountName" -}}
@@ -199,6 +241,14 @@ Called from the Deployment template.
 {{- $errors = append $errors "clients must be a map of client name to client settings" }}
 {{- $clients = dict }}
 {{- end }}
+{{- /* null drops a client that an earlier values file defined */}}
+{{- $present := dict }}
+{{- range $name, $c := $clients }}
+{{- if not (kindIs "invalid" $c) }}
+{{- $_ := set $present $name $c }}
+{{- end }}
+{{- end }}
+{{- $clients = $present }}
 {{- if eq (len $clients) 0 }}
 {{- $errors = append $errors "clients: configure at least one client (clients.<name>.clientId, clientSecret, redirectUris)" }}
 {{- end }}

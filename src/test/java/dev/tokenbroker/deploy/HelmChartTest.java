@@ -1,7 +1,11 @@
 package dev.tokenbroker.deploy;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,13 +13,22 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,14 +37,20 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
+import com.sun.net.httpserver.HttpServer;
 
+import dev.tokenbroker.config.BrokerConfig;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodSecurityContext;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Probe;
@@ -42,6 +61,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
@@ -70,6 +90,47 @@ class HelmChartTest {
     static final Path CI = CHART.resolve("ci");
     static final String RELEASE = "token-broker";
     static final String NAMESPACE = "tokens";
+    static final Path DOCKERFILE = Path.of("src", "main", "docker", "Dockerfile.jvm");
+
+    @TempDir
+    static Path chartCopies;
+
+    /** Name of the ConfigMap that carries the rendered hooks in {@link #renderableChart}. */
+    static final String HOOKS_CARRIER = "rendered-hooks";
+
+    /** The chart the render tests use; see {@link #prepareRenderableChart()}. */
+    static Path renderableChart;
+
+    /**
+     * A copy of the chart that helm-java 0.0.15 can render in full. It cannot pass {@code --kube-version} and its Helm
+     * library assumes Kubernetes v1.20.0, below the chart's {@code kubeVersion}: the copy leaves that line out
+     * ({@link #chartRequiresKubernetes123AndHelmRefusesAnOlderCluster()} renders the chart itself). It prints no
+     * hooks either: the copy adds a ConfigMap whose data holds each templates/tests file rendered, which
+     * {@link #render(Path)} takes out again as {@link Rendered#hooks()}. Everything else is the chart as is.
+     */
+    @BeforeAll
+    static void prepareRenderableChart() throws IOException {
+        renderableChart = copyChart(Files.createDirectories(chartCopies.resolve("renderable")));
+        Path chartYaml = renderableChart.resolve("Chart.yaml");
+        String declared = Files.readString(chartYaml);
+        String withoutKubeVersion = declared.replaceAll("(?m)^kubeVersion:.*\\R", "");
+        assertNotEquals(declared, withoutKubeVersion, "Chart.yaml declares kubeVersion");
+        Files.writeString(chartYaml, withoutKubeVersion);
+
+        StringBuilder carrier =
+                new StringBuilder("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + HOOKS_CARRIER + "\ndata:\n");
+        try (Stream<Path> hooks = Files.list(CHART.resolve("templates").resolve("tests"))) {
+            for (Path hook : hooks.sorted().toList()) {
+                String name = hook.getFileName().toString();
+                carrier.append("  ")
+                        .append(name)
+                        .append(": {{ include (print $.Template.BasePath \"/tests/")
+                        .append(name)
+                        .append("\") . | toJson }}\n");
+            }
+        }
+        Files.writeString(renderableChart.resolve("templates").resolve("zz-rendered-hooks.yaml"), carrier);
+    }
 
     /** Env vars whose values are secrets: they may only come from a secretKeyRef. */
     static boolean isSecretEnvVar(String name) {
@@ -264,10 +325,8 @@ class HelmChartTest {
                         "BROKER_WEB_AUTHORIZATION_REQUESTS_PERIOD",
                         "QUARKUS_REDIS_HOSTS",
                         "QUARKUS_REDIS_CLIENT_TYPE",
-                        "JAVA_MAX_MEM_RATIO",
-                        "GC_TIME_RATIO",
-                        "MALLOC_ARENA_MAX",
-                        "JAVA_OPTS_APPEND")),
+                        "JDK_JAVA_OPTIONS",
+                        "MALLOC_ARENA_MAX")),
                 envNames(r));
         assertEquals("https://logintest.clearline.me/connect/token", plain.get("BROKER_UPSTREAM_TOKEN_ENDPOINT"));
         assertEquals("3s", plain.get("BROKER_UPSTREAM_CONNECT_TIMEOUT"));
@@ -293,42 +352,64 @@ class HelmChartTest {
     }
 
     @Test
-    void jvmMemorySettingsAreTheOnesTheBenchmarkMeasures() throws IOException {
+    void jvmMemorySettingsAreTheImageDefaultsTheBenchmarkMeasures() throws IOException {
         Rendered r = render(CI.resolve("default-values.yaml"));
-        Map<String, String> env = brokerContainer(r).getEnv().stream()
-                .filter(e -> e.getValue() != null)
-                .collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
-        assertEquals("75", env.get("JAVA_MAX_MEM_RATIO"));
-        assertEquals("99", env.get("GC_TIME_RATIO"));
-        assertEquals("2", env.get("MALLOC_ARENA_MAX"));
+        Map<String, String> env = plainEnv(brokerContainer(r));
+        Dockerfile image = Dockerfile.read(DOCKERFILE);
+
         assertEquals(
-                "-Dquarkus.http.host=0.0.0.0 -Djava.util.logging.manager=org.jboss.logmanager.LogManager"
-                        + " -XX:+ExitOnOutOfMemoryError -Xms32m -Xmn16m -XX:SharedArchiveFile=/deployments/app-cds.jsa",
-                env.get("JAVA_OPTS_APPEND"));
+                "-XX:+UseParallelGC -XX:MaxRAMPercentage=75 -Xms32m -Xmn16m -XX:GCTimeRatio=99 -XX:MinHeapFreeRatio=10"
+                        + " -XX:MaxHeapFreeRatio=20 -XX:AdaptiveSizePolicyWeight=90 -XX:+ExitOnOutOfMemoryError",
+                env.get("JDK_JAVA_OPTIONS"));
+        assertEquals("2", env.get("MALLOC_ARENA_MAX"));
+        // The chart replaces the image's JDK_JAVA_OPTIONS as a whole: by default with the very same flags.
+        assertEquals(image.env("JDK_JAVA_OPTIONS"), env.get("JDK_JAVA_OPTIONS"), "Dockerfile.jvm JDK_JAVA_OPTIONS");
+        assertEquals(image.env("MALLOC_ARENA_MAX"), env.get("MALLOC_ARENA_MAX"), "Dockerfile.jvm MALLOC_ARENA_MAX");
+        // run-java.sh and its variables are gone from the image: setting them would do nothing.
+        assertTrue(
+                Set.of("JAVA_MAX_MEM_RATIO", "GC_TIME_RATIO", "JAVA_OPTS_APPEND").stream()
+                        .noneMatch(envNames(r)::contains),
+                envNames(r).toString());
         assertEquals(
                 "512Mi",
                 brokerContainer(r).getResources().getLimits().get("memory").toString());
         // The benchmark's RSS figure holds for these settings only: bench/run.sh must start brokers with them.
         String bench = Files.readString(Path.of("bench/run.sh"));
-        for (String option : List.of(
-                "-XX:MaxRAM=512m",
-                "-XX:MaxRAMPercentage=75",
-                "-XX:GCTimeRatio=99",
-                "-Xms32m",
-                "-Xmn16m",
-                "-XX:SharedArchiveFile=$ARCHIVE")) {
+        for (String option : env.get("JDK_JAVA_OPTIONS").split(" ")) {
             assertTrue(bench.contains(option), "bench/run.sh starts brokers with " + option);
         }
-        // ...and the image sets the same (JAVA_OPTS_APPEND, GC_TIME_RATIO, MALLOC_ARENA_MAX).
-        String image = Files.readString(Path.of("src/main/docker/Dockerfile.jvm"));
-        assertTrue(image.contains(env.get("JAVA_OPTS_APPEND")), "Dockerfile.jvm JAVA_OPTS_APPEND");
-        // The archive those options name is made in the image, by the script the benchmark makes its own with.
+        assertTrue(bench.contains("-XX:MaxRAM=512m"), "bench/run.sh stands in for the pod's memory limit");
+        assertTrue(bench.contains("-XX:SharedArchiveFile=$ARCHIVE"), "bench/run.sh maps its AppCDS archive");
+        // The archive the image's java command names is made in the image, by the script the benchmark makes its own
+        // with.
         assertTrue(
-                image.contains("RUN bash /deployments/appcds.sh /deployments/quarkus-run.jar"),
+                image.last("ENTRYPOINT").contains("-XX:SharedArchiveFile=/deployments/app-cds.jsa"),
+                "Dockerfile.jvm ENTRYPOINT");
+        assertTrue(
+                Files.readString(DOCKERFILE).contains("RUN bash /deployments/appcds.sh /deployments/quarkus-run.jar"),
                 "Dockerfile.jvm AppCDS");
         assertTrue(bench.contains("src/main/docker/appcds.sh \"$JAR\""), "bench/run.sh AppCDS");
-        assertTrue(
-                image.contains("ENV GC_TIME_RATIO=99") && image.contains("ENV MALLOC_ARENA_MAX=2"), "Dockerfile.jvm");
+    }
+
+    @Test
+    void jvmValuesReplaceTheirFlagsInJdkJavaOptionsAndExtraOptionsComeLast() {
+        Rendered r = render(CI.resolve("default-values.yaml"), v -> {
+            Map<String, Object> jvm = path(v, "jvm");
+            jvm.put("maxRamPercentage", 60);
+            jvm.put("initialHeap", "64m");
+            jvm.put("youngGeneration", "32m");
+            jvm.put("gcTimeRatio", 19);
+            jvm.put("mallocArenaMax", 4);
+            jvm.put("extraOptions", "-Djavax.net.ssl.trustStore=/etc/token-broker/ca/truststore.p12");
+        });
+        Map<String, String> env = plainEnv(brokerContainer(r));
+
+        assertEquals(
+                "-XX:+UseParallelGC -XX:MaxRAMPercentage=60 -Xms64m -Xmn32m -XX:GCTimeRatio=19 -XX:MinHeapFreeRatio=10"
+                        + " -XX:MaxHeapFreeRatio=20 -XX:AdaptiveSizePolicyWeight=90 -XX:+ExitOnOutOfMemoryError"
+                        + " -Djavax.net.ssl.trustStore=/etc/token-broker/ca/truststore.p12",
+                env.get("JDK_JAVA_OPTIONS"));
+        assertEquals("4", env.get("MALLOC_ARENA_MAX"));
     }
 
     @Test
@@ -578,7 +659,7 @@ class HelmChartTest {
 
     @Test
     void installNotesSendManagementCallersToTheClusterIpServiceWhenTheApiIsExposed() {
-        String notes = new Helm(CHART)
+        String notes = new Helm(renderableChart)
                 .install()
                 .withName(RELEASE)
                 .withNamespace(NAMESPACE)
@@ -734,10 +815,11 @@ class HelmChartTest {
         assertEquals(2, np.getSpec().getIngress().size());
         assertEquals(List.of("8080/TCP"), ports(np.getSpec().getIngress().get(0).getPorts()));
         assertEquals(1, np.getSpec().getIngress().get(0).getFrom().size(), "only the configured sources");
-        // The management port (metrics, admin API) only from the monitoring namespace and the ops tooling's pods.
+        // The management port (metrics, admin API) only from the monitoring namespace, the ops tooling's pods and the
+        // chart's helm test pod.
         var management = np.getSpec().getIngress().get(1);
         assertEquals(List.of("9000/TCP"), ports(management.getPorts()));
-        assertEquals(2, management.getFrom().size());
+        assertEquals(3, management.getFrom().size());
         assertEquals(
                 "monitoring",
                 management
@@ -769,13 +851,36 @@ class HelmChartTest {
     }
 
     @Test
-    void networkPolicyWithoutManagementSourcesClosesTheManagementPortToEveryPod() {
-        Rendered r = render(
-                CI.resolve("default-values.yaml"), v -> path(v, "networkPolicy").put("enabled", true));
+    void networkPolicyWithoutManagementSourcesOrTestsClosesTheManagementPortToEveryPod() {
+        Rendered r = render(CI.resolve("default-values.yaml"), v -> {
+            path(v, "networkPolicy").put("enabled", true);
+            path(v, "tests").put("enabled", false);
+        });
         NetworkPolicy np = r.one(NetworkPolicy.class);
 
         assertEquals(1, np.getSpec().getIngress().size(), "no rule for 9000: only the kubelet's probes reach it");
         assertEquals(List.of("8080/TCP"), ports(np.getSpec().getIngress().get(0).getPorts()));
+        assertTrue(r.hooks().isEmpty(), "no helm test pod");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"default-values.yaml", "ha-values.yaml"})
+    void networkPolicyAdmitsTheHelmTestPodToTheManagementPortOnly(String ciFile) {
+        Rendered r = render(CI.resolve(ciFile), v -> path(v, "networkPolicy").put("enabled", true));
+        NetworkPolicy np = r.one(NetworkPolicy.class);
+        Map<String, String> testPodLabels = testPod(r).getMetadata().getLabels();
+
+        var admitting = np.getSpec().getIngress().stream()
+                .filter(rule -> rule.getFrom() != null
+                        && rule.getFrom().stream()
+                                .anyMatch(peer -> peer.getNamespaceSelector() == null
+                                        && peer.getIpBlock() == null
+                                        && peer.getPodSelector() != null
+                                        && matches(peer.getPodSelector().getMatchLabels(), testPodLabels)))
+                .toList();
+        assertEquals(
+                1, admitting.size(), () -> "one rule admits the test pod, from its own namespace: " + np.getSpec());
+        assertEquals(List.of("9000/TCP"), ports(admitting.get(0).getPorts()));
     }
 
     @Test
@@ -795,6 +900,472 @@ class HelmChartTest {
                 defaults.keySet().stream().noneMatch(k -> k.startsWith("BROKER_ADMIN_")),
                 "the admin API stays off by default");
         assertFalse(defaults.containsKey("BROKER_CLIENTS_CLOVER_MAX_SESSIONS_PER_USER"), "no cap by default");
+    }
+
+    @Test
+    void sessionLifetimesAndAllowedUpstreamHostsReachTheBrokerOnlyWhenSet() throws NoSuchMethodException {
+        Map<String, String> set = configMapOf(render(CI.resolve("default-values.yaml"), v -> {
+                    path(v, "session").put("idleTimeout", "7d");
+                    path(v, "session").put("rotationGrace", "10s");
+                    path(v, "upstream").put("allowedHosts", List.of("login.example.com", "login-eu.example.com"));
+                }))
+                .getData();
+        String idleTimeout = envVarOf("broker.session", BrokerConfig.Session.class, "idleTimeout");
+        String rotationGrace = envVarOf("broker.session", BrokerConfig.Session.class, "rotationGrace");
+        String allowedHosts = envVarOf("broker.upstream", BrokerConfig.Upstream.class, "allowedHosts");
+
+        assertEquals("BROKER_SESSION_IDLE_TIMEOUT", idleTimeout);
+        assertEquals("7d", set.get(idleTimeout));
+        assertEquals("10s", set.get(rotationGrace));
+        assertEquals("login.example.com,login-eu.example.com", set.get(allowedHosts));
+
+        Map<String, String> unset =
+                configMapOf(render(CI.resolve("default-values.yaml"))).getData();
+        for (String name : List.of(idleTimeout, rotationGrace, allowedHosts)) {
+            assertFalse(unset.containsKey(name), name + " unset: the broker's default");
+        }
+    }
+
+    // ---------------------------------------------------------------- image
+
+    @Test
+    void imageIsRepositoryAndTagOrTheAppVersionUnlessADigestPinsIt() {
+        Path defaults = CI.resolve("default-values.yaml");
+        String appVersion =
+                readYaml(CHART.resolve("Chart.yaml")).get("appVersion").toString();
+        String digest = "sha256:" + "0123456789abcdef".repeat(4);
+
+        assertEquals(
+                "token-broker:" + appVersion, brokerContainer(render(defaults)).getImage());
+        Rendered tagged = render(defaults, v -> {
+            path(v, "image").put("repository", "registry.example/token-broker");
+            path(v, "image").put("tag", "1.2.3");
+        });
+        assertEquals(
+                "registry.example/token-broker:1.2.3", brokerContainer(tagged).getImage());
+        Rendered pinned = render(defaults, v -> {
+            path(v, "image").put("repository", "registry.example/token-broker");
+            path(v, "image").put("tag", "1.2.3");
+            path(v, "image").put("digest", digest);
+        });
+        assertEquals(
+                "registry.example/token-broker@" + digest,
+                brokerContainer(pinned).getImage(),
+                "tag ignored");
+        assertEquals(
+                "registry.example/token-broker@" + digest,
+                testContainer(pinned).getImage(),
+                "the helm test pod runs the same image");
+    }
+
+    // ---------------------------------------------------------------- extra volumes
+
+    @Test
+    void extraVolumesJoinThePodAndTheirMountsTheBrokerContainer() {
+        Path defaults = CI.resolve("default-values.yaml");
+        Rendered r = render(defaults, v -> {
+            v.put(
+                    "extraVolumes",
+                    List.of(Map.of("name", "upstream-ca", "secret", Map.of("secretName", "upstream-truststore"))));
+            v.put(
+                    "extraVolumeMounts",
+                    List.of(Map.of("name", "upstream-ca", "mountPath", "/etc/token-broker/ca", "readOnly", true)));
+        });
+        PodSpec pod = r.deployment().getSpec().getTemplate().getSpec();
+        Container c = brokerContainer(r);
+
+        assertEquals(
+                List.of("tmp", "upstream-ca"),
+                pod.getVolumes().stream().map(Volume::getName).toList());
+        assertEquals("upstream-truststore", pod.getVolumes().get(1).getSecret().getSecretName());
+        assertEquals(
+                List.of("/tmp", "/etc/token-broker/ca"),
+                c.getVolumeMounts().stream().map(VolumeMount::getMountPath).toList());
+        assertEquals("upstream-ca", c.getVolumeMounts().get(1).getName());
+        assertEquals(true, c.getVolumeMounts().get(1).getReadOnly());
+
+        Rendered none = render(defaults);
+        assertEquals(
+                List.of("tmp"),
+                none.deployment().getSpec().getTemplate().getSpec().getVolumes().stream()
+                        .map(Volume::getName)
+                        .toList());
+        assertEquals(1, brokerContainer(none).getVolumeMounts().size());
+    }
+
+    // ---------------------------------------------------------------- the image's Dockerfile
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ciValuesFiles")
+    void containerUserPortsAndProbesMatchTheImagesDockerfile(String ciFile) throws IOException {
+        Dockerfile image = Dockerfile.read(DOCKERFILE);
+        Rendered r = render(CI.resolve(ciFile));
+        Container c = brokerContainer(r);
+        Map<String, Integer> portsByName = c.getPorts().stream()
+                .collect(Collectors.toMap(ContainerPort::getName, ContainerPort::getContainerPort));
+
+        // USER 185:0: the chart runs the broker and its test pod as the same uid.
+        assertEquals(
+                image.uid(),
+                r.deployment()
+                        .getSpec()
+                        .getTemplate()
+                        .getSpec()
+                        .getSecurityContext()
+                        .getRunAsUser());
+        assertEquals(image.uid(), c.getSecurityContext().getRunAsUser());
+        assertEquals(image.uid(), testPod(r).getSpec().getSecurityContext().getRunAsUser());
+        assertEquals(image.uid(), testContainer(r).getSecurityContext().getRunAsUser());
+        assertEquals(Set.of(8080, 9000), image.exposedPorts(), "the API and the management interface");
+        assertEquals(image.exposedPorts(), new TreeSet<>(portsByName.values()), "container ports are EXPOSE's");
+        assertEquals(Map.of("http", 8080, "management", 9000), portsByName);
+        for (Probe probe : List.of(c.getStartupProbe(), c.getLivenessProbe(), c.getReadinessProbe())) {
+            IntOrString port = probe.getHttpGet().getPort();
+            Integer number = port.getIntVal() != null ? port.getIntVal() : portsByName.get(port.getStrVal());
+            assertTrue(image.exposedPorts().contains(number), probe.getHttpGet().getPath() + " probes " + port);
+            assertEquals(
+                    portsByName.get("management"), number, probe.getHttpGet().getPath() + " on management");
+        }
+    }
+
+    // ---------------------------------------------------------------- helm test
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ciValuesFiles")
+    void helmTestPodChecksReadinessOnTheServicesManagementPortWithTheBrokersHardening(String ciFile) {
+        Rendered r = render(CI.resolve(ciFile));
+        Pod pod = testPod(r);
+        Container test = testContainer(r);
+        Container broker = brokerContainer(r);
+        Service management = serviceWithPort(r, "management");
+
+        assertEquals("test", pod.getMetadata().getAnnotations().get("helm.sh/hook"));
+        assertEquals(
+                "before-hook-creation,hook-succeeded",
+                pod.getMetadata().getAnnotations().get("helm.sh/hook-delete-policy"));
+        assertEquals("Never", pod.getSpec().getRestartPolicy());
+        assertEquals(false, pod.getSpec().getAutomountServiceAccountToken());
+        assertEquals(broker.getImage(), test.getImage(), "no other image to pull");
+        Map<String, String> env = plainEnv(test);
+        assertEquals(management.getMetadata().getName() + "." + NAMESPACE + ".svc", env.get("HEALTH_HOST"));
+        assertEquals(
+                String.valueOf(port(management, "management").getPort()),
+                env.get("HEALTH_PORT"),
+                "the Service's management port");
+        assertEquals(
+                "management", port(management, "management").getTargetPort().getStrVal());
+        assertEquals(List.of("bash", "-c"), test.getCommand().subList(0, 2));
+        String script = test.getCommand().get(2);
+        assertTrue(script.contains("/dev/tcp/"), script);
+        assertTrue(script.contains("GET /q/health/ready HTTP/1.0"), script);
+        // The broker's hardening, from the same values.
+        assertEquals(
+                r.deployment().getSpec().getTemplate().getSpec().getSecurityContext(),
+                pod.getSpec().getSecurityContext());
+        assertEquals(broker.getSecurityContext(), test.getSecurityContext());
+        assertEquals(true, test.getSecurityContext().getRunAsNonRoot());
+        assertEquals(true, test.getSecurityContext().getReadOnlyRootFilesystem());
+        assertEquals(false, test.getSecurityContext().getAllowPrivilegeEscalation());
+        assertEquals(List.of("ALL"), test.getSecurityContext().getCapabilities().getDrop());
+        // Its labels are not the broker's: no Service routes to it, no Deployment counts it.
+        for (Service s : r.all(Service.class)) {
+            assertFalse(
+                    matches(s.getSpec().getSelector(), pod.getMetadata().getLabels()),
+                    s.getMetadata().getName() + " selects the test pod");
+        }
+        assertFalse(matches(
+                r.deployment().getSpec().getSelector().getMatchLabels(),
+                pod.getMetadata().getLabels()));
+    }
+
+    @Test
+    void helmTestScriptPassesOnA200AndFailsWithAMessageOtherwise() throws Exception {
+        String script = testContainer(render(CI.resolve("default-values.yaml")))
+                .getCommand()
+                .get(2);
+        AtomicInteger status = new AtomicInteger(200);
+        List<String> requests = new CopyOnWriteArrayList<>();
+        HttpServer broker = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        broker.createContext("/", exchange -> {
+            requests.add(exchange.getRequestMethod() + " " + exchange.getRequestURI() + " " + exchange.getProtocol());
+            byte[] body = (status.get() == 200 ? "{\"status\":\"UP\"}" : "{\"status\":\"DOWN\"}")
+                    .getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(status.get(), body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        broker.start();
+        try {
+            int port = broker.getAddress().getPort();
+
+            ScriptRun up = runTestScript(script, port);
+            assertEquals(0, up.exitCode(), up.toString());
+            assertTrue(
+                    up.stdout().contains("OK: http://127.0.0.1:" + port + "/q/health/ready answered HTTP/1.1 200"),
+                    up.toString());
+            assertEquals(List.of("GET /q/health/ready HTTP/1.0"), requests);
+
+            status.set(503);
+            ScriptRun down = runTestScript(script, port);
+            assertEquals(1, down.exitCode(), down.toString());
+            assertTrue(
+                    down.stderr().contains("answered 'HTTP/1.1 503 Service Unavailable', expected HTTP/1.x 200"),
+                    down.toString());
+            assertTrue(down.stderr().contains("\"DOWN\""), "the health report follows: " + down);
+        } finally {
+            broker.stop(0);
+        }
+        int closed;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            closed = socket.getLocalPort();
+        }
+        ScriptRun refused = runTestScript(script, closed);
+        assertEquals(1, refused.exitCode(), refused.toString());
+        assertTrue(refused.stderr().contains("FAIL: no answer from http://127.0.0.1:" + closed), refused.toString());
+    }
+
+    // ---------------------------------------------------------------- Kubernetes version
+
+    @Test
+    void chartRequiresKubernetes123AndHelmRefusesAnOlderCluster() {
+        assertEquals(">=1.23.0-0", readYaml(CHART.resolve("Chart.yaml")).get("kubeVersion"));
+        // helm-java's Helm library takes the cluster for v1.20.0 (no --kube-version): the chart itself must not render.
+        IllegalStateException refused = assertThrows(
+                IllegalStateException.class,
+                () -> new Helm(CHART)
+                        .template()
+                        .withName(RELEASE)
+                        .withNamespace(NAMESPACE)
+                        .withValuesFile(CI.resolve("default-values.yaml"))
+                        .call());
+
+        assertTrue(
+                refused.getMessage()
+                        .contains("chart requires kubeVersion: >=1.23.0-0 which is incompatible with"
+                                + " Kubernetes v1.20.0"),
+                refused.getMessage());
+    }
+
+    // ---------------------------------------------------------------- values.schema.json
+
+    static Stream<Arguments> valuesTheSchemaRefuses() {
+        return Stream.of(
+                Arguments.of(
+                        "a misspelt top-level value",
+                        (Consumer<Map<String, Object>>) v -> v.put("replicaCont", 2),
+                        List.of("Additional property replicaCont is not allowed")),
+                Arguments.of(
+                        "a misspelt nested value",
+                        (Consumer<Map<String, Object>>) v -> path(v, "image").put("tagg", "1.2.3"),
+                        List.of("image", "Additional property tagg is not allowed")),
+                Arguments.of(
+                        "a misspelt client setting",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "clients", "clover").put("redirectUri", "x:/cb"),
+                        List.of("clients.clover", "Additional property redirectUri is not allowed")),
+                Arguments.of(
+                        "a misspelt probe setting",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "probes", "liveness").put("periodSecond", 5),
+                        List.of("probes.liveness", "Additional property periodSecond is not allowed")),
+                Arguments.of(
+                        "a word for a number",
+                        (Consumer<Map<String, Object>>) v -> v.put("replicaCount", "two"),
+                        List.of("replicaCount", "Invalid type. Expected: integer, given: string")),
+                Arguments.of(
+                        "a tag for a digest",
+                        (Consumer<Map<String, Object>>) v -> path(v, "image").put("digest", "1.2.3"),
+                        List.of("image.digest", "Does not match pattern")),
+                Arguments.of(
+                        "a URL for an allowed host",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "upstream").put("allowedHosts", List.of("https://login.example.com")),
+                        List.of("upstream.allowedHosts.0", "Does not match pattern")),
+                Arguments.of(
+                        "a number for a duration",
+                        (Consumer<Map<String, Object>>) v -> path(v, "session").put("rotationGrace", 0),
+                        List.of("session.rotationGrace", "Invalid type. Expected: string, given: integer")),
+                Arguments.of(
+                        "a JVM size with a unit the JVM does not read",
+                        (Consumer<Map<String, Object>>) v -> path(v, "jvm").put("youngGeneration", "16MB"),
+                        List.of("jvm.youngGeneration", "Does not match pattern")));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("valuesTheSchemaRefuses")
+    void schemaRefusesTheRenderOn(String mistake, Consumer<Map<String, Object>> change, List<String> messages) {
+        IllegalStateException failure =
+                assertThrows(IllegalStateException.class, () -> render(CI.resolve("default-values.yaml"), change));
+
+        assertTrue(
+                failure.getMessage().contains("values don't meet the specifications of the schema"),
+                failure.getMessage());
+        for (String message : messages) {
+            assertTrue(
+                    failure.getMessage().contains(message),
+                    () -> "expected '" + message + "' in: " + failure.getMessage());
+        }
+    }
+
+    @Test
+    void schemaLeavesTheFreeFormMapsOpen() {
+        Rendered r = render(CI.resolve("default-values.yaml"), v -> {
+            path(v, "podAnnotations").put("example.com/any-key", "x");
+            path(v, "podLabels").put("team", "identity");
+            path(v, "serviceAccount", "annotations").put("eks.amazonaws.com/role-arn", "arn:aws:iam::1:role/x");
+            path(v, "nodeSelector").put("kubernetes.io/arch", "arm64");
+            path(v, "podSecurityContext").put("fsGroup", 0);
+            path(v, "resources", "limits").put("ephemeral-storage", "1Gi");
+            path(v, "affinity", "nodeAffinity").put("preferredDuringSchedulingIgnoredDuringExecution", List.of());
+            v.put("tolerations", List.of(Map.of("key", "dedicated", "operator", "Exists", "effect", "NoSchedule")));
+            v.put("extraEnv", List.of(Map.of("name", "QUARKUS_LOG_LEVEL", "value", "DEBUG")));
+            path(v, "clients")
+                    .put(
+                            "second",
+                            new LinkedHashMap<>(Map.of(
+                                    "clientId", "second", "clientSecret", "s", "redirectUris", List.of("second:/cb"))));
+        });
+
+        assertEquals("x", podAnnotations(r).get("example.com/any-key"));
+        assertEquals(
+                "arm64",
+                r.deployment()
+                        .getSpec()
+                        .getTemplate()
+                        .getSpec()
+                        .getNodeSelector()
+                        .get("kubernetes.io/arch"));
+        assertEquals(
+                "1Gi",
+                brokerContainer(r)
+                        .getResources()
+                        .getLimits()
+                        .get("ephemeral-storage")
+                        .toString());
+        assertEquals("second", configMapOf(r).getData().get("BROKER_CLIENTS_SECOND_CLIENT_ID"));
+    }
+
+    @Test
+    void nullDropsAClientAnEarlierValuesFileDefined() {
+        Rendered r = render(CI.resolve("default-values.yaml"), v -> {
+            path(v, "clients").put("clover", null);
+            path(v, "clients")
+                    .put(
+                            "web",
+                            new LinkedHashMap<>(Map.of(
+                                    "clientId",
+                                    "web",
+                                    "clientSecret",
+                                    "s",
+                                    "redirectUris",
+                                    List.of("https://a.example/cb"))));
+        });
+
+        Map<String, String> plain = configMapOf(r).getData();
+        assertEquals("web", plain.get("BROKER_CLIENTS_WEB_CLIENT_ID"));
+        assertTrue(plain.keySet().stream().noneMatch(k -> k.startsWith("BROKER_CLIENTS_CLOVER_")), plain.toString());
+    }
+
+    /**
+     * Every value in values.yaml has a type in the schema: a fixed key under {@code properties}, or, in a free-form
+     * map, its {@code additionalProperties}. (Nothing else is allowed at all: the top level refuses unknown keys.)
+     */
+    @Test
+    void schemaTypesEveryValueOfValuesYaml() {
+        Map<String, Object> schema = readSchema();
+        assertEquals("http://json-schema.org/draft-07/schema#", schema.get("$schema"));
+        assertEquals(false, schema.get("additionalProperties"));
+        List<String> untyped = new ArrayList<>();
+        checkTyped(readYaml(CHART.resolve("values.yaml")), schema, schema, "", untyped);
+        assertEquals(List.of(), untyped, "values without a type in values.schema.json");
+    }
+
+    @SuppressWarnings("unchecked")
+    static void checkTyped(
+            Object value, Map<String, Object> node, Map<String, Object> schema, String at, List<String> untyped) {
+        Map<String, Object> resolved = resolve(node, schema);
+        if (!resolved.containsKey("type")) {
+            untyped.add(at);
+            return;
+        }
+        // An open object without properties (a Kubernetes type such as resources) is passed on as given.
+        if (value instanceof Map<?, ?> map
+                && (resolved.containsKey("properties") || resolved.get("additionalProperties") instanceof Map)) {
+            Map<String, Object> properties = (Map<String, Object>) resolved.getOrDefault("properties", Map.of());
+            for (var entry : ((Map<String, Object>) map).entrySet()) {
+                Object child = properties.get(entry.getKey());
+                if (child == null && resolved.get("additionalProperties") instanceof Map<?, ?> open) {
+                    child = open;
+                }
+                String key = at.isEmpty() ? entry.getKey() : at + "." + entry.getKey();
+                if (child == null) {
+                    untyped.add(key);
+                } else {
+                    checkTyped(entry.getValue(), (Map<String, Object>) child, schema, key, untyped);
+                }
+            }
+        }
+    }
+
+    @Test
+    void readmeValuesTableListsEveryValueWithItsDefault() throws IOException {
+        Map<String, Object> schema = readSchema();
+        Map<String, JsonNode> expected = new TreeMap<>();
+        valueRows(readYaml(CHART.resolve("values.yaml")), schema, schema, "", expected);
+        String readme = Files.readString(CHART.resolve("README.md"));
+        int table = readme.indexOf("\n## Values\n");
+        assertTrue(table >= 0, "README.md has a Values section");
+        Map<String, JsonNode> listed = new TreeMap<>();
+        Matcher row = Pattern.compile("^\\| `([^`]+)` \\| [^|]+ \\| `(.*?)` \\| ", Pattern.MULTILINE)
+                .matcher(readme.substring(table));
+        while (row.find()) {
+            assertNull(listed.put(row.group(1), Serialization.jsonMapper().readTree(row.group(2))), row.group(1));
+        }
+
+        assertEquals(expected.keySet(), listed.keySet(), "README.md's Values table against values.yaml");
+        expected.forEach((key, value) -> assertEquals(value, listed.get(key), "default of " + key));
+    }
+
+    /** The values a table lists: each key of a fixed-key object, down to values that are not fixed-key objects. */
+    @SuppressWarnings("unchecked")
+    static void valueRows(
+            Object value, Map<String, Object> node, Map<String, Object> schema, String at, Map<String, JsonNode> rows) {
+        Map<String, Object> resolved = resolve(node, schema);
+        if (value instanceof Map<?, ?> map && resolved.get("properties") instanceof Map<?, ?> properties) {
+            for (var entry : ((Map<String, Object>) map).entrySet()) {
+                valueRows(
+                        entry.getValue(),
+                        (Map<String, Object>) properties.get(entry.getKey()),
+                        schema,
+                        at.isEmpty() ? entry.getKey() : at + "." + entry.getKey(),
+                        rows);
+            }
+        } else {
+            rows.put(at, Serialization.jsonMapper().valueToTree(value));
+        }
+    }
+
+    /** A schema node with its {@code $ref}s to {@code #/definitions/...} followed. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> resolve(Map<String, Object> node, Map<String, Object> schema) {
+        Map<String, Object> resolved = node;
+        while (resolved.containsKey("$ref")) {
+            String ref = resolved.get("$ref").toString();
+            resolved = (Map<String, Object>)
+                    ((Map<String, Object>) schema.get("definitions")).get(ref.substring("#/definitions/".length()));
+        }
+        return resolved;
+    }
+
+    static Map<String, Object> readSchema() {
+        try {
+            return Serialization.jsonMapper()
+                    .readValue(
+                            CHART.resolve("values.schema.json").toFile(),
+                            new TypeReference<LinkedHashMap<String, Object>>() {});
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     // ---------------------------------------------------------------- contradictions fail the render
@@ -933,7 +1504,8 @@ class HelmChartTest {
 
     // ---------------------------------------------------------------- helpers
 
-    record Rendered(List<String> docs, List<HasMetadata> objects) {
+    /** What a cluster receives at install ({@code docs}, {@code objects}), and the hooks ({@code helm test}). */
+    record Rendered(List<String> docs, List<HasMetadata> objects, List<HasMetadata> hooks) {
 
         <T extends HasMetadata> List<T> all(Class<T> type) {
             return objects.stream().filter(type::isInstance).map(type::cast).toList();
@@ -957,7 +1529,7 @@ class HelmChartTest {
     }
 
     static Rendered render(Path valuesFile) {
-        String yaml = new Helm(CHART)
+        String yaml = new Helm(renderableChart)
                 .template()
                 .withName(RELEASE)
                 .withNamespace(NAMESPACE)
@@ -965,14 +1537,25 @@ class HelmChartTest {
                 .call();
         List<String> docs = new ArrayList<>();
         List<HasMetadata> objects = new ArrayList<>();
+        List<HasMetadata> hooks = new ArrayList<>();
         for (String doc : yaml.split("(?m)^---\\s*$")) {
             if (doc.lines().allMatch(l -> l.isBlank() || l.startsWith("#"))) {
                 continue;
             }
+            HasMetadata object = Serialization.unmarshal(doc);
+            if (object instanceof ConfigMap carrier
+                    && HOOKS_CARRIER.equals(carrier.getMetadata().getName())) {
+                for (String hook : carrier.getData().values()) {
+                    if (!hook.isBlank()) {
+                        hooks.add(Serialization.unmarshal(hook));
+                    }
+                }
+                continue;
+            }
             docs.add(doc);
-            objects.add(Serialization.unmarshal(doc));
+            objects.add(object);
         }
-        return new Rendered(docs, objects);
+        return new Rendered(docs, objects, hooks);
     }
 
     /** Renders the given ci file after a change to its values (written to a temporary file). */
@@ -1014,6 +1597,69 @@ class HelmChartTest {
                 r.deployment().getSpec().getTemplate().getSpec().getContainers();
         assertEquals(1, containers.size());
         return containers.get(0);
+    }
+
+    /** The helm test pod, a hook. */
+    static Pod testPod(Rendered r) {
+        List<Pod> pods = r.hooks().stream()
+                .filter(Pod.class::isInstance)
+                .map(Pod.class::cast)
+                .toList();
+        assertEquals(1, pods.size(), "exactly one helm test pod");
+        return pods.get(0);
+    }
+
+    static Container testContainer(Rendered r) {
+        List<Container> containers = testPod(r).getSpec().getContainers();
+        assertEquals(1, containers.size());
+        return containers.get(0);
+    }
+
+    /** The container's env vars with a literal value, by name. */
+    static Map<String, String> plainEnv(Container c) {
+        return c.getEnv().stream()
+                .filter(e -> e.getValue() != null)
+                .collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+    }
+
+    /** Whether a label selector (matchLabels) selects these labels. */
+    static boolean matches(Map<String, String> selector, Map<String, String> labels) {
+        return selector != null
+                && !selector.isEmpty()
+                && selector.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
+    }
+
+    /**
+     * The env var of a {@code @ConfigMapping} property, as Quarkus maps it (upper case, {@code .} and {@code -} to
+     * {@code _}); the method must exist in the broker's config group, so a renamed property fails here.
+     */
+    static String envVarOf(String prefix, Class<?> group, String method) throws NoSuchMethodException {
+        group.getMethod(method);
+        String property = prefix + "." + method.replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
+        return property.toUpperCase(Locale.ROOT).replaceAll("[.-]", "_");
+    }
+
+    record ScriptRun(int exitCode, String stdout, String stderr) {}
+
+    /** Runs the helm test pod's script here, against 127.0.0.1:port, with bash and coreutils as in the image. */
+    static ScriptRun runTestScript(String script, int port) throws IOException, InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder("bash", "-c", script);
+        builder.environment().put("HEALTH_HOST", "127.0.0.1");
+        builder.environment().put("HEALTH_PORT", String.valueOf(port));
+        Process process = builder.start();
+        process.getOutputStream().close();
+        var stdout = CompletableFuture.supplyAsync(() -> readAll(process.getInputStream()));
+        var stderr = CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the script ends");
+        return new ScriptRun(process.exitValue(), stdout.join(), stderr.join());
+    }
+
+    static String readAll(InputStream in) {
+        try (in) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     static ConfigMap configMapOf(Rendered r) {

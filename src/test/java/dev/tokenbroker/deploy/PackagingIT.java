@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -51,26 +50,23 @@ class PackagingIT {
                     && matches.stream().anyMatch(p -> p.getFileName().toString().equals("quarkus-run.jar"));
         }
         assertTrue(runJarCopied, "quarkus-run.jar is copied to /deployments/");
-        assertEquals("/deployments/quarkus-run.jar", dockerfile.env("JAVA_APP_JAR"));
         assertTrue(Files.exists(APP.resolve("quarkus-run.jar")));
-        assertEquals("185", dockerfile.last("USER"));
-        assertTrue(dockerfile.last("ENTRYPOINT").contains("run-java.sh"));
+        assertTrue(dockerfile.last("ENTRYPOINT").contains("\"-jar\", \"/deployments/quarkus-run.jar\""));
+        assertEquals("185:0", dockerfile.last("USER"));
         // The API and the management interface (health, metrics, admin API; built with quarkus.management.enabled).
         assertEquals("8080 9000", dockerfile.last("EXPOSE"));
     }
 
     @Test
-    void nativeDockerfileRunsTheRunnerItCopies() throws IOException {
-        Dockerfile dockerfile = Dockerfile.read(Path.of("src", "main", "docker", "Dockerfile.native"));
-        List<String[]> copies = dockerfile.copies();
-        assertEquals(1, copies.size());
-        assertEquals("target/*-runner", copies.get(0)[0]);
-        assertTrue(matchesAny("target/*-runner", dockerignoreAllowList()));
-        assertEquals("/work/application", copies.get(0)[1]);
-        assertEquals("/work/", dockerfile.last("WORKDIR"));
-        assertTrue(dockerfile.last("ENTRYPOINT").contains("\"./application\""));
-        assertFalse(
-                dockerfile.last("USER").equals("0") || dockerfile.last("USER").equals("root"));
+    void docsShowTheContainerRecipesCodeVerbatim() throws IOException {
+        String docs = Files.readString(Path.of("docs", "containers.md"));
+        String source =
+                Files.readString(Path.of("src", "test", "java", "dev", "tokenbroker", "deploy", "ContainerKitIT.java"));
+        for (String tag : List.of("recipe", "flow")) {
+            String region = ContainerKitIT.region(source, tag);
+            assertTrue(
+                    docs.contains(region), "docs/containers.md shows ContainerKitIT's " + tag + " region:\n" + region);
+        }
     }
 
     private static List<String> dockerignoreAllowList() throws IOException {
@@ -95,66 +91,6 @@ class PackagingIT {
         var matcher = FileSystems.getDefault().getPathMatcher("glob:" + pattern);
         try (Stream<Path> files = Files.walk(Path.of(pattern.substring(0, pattern.indexOf('/'))))) {
             return files.filter(matcher::matches).toList();
-        }
-    }
-
-    /** The few Dockerfile instructions these checks need; continuation lines are joined. */
-    record Dockerfile(List<String[]> instructions) {
-
-        static Dockerfile read(Path path) throws IOException {
-            List<String[]> instructions = new ArrayList<>();
-            StringBuilder current = new StringBuilder();
-            for (String line : Files.readAllLines(path)) {
-                if (line.isBlank() || line.startsWith("#")) {
-                    continue;
-                }
-                current.append(line.strip());
-                if (line.endsWith("\\")) {
-                    current.setLength(current.length() - 1);
-                    continue;
-                }
-                String text = current.toString();
-                current.setLength(0);
-                int space = text.indexOf(' ');
-                instructions.add(new String[] {
-                    text.substring(0, space), text.substring(space + 1).strip()
-                });
-            }
-            return new Dockerfile(instructions);
-        }
-
-        /** COPY source and destination, flags dropped (single source per COPY, as in our files). */
-        List<String[]> copies() {
-            return instructions.stream()
-                    .filter(i -> i[0].equals("COPY"))
-                    .map(i -> {
-                        List<String> args = Stream.of(i[1].split("\\s+"))
-                                .filter(a -> !a.startsWith("--"))
-                                .toList();
-                        assertEquals(2, args.size(), "one source per COPY: " + i[1]);
-                        return new String[] {args.get(0), args.get(1)};
-                    })
-                    .toList();
-        }
-
-        String last(String instruction) {
-            String value = null;
-            for (String[] i : instructions) {
-                if (i[0].equals(instruction)) {
-                    value = i[1];
-                }
-            }
-            return value;
-        }
-
-        String env(String name) {
-            String value = null;
-            for (String[] i : instructions) {
-                if (i[0].equals("ENV") && i[1].startsWith(name + "=")) {
-                    value = i[1].substring(name.length() + 1).replace("\"", "");
-                }
-            }
-            return value;
         }
     }
 }
