@@ -101,7 +101,8 @@ its order, with the jvm values in place of its figures, then jvm.extraOptions.
 
 {{/*
 Labels that select the helm test pod, and only it: never the broker's selector labels, or the Service would route to
-it. The NetworkPolicy admits these to the management port.
+it. With the NetworkPolicy on, templates/tests/networkpolicy.yaml admits these to the management port while `helm test`
+runs; the main NetworkPolicy never names them.
 */}}
 {{- define "token-broker.testSelectorLabels" -}}
 app.kubernetes.io/name: {{ printf "%s-test" (include "token-broker.name" . | trunc 58 | trimSuffix "-") }}

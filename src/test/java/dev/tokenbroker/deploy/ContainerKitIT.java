@@ -39,45 +39,41 @@ class ContainerKitIT {
     @Test
     void theTestcontainersRecipeSignsInRefreshesAndRevokes() {
         // tag::recipe[]
-        Network network = Network.newNetwork();
-        GenericContainer<?> redis = new GenericContainer<>(REDIS_IMAGE)
-                .withNetwork(network)
-                .withNetworkAliases("redis")
-                .withCommand("redis-server", "--protected-mode", "no");
-        // The dev OpenID provider; its login form takes any user name. The broker sends secrets over https or to
-        // loopback only, so it joins this container's network namespace: this container publishes its ports too.
-        GenericContainer<?> idp = new GenericContainer<>(IDP_IMAGE)
-                .withNetwork(network)
-                .withEnv("SERVER_PORT", "8081")
-                .withEnv("JSON_CONFIG", "{\"interactiveLogin\": true}")
-                .withExposedPorts(8080, 9000, 8081)
-                .waitingFor(Wait.forHttp("/default/.well-known/openid-configuration")
-                        .forPort(8081));
-        redis.start();
-        idp.start();
-        GenericContainer<?> broker = new GenericContainer<>(BROKER_IMAGE)
-                .withNetworkMode("container:" + idp.getContainerId())
-                .withEnv(Map.of(
-                        "BROKER_UPSTREAM_ISSUER", "http://localhost:8081/default",
-                        "BROKER_CLIENTS_APP_CLIENT_ID", "app",
-                        "BROKER_CLIENTS_APP_CLIENT_SECRET", "app-secret",
-                        "BROKER_CLIENTS_APP_REDIRECT_URIS", "app://callback",
-                        "BROKER_SESSION_ENCRYPTION_KEYS_K1", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-                        "QUARKUS_REDIS_HOSTS", "redis://redis:6379"))
-                .withTmpFs(Map.of("/tmp", "rw"));
-        broker.start();
-        Wait.forHttp("/q/health/ready").forPort(9000).waitUntilReady(idp);
-        String brokerUrl = "http://" + idp.getHost() + ":" + idp.getMappedPort(8080);
-        String authorizeUrl = "http://" + idp.getHost() + ":" + idp.getMappedPort(8081) + "/default/authorize";
-        // end::recipe[]
-        try {
-            signInRefreshAndRevoke(brokerUrl, authorizeUrl);
-        } finally {
-            broker.stop();
-            idp.stop();
-            redis.stop();
-            network.close();
+        try (Network network = Network.newNetwork();
+                GenericContainer<?> redis = new GenericContainer<>(REDIS_IMAGE)
+                        .withNetwork(network)
+                        .withNetworkAliases("redis")
+                        .withCommand("redis-server", "--protected-mode", "no");
+                // The dev OpenID provider; its login form takes any user name. The broker sends secrets over https or
+                // to loopback only, so it joins this container's network namespace: this one publishes its ports too.
+                GenericContainer<?> idp = new GenericContainer<>(IDP_IMAGE)
+                        .withNetwork(network)
+                        .withEnv("SERVER_PORT", "8081")
+                        .withEnv("JSON_CONFIG", "{\"interactiveLogin\": true}")
+                        .withExposedPorts(8080, 9000, 8081)
+                        .waitingFor(Wait.forHttp("/default/.well-known/openid-configuration")
+                                .forPort(8081))) {
+            redis.start();
+            idp.start();
+            try (GenericContainer<?> broker = new GenericContainer<>(BROKER_IMAGE)
+                    .withNetworkMode("container:" + idp.getContainerId())
+                    .withEnv(Map.of(
+                            "BROKER_UPSTREAM_ISSUER", "http://localhost:8081/default",
+                            "BROKER_CLIENTS_APP_CLIENT_ID", "app",
+                            "BROKER_CLIENTS_APP_CLIENT_SECRET", "app-secret",
+                            "BROKER_CLIENTS_APP_REDIRECT_URIS", "app://callback",
+                            "BROKER_SESSION_ENCRYPTION_KEYS_K1", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                            "QUARKUS_REDIS_HOSTS", "redis://redis:6379"))
+                    .withTmpFs(Map.of("/tmp", "rw"))) {
+                broker.start();
+                Wait.forHttp("/q/health/ready").forPort(9000).waitUntilReady(idp);
+                String brokerUrl = "http://" + idp.getHost() + ":" + idp.getMappedPort(8080);
+                String authorizeUrl = "http://" + idp.getHost() + ":" + idp.getMappedPort(8081) + "/default/authorize";
+                // Your app's tests against brokerUrl, for example:
+                signInRefreshAndRevoke(brokerUrl, authorizeUrl);
+            }
         }
+        // end::recipe[]
     }
 
     @Test

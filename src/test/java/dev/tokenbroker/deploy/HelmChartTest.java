@@ -33,6 +33,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -389,6 +390,18 @@ class HelmChartTest {
                 Files.readString(DOCKERFILE).contains("RUN bash /deployments/appcds.sh /deployments/quarkus-run.jar"),
                 "Dockerfile.jvm AppCDS");
         assertTrue(bench.contains("src/main/docker/appcds.sh \"$JAR\""), "bench/run.sh AppCDS");
+    }
+
+    @Test
+    void readmeListsTheImagesDefaultJvmFlagsAsDockerfileSetsThem() throws IOException {
+        String readme = Files.readString(CHART.resolve("README.md"));
+        String lead = "The image's defaults are `";
+        int start = readme.indexOf(lead);
+        assertTrue(start >= 0, "README.md, Memory and JVM: " + lead);
+        start += lead.length();
+        String listed = readme.substring(start, readme.indexOf('`', start)).replaceAll("\\s+", " ");
+
+        assertEquals(Dockerfile.read(DOCKERFILE).env("JDK_JAVA_OPTIONS"), listed, "Dockerfile.jvm JDK_JAVA_OPTIONS");
     }
 
     @Test
@@ -815,11 +828,11 @@ class HelmChartTest {
         assertEquals(2, np.getSpec().getIngress().size());
         assertEquals(List.of("8080/TCP"), ports(np.getSpec().getIngress().get(0).getPorts()));
         assertEquals(1, np.getSpec().getIngress().get(0).getFrom().size(), "only the configured sources");
-        // The management port (metrics, admin API) only from the monitoring namespace, the ops tooling's pods and the
-        // chart's helm test pod.
+        // The management port (metrics, admin API) only from the monitoring namespace and the ops tooling's pods (the
+        // helm test pod has a policy of its own, a test hook).
         var management = np.getSpec().getIngress().get(1);
         assertEquals(List.of("9000/TCP"), ports(management.getPorts()));
-        assertEquals(3, management.getFrom().size());
+        assertEquals(2, management.getFrom().size());
         assertEquals(
                 "monitoring",
                 management
@@ -850,37 +863,100 @@ class HelmChartTest {
                         .get("app.kubernetes.io/name"));
     }
 
-    @Test
-    void networkPolicyWithoutManagementSourcesOrTestsClosesTheManagementPortToEveryPod() {
+    @ParameterizedTest(name = "tests.enabled={0}")
+    @ValueSource(booleans = {true, false})
+    void networkPolicyWithoutManagementSourcesClosesTheManagementPortToEveryPod(boolean tests) {
         Rendered r = render(CI.resolve("default-values.yaml"), v -> {
             path(v, "networkPolicy").put("enabled", true);
-            path(v, "tests").put("enabled", false);
+            path(v, "tests").put("enabled", tests);
         });
         NetworkPolicy np = r.one(NetworkPolicy.class);
 
+        // With or without the helm test pod: it is admitted only by the test hook's policy, while `helm test` runs.
         assertEquals(1, np.getSpec().getIngress().size(), "no rule for 9000: only the kubelet's probes reach it");
         assertEquals(List.of("8080/TCP"), ports(np.getSpec().getIngress().get(0).getPorts()));
-        assertTrue(r.hooks().isEmpty(), "no helm test pod");
+        assertEquals(tests ? 1 : 0, testNetworkPolicies(r).size(), "the test hook's policy");
     }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"default-values.yaml", "ha-values.yaml"})
-    void networkPolicyAdmitsTheHelmTestPodToTheManagementPortOnly(String ciFile) {
+    void networkPolicyNeverAdmitsTheHelmTestPodsLabels(String ciFile) {
         Rendered r = render(CI.resolve(ciFile), v -> path(v, "networkPolicy").put("enabled", true));
         NetworkPolicy np = r.one(NetworkPolicy.class);
         Map<String, String> testPodLabels = testPod(r).getMetadata().getLabels();
+        String testName = testPodLabels.get("app.kubernetes.io/name");
 
-        var admitting = np.getSpec().getIngress().stream()
-                .filter(rule -> rule.getFrom() != null
-                        && rule.getFrom().stream()
-                                .anyMatch(peer -> peer.getNamespaceSelector() == null
-                                        && peer.getIpBlock() == null
-                                        && peer.getPodSelector() != null
-                                        && matches(peer.getPodSelector().getMatchLabels(), testPodLabels)))
-                .toList();
+        // Any pod in the namespace can put these labels on itself: a permanent rule for them would open port 9000.
+        assertTrue(
+                np.getSpec().getIngress().stream()
+                        .filter(rule -> rule.getFrom() != null)
+                        .flatMap(rule -> rule.getFrom().stream())
+                        .noneMatch(peer -> peer.getPodSelector() != null
+                                && peer.getPodSelector().getMatchLabels() != null
+                                && matches(peer.getPodSelector().getMatchLabels(), testPodLabels)),
+                () -> "a rule of the NetworkPolicy admits the helm test pod: " + np.getSpec());
+        String policyDoc = r.docs().stream()
+                .filter(d -> d.contains("kind: NetworkPolicy"))
+                .findFirst()
+                .orElseThrow();
+        assertFalse(policyDoc.contains(testName), () -> "the NetworkPolicy names " + testName + ":\n" + policyDoc);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"default-values.yaml", "ha-values.yaml"})
+    void helmTestNetworkPolicyAdmitsOnlyTheTestPodToTheManagementPortWhileTheTestRuns(String ciFile) {
+        Rendered r = render(CI.resolve(ciFile), v -> path(v, "networkPolicy").put("enabled", true));
+        List<NetworkPolicy> hookPolicies = testNetworkPolicies(r);
+        assertEquals(1, hookPolicies.size(), "one NetworkPolicy among the helm test hooks");
+        NetworkPolicy np = hookPolicies.get(0);
+        Pod pod = testPod(r);
+        Map<String, String> annotations = np.getMetadata().getAnnotations();
+
+        // A test hook: only `helm test` creates it, before the test pod, and it goes whatever the outcome.
+        assertEquals("test", annotations.get("helm.sh/hook"));
+        assertEquals("-1", annotations.get("helm.sh/hook-weight"));
+        assertEquals("before-hook-creation,hook-succeeded,hook-failed", annotations.get("helm.sh/hook-delete-policy"));
+        assertTrue(
+                hookWeight(np) < hookWeight(pod),
+                () -> "Helm creates hooks by ascending weight: the policy (" + hookWeight(np) + ") before the pod ("
+                        + hookWeight(pod) + ")");
+        assertNotEquals(
+                r.one(NetworkPolicy.class).getMetadata().getName(),
+                np.getMetadata().getName(),
+                "the hook must not replace the release's NetworkPolicy");
+        // It selects the broker's pods and widens their ingress by exactly one peer and one port.
+        assertSelects(np.getSpec().getPodSelector().getMatchLabels(), r);
+        assertEquals(List.of("Ingress"), np.getSpec().getPolicyTypes(), "egress stays the release policy's");
+        assertEquals(1, np.getSpec().getIngress().size(), () -> np.getSpec().toString());
+        var rule = np.getSpec().getIngress().get(0);
+        assertEquals(List.of("9000/TCP"), ports(rule.getPorts()));
+        assertEquals(1, rule.getFrom().size(), () -> "only the test pod: " + rule.getFrom());
+        var peer = rule.getFrom().get(0);
+        assertNull(peer.getNamespaceSelector(), "from the release namespace only");
+        assertNull(peer.getIpBlock());
         assertEquals(
-                1, admitting.size(), () -> "one rule admits the test pod, from its own namespace: " + np.getSpec());
-        assertEquals(List.of("9000/TCP"), ports(admitting.get(0).getPorts()));
+                Map.of("app.kubernetes.io/name", "token-broker-test", "app.kubernetes.io/instance", RELEASE),
+                peer.getPodSelector().getMatchLabels(),
+                "exactly the test pod's selector labels (README, \"Checking a release\")");
+        assertTrue(matches(
+                peer.getPodSelector().getMatchLabels(), pod.getMetadata().getLabels()));
+        assertFalse(
+                matches(
+                        peer.getPodSelector().getMatchLabels(),
+                        r.deployment().getSpec().getTemplate().getMetadata().getLabels()),
+                "the peer is the test pod, not the broker");
+    }
+
+    @ParameterizedTest(name = "networkPolicy.enabled={0}, tests.enabled={1}")
+    @CsvSource({"true, false", "false, true", "false, false"})
+    void helmTestNetworkPolicyExistsOnlyWithBothTheNetworkPolicyAndTests(boolean networkPolicy, boolean tests) {
+        Rendered r = render(CI.resolve("default-values.yaml"), v -> {
+            path(v, "networkPolicy").put("enabled", networkPolicy);
+            path(v, "tests").put("enabled", tests);
+        });
+
+        assertEquals(List.of(), testNetworkPolicies(r));
+        assertEquals(tests ? 1 : 0, r.hooks().size(), "the test pod alone: " + r.hooks());
     }
 
     @Test
@@ -1607,6 +1683,20 @@ class HelmChartTest {
                 .toList();
         assertEquals(1, pods.size(), "exactly one helm test pod");
         return pods.get(0);
+    }
+
+    /** The NetworkPolicies among the hooks: the one that admits the helm test pod while {@code helm test} runs. */
+    static List<NetworkPolicy> testNetworkPolicies(Rendered r) {
+        return r.hooks().stream()
+                .filter(NetworkPolicy.class::isInstance)
+                .map(NetworkPolicy.class::cast)
+                .toList();
+    }
+
+    /** A hook's helm.sh/hook-weight; Helm's default is 0. */
+    static int hookWeight(HasMetadata hook) {
+        Map<String, String> annotations = hook.getMetadata().getAnnotations();
+        return Integer.parseInt(annotations == null ? "0" : annotations.getOrDefault("helm.sh/hook-weight", "0"));
     }
 
     static Container testContainer(Rendered r) {

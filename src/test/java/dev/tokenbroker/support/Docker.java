@@ -25,7 +25,10 @@ public final class Docker {
 
     public static final String JRE_BASE = env("TB_IMAGE_BASE", "eclipse-temurin:17-jre");
     public static final String REDIS_IMAGE = env("TB_REDIS_IMAGE", "redis:7");
-    public static final String IDP_IMAGE = env("TB_IDP_IMAGE", "ghcr.io/navikt/mock-oauth2-server:2.3.0");
+    /** mock-oauth2-server's published image, of the pom's version (failsafe passes it). */
+    public static final String IDP_IMAGE = env(
+            "TB_IDP_IMAGE",
+            "ghcr.io/navikt/mock-oauth2-server:" + System.getProperty("tb.mock-oauth2-server.version", "2.3.0"));
 
     private Docker() {}
 
