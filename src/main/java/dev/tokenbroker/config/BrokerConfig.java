@@ -177,6 +177,21 @@ public interface BrokerConfig {
         Optional<String> postLogoutRedirectUri();
 
         /**
+         * Web mode: whether {@code POST /bff/token} gives the page the session's access token ({@code on}: a
+         * token-mediating backend, draft-ietf-oauth-browser-based-apps §6.2) or refuses with 403 ({@code off}: a BFF
+         * whose pages reach their APIs only through {@code /bff/api/<name>/...} and never hold a token, §6.1).
+         * Default {@code on}, which is what web clients did before this setting existed.
+         */
+        @WithDefault("on")
+        Toggle tokenEndpoint();
+
+        /**
+         * Web mode: the APIs the browser calls through {@code /bff/api/<name>/...}, with the session's access token
+         * attached by the broker. No default: none.
+         */
+        Map<String, Api> apis();
+
+        /**
          * Requests this client may make to {@code /oauth2/token} and {@code /oauth2/revoke}, from all addresses
          * together, across all replicas. No default: unlimited.
          */
@@ -189,6 +204,47 @@ public interface BrokerConfig {
         NATIVE,
         /** The broker holds everything; the browser gets an HttpOnly cookie from {@code /bff/*}. */
         WEB
+    }
+
+    /** Configured as {@code on} or {@code off}. */
+    enum Toggle {
+        ON,
+        OFF
+    }
+
+    /** An API behind the BFF's proxy: {@code /bff/api/<name>/<rest>} goes to {@code <url>/<rest>}. */
+    interface Api {
+        /** The API's base URL, with any path prefix: https, or plain http on loopback. No default. */
+        URI url();
+
+        /** Methods the browser may use, upper case; others get 405. Default GET, HEAD, POST, PUT, PATCH, DELETE. */
+        @WithDefault("GET,HEAD,POST,PUT,PATCH,DELETE")
+        Set<String> methods();
+
+        /**
+         * Request headers passed to the API (lower case), besides {@code Authorization}, which the broker sets. Never
+         * the browser's cookies or {@code X-CSRF}.
+         */
+        @WithDefault(
+                "accept,accept-encoding,accept-language,content-type,if-match,if-none-match,if-modified-since,range")
+        Set<String> requestHeaders();
+
+        /** Response headers passed to the browser (lower case); never the API's {@code Set-Cookie}. */
+        @WithDefault("cache-control,content-disposition,content-encoding,content-language,content-range,content-type,"
+                + "etag,expires,last-modified,location,retry-after,vary,www-authenticate")
+        Set<String> responseHeaders();
+
+        /** Time to connect to the API, and the longest pause in its answer: 504 after. Default {@code 30s}. */
+        @WithDefault("30s")
+        Duration timeout();
+
+        /** Largest request body passed on (declared or streamed): 413 above. Default {@code 1M}. */
+        @WithDefault("1M")
+        MemorySize maxRequestBody();
+
+        /** Largest answer with a declared length passed on: 502 above. Default {@code 64M}. */
+        @WithDefault("64M")
+        MemorySize maxResponseBody();
     }
 
     /** Configured as {@code app} or {@code broker}. */

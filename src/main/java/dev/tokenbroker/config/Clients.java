@@ -7,6 +7,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 import jakarta.enterprise.inject.Default;
 import jakarta.inject.Singleton;
@@ -22,6 +24,9 @@ import io.quarkus.runtime.Startup;
 @Default
 @CheckedAtStartup
 public class Clients {
+
+    private static final Pattern API_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+    private static final Set<String> API_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE");
 
     /** RFC 6749 §2.3.1 leaves the length open; Duende caps id and secret at 100 characters. */
     static final int MAX_CREDENTIAL_LENGTH = 100;
@@ -63,8 +68,11 @@ public class Clients {
                     c.allowedOrigins().orElse(List.of()),
                     c.returnTo().orElse(List.of()),
                     c.cookieSameSite(),
-                    c.postLogoutRedirectUri());
+                    c.postLogoutRedirectUri(),
+                    c.tokenEndpoint() == BrokerConfig.Toggle.ON,
+                    Map.copyOf(c.apis()));
             checkBrowserSettings(prefix, client);
+            checkApis(prefix, client);
             require(
                     c.maxSessionsPerUser().orElse(1) >= 1,
                     prefix + "max-sessions-per-user must be at least 1 (leave it unset for no limit)");
@@ -109,6 +117,30 @@ public class Clients {
         return byClientId.values().stream()
                 .filter(c -> c.allowedOrigins().contains(origin))
                 .toList();
+    }
+
+    /** API names that can be a path segment; URLs as {@link SecureUrls} wants them; only web clients have APIs. */
+    private void checkApis(String prefix, RegisteredClient client) {
+        require(
+                client.apis().isEmpty() || client.mode() == BrokerConfig.ClientMode.WEB,
+                prefix + "apis: only web clients (mode=web) call APIs through /bff/api/");
+        client.apis().forEach((name, api) -> {
+            String at = prefix + "apis." + name + ".";
+            require(
+                    API_NAME.matcher(name).matches(),
+                    at.substring(0, at.length() - 1)
+                            + ": lower-case letters, digits and '-' only (it is a path segment of /bff/api/)");
+            require(
+                    api.url().getHost() != null && SecureUrls.isSecureOrLoopback(api.url()),
+                    at + "url: '" + api.url() + "' must be an https URL (plain http only on loopback)");
+            require(
+                    api.url().getRawQuery() == null && api.url().getRawFragment() == null,
+                    at + "url: '" + api.url() + "' must have no query or fragment");
+            api.methods()
+                    .forEach(method -> require(
+                            API_METHODS.contains(method),
+                            at + "methods: '" + method + "' is not one of " + API_METHODS));
+        });
     }
 
     private void checkBrowserSettings(String prefix, RegisteredClient client) {

@@ -1,6 +1,7 @@
 package dev.tokenbroker.config;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -8,6 +9,8 @@ import java.util.OptionalInt;
  * One configured front-end client. {@link #toString()} leaves the secret out.
  *
  * @param maxSessionsPerUser most sessions one user may hold for this client; empty for unlimited
+ * @param tokenEndpoint whether {@code POST /bff/token} gives a web page the access token
+ * @param apis the APIs a web client's pages call through {@code /bff/api/<name>/...}, by name
  */
 public record RegisteredClient(
         String name,
@@ -24,7 +27,9 @@ public record RegisteredClient(
         List<String> allowedOrigins,
         List<String> returnTo,
         BrokerConfig.SameSite cookieSameSite,
-        Optional<String> postLogoutRedirectUri) {
+        Optional<String> postLogoutRedirectUri,
+        boolean tokenEndpoint,
+        Map<String, BrokerConfig.Api> apis) {
 
     /** This client, asking for another scope when the broker starts its authorization requests. */
     public RegisteredClient withScope(String otherScope) {
@@ -43,7 +48,9 @@ public record RegisteredClient(
                 allowedOrigins,
                 returnTo,
                 cookieSameSite,
-                postLogoutRedirectUri);
+                postLogoutRedirectUri,
+                tokenEndpoint,
+                apis);
     }
 
     /** Whether the broker runs this client's authorization requests (web mode, or native with broker-held PKCE). */

@@ -52,18 +52,27 @@ public class WebSessions {
         }
     }
 
-    /** An access token for the SPA; {@code newHandle} is set when the cookie must change. Redacted. */
+    /**
+     * A session's access token, for the SPA or for the API proxy; {@code newHandle} is set when the cookie must change,
+     * {@code client} is the session's. Redacted.
+     */
     public record AccessToken(
             String accessToken,
             String tokenType,
             long expiresIn,
             String scope,
             String newHandle,
-            BrokerConfig.SameSite cookieSameSite) {
+            RegisteredClient client) {
         @Override
         public String toString() {
             return "AccessToken[expires_in=" + expiresIn + ", rotated=" + (newHandle != null) + "]";
         }
+    }
+
+    /** Who gets an access token: the page ({@code /bff/token}), or the broker's API proxy on the page's behalf. */
+    public enum Use {
+        PAGE,
+        PROXY
     }
 
     /** What {@code /bff/user} shows: claims and the session's deadline (epoch seconds). */
@@ -210,14 +219,19 @@ public class WebSessions {
      * The access token the session holds while it lives longer than {@code broker.web.refresh-margin}; otherwise a
      * refresh through {@link RefreshSession} (one upstream call per session across replicas), whose rotated handle
      * the caller must put into the cookie. A cookie that is no longer current still goes to {@link RefreshSession},
-     * which answers within the rotation grace and ends the session as stolen after it.
+     * which answers within the rotation grace and ends the session as stolen after it. A client with
+     * {@code token-endpoint=off} gives its pages none (403).
      */
-    public Uni<AccessToken> accessToken(String handle, String origin) {
+    public Uni<AccessToken> accessToken(String handle, String origin, Use use) {
         Handles.Handle parsed = Handles.parse(handle).orElseThrow(WebSessions::notSignedIn);
         String sessionId = parsed.sessionId();
         return records.get(sessionId).chain(found -> {
             WebSession record = found.orElseThrow(WebSessions::notSignedIn);
             RegisteredClient client = webClient(record, origin);
+            if (use == Use.PAGE && !client.tokenEndpoint()) {
+                throw new BrokerException.CrossSiteRefused(
+                        "This client's pages get no access token (token-endpoint=off): call APIs through /bff/api/");
+            }
             long now = System.currentTimeMillis();
             if (isCurrent(record, parsed) && record.accessExpiresAt() - now > refreshMarginMillis) {
                 return Uni.createFrom()
@@ -227,7 +241,7 @@ public class WebSessions {
                                 (record.accessExpiresAt() - now) / 1000,
                                 record.scope(),
                                 null,
-                                client.cookieSameSite()));
+                                client));
             }
             // The refresh and the record's update are owned work: a browser that hangs up meanwhile finds both done.
             return work.outlivingCaller(
@@ -258,7 +272,7 @@ public class WebSessions {
                                     result.expiresIn() == null ? 0 : result.expiresIn(),
                                     result.scope(),
                                     handle.equals(result.handle()) ? null : result.handle(),
-                                    client.cookieSameSite()));
+                                    client));
                 });
     }
 

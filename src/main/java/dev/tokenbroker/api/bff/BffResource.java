@@ -41,12 +41,13 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.core.http.HttpServerRequest;
 
 /**
- * Web mode, a token-mediating backend (draft-ietf-oauth-browser-based-apps §6.2: the refresh credential stays in an
- * HttpOnly cookie, short-lived access tokens go to the page's memory): the browser's side of
- * {@link WebSessions}. Cookies are {@code __Host-} cookies (Secure, Path=/, no Domain), HttpOnly; the session cookie
- * holds the session's current handle and nothing else. Every call that reads the user or returns or ends anything
- * needs {@code X-CSRF: 1} (a header no HTML form can send, and that makes every cross-origin call preflighted) and,
- * where the browser sends one (always on POST), an {@code Origin} the client allows.
+ * Web mode: the browser's side of {@link WebSessions}. The refresh credential stays in an HttpOnly cookie; with
+ * {@code token-endpoint=on} short-lived access tokens go to the page's memory (a token-mediating backend,
+ * draft-ietf-oauth-browser-based-apps §6.2), with {@code off} the page gets none and calls its APIs through
+ * {@link ApiProxy} (a BFF, §6.1). Cookies are {@code __Host-} cookies (Secure, Path=/, no Domain), HttpOnly; the
+ * session cookie holds the session's current handle and nothing else. Every call that reads the user or returns or
+ * ends anything needs {@code X-CSRF: 1} (a header no HTML form can send, and that makes every cross-origin call
+ * preflighted) and, where the browser sends one (always on POST), an {@code Origin} the client allows.
  */
 @Path("/bff")
 @Produces(MediaType.APPLICATION_JSON)
@@ -207,7 +208,7 @@ public class BffResource {
         return Uni.createFrom().deferred(() -> {
             checkCsrf(csrf, origin, true);
             String handle = signedIn(session);
-            return webSessions.accessToken(handle, origin).map(token -> {
+            return webSessions.accessToken(handle, origin, WebSessions.Use.PAGE).map(token -> {
                 Map<String, Object> body = new LinkedHashMap<>();
                 body.put("access_token", token.accessToken());
                 body.put("token_type", token.tokenType());
@@ -222,7 +223,7 @@ public class BffResource {
                             cookie(
                                     SESSION_COOKIE,
                                     token.newHandle(),
-                                    token.cookieSameSite().attribute,
+                                    token.client().cookieSameSite().attribute,
                                     sessionSeconds));
                 }
                 return ok.build();
@@ -256,6 +257,11 @@ public class BffResource {
      * allows; {@link WebSessions} checks it again against the session's own client.
      */
     private void checkCsrf(String csrf, String origin, boolean originRequired) {
+        checkCsrf(clients, csrf, origin, originRequired);
+    }
+
+    /** {@link #checkCsrf(String, String, boolean)} for the API proxy, which shares these rules. */
+    static void checkCsrf(Clients clients, String csrf, String origin, boolean originRequired) {
         if (!"1".equals(csrf)) {
             throw new BrokerException.CrossSiteRefused("The " + CSRF_HEADER + ": 1 header is required");
         }

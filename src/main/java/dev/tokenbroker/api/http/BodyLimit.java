@@ -20,6 +20,8 @@ import io.vertx.ext.web.Router;
 @Singleton
 public class BodyLimit {
 
+    private static final String API_PROXY = "/bff/api/";
+
     void install(
             @Observes Router router,
             @ConfigProperty(name = "quarkus.http.limits.max-body-size") MemorySize maxBodySize,
@@ -30,7 +32,10 @@ public class BodyLimit {
         String body = json.writeValueAsString(new ErrorResponse("invalid_request", ErrorMapper.describe(413)));
         router.route().order(FilterOrder.BODY_LIMIT).handler(ctx -> {
             String declared = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
-            if (declared != null && isOver(declared, limit)) {
+            // The BFF's API proxy streams bodies under each API's own max-request-body (api.bff.ApiProxy).
+            if (declared != null
+                    && isOver(declared, limit)
+                    && !ctx.request().path().startsWith(API_PROXY)) {
                 RouteErrors.send(ctx, 413, body);
             } else {
                 ctx.next();

@@ -27,6 +27,14 @@ public class Cors {
     static final String OAUTH_METHODS = "POST";
     static final String OAUTH_HEADERS = "Content-Type, DPoP";
     static final String BFF_METHODS = "GET, POST";
+    /** The API proxy ({@code /bff/api/*}): what its APIs may allow (each API narrows the methods it accepts). */
+    static final String API_PROXY = "/bff/api/";
+
+    static final String API_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE";
+    static final String API_HEADERS =
+            "X-CSRF, Content-Type, Accept, Accept-Language, If-Match, If-None-Match, " + "If-Modified-Since, Range";
+    /** Who answered (RFC 9209), and the validators and location a page reads from an API's answer. */
+    static final String API_EXPOSED = "Proxy-Status, ETag, Last-Modified, Location, Content-Disposition, Retry-After";
     /** The header a web app's pages send to every {@code /bff} call that changes state; cross-site forms cannot. */
     public static final String CSRF_HEADER = "X-CSRF";
 
@@ -71,13 +79,17 @@ public class Cors {
             return;
         }
         ctx.response().putHeader("Access-Control-Allow-Origin", origin);
+        boolean api = bff && ctx.request().path().startsWith(API_PROXY);
         if (bff) {
             ctx.response().putHeader("Access-Control-Allow-Credentials", "true");
         }
+        if (api) {
+            ctx.response().putHeader("Access-Control-Expose-Headers", API_EXPOSED);
+        }
         if (preflight) {
             ctx.response()
-                    .putHeader("Access-Control-Allow-Methods", bff ? BFF_METHODS : OAUTH_METHODS)
-                    .putHeader("Access-Control-Allow-Headers", bff ? BFF_HEADERS : OAUTH_HEADERS)
+                    .putHeader("Access-Control-Allow-Methods", !bff ? OAUTH_METHODS : api ? API_METHODS : BFF_METHODS)
+                    .putHeader("Access-Control-Allow-Headers", !bff ? OAUTH_HEADERS : api ? API_HEADERS : BFF_HEADERS)
                     .putHeader("Access-Control-Max-Age", MAX_AGE)
                     .setStatusCode(204)
                     .end();

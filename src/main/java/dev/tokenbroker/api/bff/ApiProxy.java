@@ -1,0 +1,223 @@
+package dev.tokenbroker.api.bff;
+
+import java.net.URI;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Provider;
+import jakarta.inject.Singleton;
+
+import org.jboss.logging.Logger;
+
+import dev.tokenbroker.api.http.Cors;
+import dev.tokenbroker.api.http.RouteErrors;
+import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.Clients;
+import dev.tokenbroker.error.BrokerException;
+import dev.tokenbroker.token.WebSessions;
+import io.vertx.core.Context;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.Cookie;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.httpproxy.ProxyRequest;
+import io.vertx.httpproxy.ProxyResponse;
+
+/**
+ * The BFF's API proxy (draft-ietf-oauth-browser-based-apps §6.1): {@code /bff/api/<name>/<rest>} goes to the API
+ * {@code <name>} of the session's client, at {@code <url>/<rest>} with the query, carrying {@code Authorization} with
+ * the session's access token, refreshed through {@link WebSessions}' single-flight path when near expiry. The page
+ * never holds a token. The same CSRF and {@code Origin} rules as the rest of {@code /bff/*}; only the configured
+ * request and response headers cross (never the browser's cookies or {@code X-CSRF}, never the API's
+ * {@code Set-Cookie}); bodies stream both ways through Vert.x's {@code HttpProxy} on the server and client Quarkus
+ * already runs; a redirect is passed to the browser, never followed. Every answer says who gave it in
+ * {@code Proxy-Status} (RFC 9209): {@code token-broker; received-status=401} is the API's 401, {@code token-broker;
+ * error=http_request_denied} the broker's own refusal.
+ */
+@Singleton
+public class ApiProxy {
+
+    static final String PREFIX = "/bff/api/";
+    private static final Logger LOG = Logger.getLogger(ApiProxy.class);
+    private static final String PROXY_STATUS = "Proxy-Status";
+    private static final String NAME = "token-broker";
+
+    /** Looked up per request, as {@link Cors} does: a bad client configuration is reported by the startup check. */
+    private final Provider<Clients> clients;
+
+    private final WebSessions webSessions;
+    private final HttpClient http;
+    private final long sessionSeconds;
+
+    ApiProxy(Provider<Clients> clients, WebSessions webSessions, Vertx vertx, BrokerConfig config) {
+        this.clients = clients;
+        this.webSessions = webSessions;
+        this.http = vertx.createHttpClient(new HttpClientOptions().setMaxPoolSize(64));
+        this.sessionSeconds = config.session().maxLifetime().toSeconds();
+    }
+
+    void install(@Observes Router router) {
+        router.route(PREFIX + "*").handler(this::handle);
+    }
+
+    private void handle(RoutingContext ctx) {
+        HttpServerRequest request = ctx.request();
+        // Holds the body (paused) until the API's connection takes it, or releases it with a refusal.
+        ProxyRequest proxied = ProxyRequest.reverseProxy(request);
+        String origin = request.getHeader("Origin");
+        Cookie cookie = request.getCookie(BffResource.SESSION_COOKIE);
+        try {
+            boolean safe = request.method() == HttpMethod.GET || request.method() == HttpMethod.HEAD;
+            BffResource.checkCsrf(clients.get(), request.getHeader(Cors.CSRF_HEADER), origin, !safe);
+            if (cookie == null || cookie.getValue().isEmpty()) {
+                throw new BrokerException.NotSignedIn("Not signed in");
+            }
+        } catch (BrokerException e) {
+            refuse(ctx, proxied, e);
+            return;
+        }
+        // Back on the request's own event loop for the forwarding: the token may come from another (Redis') thread.
+        Context context = Vertx.currentContext();
+        webSessions
+                .accessToken(cookie.getValue(), origin, WebSessions.Use.PROXY)
+                .subscribe()
+                .with(
+                        token -> context.runOnContext(v -> forward(ctx, proxied, token)),
+                        failure -> context.runOnContext(v -> refuse(ctx, proxied, failure)));
+    }
+
+    private void forward(RoutingContext ctx, ProxyRequest proxied, WebSessions.AccessToken token) {
+        String path = ctx.request().path().substring(PREFIX.length());
+        int slash = path.indexOf('/');
+        String name = slash < 0 ? path : path.substring(0, slash);
+        BrokerConfig.Api api = token.client().apis().get(name);
+        if (api == null) {
+            refuse(ctx, proxied, 404, "invalid_request", "No such API for this session's client", null);
+            return;
+        }
+        if (!api.methods().contains(ctx.request().method().name())) {
+            refuse(ctx, proxied, 405, "invalid_request", "Method not allowed", String.join(", ", api.methods()));
+            return;
+        }
+        String declared = ctx.request().getHeader("Content-Length");
+        if (declared != null && over(declared, api.maxRequestBody().asLongValue())) {
+            refuse(ctx, proxied, 413, "invalid_request", "Request body too large", null);
+            return;
+        }
+        // A body of unknown length could not be held to the limit before the API got part of it. Browsers send the
+        // length of every fetch() body but a ReadableStream's.
+        if (declared == null && ctx.request().getHeader("Transfer-Encoding") != null) {
+            refuse(ctx, proxied, 411, "invalid_request", "A request body needs a Content-Length", null);
+            return;
+        }
+        URI base = api.url();
+        boolean https = "https".equalsIgnoreCase(base.getScheme());
+        int port = base.getPort() > 0 ? base.getPort() : https ? 443 : 80;
+        String basePath = base.getRawPath() == null ? "" : base.getRawPath().replaceAll("/+$", "");
+        String rest = slash < 0 ? "" : path.substring(slash);
+        String query = ctx.request().query();
+        proxied.setURI(basePath + rest + (query == null ? "" : "?" + query));
+        proxied.setAuthority(HostAndPort.create(base.getHost(), port));
+        keepOnly(proxied.headers(), api.requestHeaders());
+        proxied.putHeader("Authorization", token.tokenType() + " " + token.accessToken());
+        long timeout = api.timeout().toMillis();
+        RequestOptions options = new RequestOptions()
+                .setHost(base.getHost())
+                .setPort(port)
+                .setSsl(https)
+                .setConnectTimeout(timeout)
+                .setIdleTimeout(timeout);
+        http.request(options).compose(proxied::send).onComplete(sent -> {
+            if (sent.failed()) {
+                upstreamFailed(ctx, proxied, name, sent.cause());
+                return;
+            }
+            ProxyResponse response = sent.result();
+            String length = response.headers().get("Content-Length");
+            if (length != null && over(length, api.maxResponseBody().asLongValue())) {
+                LOG.infof("API %s answered %s bytes, over max-response-body", name, length);
+                response.release();
+                send(ctx, 502, "server_error", "The API's answer is too large", "http_response_content_length");
+                return;
+            }
+            keepOnly(response.headers(), api.responseHeaders());
+            response.putHeader(PROXY_STATUS, NAME + "; received-status=" + response.getStatusCode());
+            if (token.newHandle() != null) {
+                response.putHeader(
+                        "Set-Cookie",
+                        BffResource.cookie(
+                                BffResource.SESSION_COOKIE,
+                                token.newHandle(),
+                                token.client().cookieSameSite().attribute,
+                                sessionSeconds));
+            }
+            response.send();
+        });
+    }
+
+    private void upstreamFailed(RoutingContext ctx, ProxyRequest proxied, String name, Throwable cause) {
+        proxied.release();
+        boolean timedOut = cause instanceof TimeoutException
+                || cause.getClass().getSimpleName().contains("Timeout");
+        LOG.warnf("API %s did not answer: %s", name, cause.getClass().getSimpleName());
+        if (timedOut) {
+            send(ctx, 504, "temporarily_unavailable", "The API did not answer in time", "http_response_timeout");
+        } else {
+            send(ctx, 502, "temporarily_unavailable", "The API is unreachable", "destination_unavailable");
+        }
+    }
+
+    private void refuse(RoutingContext ctx, ProxyRequest proxied, Throwable failure) {
+        proxied.release();
+        BrokerException e =
+                failure instanceof BrokerException b ? b : new BrokerException.ServerError("API proxy failed", failure);
+        RouteErrors.send(ctx, e, Map.of(PROXY_STATUS, NAME + "; error=" + proxyError(e.status())));
+    }
+
+    private void refuse(
+            RoutingContext ctx, ProxyRequest proxied, int status, String error, String description, String allow) {
+        proxied.release();
+        if (allow != null) {
+            ctx.response().putHeader("Allow", allow);
+        }
+        send(ctx, status, error, description, proxyError(status));
+    }
+
+    private static void send(RoutingContext ctx, int status, String error, String description, String proxyError) {
+        RouteErrors.send(ctx, status, error, description, Map.of(PROXY_STATUS, NAME + "; error=" + proxyError));
+    }
+
+    /** RFC 9209 §2.3's error types for what the broker itself answers. */
+    private static String proxyError(int status) {
+        return status >= 500 ? "proxy_internal_error" : "http_request_denied";
+    }
+
+    /** Removes every header whose lower-case name is not in {@code allowed} (the body's length always stays). */
+    private static void keepOnly(MultiMap headers, Set<String> allowed) {
+        for (String header : List.copyOf(headers.names())) {
+            String lower = header.toLowerCase(Locale.ROOT);
+            if (!allowed.contains(lower) && !lower.equals("content-length")) {
+                headers.remove(header);
+            }
+        }
+    }
+
+    private static boolean over(String declared, long limit) {
+        try {
+            return Long.parseLong(declared.trim()) > limit;
+        } catch (NumberFormatException e) {
+            return true;
+        }
+    }
+}
