@@ -5,6 +5,7 @@ import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -27,6 +28,8 @@ public class Clients {
 
     private static final Pattern API_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
     private static final Set<String> API_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE");
+    private static final Set<String> API_RESERVED_HEADERS = new java.util.TreeSet<>(
+            Set.of("authorization", "cookie", "host", "origin", "proxy-status", "set-cookie", "set-cookie2", "x-csrf"));
 
     /** RFC 6749 §2.3.1 leaves the length open; Duende caps id and secret at 100 characters. */
     static final int MAX_CREDENTIAL_LENGTH = 100;
@@ -136,11 +139,27 @@ public class Clients {
             require(
                     api.url().getRawQuery() == null && api.url().getRawFragment() == null,
                     at + "url: '" + api.url() + "' must have no query or fragment");
+            require(
+                    api.url().getRawUserInfo() == null,
+                    at + "url: must carry no user info (the broker sends the session's access token, nothing else)");
+            api.requestHeaders().forEach(header -> checkApiHeader(at + "request-headers", header));
+            api.responseHeaders().forEach(header -> checkApiHeader(at + "response-headers", header));
             api.methods()
                     .forEach(method -> require(
                             API_METHODS.contains(method),
                             at + "methods: '" + method + "' is not one of " + API_METHODS));
         });
+    }
+
+    /**
+     * Names are compared in lower case; none may carry the browser's credentials to the API or let the API set the
+     * broker's cookies or speak for it.
+     */
+    private void checkApiHeader(String property, String header) {
+        require(header.equals(header.toLowerCase(Locale.ROOT)), property + ": '" + header + "' must be lower case");
+        require(
+                !API_RESERVED_HEADERS.contains(header.toLowerCase(Locale.ROOT)),
+                property + ": '" + header + "' is never passed through (one of " + API_RESERVED_HEADERS + ")");
     }
 
     private void checkBrowserSettings(String prefix, RegisteredClient client) {

@@ -63,6 +63,9 @@ class ApiConfigTest {
         config.put("broker.clients.spa.apis.query.url", "https://api.example/v1?tenant=1");
         config.put("broker.clients.spa.apis.verbs.url", "https://api.example");
         config.put("broker.clients.spa.apis.verbs.methods", "GET,TRACE");
+        config.put("broker.clients.spa.apis.creds.url", "https://user:pass@api.example");
+        config.put("broker.clients.spa.apis.creds.request-headers", "accept,cookie,X-Trace");
+        config.put("broker.clients.spa.apis.creds.response-headers", "etag,set-cookie");
         config.put("broker.clients.app.client-id", "app");
         config.put("broker.clients.app.client-secret", "s");
         config.put("broker.clients.app.redirect-uris", "app://callback");
@@ -74,6 +77,10 @@ class ApiConfigTest {
                 "broker.clients.spa.apis.plain.url: 'http://api.example' must be an https URL",
                 "broker.clients.spa.apis.query.url: 'https://api.example/v1?tenant=1' must have no query or fragment",
                 "broker.clients.spa.apis.verbs.methods: 'TRACE' is not one of",
+                "broker.clients.spa.apis.creds.url: must carry no user info",
+                "broker.clients.spa.apis.creds.request-headers: 'cookie' is never passed through",
+                "broker.clients.spa.apis.creds.request-headers: 'X-Trace' must be lower case",
+                "broker.clients.spa.apis.creds.response-headers: 'set-cookie' is never passed through",
                 "broker.clients.app.apis: only web clients (mode=web) call APIs through /bff/api/")) {
             assertTrue(problems.contains(expected), expected + " in:\n" + problems);
         }

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
@@ -76,6 +77,40 @@ class BffApiProxyTest {
                 .body("method", equalTo("POST"))
                 .body("contentType", equalTo("application/json"))
                 .body("body", equalTo(order));
+    }
+
+    @Test
+    void aBodyOverTheBrokersOwn16KiBLimitReachesTheApiUpToItsMaxRequestBody() {
+        String cookie = WebLogin.signIn(APP + "/");
+        String upload = "x".repeat(100 * 1024);
+        fromPage(cookie)
+                .contentType("text/plain")
+                .body(upload)
+                .put("/bff/api/orders/echo")
+                .then()
+                .statusCode(200)
+                .body("body.length()", equalTo(upload.length()));
+    }
+
+    @Test
+    void answersArePrivateToTheUserAndPathsThatCouldLeaveTheApiAreRefused() throws IOException {
+        String cookie = WebLogin.signIn(APP + "/");
+        fromPage(cookie).get("/bff/api/orders/echo").then().statusCode(200).header("Cache-Control", "private");
+        // Sent byte for byte (an HTTP client library would encode or normalise them): refused by the broker, 400, or
+        // 404 where the router's own path normalisation stops it first; never forwarded (no received-status).
+        for (String path : List.of(
+                "/bff/api/orders/..;/admin", "/bff/api/orders/..%3B/admin", "/bff/api/orders//elsewhere.example/x")) {
+            String head = raw(cookie, "GET", path, "", "");
+            assertTrue(head.startsWith("HTTP/1.1 400") || head.startsWith("HTTP/1.1 404"), path + ": " + head);
+            assertTrue(!head.contains("received-status"), path + " reached the API: " + head);
+        }
+        // A cookie that is no handle at all: the broker's own 401, not a 500.
+        given().cookie(WebLogin.SESSION_COOKIE, "x")
+                .header("X-CSRF", "1")
+                .get("/bff/api/orders/echo")
+                .then()
+                .statusCode(401)
+                .body("error", equalTo("login_required"));
     }
 
     @Test
@@ -159,7 +194,8 @@ class BffApiProxyTest {
                 .header("Allow", "GET");
         fromPage(cookie).body("x".repeat(101)).post("/bff/api/tiny/echo").then().statusCode(413);
         assertTrue(
-                chunkedPost(cookie, "/bff/api/orders/echo").startsWith("HTTP/1.1 411"),
+                raw(cookie, "POST", "/bff/api/orders/echo", "Transfer-Encoding: chunked\r\n", "2\r\n{}\r\n0\r\n\r\n")
+                        .startsWith("HTTP/1.1 411"),
                 "a body of unknown length is refused");
         fromPage(cookie)
                 .get("/bff/api/slow/slow")
@@ -177,15 +213,21 @@ class BffApiProxyTest {
         fromPage(cookie).get("/bff/api/orders/echo").then().statusCode(401).body("error", equalTo("login_required"));
     }
 
-    /** A POST with a chunked body (no Content-Length), over a raw socket; returns the status line. */
-    private static String chunkedPost(String cookie, String path) throws IOException {
+    /** A request as the SPA sends it, written byte for byte over a raw socket; returns the answer's head. */
+    private static String raw(String cookie, String method, String path, String extraHeaders, String body)
+            throws IOException {
         try (Socket socket = new Socket("localhost", RestAssured.port)) {
-            String request = "POST " + path + " HTTP/1.1\r\nHost: localhost\r\nCookie: " + WebLogin.SESSION_COOKIE + "="
-                    + cookie + "\r\nX-CSRF: 1\r\nOrigin: " + APP + "\r\nContent-Type: application/json\r\n"
-                    + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+            String request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nCookie: " + WebLogin.SESSION_COOKIE
+                    + "=" + cookie + "\r\nX-CSRF: 1\r\nOrigin: " + APP + "\r\n" + extraHeaders
+                    + "Connection: close\r\n\r\n" + body;
             socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
-            return new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII))
-                    .readLine();
+            BufferedReader in =
+                    new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+            StringBuilder head = new StringBuilder();
+            for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+                head.append(line).append('\n');
+            }
+            return head.toString();
         }
     }
 

@@ -19,6 +19,7 @@ import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.token.WebSessions;
+import io.smallrye.mutiny.Uni;
 import io.vertx.core.Context;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -27,6 +28,7 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.ext.web.Router;
@@ -49,6 +51,7 @@ import io.vertx.httpproxy.ProxyResponse;
 public class ApiProxy {
 
     static final String PREFIX = "/bff/api/";
+    private static final int ROUTE_ORDER = -50;
     private static final Logger LOG = Logger.getLogger(ApiProxy.class);
     private static final String PROXY_STATUS = "Proxy-Status";
     private static final String NAME = "token-broker";
@@ -68,11 +71,18 @@ public class ApiProxy {
     }
 
     void install(@Observes Router router) {
-        router.route(PREFIX + "*").handler(this::handle);
+        // After the broker's filters (Cors is at -100) and before Quarkus' own body-size check (-2), which would
+        // refuse any body over quarkus.http.limits.max-body-size: the proxy holds each API to its max-request-body.
+        router.route(PREFIX + "*").order(ROUTE_ORDER).handler(this::handle);
     }
 
     private void handle(RoutingContext ctx) {
         HttpServerRequest request = ctx.request();
+        if (request.version() == HttpVersion.HTTP_1_0) {
+            // Vert.x's proxy would buffer a chunked answer whole for an HTTP/1.0 client, without a bound.
+            send(ctx, 505, "invalid_request", "HTTP/1.1 or later is required", "http_request_denied");
+            return;
+        }
         // Holds the body (paused) until the API's connection takes it, or releases it with a refusal.
         ProxyRequest proxied = ProxyRequest.reverseProxy(request);
         String origin = request.getHeader("Origin");
@@ -89,8 +99,8 @@ public class ApiProxy {
         }
         // Back on the request's own event loop for the forwarding: the token may come from another (Redis') thread.
         Context context = Vertx.currentContext();
-        webSessions
-                .accessToken(cookie.getValue(), origin, WebSessions.Use.PROXY)
+        Uni.createFrom()
+                .deferred(() -> webSessions.accessToken(cookie.getValue(), origin, WebSessions.Use.PROXY))
                 .subscribe()
                 .with(
                         token -> context.runOnContext(v -> forward(ctx, proxied, token)),
@@ -98,12 +108,36 @@ public class ApiProxy {
     }
 
     private void forward(RoutingContext ctx, ProxyRequest proxied, WebSessions.AccessToken token) {
+        if (token.newHandle() != null) {
+            // On every answer, the API's or the broker's own: a browser that missed it would present the retired
+            // handle and, after the rotation grace, be logged out as a thief.
+            ctx.response()
+                    .headers()
+                    .add(
+                            "Set-Cookie",
+                            BffResource.cookie(
+                                    BffResource.SESSION_COOKIE,
+                                    token.newHandle(),
+                                    token.client().cookieSameSite().attribute,
+                                    sessionSeconds));
+        }
         String path = ctx.request().path().substring(PREFIX.length());
         int slash = path.indexOf('/');
         String name = slash < 0 ? path : path.substring(0, slash);
         BrokerConfig.Api api = token.client().apis().get(name);
         if (api == null) {
             refuse(ctx, proxied, 404, "invalid_request", "No such API for this session's client", null);
+            return;
+        }
+        String rest = slash < 0 ? "" : path.substring(slash);
+        // Servlet containers resolve "..;" as "..", and "//host" reads as a host to URL parsers behind the API. The
+        // raw target too: the router's path may already have dropped a ";" segment parameter.
+        String target = ctx.request().uri();
+        String rawPath = target.indexOf('?') < 0 ? target : target.substring(0, target.indexOf('?'));
+        if (rest.contains("//")
+                || rawPath.contains(";")
+                || rawPath.toLowerCase(Locale.ROOT).contains("%3b")) {
+            refuse(ctx, proxied, 400, "invalid_request", "Malformed API path", null);
             return;
         }
         if (!api.methods().contains(ctx.request().method().name())) {
@@ -125,7 +159,6 @@ public class ApiProxy {
         boolean https = "https".equalsIgnoreCase(base.getScheme());
         int port = base.getPort() > 0 ? base.getPort() : https ? 443 : 80;
         String basePath = base.getRawPath() == null ? "" : base.getRawPath().replaceAll("/+$", "");
-        String rest = slash < 0 ? "" : path.substring(slash);
         String query = ctx.request().query();
         proxied.setURI(basePath + rest + (query == null ? "" : "?" + query));
         proxied.setAuthority(HostAndPort.create(base.getHost(), port));
@@ -153,15 +186,7 @@ public class ApiProxy {
             }
             keepOnly(response.headers(), api.responseHeaders());
             response.putHeader(PROXY_STATUS, NAME + "; received-status=" + response.getStatusCode());
-            if (token.newHandle() != null) {
-                response.putHeader(
-                        "Set-Cookie",
-                        BffResource.cookie(
-                                BffResource.SESSION_COOKIE,
-                                token.newHandle(),
-                                token.client().cookieSameSite().attribute,
-                                sessionSeconds));
-            }
+            privateToTheUser(response.headers());
             response.send();
         });
     }
@@ -196,6 +221,21 @@ public class ApiProxy {
 
     private static void send(RoutingContext ctx, int status, String error, String description, String proxyError) {
         RouteErrors.send(ctx, status, error, description, Map.of(PROXY_STATUS, NAME + "; error=" + proxyError));
+    }
+
+    /**
+     * The browser's request carried a cookie, not {@code Authorization}, so RFC 9111 §3.5 no longer keeps a shared
+     * cache from storing the answer: one user's data, served to another. Marked {@code private} unless the API said
+     * {@code private} or {@code no-store}.
+     */
+    private static void privateToTheUser(MultiMap headers) {
+        String cacheControl = headers.get("Cache-Control");
+        String lower = cacheControl == null ? "" : cacheControl.toLowerCase(Locale.ROOT);
+        if (lower.contains("private") || lower.contains("no-store")) {
+            return;
+        }
+        String rest = lower.replaceAll("\\bpublic\\b,?\\s*", "").replaceAll("[,\\s]+$", "");
+        headers.set("Cache-Control", rest.isEmpty() ? "private" : "private, " + rest);
     }
 
     /** RFC 9209 §2.3's error types for what the broker itself answers. */
