@@ -97,6 +97,11 @@ final class Http {
         boolean chunked;
         boolean close;
         String contentType;
+        String location;
+        String authorization;
+        /** The Set-Cookie headers of an answer (web logins read the broker's cookies); null when there are none. */
+        java.util.List<String> setCookies;
+
         byte[] body = new byte[0];
 
         String bodyString() {
@@ -132,6 +137,15 @@ final class Http {
                 m.close = value.equalsIgnoreCase("close");
             } else if (name.equalsIgnoreCase("content-type")) {
                 m.contentType = value;
+            } else if (name.equalsIgnoreCase("location")) {
+                m.location = value;
+            } else if (name.equalsIgnoreCase("authorization")) {
+                m.authorization = value;
+            } else if (name.equalsIgnoreCase("set-cookie")) {
+                if (m.setCookies == null) {
+                    m.setCookies = new java.util.ArrayList<>(2);
+                }
+                m.setCookies.add(value);
             }
         }
         if (h == null) {

@@ -42,6 +42,13 @@ public final class Load {
         String brokerC; // second replica of A (same Redis, window 0s)
         String managementA, managementB, managementC; // their management interfaces: /q/metrics
         long pidA, pidB, pidC;
+        String brokerD; // web mode with the API proxy (only with api-proxy rows)
+        String managementD;
+        long pidD;
+        String api; // bench/Api.java: the API behind the proxy (only with api rows)
+        long apiPid;
+        String webClientId = "bench-web";
+        String appOrigin = "http://127.0.0.1:1"; // the SPA's origin: sent as Origin, return_to is on it
         String upstream;
         int redisPort;
         long clkTck = 100;
@@ -65,7 +72,27 @@ public final class Load {
             "refresh-reuse",
             "exchange",
             "revoke-known",
-            "revoke-unknown");
+            "revoke-unknown",
+            "api-direct-1k",
+            "api-proxy-1k",
+            "api-direct-100k",
+            "api-proxy-100k");
+
+    /** The API proxy's path prefix at broker d for the bench API ({@code broker.clients.web.apis.bench.url}). */
+    static final String PROXY_PREFIX = "/bff/api/bench/";
+
+    static boolean apiRow(String op) {
+        return op.startsWith("api-");
+    }
+
+    /** "1k" or "100k": the API path, and the size it answers with. */
+    static String apiName(String op) {
+        return op.substring(op.lastIndexOf('-') + 1);
+    }
+
+    static int apiSize(String op) {
+        return apiName(op).equals("100k") ? Api.LARGE : Api.SMALL;
+    }
 
     /** Hard per-VU request cap of any phase: every loop is bounded in count as well as in time. */
     static final long MAX_REQUESTS_PER_VU_PHASE = 5_000_000;
@@ -203,6 +230,13 @@ public final class Load {
                 case "pid-a" -> c.pidA = Long.parseLong(v);
                 case "pid-b" -> c.pidB = Long.parseLong(v);
                 case "pid-c" -> c.pidC = Long.parseLong(v);
+                case "broker-d" -> c.brokerD = v;
+                case "management-d" -> c.managementD = v;
+                case "pid-d" -> c.pidD = Long.parseLong(v);
+                case "api" -> c.api = v;
+                case "api-pid" -> c.apiPid = Long.parseLong(v);
+                case "web-client-id" -> c.webClientId = v;
+                case "app-origin" -> c.appOrigin = v;
                 case "upstream" -> c.upstream = v;
                 case "redis-port" -> c.redisPort = Integer.parseInt(v);
                 case "clk-tck" -> c.clkTck = Long.parseLong(v);
@@ -228,6 +262,12 @@ public final class Load {
         for (String op : c.ops) {
             if (!ALL_OPS.contains(op)) {
                 throw new IllegalArgumentException("unknown op " + op + "; known: " + ALL_OPS);
+            }
+            if (apiRow(op) && c.api == null) {
+                throw new IllegalArgumentException(op + " needs api=URL (bench/Api.java)");
+            }
+            if (op.startsWith("api-proxy") && c.brokerD == null) {
+                throw new IllegalArgumentException(op + " needs broker-d=URL (a web-mode broker with the API proxy)");
             }
         }
         for (int n : c.conns) {
@@ -458,6 +498,152 @@ public final class Load {
             }
         }
         return new String(c);
+    }
+
+    /**
+     * One GET of the bench API per step: straight to the API with a bearer token (a page that holds the token), or
+     * through broker d's proxy with the session cookie, {@code X-CSRF: 1} and the app's {@code Origin} (a BFF page).
+     * A 200 whose body is not the API's exact size is a protocol error.
+     */
+    static final class ApiVu implements Vu {
+        final Http.Client c;
+        final String path;
+        final String headers;
+        final int expected;
+
+        ApiVu(String base, String path, String headers, int expected) {
+            c = Http.Client.of(base);
+            this.path = path;
+            this.headers = headers;
+            this.expected = expected;
+        }
+
+        static ApiVu direct(String op, String accessToken) {
+            return new ApiVu(
+                    cfg.api, "/api/" + apiName(op), "Authorization: Bearer " + accessToken + "\r\n", apiSize(op));
+        }
+
+        static ApiVu proxied(String op, String sessionCookie) {
+            return new ApiVu(
+                    cfg.brokerD,
+                    PROXY_PREFIX + apiName(op),
+                    "Cookie: " + SESSION_COOKIE + "=" + sessionCookie + "\r\nX-CSRF: 1\r\nOrigin: " + cfg.appOrigin
+                            + "\r\n",
+                    apiSize(op));
+        }
+
+        @Override
+        public int step() throws IOException {
+            int status = c.send("GET", path, null, null, headers);
+            if (status == 200 && c.response.body.length != expected) {
+                throw new ProtocolError("API answer of " + c.response.body.length + " bytes, expected " + expected);
+            }
+            return status;
+        }
+
+        @Override
+        public String lastBody() {
+            return c.body();
+        }
+
+        @Override
+        public void close() {
+            c.close();
+        }
+    }
+
+    static final String SESSION_COOKIE = "__Host-tb-session";
+    static final String LOGIN_COOKIE = "__Host-tb-login";
+
+    /** The value of the named cookie an answer sets, or null. */
+    static String setCookie(Http.Message m, String name) {
+        if (m == null || m.setCookies == null) {
+            return null;
+        }
+        for (String c : m.setCookies) {
+            if (c.startsWith(name + "=")) {
+                int semi = c.indexOf(';');
+                return c.substring(name.length() + 1, semi < 0 ? c.length() : semi);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Web sessions at broker d, each signed in the way a browser does it (not measured): {@code GET /bff/login} (302
+     * to the upstream, login cookie) → the upstream's {@code /connect/authorize} (302 to the broker's callback with
+     * code and state) → {@code GET /bff/callback} with the login cookie (302, session cookie). Sequential, bounded in
+     * count and time (120 s); any other answer fails the row. Returns the session cookies' values.
+     */
+    static List<String> webLogins(int count) throws IOException {
+        List<String> sessions = new ArrayList<>(count);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        java.net.URI broker = java.net.URI.create(cfg.brokerD);
+        String start =
+                "/bff/login?client_id=" + Http.enc(cfg.webClientId) + "&return_to=" + Http.enc(cfg.appOrigin + "/");
+        try (Http.Client c = Http.Client.of(cfg.brokerD)) {
+            for (int i = 0; i < count; i++) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("web logins: only " + i + " of " + count + " within 120 s");
+                }
+                int s = c.send("GET", start, null, null, null);
+                String login = setCookie(c.response, LOGIN_COOKIE);
+                if (s != 302 || c.response.location == null || login == null) {
+                    throw new IOException("web login: GET /bff/login answered " + s + " " + c.body());
+                }
+                java.net.URI authorize = java.net.URI.create(c.response.location);
+                java.net.URI callback;
+                try (Http.Client up = Http.Client.of(authorize.getScheme() + "://" + authorize.getRawAuthority())) {
+                    s = up.send("GET", authorize.getRawPath() + "?" + authorize.getRawQuery(), null, null, null);
+                    if (s != 302 || up.response.location == null) {
+                        throw new IOException("web login: the upstream's authorize answered " + s + " " + up.body());
+                    }
+                    callback = java.net.URI.create(up.response.location);
+                }
+                if (!callback.getRawAuthority().equals(broker.getRawAuthority())
+                        || !callback.getRawPath().equals("/bff/callback")) {
+                    throw new IOException("web login: the upstream redirects to " + callback.getRawAuthority()
+                            + callback.getRawPath() + ", not to broker d's /bff/callback");
+                }
+                s = c.send(
+                        "GET",
+                        callback.getRawPath() + "?" + callback.getRawQuery(),
+                        null,
+                        null,
+                        "Cookie: " + LOGIN_COOKIE + "=" + login + "\r\n");
+                String session = setCookie(c.response, SESSION_COOKIE);
+                if (s != 302 || session == null || session.isEmpty()) {
+                    throw new IOException("web login: GET /bff/callback answered " + s + " " + c.body());
+                }
+                sessions.add(session);
+            }
+        }
+        return sessions;
+    }
+
+    /** An access token straight from the upstream (a code grant), as a page that holds its own token would have. */
+    static String upstreamAccessToken() throws IOException {
+        try (Http.Client up = Http.Client.of(cfg.upstream)) {
+            int s = up.send(
+                    "POST",
+                    "/connect/token",
+                    FORM,
+                    form(
+                            "grant_type",
+                            "authorization_code",
+                            "code",
+                            "api-direct-" + randomAlnum(8),
+                            "redirect_uri",
+                            cfg.redirectUri,
+                            "code_verifier",
+                            randomAlnum(64)),
+                    null);
+            String at = Http.jsonString(up.body(), "access_token");
+            if (s != 200 || at == null) {
+                throw new IOException("access token for the direct API rows: the upstream answered " + s);
+            }
+            return at;
+        }
     }
 
     /**
@@ -719,7 +905,7 @@ public final class Load {
      */
     static long brokerRedisRoundTrips() throws IOException {
         long sum = 0;
-        for (String b : new String[] {cfg.managementA, cfg.managementB, cfg.managementC}) {
+        for (String b : new String[] {cfg.managementA, cfg.managementB, cfg.managementC, cfg.managementD}) {
             if (b == null) {
                 continue;
             }
@@ -768,6 +954,7 @@ public final class Load {
         Map<String, Long> redis0, redis1, up0, up1;
         long loader0, loader1;
         long rtt0, rtt1;
+        long api0, api1; // the bench API's process CPU, ticks (0 without it)
 
         Meter(Resp redis, long... pids) {
             this.redis = redis;
@@ -780,12 +967,14 @@ public final class Load {
             rtt0 = brokerRedisRoundTrips();
             redis0 = commandStats(redis);
             cpu0 = ticks();
+            api0 = cfg.apiPid > 0 ? cpuTicks(cfg.apiPid) : 0;
             loader0 = loaderCpuNanos();
         }
 
         @Override
         public void after() throws IOException {
             loader1 = loaderCpuNanos();
+            api1 = cfg.apiPid > 0 ? cpuTicks(cfg.apiPid) : 0;
             cpu1 = ticks();
             redis1 = commandStats(redis);
             rtt1 = brokerRedisRoundTrips();
@@ -841,6 +1030,10 @@ public final class Load {
             return r.requests / r.seconds;
         }
 
+        boolean floorRow() {
+            return op.equals("floor");
+        }
+
         double pct(double p) {
             if (r.latNanos.length == 0) {
                 return Double.NaN;
@@ -892,6 +1085,18 @@ public final class Load {
                 closeAll(vus);
                 log("  " + w.requests + " requests, statuses " + w.statuses);
             }
+            // Broker d serves only the API proxy: its warm-up is proxied calls of both sizes.
+            if (cfg.initialWarmup > 0 && cfg.ops.stream().anyMatch(o -> o.startsWith("api-proxy"))) {
+                log("initial warm-up of " + cfg.brokerD + " (API proxy, " + cfg.initialWarmup + " s)");
+                List<String> sessions = webLogins(10);
+                List<Vu> vus = new ArrayList<>();
+                for (int i = 0; i < 10; i++) {
+                    vus.add(ApiVu.proxied(i % 2 == 0 ? "api-proxy-1k" : "api-proxy-100k", sessions.get(i)));
+                }
+                PhaseResult w = phase(vus, cfg.initialWarmup, MAX_REQUESTS_PER_VU_PHASE, null);
+                closeAll(vus);
+                log("  " + w.requests + " requests, statuses " + w.statuses);
+            }
             for (int conns : cfg.conns) {
                 double floorRps = Double.NaN;
                 for (String op : cfg.ops) {
@@ -919,7 +1124,7 @@ public final class Load {
         String table = table();
         List<String> failures = checks();
         StringBuilder out = new StringBuilder();
-        out.append(header()).append(table);
+        out.append(header()).append(table).append(apiRatios());
         if (failures.isEmpty()) {
             out.append("\nCHECKS PASSED: every row all-2xx; upstream calls per upstream-bound refresh = 1 (±1%); "
                     + "the upstream saw no refresh token presented twice.\n");
@@ -942,9 +1147,9 @@ public final class Load {
     }
 
     static void checkAlive() {
-        for (long pid : new long[] {cfg.pidA, cfg.pidB, cfg.pidC}) {
+        for (long pid : new long[] {cfg.pidA, cfg.pidB, cfg.pidC, cfg.pidD, cfg.apiPid}) {
             if (pid > 0 && !alive(pid)) {
-                throw new IllegalStateException("broker process " + pid + " has exited: see its log in " + cfg.out);
+                throw new IllegalStateException("process " + pid + " has exited: see its log in " + cfg.out);
             }
         }
     }
@@ -1054,6 +1259,22 @@ public final class Load {
                     vus.add(new RevokeVu(cfg.brokerA, null, shape, 0));
                 }
                 row.note = "random handles shaped like a real one";
+            }
+            case "api-direct-1k", "api-direct-100k" -> {
+                row.brokerRow = false;
+                pids = new long[0];
+                for (int i = 0; i < conns; i++) {
+                    vus.add(ApiVu.direct(op, upstreamAccessToken()));
+                }
+                row.note = "no broker: bearer token straight to the API";
+            }
+            case "api-proxy-1k", "api-proxy-100k" -> {
+                pids = new long[] {cfg.pidD};
+                List<String> sessions = webLogins(conns);
+                for (int i = 0; i < conns; i++) {
+                    vus.add(ApiVu.proxied(op, sessions.get(i)));
+                }
+                row.note = "1 web session per VU";
             }
             default -> throw new IllegalArgumentException(op);
         }
@@ -1181,19 +1402,61 @@ public final class Load {
                     r.op,
                     r.conns,
                     fmt(r.rps(), 0),
-                    r.brokerRow ? fmt(100 * r.rps() / r.floorRps, 0) + "%" : "100%",
+                    r.floorRow() ? "100%" : apiRow(r.op) ? "-" : fmt(100 * r.rps() / r.floorRps, 0) + "%",
                     fmt(r.pct(0.5), 2),
                     fmt(r.pct(0.99), 2),
                     r.brokerRow ? fmt(r.m.brokerCpuMicros() / n, 0) : "-",
                     fmt((r.m.loader1 - r.m.loader0) / 1000.0 / n, 0),
-                    r.brokerRow ? fmt((r.m.rtt1 - r.m.rtt0) / n, 2) : "2.00",
+                    r.brokerRow ? fmt((r.m.rtt1 - r.m.rtt0) / n, 2) : r.floorRow() ? "2.00" : "-",
                     fmt(r.redisTotal() / n, 2),
                     fmt(r.upstreamTotal() / n, 3),
                     r.r.non2xx + r.r.ioErrors + r.r.protocolErrors,
                     r.rss,
-                    r.note));
+                    noteWithRatio(r)));
         }
         return sb.toString();
+    }
+
+    /** The direct row of the same size and connection count as this proxy row, or null. */
+    static Row directOf(Row proxy) {
+        if (!proxy.op.startsWith("api-proxy")) {
+            return null;
+        }
+        String direct = proxy.op.replace("api-proxy", "api-direct");
+        return rows.stream()
+                .filter(x -> x.op.equals(direct) && x.conns == proxy.conns)
+                .findFirst()
+                .orElse(null);
+    }
+
+    static String noteWithRatio(Row r) {
+        Row direct = directOf(r);
+        if (direct == null) {
+            return r.note;
+        }
+        return r.note + "; " + fmt(100 * r.rps() / direct.rps(), 0) + "% of " + direct.op + " req/s";
+    }
+
+    /** Proxy ÷ direct throughput per size and connection count (the API proxy's target: ≥ 50 % at 50). */
+    static String apiRatios() {
+        StringBuilder sb = new StringBuilder();
+        for (Row r : rows) {
+            Row direct = directOf(r);
+            if (direct != null) {
+                sb.append(String.format(
+                        Locale.ROOT,
+                        "  %-16s %3d connections: %6.0f / %6.0f req/s = %3.0f %%; broker CPU %s us per proxied call%n",
+                        apiName(r.op),
+                        r.conns,
+                        r.rps(),
+                        direct.rps(),
+                        100 * r.rps() / direct.rps(),
+                        fmt(r.m.brokerCpuMicros() / (double) r.r.requests, 0)));
+            }
+        }
+        return sb.length() == 0
+                ? ""
+                : "\nAPI proxy / direct throughput (same run, same connections; target >= 50 % at 50):\n" + sb;
     }
 
     static String csv() {
@@ -1209,7 +1472,7 @@ public final class Load {
                             Long.toString(r.r.requests),
                             fmt(r.r.seconds, 3),
                             fmt(r.rps(), 1),
-                            r.brokerRow ? fmt(100 * r.rps() / r.floorRps, 1) : "100",
+                            r.floorRow() ? "100" : apiRow(r.op) ? "" : fmt(100 * r.rps() / r.floorRps, 1),
                             fmt(r.pct(0.5), 3),
                             fmt(r.pct(0.99), 3),
                             r.brokerRow ? fmt(r.m.brokerCpuMicros() / n, 1) : "",
@@ -1254,6 +1517,12 @@ public final class Load {
                 row.m.upstreamDelta("revocation") / n,
                 row.m.upstreamDelta("other") / n,
                 row.m.upstreamDelta("rejected")));
+        if (apiRow(row.op) && cfg.apiPid > 0) {
+            details.append(String.format(
+                    Locale.ROOT,
+                    "   API server CPU per request: %.0f us%n",
+                    (row.m.api1 - row.m.api0) * 1e6 / cfg.clkTck / n));
+        }
         for (String s : row.r.samples) {
             details.append("   sample: ").append(s).append('\n');
         }

@@ -8,7 +8,8 @@
 #   BENCH_BUILD=auto|always|never   package the app: auto (default) skips it when target/quarkus-app/quarkus-run.jar
 #                                   is newer than pom.xml and everything under src/main
 #   BENCH_CONNS=10,50  BENCH_WARMUP=5  BENCH_MEASURE=15  BENCH_INITIAL_WARMUP=15  BENCH_SESSIONS_PER_VU=20
-#   BENCH_OPS=floor,refresh-upstream,...   a subset of the rows
+#   BENCH_OPS=floor,refresh-upstream,...   a subset of the rows; the API proxy rows are opt-in:
+#                                   BENCH_OPS=floor,api-direct-1k,api-proxy-1k,api-direct-100k,api-proxy-100k
 #   BENCH_UPSTREAM_ROTATE=true      the upstream returns a new refresh token on every refresh
 #   BENCH_UPSTREAM_DELAY_MS=0       the upstream sleeps this long before each token answer
 #   BENCH_BROKER_JAVA_OPTS=...      replaces the broker JVM options (default: those of the container image)
@@ -23,7 +24,7 @@ QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -88,7 +89,8 @@ if [[ $FAKE != 1 && ( ! -f $ARCHIVE || -n "$(find "$ROOT/target/quarkus-app" -na
 fi
 
 log "compiling the load generator and upstream (javac, JDK only)"
-javac -nowarn -d "$CLASSES" bench/Http.java bench/Resp.java bench/Upstream.java bench/Load.java bench/FakeBroker.java
+javac -nowarn -d "$CLASSES" bench/Http.java bench/Resp.java bench/Upstream.java bench/Api.java bench/Load.java \
+  bench/FakeBroker.java
 JAVA_BENCH=(java -XX:+UseParallelGC -Xms256m -Xmx1g -cp "$CLASSES")
 
 # ------------------------------------------------------------------------------------------------ redis
@@ -112,10 +114,16 @@ if [[ -z $REDIS_BIN ]]; then
 fi
 log "redis-server: $REDIS_BIN"
 
-mapfile -t PORTS < <("${JAVA_BENCH[@]}" Load freeports 8)
+mapfile -t PORTS < <("${JAVA_BENCH[@]}" Load freeports 12)
 REDIS_PORT=${PORTS[0]}; UPSTREAM_PORT=${PORTS[1]}; PORT_A=${PORTS[2]}; PORT_B=${PORTS[3]}; PORT_C=${PORTS[4]}
 # Health and metrics are on each broker's management interface: replicas on one host need one port each.
 MGMT_A=${PORTS[5]}; MGMT_B=${PORTS[6]}; MGMT_C=${PORTS[7]}
+# The API proxy rows: broker d (web mode), the bench API, and the SPA's origin (a name only: nothing listens there).
+PORT_D=${PORTS[8]}; MGMT_D=${PORTS[9]}; API_PORT=${PORTS[10]}; APP_ORIGIN="http://127.0.0.1:${PORTS[11]}"
+API_ROWS=0; PROXY_ROWS=0
+[[ ,$OPS, == *,api-* ]] && API_ROWS=1
+[[ ,$OPS, == *,api-proxy-* ]] && PROXY_ROWS=1
+[[ $FAKE == 1 && $PROXY_ROWS == 1 ]] && die "the api-proxy rows need the real broker (BENCH_FAKE_BROKER=1 has no /bff/*)"
 
 # No persistence: the benchmark measures the broker, not the disk.
 "$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT" \
@@ -126,6 +134,14 @@ PIDS+=($!); REDIS_PID=$!
 "${JAVA_BENCH[@]}" Upstream port="$UPSTREAM_PORT" rotate="${BENCH_UPSTREAM_ROTATE:-true}" strict=true \
   delay-ms="${BENCH_UPSTREAM_DELAY_MS:-0}" max-seconds=3600 >"$OUT/upstream.log" 2>&1 &
 PIDS+=($!); UPSTREAM_PID=$!
+
+# ------------------------------------------------------------------------------------------------- API
+# The resource server behind the proxy rows (bench/Api.java): only when an api-* row runs.
+API_PID=0
+if [[ $API_ROWS == 1 ]]; then
+  "${JAVA_BENCH[@]}" Api port="$API_PORT" max-seconds=3600 >"$OUT/api.log" 2>&1 &
+  PIDS+=($!); API_PID=$!
+fi
 
 # ----------------------------------------------------------------------------------------------- brokers
 # JVM options of the container image (src/main/docker/Dockerfile.jvm) with the pod limits and jvm values of
@@ -144,8 +160,8 @@ DEFAULT_BROKER_OPTS="-XX:MaxRAM=512m -XX:MaxRAMPercentage=75 -XX:+UseParallelGC 
 BROKER_OPTS=${BENCH_BROKER_JAVA_OPTS:-$DEFAULT_BROKER_OPTS}
 ENC_KEY=$(head -c 32 /dev/urandom | base64)
 
-start_broker() { # name port management-port reuse-window
-  local name=$1 port=$2 mgmt=$3 window=$4
+start_broker() { # name port management-port reuse-window [web]
+  local name=$1 port=$2 mgmt=$3 window=$4 web=${5:-}
   (
     export BROKER_UPSTREAM_TOKEN_ENDPOINT="http://127.0.0.1:$UPSTREAM_PORT/connect/token"
     export BROKER_UPSTREAM_REVOCATION_ENDPOINT="http://127.0.0.1:$UPSTREAM_PORT/connect/revocation"
@@ -161,6 +177,23 @@ start_broker() { # name port management-port reuse-window
     export QUARKUS_MANAGEMENT_HOST=127.0.0.1
     export QUARKUS_PROFILE=prod
     export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
+    if [[ $web == web ]]; then
+      # Web mode needs discovery (authorization endpoint, JWKS for the ID token): only this broker has the issuer,
+      # because with a JWKS the others would also verify the native rows' access tokens.
+      export BROKER_UPSTREAM_ISSUER="http://127.0.0.1:$UPSTREAM_PORT"
+      export BROKER_EXTERNAL_BASE_URL="http://127.0.0.1:$port"
+      export BROKER_CLIENTS_WEB_CLIENT_ID=bench-web
+      export BROKER_CLIENTS_WEB_CLIENT_SECRET=bench-web-secret
+      export BROKER_CLIENTS_WEB_MODE=web
+      export BROKER_CLIENTS_WEB_REDIRECT_URIS="http://127.0.0.1:$port/bff/callback"
+      export BROKER_CLIENTS_WEB_ALLOWED_ORIGINS="$APP_ORIGIN"
+      export BROKER_CLIENTS_WEB_RETURN_TO="$APP_ORIGIN"
+      export BROKER_CLIENTS_WEB_TOKEN_ENDPOINT=off
+      export BROKER_CLIENTS_WEB_APIS_BENCH_URL="http://127.0.0.1:$API_PORT/api"
+      # All logins come from one address, more than the default 30 a minute.
+      export BROKER_WEB_AUTHORIZATION_REQUESTS_PER_ADDRESS=0
+      export BROKER_WEB_AUTHORIZATION_REQUESTS_PER_CLIENT=0
+    fi
     if [[ $FAKE == 1 ]]; then
       exec "${JAVA_BENCH[@]}" FakeBroker port="$port,$mgmt" upstream="http://127.0.0.1:$UPSTREAM_PORT" \
         fail-every="${BENCH_FAKE_BROKER_FAIL_EVERY:-0}" max-seconds=3600
@@ -181,10 +214,24 @@ else
   start_broker c "$PORT_C" "$MGMT_C" 0s; PID_C=$LAST_PID
 fi
 log "redis :$REDIS_PORT (pid $REDIS_PID), upstream :$UPSTREAM_PORT (pid $UPSTREAM_PID), brokers a :$PORT_A/:$MGMT_A (pid $PID_A, reuse window 0s), b :$PORT_B/:$MGMT_B (pid $PID_B, 1h), c :$PORT_C/:$MGMT_C (pid $PID_C, 0s, replica of a)"
+WAIT_MORE=(); LOAD_MORE=()
+if [[ $API_ROWS == 1 ]]; then
+  WAIT_MORE+=("http://127.0.0.1:$API_PORT/stats")
+  LOAD_MORE+=(api="http://127.0.0.1:$API_PORT" api-pid="$API_PID")
+  log "API :$API_PORT (pid $API_PID)"
+fi
+PID_D=0
+if [[ $PROXY_ROWS == 1 ]]; then
+  start_broker d "$PORT_D" "$MGMT_D" 0s web; PID_D=$LAST_PID
+  WAIT_MORE+=("http://127.0.0.1:$MGMT_D/q/health/ready")
+  LOAD_MORE+=(broker-d="http://127.0.0.1:$PORT_D" pid-d="$PID_D" management-d="http://127.0.0.1:$MGMT_D"
+    web-client-id=bench-web app-origin="$APP_ORIGIN")
+  log "broker d :$PORT_D/:$MGMT_D (pid $PID_D, web mode, API proxy to :$API_PORT; the SPA's origin $APP_ORIGIN)"
+fi
 
 "${JAVA_BENCH[@]}" Load wait timeout=120 "http://127.0.0.1:$UPSTREAM_PORT/stats" \
   "http://127.0.0.1:$MGMT_A/q/health/ready" "http://127.0.0.1:$MGMT_B/q/health/ready" \
-  "http://127.0.0.1:$MGMT_C/q/health/ready" \
+  "http://127.0.0.1:$MGMT_C/q/health/ready" ${WAIT_MORE[@]+"${WAIT_MORE[@]}"} \
   || { tail -n 30 "$OUT"/broker-*.log >&2; die "services not ready"; }
 for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "process $pid exited early (logs in $OUT)"; done
 log "all up; running the load"
@@ -202,7 +249,7 @@ set +e
   conns="$CONNS" warmup="$WARMUP" measure="$MEASURE" initial-warmup="$INITIAL_WARMUP" \
   sessions-per-vu="$SESSIONS_PER_VU" ops="$OPS" out="$OUT" \
   client-id=bench client-secret=bench-secret redirect-uri=bench://callback \
-  jvm-opts="$BROKER_OPTS" \
+  jvm-opts="$BROKER_OPTS" ${LOAD_MORE[@]+"${LOAD_MORE[@]}"} \
   notes="$([[ $FAKE == 1 ]] && echo 'FAKE BROKER (harness self-test, not token-broker); ')upstream: rotate=${BENCH_UPSTREAM_ROTATE:-true} delay-ms=${BENCH_UPSTREAM_DELAY_MS:-0} strict=true; redis without persistence; git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src pom.xml 2>/dev/null || echo ' (src modified)')" &
 LOAD_PID=$!
 PIDS+=("$LOAD_PID")
@@ -219,8 +266,9 @@ ready() { # management-port
     2>/dev/null
 }
 if [[ $RC == 0 && $FAKE != 1 && $STARTS -gt 0 ]]; then
-  kill "$PID_A" "$PID_B" "$PID_C" 2>/dev/null || true
-  wait "$PID_A" "$PID_B" "$PID_C" 2>/dev/null || true
+  STOP=("$PID_A" "$PID_B" "$PID_C"); [[ $PID_D != 0 ]] && STOP+=("$PID_D")
+  kill "${STOP[@]}" 2>/dev/null || true
+  wait "${STOP[@]}" 2>/dev/null || true
   export QUARKUS_SHUTDOWN_DELAY_ENABLED=false
   STARTED=()
   for i in $(seq 1 "$STARTS"); do
