@@ -7,7 +7,10 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -21,12 +24,17 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
  * {@code orders} (everything), {@code readonly} (GET only), {@code tiny} (100-byte bodies) and {@code slow} (a 1 s
  * timeout); and {@code token-endpoint=off}, so {@code spa} is a pure BFF. {@code /v1/echo} answers what it received as
  * JSON (and headers the proxy must drop), {@code /v1/big} streams 1 MiB, {@code /v1/unauthorized} is the API's own
- * 401, {@code /v1/redirect} sends the browser elsewhere, {@code /v1/slow} answers after 3 s.
+ * 401, {@code /v1/redirect} sends the browser elsewhere, {@code /v1/slow} answers after 3 s. {@code /v1/hello} answers
+ * fixed JSON whatever it receives and tells only the test ({@link #helloAuthorizations()}) which {@code Authorization}
+ * it got: a page can call it without being shown the token, as with a real API.
  */
 public class ApiStubResource implements QuarkusTestResourceLifecycleManager {
 
     public static final int BIG = 1 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Every {@code Authorization} value {@code /v1/hello} received, in order ("none" for a call without one). */
+    private static final Queue<String> HELLO_AUTHORIZATIONS = new ConcurrentLinkedQueue<>();
+
     private HttpServer server;
 
     @Override
@@ -39,6 +47,7 @@ public class ApiStubResource implements QuarkusTestResourceLifecycleManager {
         server.setExecutor(Executors.newFixedThreadPool(8));
         server.createContext("/v1/echo", ApiStubResource::echo);
         server.createContext("/v1/big", ApiStubResource::big);
+        server.createContext("/v1/hello", ApiStubResource::hello);
         server.createContext("/v1/unauthorized", exchange -> {
             exchange.getResponseHeaders().add("WWW-Authenticate", "Bearer error=\"invalid_token\"");
             send(exchange, 401, "{}");
@@ -92,6 +101,23 @@ public class ApiStubResource implements QuarkusTestResourceLifecycleManager {
         exchange.getResponseHeaders().add("ETag", "\"v1\"");
         exchange.getResponseHeaders().add("Content-Type", "application/json");
         send(exchange, 200, JSON.writeValueAsString(seen));
+    }
+
+    /** What {@code /v1/hello} received in {@code Authorization} since the last {@link #forgetHelloAuthorizations()}. */
+    public static List<String> helloAuthorizations() {
+        return List.copyOf(HELLO_AUTHORIZATIONS);
+    }
+
+    public static void forgetHelloAuthorizations() {
+        HELLO_AUTHORIZATIONS.clear();
+    }
+
+    private static void hello(HttpExchange exchange) throws IOException {
+        String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+        HELLO_AUTHORIZATIONS.add(authorization == null ? "none" : authorization);
+        exchange.getRequestBody().readAllBytes();
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        send(exchange, 200, "{\"hello\":\"world\"}");
     }
 
     /** 1 MiB, chunked (no Content-Length): byte i is i mod 251. */

@@ -33,8 +33,9 @@ public class Cors {
     static final String API_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE";
     static final String API_HEADERS =
             "X-CSRF, Content-Type, Accept, Accept-Language, If-Match, If-None-Match, " + "If-Modified-Since, Range";
-    /** Who answered (RFC 9209), and the validators and location a page reads from an API's answer. */
-    static final String API_EXPOSED = "Proxy-Status, ETag, Last-Modified, Location, Content-Disposition, Retry-After";
+    /** Who answered (RFC 9209), and what a page reads from an API's answer: its error, validators, ranges, names. */
+    static final String API_EXPOSED =
+            "Proxy-Status, WWW-Authenticate, ETag, Last-Modified, Content-Range, " + "Content-Disposition, Retry-After";
     /** The header a web app's pages send to every {@code /bff} call that changes state; cross-site forms cannot. */
     public static final String CSRF_HEADER = "X-CSRF";
 
