@@ -4,9 +4,6 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -58,38 +55,7 @@ public final class Api {
         ServerSocket server = new ServerSocket(port, 1024, InetAddress.getLoopbackAddress());
         System.out.println("listening " + server.getLocalPort());
         System.out.flush();
-        long deadline = maxSeconds * 1000;
-        Thread killer = new Thread(() -> {
-            try {
-                Thread.sleep(deadline);
-            } catch (InterruptedException ignored) {
-                return;
-            }
-            System.out.println("max-seconds reached, exiting");
-            System.exit(3);
-        });
-        killer.setDaemon(true);
-        killer.start();
-        ExecutorService pool = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "api-conn");
-            t.setDaemon(true);
-            return t;
-        });
-        Semaphore connections = new Semaphore(2048);
-        while (true) {
-            Socket s = server.accept();
-            if (!connections.tryAcquire()) {
-                s.close();
-                continue;
-            }
-            pool.execute(() -> {
-                try {
-                    serve(s, small, large, refused, notFound);
-                } finally {
-                    connections.release();
-                }
-            });
-        }
+        Http.acceptForever(server, "api-conn", maxSeconds, s -> serve(s, small, large, refused, notFound));
     }
 
     private static void serve(Socket s, byte[] small, byte[] large, byte[] refused, byte[] notFound) {

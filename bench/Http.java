@@ -3,8 +3,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.function.Consumer;
 
 /**
  * Minimal HTTP/1.1 over a blocking socket, JDK only: one keep-alive connection per virtual user (client side)
@@ -14,6 +19,46 @@ import java.nio.charset.StandardCharsets;
 final class Http {
 
     private Http() {}
+
+    /**
+     * The servers' accept loop (upstream, API): each connection on a daemon thread of its own, at most 2048 at once
+     * (more are closed at once), and the process exits after {@code maxSeconds} whatever happens, so that no
+     * benchmark server outlives its run.
+     */
+    static void acceptForever(ServerSocket server, String threadName, long maxSeconds, Consumer<Socket> serve)
+            throws IOException {
+        Thread killer = new Thread(() -> {
+            try {
+                Thread.sleep(maxSeconds * 1000);
+            } catch (InterruptedException ignored) {
+                return;
+            }
+            System.out.println("max-seconds reached, exiting");
+            System.exit(3);
+        });
+        killer.setDaemon(true);
+        killer.start();
+        ExecutorService pool = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, threadName);
+            t.setDaemon(true);
+            return t;
+        });
+        Semaphore connections = new Semaphore(2048);
+        while (true) {
+            Socket s = server.accept();
+            if (!connections.tryAcquire()) {
+                s.close();
+                continue;
+            }
+            pool.execute(() -> {
+                try {
+                    serve.accept(s);
+                } finally {
+                    connections.release();
+                }
+            });
+        }
+    }
 
     /** A buffered reader of bytes, lines and fixed-length bodies. */
     static final class In {

@@ -12,9 +12,6 @@ import java.security.NoSuchAlgorithmException;
 import java.security.interfaces.RSAPublicKey;
 import java.util.Base64;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -97,38 +94,7 @@ public final class Upstream {
         System.out.println("listening " + server.getLocalPort() + " rotate=" + rotate + " strict=" + strict
                 + " delay-ms=" + delayMs);
         System.out.flush();
-        long deadline = maxSeconds * 1000;
-        Thread killer = new Thread(() -> {
-            try {
-                Thread.sleep(deadline);
-            } catch (InterruptedException ignored) {
-                return;
-            }
-            System.out.println("max-seconds reached, exiting");
-            System.exit(3);
-        });
-        killer.setDaemon(true);
-        killer.start();
-        ExecutorService pool = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "upstream-conn");
-            t.setDaemon(true);
-            return t;
-        });
-        Semaphore connections = new Semaphore(2048);
-        while (true) {
-            Socket s = server.accept();
-            if (!connections.tryAcquire()) {
-                s.close();
-                continue;
-            }
-            pool.execute(() -> {
-                try {
-                    serve(s);
-                } finally {
-                    connections.release();
-                }
-            });
-        }
+        Http.acceptForever(server, "upstream-conn", maxSeconds, s -> serve(s));
     }
 
     private static void serve(Socket s) {
