@@ -56,14 +56,18 @@ public class ApiProxy {
     private static final String PROXY_STATUS = "Proxy-Status";
     private static final String NAME = "token-broker";
 
-    /** Looked up per request, as {@link Cors} does: a bad client configuration is reported by the startup check. */
+    /**
+     * Looked up per request, as {@link Cors} does: routes are installed before startup, and creating these then (the
+     * key ring behind the session store among them) would report a bad configuration as a stack trace instead of the
+     * startup check's plain lines.
+     */
     private final Provider<Clients> clients;
 
-    private final WebSessions webSessions;
+    private final Provider<WebSessions> webSessions;
     private final HttpClient http;
     private final long sessionSeconds;
 
-    ApiProxy(Provider<Clients> clients, WebSessions webSessions, Vertx vertx, BrokerConfig config) {
+    ApiProxy(Provider<Clients> clients, Provider<WebSessions> webSessions, Vertx vertx, BrokerConfig config) {
         this.clients = clients;
         this.webSessions = webSessions;
         this.http = vertx.createHttpClient(new HttpClientOptions().setMaxPoolSize(64));
@@ -100,7 +104,7 @@ public class ApiProxy {
         // Back on the request's own event loop for the forwarding: the token may come from another (Redis') thread.
         Context context = Vertx.currentContext();
         Uni.createFrom()
-                .deferred(() -> webSessions.accessToken(cookie.getValue(), origin, WebSessions.Use.PROXY))
+                .deferred(() -> webSessions.get().accessToken(cookie.getValue(), origin, WebSessions.Use.PROXY))
                 .subscribe()
                 .with(
                         token -> context.runOnContext(v -> forward(ctx, proxied, token)),
