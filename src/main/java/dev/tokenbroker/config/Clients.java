@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 import jakarta.enterprise.inject.Default;
@@ -28,7 +29,7 @@ public class Clients {
 
     private static final Pattern API_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
     private static final Set<String> API_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE");
-    private static final Set<String> API_RESERVED_HEADERS = new java.util.TreeSet<>(
+    private static final Set<String> API_RESERVED_HEADERS = new TreeSet<>(
             Set.of("authorization", "cookie", "host", "origin", "proxy-status", "set-cookie", "set-cookie2", "x-csrf"));
 
     /** RFC 6749 §2.3.1 leaves the length open; Duende caps id and secret at 100 characters. */

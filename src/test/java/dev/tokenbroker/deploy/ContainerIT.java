@@ -216,9 +216,13 @@ class ContainerIT {
             CompletableFuture<ValidatableResponse> inFlight;
             try {
                 inFlight = CompletableFuture.supplyAsync(() -> refresh(handle));
+                // Nothing outside the broker shows the refresh has arrived; half a second on loopback is ample.
                 TimeUnit.MILLISECONDS.sleep(500);
                 stopped = CompletableFuture.runAsync(() -> Docker.run("stop", "--time", "45", broker.getContainerId()));
-                TimeUnit.SECONDS.sleep(6);
+                Await.until(
+                        "the broker is past its 5 s shutdown delay (new requests get 503)",
+                        Duration.ofSeconds(30),
+                        () -> refresh("a-new-request-while-draining").extract().statusCode() == 503);
                 assertFalse(inFlight.isDone(), "the refresh is still in flight after SIGTERM and the delay");
                 refresh("a-new-request-while-draining").statusCode(503);
             } finally {
