@@ -1,11 +1,14 @@
 package dev.tokenbroker.api;
 
+import java.net.URI;
+
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -15,8 +18,11 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.HostAndPort;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.httpproxy.ProxyRequest;
+import io.vertx.httpproxy.ProxyResponse;
 
 /**
  * NOT PART OF THE BROKER. A measuring stick for bench/run.sh (see bench/README.md, "Lower bound"): copied into
@@ -28,7 +34,10 @@ import io.vertx.ext.web.RoutingContext;
  *       one round trip);
  *   <li>{@code POST /oauth2/token}: read the body, Redis {@code GET}, a form POST to the upstream (its revocation
  *       endpoint, which answers every token with 200), Redis {@code SET}, answer a small token-shaped JSON (the upstream-bound
- *       refresh's three round trips).
+ *       refresh's three round trips);
+ *   <li>{@code /bff/api/bench/*}: one Redis {@code GET} (the session record's round trip), then the request forwarded
+ *       to the bench API through Vert.x's {@code ProxyRequest}/{@code ProxyResponse} with a bearer token, as the
+ *       broker's API proxy does (the proxied call's two hops).
  * </ul>
  *
  * No parsing, validation, encryption, scripts, JAX-RS, log line or broker metrics: what these rows cost is what the
@@ -37,12 +46,18 @@ import io.vertx.ext.web.RoutingContext;
 @Singleton
 class LowerBoundRoutes {
 
+    /** What the bench API takes for one of the bench upstream's access tokens: its JOSE header, then anything. */
+    private static final String BEARER =
+            "Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImJlbmNoIn0." + "p".repeat(300) + ".s";
+
     void install(
             @Observes Router router,
             ReactiveRedisDataSource redis,
             Vertx vertx,
             @ConfigProperty(name = "broker.upstream.revocation-endpoint", defaultValue = "http://127.0.0.1:9/")
-                    String upstream) {
+                    String upstream,
+            @ConfigProperty(name = "broker.clients.web.apis.bench.url", defaultValue = "http://127.0.0.1:9/api")
+                    URI api) {
         HttpClient http = vertx.createHttpClient(
                 new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(64));
         String answer = "{\"access_token\":\"" + "a".repeat(200) + "\",\"token_type\":\"Bearer\",\"expires_in\":300,"
@@ -58,6 +73,7 @@ class LowerBoundRoutes {
                                                 .putHeader("Cache-Control", "no-store")
                                                 .end(),
                                         ctx::fail)));
+        router.route("/bff/api/bench/*").order(Integer.MIN_VALUE).handler(ctx -> proxy(ctx, redis, http, api));
         router.post("/oauth2/token")
                 .order(Integer.MIN_VALUE)
                 .handler(ctx -> withBody(ctx, body -> {
@@ -86,6 +102,29 @@ class LowerBoundRoutes {
                                                             ctx::fail)),
                                     ctx::fail);
                 }));
+    }
+
+    private static void proxy(RoutingContext ctx, ReactiveRedisDataSource redis, HttpClient http, URI api) {
+        ProxyRequest proxied = ProxyRequest.reverseProxy(ctx.request());
+        String cookie = String.valueOf(ctx.request().getHeader("Cookie"));
+        Context context = Vertx.currentContext();
+        redis.execute("GET", "tb:lower-bound:" + cookie.hashCode())
+                .subscribe()
+                .with(
+                        found -> context.runOnContext(v -> {
+                            proxied.setURI(
+                                    api.getRawPath() + ctx.request().path().substring("/bff/api/bench".length()));
+                            proxied.setAuthority(HostAndPort.create(api.getHost(), api.getPort()));
+                            proxied.headers().remove("Cookie");
+                            proxied.putHeader("Authorization", BEARER);
+                            http.request(new RequestOptions()
+                                            .setHost(api.getHost())
+                                            .setPort(api.getPort()))
+                                    .compose(proxied::send)
+                                    .onFailure(ctx::fail)
+                                    .onSuccess(ProxyResponse::send);
+                        }),
+                        ctx::fail);
     }
 
     /** Quarkus' HTTP server pauses the request before routing: read the whole body, then go on. */

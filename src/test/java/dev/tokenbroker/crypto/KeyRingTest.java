@@ -92,6 +92,20 @@ class KeyRingTest {
         assertFalse(Handles.parse(handle.value().substring(1) + "+").isPresent());
         assertFalse(Handles.parse(handle.secret()).isPresent());
         assertFalse(Handles.parse(null).isPresent());
+        String value = handle.value();
+        assertFalse(
+                Handles.parse(value.substring(0, 22) + "_" + value.substring(23))
+                        .isPresent(),
+                "no dot");
+        for (char bad : new char[] {'+', '/', '=', '.', ' ', '@', '[', '`', '{', ':', '\u00e9'}) {
+            for (int at : new int[] {0, 21, 23, 65}) {
+                String tampered = value.substring(0, at) + bad + value.substring(at + 1);
+                assertFalse(Handles.parse(tampered).isPresent(), tampered);
+            }
+        }
+        for (char good : new char[] {'A', 'Z', 'a', 'z', '0', '9', '-', '_'}) {
+            assertTrue(Handles.parse(good + value.substring(1, 65) + good).isPresent());
+        }
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.tokenbroker.api.bff;
 
 import java.net.URI;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -162,7 +163,7 @@ public class ApiProxy {
         URI base = api.url();
         boolean https = "https".equalsIgnoreCase(base.getScheme());
         int port = base.getPort() > 0 ? base.getPort() : https ? 443 : 80;
-        String basePath = base.getRawPath() == null ? "" : base.getRawPath().replaceAll("/+$", "");
+        String basePath = withoutTrailingSlashes(base.getRawPath());
         String query = ctx.request().query();
         proxied.setURI(basePath + rest + (query == null ? "" : "?" + query));
         proxied.setAuthority(HostAndPort.create(base.getHost(), port));
@@ -249,12 +250,22 @@ public class ApiProxy {
 
     /** Removes every header whose lower-case name is not in {@code allowed} (the body's length always stays). */
     private static void keepOnly(MultiMap headers, Set<String> allowed) {
-        for (String header : List.copyOf(headers.names())) {
-            String lower = header.toLowerCase(Locale.ROOT);
-            if (!allowed.contains(lower) && !lower.equals("content-length")) {
-                headers.remove(header);
+        List<String> refused = new ArrayList<>();
+        for (Map.Entry<String, String> header : headers) {
+            String name = header.getKey();
+            if (!name.equalsIgnoreCase("content-length") && !allowed.contains(name.toLowerCase(Locale.ROOT))) {
+                refused.add(name);
             }
         }
+        refused.forEach(headers::remove);
+    }
+
+    private static String withoutTrailingSlashes(String path) {
+        int end = path == null ? 0 : path.length();
+        while (end > 0 && path.charAt(end - 1) == '/') {
+            end--;
+        }
+        return end == 0 ? "" : path.substring(0, end);
     }
 
     private static boolean over(String declared, long limit) {
