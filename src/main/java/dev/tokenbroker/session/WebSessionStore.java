@@ -1,6 +1,8 @@
 package dev.tokenbroker.session;
 
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -44,6 +46,11 @@ public class WebSessionStore {
             String tokenType,
             long accessExpiresAt,
             String scope) {
+        /** Read-only: {@link #get} may hand the same record to many calls. */
+        public WebSession {
+            claims = claims == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(claims));
+        }
+
         @Override
         public String toString() {
             return "WebSession[client=" + clientId + "]";
