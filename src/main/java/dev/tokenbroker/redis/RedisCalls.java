@@ -1,6 +1,9 @@
 package dev.tokenbroker.redis;
 
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 import jakarta.inject.Singleton;
 
@@ -9,34 +12,64 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import dev.tokenbroker.error.BrokerException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.smallrye.mutiny.Uni;
 
 /**
  * How the stores make a reactive Redis call that must not fail open: bounded by {@code quarkus.redis.timeout} (the
- * reactive client has no timeout of its own), every failure counted in {@code broker_redis_errors_total} and turned
- * into {@link BrokerException.StoreUnavailable}.
+ * reactive client has no timeout of its own), timed in {@code broker_redis_operations_seconds} by operation and
+ * outcome, every failure counted in {@code broker_redis_errors_total} and turned into
+ * {@link BrokerException.StoreUnavailable}.
  */
 @Singleton
 public class RedisCalls {
 
     private final Duration timeout;
     private final Counter errors;
+    private final MeterRegistry registry;
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
     RedisCalls(
             MeterRegistry registry,
             @ConfigProperty(name = "quarkus.redis.timeout", defaultValue = "10s") Duration timeout) {
         this.timeout = timeout;
+        this.registry = registry;
         this.errors = Counter.builder("broker.redis.errors")
                 .description("Failed Redis operations")
                 .register(registry);
     }
 
-    /** @param operation what failed, for the log: "Redis failed to " + operation */
+    /**
+     * @param operation what the call does, from a fixed set of phrases: "Redis failed to " + operation in the log,
+     *                  and with {@code _} for spaces the timer's {@code operation} tag
+     */
     public <T> Uni<T> guard(String operation, Uni<T> call) {
-        return call.ifNoItem().after(timeout).fail().onFailure().transform(e -> {
-            errors.increment();
-            return new BrokerException.StoreUnavailable(
-                    "Redis failed to " + operation + ": " + e.getClass().getName(), e);
+        return Uni.createFrom().deferred(() -> {
+            long started = System.nanoTime();
+            return call.ifNoItem()
+                    .after(timeout)
+                    .fail()
+                    .onItemOrFailure()
+                    .invoke((item, failure) -> timer(operation, failure == null ? "success" : "error")
+                            .record(System.nanoTime() - started, TimeUnit.NANOSECONDS))
+                    .onFailure()
+                    .transform(e -> {
+                        errors.increment();
+                        return new BrokerException.StoreUnavailable(
+                                "Redis failed to " + operation + ": "
+                                        + e.getClass().getName(),
+                                e);
+                    });
         });
+    }
+
+    private Timer timer(String operation, String outcome) {
+        return timers.computeIfAbsent(
+                operation + "/" + outcome,
+                k -> Timer.builder("broker.redis.operations")
+                        .description("Redis commands and scripts by operation and outcome (success, error)")
+                        .tag("operation", operation.replace(' ', '_'))
+                        .tag("outcome", outcome)
+                        .register(registry));
     }
 }

@@ -65,6 +65,31 @@ class ObservabilityTest {
         }
     }
 
+    @Test
+    void timersExportHistogramBucketsForPercentilesInPrometheus() {
+        DuendeStubs upstream = DuendeStubs.reset();
+        upstream.upstreamIssuesTokens();
+        Broker.exchange(Broker.MOBILE, "CODE-buckets", Broker.MOBILE_REDIRECT, Broker.VERIFIER)
+                .statusCode(200);
+
+        String metrics = Management.metrics();
+        for (String timer : new String[] {
+            "broker_token_operations_seconds_bucket\\{[^}]*operation=\"exchange\"",
+            "broker_upstream_requests_seconds_bucket\\{[^}]*endpoint=\"token\"",
+            "broker_redis_operations_seconds_bucket\\{[^}]*operation=\"create_session\""
+        }) {
+            for (String le : new String[] {"0.001", "0.01", "1.0", "\\+Inf"}) {
+                assertTrue(
+                        metrics.matches("(?s).*" + timer + "[^}]*le=\"" + le + "\"[^}]*} [0-9].*"),
+                        timer + " le=" + le);
+            }
+        }
+        assertTrue(
+                metrics.matches("(?s).*broker_redis_operations_seconds_bucket\\{[^}]*le=\"2.5E-4\".*"),
+                "Redis buckets start at 0.25 ms");
+        assertTrue(metrics.contains("broker_revocation_outbox_oldest_age_seconds"));
+    }
+
     private double metric(String line) {
         String metrics = Management.metrics();
         return metrics.lines()

@@ -759,6 +759,35 @@ class HelmChartTest {
     }
 
     @Test
+    void haShipsTheAlertsAndTheDashboardAsTheyAreInTheChartsFiles() throws IOException {
+        Rendered r = render(CI.resolve("ha-values.yaml"));
+        GenericKubernetesResource rule = r.generic("PrometheusRule").stream()
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no PrometheusRule in HA"));
+        assertEquals("monitoring.coreos.com/v1", rule.getApiVersion());
+        assertEquals("prometheus", rule.getMetadata().getLabels().get("release"));
+        Map<String, Object> rules = readYaml(CHART.resolve("files").resolve("prometheus-rules.yaml"));
+        assertEquals(rules.get("groups"), rule.get("spec", "groups"), "the rule file's groups, annotations verbatim");
+
+        ConfigMap dashboard = r.all(ConfigMap.class).stream()
+                .filter(c -> c.getMetadata().getName().endsWith("-dashboard"))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no dashboard ConfigMap in HA"));
+        assertEquals("1", dashboard.getMetadata().getLabels().get("grafana_dashboard"));
+        assertEquals("Identity", dashboard.getMetadata().getAnnotations().get("grafana_folder"));
+        assertEquals(
+                Serialization.jsonMapper()
+                        .readTree(CHART.resolve("files")
+                                .resolve("grafana-dashboard.json")
+                                .toFile()),
+                Serialization.jsonMapper().readTree(dashboard.getData().get("token-broker.json")));
+
+        Rendered plain = render(CI.resolve("default-values.yaml"));
+        assertTrue(plain.generic("PrometheusRule").isEmpty());
+        assertEquals(1, plain.all(ConfigMap.class).size(), "no dashboard by default");
+    }
+
+    @Test
     void ingressIsOffByDefault() {
         assertTrue(render(CI.resolve("default-values.yaml")).all(Ingress.class).isEmpty());
         assertTrue(render(CI.resolve("existing-secret-values.yaml"))
@@ -1752,8 +1781,13 @@ class HelmChartTest {
         }
     }
 
+    /** The broker's settings (the dashboard's ConfigMap, when enabled, is the other one). */
     static ConfigMap configMapOf(Rendered r) {
-        return r.one(ConfigMap.class);
+        List<ConfigMap> settings = r.all(ConfigMap.class).stream()
+                .filter(c -> !c.getMetadata().getName().endsWith("-dashboard"))
+                .toList();
+        assertEquals(1, settings.size(), "exactly one settings ConfigMap");
+        return settings.get(0);
     }
 
     /** Every env var the broker sees: the ConfigMap's keys (envFrom) plus the container's env. */
