@@ -137,6 +137,11 @@ public final class RedisNode implements AutoCloseable {
         return calls(List.of(args));
     }
 
+    /** Like {@link #call}, after {@code AUTH user password} on the same connection (a server with ACL users). */
+    public Object callAs(String user, String password, String... args) throws IOException {
+        return calls(List.of("AUTH", user, password), List.of(args));
+    }
+
     /** Like {@link #call}; on a Cluster node after READONLY on the same connection, so that a replica answers itself. */
     public Object callReplica(String... args) throws IOException {
         return info("cluster", "cluster_enabled").equals("1")
