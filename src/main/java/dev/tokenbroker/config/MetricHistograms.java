@@ -14,7 +14,7 @@ import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 /**
  * Bucket boundaries for the broker's timers, so that Prometheus' {@code histogram_quantile} gives their percentiles
  * ({@code <name>_seconds_bucket{le="…"}}). Fixed boundaries chosen for this service's range, not Micrometer's
- * percentile histogram (its ~70 buckets per series would multiply every label combination's series).
+ * percentile histogram (its dozens of buckets per series would multiply every label combination's series).
  */
 @Singleton
 public class MetricHistograms {

@@ -23,7 +23,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.redis.datasource.stream.ClaimedMessages;
 import io.quarkus.redis.datasource.stream.StreamMessage;
-import io.quarkus.redis.datasource.stream.StreamRange;
 import io.quarkus.redis.datasource.stream.XGroupCreateArgs;
 import io.quarkus.redis.datasource.stream.XReadGroupArgs;
 import io.vertx.mutiny.redis.client.Response;
@@ -101,9 +100,6 @@ public class RevocationOutbox {
     private final Counter delivered;
     private final Counter givenUp;
     private volatile double lastPending = Double.NaN;
-    /** Epoch millis at which the oldest waiting entry was queued; 0 when none waits. */
-    private volatile long lastOldestEnqueued;
-
     private volatile boolean groupReady;
     private String autoclaimCursor = "0-0";
 
@@ -143,10 +139,6 @@ public class RevocationOutbox {
                 .register(registry);
         Gauge.builder("broker.revocation.outbox.pending", this, o -> o.lastPending)
                 .description("Refresh tokens waiting for upstream revocation, as of the last poll")
-                .register(registry);
-        Gauge.builder("broker.revocation.outbox.oldest.age", this, RevocationOutbox::oldestAgeSeconds)
-                .description("Age of the longest-waiting queued revocation, as of the last poll (0 when none waits)")
-                .baseUnit("seconds")
                 .register(registry);
     }
 
@@ -294,31 +286,12 @@ public class RevocationOutbox {
         gaveUp(entry.id(), entry.clientId(), entry.attempts(), entry.since(), reason);
     }
 
-    /**
-     * Entries waiting (XLEN, O(1)); also what the {@code broker.revocation.outbox.pending} gauge shows next, and the
-     * enqueue time of the oldest (its stream id, which a retry keeps) for {@code broker.revocation.outbox.oldest.age}.
-     */
+    /** Entries waiting (XLEN, O(1)); also what the {@code broker.revocation.outbox.pending} gauge shows next. */
     public long pending() {
         long pending =
                 call("count revocations", () -> redis.stream(String.class).xlen(streamKey));
-        List<StreamMessage<String, String, String>> oldest = pending == 0
-                ? List.of()
-                : call(
-                        "read the oldest revocation",
-                        () -> redis.stream(String.class).xrange(streamKey, StreamRange.of("-", "+"), 1));
-        lastOldestEnqueued = oldest.isEmpty() ? 0 : enqueuedAt(oldest.get(0).id());
         lastPending = pending;
         return pending;
-    }
-
-    private static long enqueuedAt(String streamId) {
-        int dash = streamId.indexOf('-');
-        return Long.parseLong(dash < 0 ? streamId : streamId.substring(0, dash));
-    }
-
-    private double oldestAgeSeconds() {
-        long enqueued = lastOldestEnqueued;
-        return enqueued == 0 ? 0 : Math.max(0, System.currentTimeMillis() - enqueued) / 1000.0;
     }
 
     /** Wait after {@code failedAttempts} failures: {@code initial-backoff} doubled per further failure, capped. */

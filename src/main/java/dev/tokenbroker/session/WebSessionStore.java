@@ -64,6 +64,18 @@ public class WebSessionStore {
     private final Duration lifetime;
     private final RedisCalls calls;
 
+    /**
+     * Envelopes decoded lately, by session: a page's API calls through the proxy read the same record many times
+     * between two refreshes, and its AES-GCM decryption and JSON parsing were a tenth of the broker's CPU per proxied
+     * call. A memo of a pure function of the envelope (authenticated, bound to its key), so it can never answer
+     * anything Redis does not hold now; an entry goes when Redis no longer has its record. Bounded by count: emptied
+     * when full (records of ~10 KB with ID and access tokens: ~10 MB at most).
+     */
+    private record Decoded(String envelope, WebSession session) {}
+
+    private static final int DECODED_MAX = 1024;
+    private final Map<String, Decoded> decoded = new ConcurrentHashMap<>();
+
     WebSessionStore(
             ReactiveRedisDataSource redis,
             RedisKeys keys,
@@ -113,6 +125,7 @@ public class WebSessionStore {
         return calls.guard("read a web session", redis.value(String.class).get(key))
                 .map(envelope -> {
                     if (envelope == null) {
+                        decoded.remove(sessionId);
                         return Optional.<WebSession>empty();
                     }
                     Decoded seen = decoded.get(sessionId);
@@ -128,17 +141,6 @@ public class WebSessionStore {
                     }
                 });
     }
-
-    /**
-     * Envelopes decoded lately, by session: a page's API calls through the proxy read the same record many times
-     * between two refreshes, and its AES-GCM decryption and JSON parsing were a tenth of the broker's CPU per proxied
-     * call. A memo of a pure function of the envelope (authenticated, bound to its key), so it can never answer
-     * anything Redis does not hold now. Bounded: emptied when full, a few MB at most.
-     */
-    private record Decoded(String envelope, WebSession session) {}
-
-    static final int DECODED_MAX = 1024;
-    private final Map<String, Decoded> decoded = new ConcurrentHashMap<>();
 
     private void remember(String sessionId, Decoded entry) {
         if (decoded.size() >= DECODED_MAX) {

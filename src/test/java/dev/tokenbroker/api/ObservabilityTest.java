@@ -87,7 +87,6 @@ class ObservabilityTest {
         assertTrue(
                 metrics.matches("(?s).*broker_redis_operations_seconds_bucket\\{[^}]*le=\"2.5E-4\".*"),
                 "Redis buckets start at 0.25 ms");
-        assertTrue(metrics.contains("broker_revocation_outbox_oldest_age_seconds"));
     }
 
     private double metric(String line) {

@@ -119,7 +119,7 @@ class PrometheusAlertsTest {
                         "TokenBrokerUpstreamFailing",
                         "TokenBrokerUpstreamRejectingRefreshes",
                         "TokenBrokerRevocationsGivenUp",
-                        "TokenBrokerRevocationBacklogOld",
+                        "TokenBrokerRevocationBacklogStuck",
                         "TokenBrokerRedisErrors",
                         "TokenBrokerRedisReplicationShortfall",
                         "TokenBrokerServerErrors",

@@ -65,6 +65,7 @@ class RedisTlsAclTest {
     @Test
     void readmeGivesTheRulesThisTestRuns() throws Exception {
         assertTrue(Files.readString(Path.of("README.md"))
-                .contains("ACL SETUSER token-broker on >PASSWORD " + RedisTlsResource.BROKER_ACL + "\n"));
+                .contains("\nACL SETUSER " + RedisTlsResource.USER + " reset on >PASSWORD "
+                        + RedisTlsResource.BROKER_ACL + "\n"));
     }
 }

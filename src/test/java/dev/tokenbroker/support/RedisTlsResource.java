@@ -60,11 +60,18 @@ public class RedisTlsResource implements QuarkusTestResourceLifecycleManager {
             node.call("ACL", "SETUSER", "admin", "on", ">" + ADMIN_PASSWORD, "~*", "&*", "+@all");
             node.call("ACL", "SETUSER", "default", "off");
             return Map.of(
-                    "quarkus.redis.hosts", "rediss://" + USER + ":" + PASSWORD + "@localhost:" + tlsPort,
-                    "quarkus.redis.tls.enabled", "true",
-                    "quarkus.redis.tls.trust-certificate-pem.enabled", "true",
-                    "quarkus.redis.tls.trust-certificate-pem.certs", ca.toString(),
-                    "quarkus.redis.tls.hostname-verification-algorithm", "HTTPS");
+                    "quarkus.redis.hosts",
+                    "rediss://localhost:" + tlsPort + "?user=" + USER,
+                    "quarkus.redis.password",
+                    PASSWORD,
+                    "quarkus.redis.tls.enabled",
+                    "true",
+                    "quarkus.redis.tls.trust-certificate-pem.enabled",
+                    "true",
+                    "quarkus.redis.tls.trust-certificate-pem.certs",
+                    ca.toString(),
+                    "quarkus.redis.tls.hostname-verification-algorithm",
+                    "HTTPS");
         } catch (IOException | InterruptedException e) {
             throw new IllegalStateException("cannot start Redis with TLS", e);
         }

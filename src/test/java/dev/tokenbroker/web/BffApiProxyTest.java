@@ -6,10 +6,12 @@ import java.io.InputStreamReader;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.UUID;
 
 import org.junit.jupiter.api.Test;
 
 import dev.tokenbroker.support.ApiStubResource;
+import dev.tokenbroker.support.Management;
 import dev.tokenbroker.support.MockUpstreamResource;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WebClientResource;
@@ -144,6 +146,22 @@ class BffApiProxyTest {
                 .statusCode(401)
                 .header("Proxy-Status", "token-broker; error=http_request_denied")
                 .body("error", equalTo("login_required"));
+    }
+
+    @Test
+    void proxiedPathsShareOneHttpMetricSeriesWhateverTheApiPath() {
+        String cookie = WebLogin.signIn(APP + "/");
+        // Whatever the API answers (a path it does not know, here), the call is counted.
+        fromPage(cookie).get("/bff/api/orders/items/" + UUID.randomUUID());
+
+        List<String> series = Management.metrics()
+                .lines()
+                .filter(l -> l.startsWith("http_server_requests_seconds_count{"))
+                .toList();
+        assertTrue(series.stream().anyMatch(l -> l.contains("uri=\"/bff/api/*\"")), series.toString());
+        assertTrue(
+                series.stream().noneMatch(l -> l.contains("uri=\"/bff/api/") && !l.contains("uri=\"/bff/api/*\"")),
+                "an API path of its own in http_server_requests (one series per path, without bound): " + series);
     }
 
     @Test
