@@ -96,73 +96,15 @@ public class RedisTlsResource implements QuarkusTestResourceLifecycleManager {
     /** ca.pem, and redis.pem/redis.key for localhost and 127.0.0.1 signed by it. */
     private static Path certificates(Path dir) throws IOException, InterruptedException {
         String pass = "changeit";
+        String ec = " -keyalg EC -groupname secp256r1 -validity 2 -storepass " + pass;
+        keytool(dir, "-genkeypair -alias ca -dname CN=token-broker-test-CA -ext bc:c -keystore ca.p12" + ec);
+        keytool(dir, "-genkeypair -alias redis -dname CN=localhost -keystore redis.p12" + ec);
+        keytool(dir, "-certreq -alias redis -keystore redis.p12 -file redis.csr -storepass " + pass);
         keytool(
                 dir,
-                "-genkeypair",
-                "-alias",
-                "ca",
-                "-keyalg",
-                "EC",
-                "-groupname",
-                "secp256r1",
-                "-dname",
-                "CN=token-broker test CA",
-                "-ext",
-                "bc:c",
-                "-validity",
-                "2",
-                "-keystore",
-                "ca.p12",
-                "-storepass",
-                pass);
-        keytool(
-                dir,
-                "-genkeypair",
-                "-alias",
-                "redis",
-                "-keyalg",
-                "EC",
-                "-groupname",
-                "secp256r1",
-                "-dname",
-                "CN=localhost",
-                "-validity",
-                "2",
-                "-keystore",
-                "redis.p12",
-                "-storepass",
-                pass);
-        keytool(dir, "-certreq", "-alias", "redis", "-keystore", "redis.p12", "-storepass", pass, "-file", "redis.csr");
-        keytool(
-                dir,
-                "-gencert",
-                "-alias",
-                "ca",
-                "-keystore",
-                "ca.p12",
-                "-storepass",
-                pass,
-                "-infile",
-                "redis.csr",
-                "-outfile",
-                "redis.pem",
-                "-rfc",
-                "-validity",
-                "2",
-                "-ext",
-                "san=dns:localhost,ip:127.0.0.1");
-        keytool(
-                dir,
-                "-exportcert",
-                "-alias",
-                "ca",
-                "-keystore",
-                "ca.p12",
-                "-storepass",
-                pass,
-                "-rfc",
-                "-file",
-                "ca.pem");
+                "-gencert -alias ca -keystore ca.p12 -infile redis.csr -outfile redis.pem -rfc -validity 2"
+                        + " -ext san=dns:localhost,ip:127.0.0.1 -storepass " + pass);
+        keytool(dir, "-exportcert -alias ca -keystore ca.p12 -rfc -file ca.pem -storepass " + pass);
         try (var in = Files.newInputStream(dir.resolve("redis.p12"))) {
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(in, pass.toCharArray());
@@ -179,17 +121,18 @@ public class RedisTlsResource implements QuarkusTestResourceLifecycleManager {
         return dir.resolve("ca.pem");
     }
 
-    private static void keytool(Path dir, String... args) throws IOException, InterruptedException {
+    /** Runs the JDK's keytool in {@code dir} with these space-separated arguments. */
+    private static void keytool(Path dir, String args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "keytool").toString(), "-noprompt"));
-        command.addAll(List.of(args));
+        command.addAll(List.of(args.split(" ")));
         Process p = new ProcessBuilder(command)
                 .directory(dir.toFile())
                 .redirectErrorStream(true)
                 .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
-            throw new IOException("keytool " + args[0] + " failed: " + out);
+            throw new IOException("keytool " + args + " failed: " + out);
         }
     }
 }
