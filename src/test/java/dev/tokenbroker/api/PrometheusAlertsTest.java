@@ -34,6 +34,7 @@ import dev.tokenbroker.support.Management;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WireMockUpstreamResource;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 
@@ -49,7 +50,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * broker exports.
  */
 @QuarkusTest
-@WithTestResource(RedisResource.class)
+// A Redis of its own: outbox entries other tests left there (their upstream stubs refused the revocations) would
+// keep TokenBrokerRevocationBacklogStuck pending.
+@WithTestResource(value = RedisResource.class, initArgs = @ResourceArg(name = "dedicated", value = "true"))
 @WithTestResource(WireMockUpstreamResource.class)
 class PrometheusAlertsTest {
 
@@ -80,6 +83,7 @@ class PrometheusAlertsTest {
         DuendeStubs upstream = DuendeStubs.reset();
         upstream.upstreamIssuesTokens();
         upstream.upstreamRotatesRefreshToken(0);
+        upstream.upstreamAcceptsRevocation();
         for (int round = 1; round <= 2; round++) {
             String exchangesSeen = "sum(broker_token_operations_seconds_count{operation=\"exchange\"})";
             double exchanges = instant(api, exchangesSeen);
