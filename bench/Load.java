@@ -18,6 +18,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Load generator and driver of the token-broker benchmark (JDK only). Closed loop: N virtual users, each one
@@ -56,6 +57,11 @@ public final class Load {
         double warmup = 5, measure = 15, initialWarmup = 15;
         int sessionsPerVu = 20;
         double revokePoolFactor = 2.0;
+        /** > 0: after each row's closed-loop measurement, an open-model one at this fraction of its req/s... */
+        double openFraction = 0;
+        /** ...or, > 0, at this many req/s (the same for the broker and the lower bound: their p99 side by side). */
+        double openRate = 0;
+
         String clientId = "bench";
         String clientSecret = "bench-secret";
         String redirectUri = "bench://callback";
@@ -238,6 +244,8 @@ public final class Load {
                 case "web-client-id" -> c.webClientId = v;
                 case "app-origin" -> c.appOrigin = v;
                 case "upstream" -> c.upstream = v;
+                case "open-model" -> c.openFraction = Double.parseDouble(v);
+                case "open-rate" -> c.openRate = Double.parseDouble(v);
                 case "redis-port" -> c.redisPort = Integer.parseInt(v);
                 case "clk-tck" -> c.clkTck = Long.parseLong(v);
                 case "conns" ->
@@ -722,13 +730,23 @@ public final class Load {
         Map<Integer, Long> statuses = new TreeMap<>();
         List<String> samples = new ArrayList<>();
         boolean exhaustedEarly;
+        long behind; // open model: sends still due when the interval ended
     }
 
+    /**
+     * One virtual user on its own connection. Closed loop ({@code intervalNanos} 0): the next request when the last
+     * answered, latency from its send. Open model: a request every {@code intervalNanos} from {@code firstIntended},
+     * latency from the intended send time, as wrk2 measures, so a late answer also counts the requests it held up
+     * (no coordinated omission); sends still due at the deadline are counted in {@code behind}.
+     */
     static final class Worker extends Thread {
         final Vu vu;
         final long deadlineNanos;
         final long maxRequests;
         final CountDownLatch start;
+        long intervalNanos;
+        long firstIntended;
+        long behind;
         long requests, non2xx, ioErrors, protocolErrors;
         long[] lat = new long[4096];
         int latN;
@@ -752,12 +770,24 @@ public final class Load {
             } catch (InterruptedException e) {
                 return;
             }
+            long intended = firstIntended;
             while (requests < maxRequests && System.nanoTime() < deadlineNanos) {
                 if (vu.exhausted()) {
                     exhausted = true;
                     break;
                 }
                 long t0 = System.nanoTime();
+                if (intervalNanos > 0) {
+                    if (intended >= deadlineNanos) {
+                        break;
+                    }
+                    while (t0 < intended) {
+                        LockSupport.parkNanos(intended - t0);
+                        t0 = System.nanoTime();
+                    }
+                    t0 = intended;
+                    intended += intervalNanos;
+                }
                 int status;
                 try {
                     status = vu.step();
@@ -782,6 +812,9 @@ public final class Load {
                     sample("HTTP " + status + ": " + vu.lastBody());
                 }
             }
+            if (intervalNanos > 0 && intended < deadlineNanos) {
+                behind = (deadlineNanos - intended + intervalNanos - 1) / intervalNanos;
+            }
         }
 
         private void sample(String s) {
@@ -799,6 +832,12 @@ public final class Load {
 
     /** Runs the VUs for {@code seconds} (and at most maxPerVu requests each); probe brackets the interval. */
     static PhaseResult phase(List<? extends Vu> vus, double seconds, long maxPerVu, Probe probe) throws Exception {
+        return phase(vus, seconds, maxPerVu, probe, 0);
+    }
+
+    /** Like {@link #phase(List, double, long, Probe)}; with {@code rate} > 0 req/s, an open model at that rate. */
+    static PhaseResult phase(List<? extends Vu> vus, double seconds, long maxPerVu, Probe probe, double rate)
+            throws Exception {
         CountDownLatch start = new CountDownLatch(1);
         List<Worker> timed = new ArrayList<>();
         long begin;
@@ -807,8 +846,12 @@ public final class Load {
         }
         begin = System.nanoTime();
         long deadline = begin + (long) (seconds * 1e9);
+        // Open model: each VU sends rate/n per second, the VUs' schedules spread evenly over one interval.
+        long interval = rate > 0 ? (long) (1e9 * vus.size() / rate) : 0;
         for (Vu vu : vus) {
             Worker w = new Worker(vu, start, deadline, maxPerVu);
+            w.intervalNanos = interval;
+            w.firstIntended = begin + interval * timed.size() / vus.size();
             timed.add(w);
             w.start();
         }
@@ -846,6 +889,7 @@ public final class Load {
                 }
             }
             r.exhaustedEarly |= w.exhausted;
+            r.behind += w.behind;
         }
         Arrays.sort(r.latNanos);
         return r;
@@ -1025,6 +1069,7 @@ public final class Load {
         String note = "";
         boolean brokerRow = true;
         boolean upstreamBoundRefresh;
+        Row open; // the same row in the open model (BENCH_OPEN_MODEL), or null
 
         double rps() {
             return r.requests / r.seconds;
@@ -1107,6 +1152,19 @@ public final class Load {
                     }
                     row.floorRps = floorRps;
                     rows.add(row);
+                    if (row.open != null) {
+                        row.open.floorRps = floorRps;
+                        rows.add(row.open);
+                        log(String.format(
+                                Locale.ROOT,
+                                "%-18s c=%-3d %8.0f req/s  p50 %.2f ms  p99 %.2f ms  %s",
+                                row.open.op,
+                                conns,
+                                row.open.rps(),
+                                row.open.pct(0.5),
+                                row.open.pct(0.99),
+                                row.open.note));
+                    }
                     log(String.format(
                             Locale.ROOT,
                             "%-18s c=%-3d %8.0f req/s  p50 %.2f ms  p99 %.2f ms  non-2xx %d  %s",
@@ -1286,6 +1344,9 @@ public final class Load {
         Meter m = new Meter(redis, pids);
         row.r = phase(vus, cfg.measure, MAX_REQUESTS_PER_VU_PHASE, m);
         row.m = m;
+        if ((cfg.openFraction > 0 || cfg.openRate > 0) && !op.equals("revoke-known")) { // revoke-known's sessions are used up
+            row.open = openModel(row, vus, redis, pids);
+        }
         closeAll(vus);
         if (pids.length > 0) {
             StringBuilder rss = new StringBuilder();
@@ -1303,6 +1364,32 @@ public final class Load {
         }
         rowDetails(row);
         return row;
+    }
+
+    /**
+     * The row again at a constant arrival rate ({@code open-rate} req/s, or {@code open-model} times the req/s it just
+     * reached), on the same VUs (so at most {@code conns} requests in flight): latency from each request's intended
+     * send time.
+     */
+    static Row openModel(Row closed, List<Vu> vus, Resp redis, long[] pids) throws Exception {
+        Row open = new Row();
+        open.op = closed.op + "@open";
+        open.conns = closed.conns;
+        open.brokerRow = closed.brokerRow;
+        open.upstreamBoundRefresh = closed.upstreamBoundRefresh;
+        double rate = cfg.openRate > 0 ? cfg.openRate : closed.rps() * cfg.openFraction;
+        Meter m = new Meter(redis, pids);
+        open.r = phase(vus, cfg.measure, MAX_REQUESTS_PER_VU_PHASE, m, rate);
+        open.m = m;
+        open.rss = closed.rss;
+        open.note = String.format(
+                Locale.ROOT,
+                "open model at %.0f req/s (%.0f %% of the closed loop's); latency from the intended send%s",
+                rate,
+                100 * rate / closed.rps(),
+                open.r.behind > 0 ? "; " + open.r.behind + " sends still due at the end" : "");
+        rowDetails(open);
+        return open;
     }
 
     /** Floor sessions: a hash per session holding an upstream refresh token from a code grant. */
@@ -1378,7 +1465,7 @@ public final class Load {
 
     static String table() {
         String h = String.format(
-                "%-19s %5s %9s %7s %8s %8s %9s %9s %8s %8s %8s %7s %9s  %s%n",
+                "%-24s %5s %9s %7s %8s %8s %9s %9s %8s %8s %8s %7s %9s  %s%n",
                 "operation",
                 "conns",
                 "req/s",
@@ -1398,7 +1485,7 @@ public final class Load {
         for (Row r : rows) {
             double n = r.r.requests;
             sb.append(String.format(
-                    "%-19s %5d %9s %7s %8s %8s %9s %9s %8s %8s %8s %7d %9s  %s%n",
+                    "%-24s %5d %9s %7s %8s %8s %9s %9s %8s %8s %8s %7d %9s  %s%n",
                     r.op,
                     r.conns,
                     fmt(r.rps(), 0),
@@ -1419,7 +1506,7 @@ public final class Load {
 
     /** The direct row of the same size and connection count as this proxy row, or null. */
     static Row directOf(Row proxy) {
-        if (!proxy.op.startsWith("api-proxy")) {
+        if (!proxy.op.startsWith("api-proxy") || proxy.op.endsWith("@open")) {
             return null;
         }
         String direct = proxy.op.replace("api-proxy", "api-direct");

@@ -15,6 +15,9 @@
 #   BENCH_BROKER_JAVA_OPTS=...      replaces the broker JVM options (default: those of the container image)
 #   BENCH_STARTS=3                  then starts one broker alone this many times (1 with --quick, 0: none) and
 #                                   prints each time from exec to readiness UP
+#   BENCH_OPEN_MODEL=0.5            after each row, the same row in the open model (a constant arrival rate, latency
+#                                   from each request's intended send) at this fraction of the row's req/s, or
+#   BENCH_OPEN_RATE=N               at N req/s (for the broker and the lower bound at the same rate)
 #   BENCH_FAKE_BROKER=1             test the harness itself against bench/FakeBroker.java (rotating handles with
 #                                   a '.'), not the real broker; BENCH_FAKE_BROKER_FAIL_EVERY=N makes it answer
 #                                   every N-th token request with 500 (the run must then fail)
@@ -24,7 +27,7 @@ QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -249,6 +252,7 @@ set +e
   conns="$CONNS" warmup="$WARMUP" measure="$MEASURE" initial-warmup="$INITIAL_WARMUP" \
   sessions-per-vu="$SESSIONS_PER_VU" ops="$OPS" out="$OUT" \
   client-id=bench client-secret=bench-secret redirect-uri=bench://callback \
+  open-model="${BENCH_OPEN_MODEL:-0}" open-rate="${BENCH_OPEN_RATE:-0}" \
   jvm-opts="$BROKER_OPTS" ${LOAD_MORE[@]+"${LOAD_MORE[@]}"} \
   notes="$([[ $FAKE == 1 ]] && echo 'FAKE BROKER (harness self-test, not token-broker); ')upstream: rotate=${BENCH_UPSTREAM_ROTATE:-true} delay-ms=${BENCH_UPSTREAM_DELAY_MS:-0} strict=true; redis without persistence; git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src pom.xml 2>/dev/null || echo ' (src modified)')" &
 LOAD_PID=$!
