@@ -1344,7 +1344,8 @@ public final class Load {
         Meter m = new Meter(redis, pids);
         row.r = phase(vus, cfg.measure, MAX_REQUESTS_PER_VU_PHASE, m);
         row.m = m;
-        if ((cfg.openFraction > 0 || cfg.openRate > 0) && !op.equals("revoke-known")) { // revoke-known's sessions are used up
+        // Not revoke-known: its sessions are used up.
+        if ((cfg.openFraction > 0 || cfg.openRate > 0) && !op.equals("revoke-known")) {
             row.open = openModel(row, vus, redis, pids);
         }
         closeAll(vus);
