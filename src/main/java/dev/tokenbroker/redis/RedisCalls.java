@@ -27,7 +27,8 @@ public class RedisCalls {
     private final Duration timeout;
     private final Counter errors;
     private final MeterRegistry registry;
-    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+    /** By operation: the timers of its two outcomes, {@code success} and {@code error}. */
+    private final Map<String, Timer[]> timers = new ConcurrentHashMap<>();
 
     RedisCalls(
             MeterRegistry registry,
@@ -50,8 +51,8 @@ public class RedisCalls {
                     .after(timeout)
                     .fail()
                     .onItemOrFailure()
-                    .invoke((item, failure) -> timer(operation, failure == null ? "success" : "error")
-                            .record(System.nanoTime() - started, TimeUnit.NANOSECONDS))
+                    .invoke((item, failure) ->
+                            timer(operation, failure != null).record(System.nanoTime() - started, TimeUnit.NANOSECONDS))
                     .onFailure()
                     .transform(e -> {
                         errors.increment();
@@ -63,13 +64,18 @@ public class RedisCalls {
         });
     }
 
-    private Timer timer(String operation, String outcome) {
-        return timers.computeIfAbsent(
-                operation + "/" + outcome,
-                k -> Timer.builder("broker.redis.operations")
-                        .description("Redis commands and scripts by operation and outcome (success, error)")
-                        .tag("operation", operation.replace(' ', '_'))
-                        .tag("outcome", outcome)
-                        .register(registry));
+    /** Looked up by the operation's constant phrase alone: nothing is built per call. */
+    private Timer timer(String operation, boolean failed) {
+        Timer[] byOutcome =
+                timers.computeIfAbsent(operation, k -> new Timer[] {register(k, "success"), register(k, "error")});
+        return byOutcome[failed ? 1 : 0];
+    }
+
+    private Timer register(String operation, String outcome) {
+        return Timer.builder("broker.redis.operations")
+                .description("Redis commands and scripts by operation and outcome (success, error)")
+                .tag("operation", operation.replace(' ', '_'))
+                .tag("outcome", outcome)
+                .register(registry);
     }
 }
