@@ -190,6 +190,18 @@ Smallest number of pods the release runs: autoscaling.minReplicas with autoscali
 {{- end }}
 
 {{/*
+The OTLP collector's port: the one in tracing.endpoint, else the scheme's.
+*/}}
+{{- define "token-broker.tracingPort" -}}
+{{- $url := urlParse .Values.tracing.endpoint }}
+{{- if regexMatch ":[0-9]+$" $url.host }}
+{{- regexFind "[0-9]+$" $url.host }}
+{{- else if eq $url.scheme "https" }}443
+{{- else }}80
+{{- end }}
+{{- end }}
+
+{{/*
 Egress ports of Redis for the NetworkPolicy, as YAML list items.
 */}}
 {{- define "token-broker.redisPorts" -}}
@@ -375,6 +387,11 @@ Called from the Deployment template.
 {{- if gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas) }}
 {{- $errors = append $errors (printf "autoscaling.minReplicas (%d) must not exceed autoscaling.maxReplicas (%d)" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- end }}
+{{- end }}
+
+{{- /* Tracing */}}
+{{- if and .Values.tracing.enabled (not (regexMatch "^https?://[^/]+" (toString .Values.tracing.endpoint))) }}
+{{- $errors = append $errors "tracing.endpoint is required when tracing.enabled: the OTLP collector's http:// or https:// URL, e.g. http://otel-collector.monitoring:4317" }}
 {{- end }}
 
 {{- if $errors }}

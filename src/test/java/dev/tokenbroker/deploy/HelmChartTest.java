@@ -788,6 +788,39 @@ class HelmChartTest {
     }
 
     @Test
+    void tracingSetsTheBrokersOtelSettingsAndOpensEgressToTheCollectorsPortOnly() {
+        Consumer<Map<String, Object>> tracing = v -> {
+            path(v, "tracing")
+                    .putAll(Map.of(
+                            "enabled",
+                            true,
+                            "endpoint",
+                            "http://otel-collector.monitoring:4318",
+                            "protocol",
+                            "http/protobuf",
+                            "samplerRatio",
+                            0.25));
+            path(v, "networkPolicy").put("enabled", true);
+        };
+        Rendered r = render(CI.resolve("default-values.yaml"), tracing);
+        Map<String, String> plain = configMapOf(r).getData();
+
+        assertEquals("false", plain.get("QUARKUS_OTEL_SDK_DISABLED"));
+        assertEquals("http://otel-collector.monitoring:4318", plain.get("QUARKUS_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"));
+        assertEquals("http/protobuf", plain.get("QUARKUS_OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"));
+        assertEquals("0.25", plain.get("QUARKUS_OTEL_TRACES_SAMPLER_ARG"));
+        List<List<String>> egressPorts = r.one(NetworkPolicy.class).getSpec().getEgress().stream()
+                .map(e -> ports(e.getPorts()))
+                .toList();
+        assertEquals(List.of("4318/TCP"), egressPorts.get(egressPorts.size() - 1), "the collector's port");
+
+        assertTrue(
+                configMapOf(render(CI.resolve("default-values.yaml"))).getData().keySet().stream()
+                        .noneMatch(k -> k.startsWith("QUARKUS_OTEL")),
+                "off by default: the application's own default (quarkus.otel.sdk.disabled=true) stands");
+    }
+
+    @Test
     void ingressIsOffByDefault() {
         assertTrue(render(CI.resolve("default-values.yaml")).all(Ingress.class).isEmpty());
         assertTrue(render(CI.resolve("existing-secret-values.yaml"))
@@ -1578,6 +1611,10 @@ class HelmChartTest {
                                         List.of("/oauth2")))),
                         "authorizationRequests.perAddress would count every login under the ingress controller's"
                                 + " address"),
+                Arguments.of(
+                        "tracing without a collector",
+                        (Consumer<Map<String, Object>>) v -> path(v, "tracing").put("enabled", true),
+                        "tracing.endpoint is required when tracing.enabled"),
                 Arguments.of(
                         "no upstream",
                         (Consumer<Map<String, Object>>)

@@ -49,16 +49,21 @@ public final class LogScan {
      */
     public static void assertClean(String log, List<String> alsoSecret) {
         assertTrue(log.contains("operation="), "the scan reads the broker's log");
+        assertNoTokenMaterial("the log", log, alsoSecret);
+    }
+
+    /** The same checks on any text the broker gave out, {@code what} (the log, exported spans). */
+    public static void assertNoTokenMaterial(String what, String text, List<String> alsoSecret) {
         List<String> secrets = new ArrayList<>(SEEDED);
         secrets.addAll(alsoSecret);
         for (String secret : secrets) {
-            assertFalse(log.contains(secret), "the log contains a secret: " + secret.substring(0, 6) + "…");
+            assertFalse(text.contains(secret), what + " contains a secret: " + secret.substring(0, 6) + "…");
         }
         // A JWT's shape (base64url of '{"' then a dot), not the bare "eyJ": random ids such as session ids may contain
         // that.
-        assertFalse(JWT.matcher(log).find(), "the log contains a JWT");
+        assertFalse(JWT.matcher(text).find(), what + " contains a JWT");
         for (String shape : List.of("Basic ", "refresh_token=", "code_verifier=", "client_secret=", "code=")) {
-            assertFalse(log.contains(shape), "the log contains '" + shape + "'");
+            assertFalse(text.contains(shape), what + " contains '" + shape + "'");
         }
     }
 }

@@ -10,9 +10,14 @@ import org.jboss.logging.MDC;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 import org.jboss.resteasy.reactive.server.ServerResponseFilter;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+
 /**
  * A request id on every log line of a request (MDC {@code request_id}) and in the {@code X-Request-Id}
- * response header. A caller's well-formed {@code X-Request-Id} is kept, so ids follow requests across services.
+ * response header. With tracing on it is the request's trace id (the caller's, from its {@code traceparent}), so a log
+ * line leads to its trace; without, a caller's well-formed {@code X-Request-Id} is kept, so ids follow requests across
+ * services.
  */
 public class RequestIds {
 
@@ -21,10 +26,16 @@ public class RequestIds {
 
     @ServerRequestFilter(preMatching = true)
     void assign(ContainerRequestContext request) {
+        SpanContext trace = Span.current().getSpanContext();
         String given = request.getHeaderString(HEADER);
-        String id = given != null && ACCEPTED.matcher(given).matches()
-                ? given
-                : UUID.randomUUID().toString();
+        String id;
+        if (trace.isValid()) {
+            id = trace.getTraceId();
+        } else if (given != null && ACCEPTED.matcher(given).matches()) {
+            id = given;
+        } else {
+            id = UUID.randomUUID().toString();
+        }
         request.setProperty(HEADER, id);
         MDC.put("request_id", id);
     }
