@@ -1,6 +1,7 @@
 package dev.tokenbroker.config;
 
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -75,6 +76,33 @@ public interface BrokerConfig {
         /** Time to wait for the upstream's answer. Default {@code 10s}. */
         @WithDefault("10s")
         Duration readTimeout();
+
+        /**
+         * PEM files of the certificate authorities the upstream's TLS certificate must chain to, such as a company's
+         * own CA; when set, they replace the JVM's trust store for upstream calls (token, revocation, discovery,
+         * JWKS). No default: the JVM's trust store.
+         */
+        Optional<List<Path>> trustCertificates();
+
+        /** An HTTP proxy for every upstream call. */
+        Proxy proxy();
+
+        interface Proxy {
+            /** {@code http://host:port} of the proxy; https upstreams are tunnelled with CONNECT. No default: none. */
+            Optional<URI> url();
+
+            /** User name for the proxy's Basic authentication. No default. */
+            Optional<String> username();
+
+            /** Password for the proxy's Basic authentication; from a secret, never logged. No default. */
+            Optional<String> password();
+
+            /**
+             * Upstream hosts reached directly, not through the proxy; {@code *.example.com} matches subdomains. No
+             * default.
+             */
+            Optional<List<String>> nonProxyHosts();
+        }
 
         /** Maximum open connections to the upstream. Default {@code 100}. */
         @WithDefault("100")
@@ -469,9 +497,9 @@ public interface BrokerConfig {
         Duration clockSkew();
 
         /**
-         * A logout token signed with a key id the cached JWKS does not hold makes the broker fetch the JWKS again, at
-         * most once per this interval (whole minutes, as SmallRye JWT counts them), so forged key ids cannot make it
-         * hammer the upstream. Default {@code 1m}.
+         * A token (logout or ID token) signed with a key id the kept JWKS does not hold makes the broker fetch the
+         * JWKS again, at most once per this interval, so forged key ids cannot make it hammer the upstream. At least
+         * {@code 1m}. Default {@code 1m}.
          */
         @WithDefault("1m")
         Duration jwksRefetchInterval();

@@ -13,8 +13,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import io.quarkus.runtime.Startup;
 
 /**
- * Checks the bounds of numbers and durations ({@link ConfigBounds}) and the schemes of upstream and admin URLs
- * ({@link SecureUrls}), builds the beans that check configuration ({@link CheckedAtStartup}: clients, key ring,
+ * Checks the bounds of numbers and durations ({@link ConfigBounds}), the schemes of upstream and admin URLs
+ * ({@link SecureUrls}) and how the upstream is reached ({@link UpstreamConnectivity}), builds the beans that check configuration ({@link CheckedAtStartup}: clients, key ring,
  * trusted proxies) before anything else starts, and reports all their problems at once, one line
  * each, as an {@link InvalidConfiguration}; the beans themselves throw {@link IllegalArgumentException}s naming the
  * property (one line per problem).
@@ -30,6 +30,7 @@ public class ConfigurationCheck {
             @CheckedAtStartup Instance<Object> checked) {
         List<String> problems = new ArrayList<>(ConfigBounds.problems(config, shutdownTimeout, redisTimeout));
         problems.addAll(SecureUrls.problems(config));
+        problems.addAll(UpstreamConnectivity.problems(config.upstream()));
         for (Instance.Handle<Object> bean : checked.handles()) {
             collect(problems, bean::get);
         }

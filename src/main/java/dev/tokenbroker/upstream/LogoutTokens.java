@@ -6,7 +6,6 @@ import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicReference;
 
 import jakarta.inject.Singleton;
 import jakarta.json.JsonObject;
@@ -23,8 +22,6 @@ import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.error.BrokerException.InvalidLogoutToken;
 import io.smallrye.jwt.algorithm.SignatureAlgorithm;
-import io.smallrye.jwt.auth.principal.DefaultJWTParser;
-import io.smallrye.jwt.auth.principal.JWTAuthContextInfo;
 
 /**
  * Verifies OIDC Back-Channel Logout 1.0 logout tokens (§2.4, §2.6) from the upstream, in this order:
@@ -66,14 +63,15 @@ public class LogoutTokens {
     private final Clients clients;
     private final BrokerConfig.BackchannelLogout config;
     private final ObjectMapper json;
-    /** Built once the upstream's issuer and JWKS are known; SmallRye caches the JWKS inside. */
-    private final AtomicReference<DefaultJWTParser> parser = new AtomicReference<>();
+    private final UpstreamJwks jwks;
 
-    LogoutTokens(UpstreamMetadata metadata, Clients clients, BrokerConfig config, ObjectMapper json) {
+    LogoutTokens(
+            UpstreamMetadata metadata, Clients clients, BrokerConfig config, ObjectMapper json, UpstreamJwks jwks) {
         this.metadata = metadata;
         this.clients = clients;
         this.config = config.backchannelLogout();
         this.json = json;
+        this.jwks = jwks;
     }
 
     /**
@@ -82,10 +80,23 @@ public class LogoutTokens {
      */
     public LogoutToken verify(String token) {
         checkHeader(token);
-        DefaultJWTParser verifier = parser();
+        UpstreamEndpoints endpoints = metadata.current();
+        if (endpoints.jwksUri().isEmpty() || endpoints.issuer().isEmpty()) {
+            throw new InvalidLogoutToken(
+                    "unverifiable",
+                    "no upstream JWKS from discovery (broker.upstream.issuer): logout tokens cannot be verified");
+        }
         JsonWebToken jwt;
         try {
-            jwt = verifier.parse(token);
+            jwt = jwks.parse(token, endpoints.jwksUri().get(), "logout", info -> {
+                info.setIssuedBy(endpoints.issuer().get());
+                info.setRequireNamedPrincipal(false);
+                info.setSignatureAlgorithm(ASYMMETRIC);
+                info.setExpectedAudience(clients.clientIds());
+                info.setClockSkew((int) config.clockSkew().toSeconds());
+            });
+        } catch (BrokerException e) {
+            throw e;
         } catch (Exception e) {
             throw new InvalidLogoutToken(reason(e), "logout token failed verification (" + reason(e) + ")");
         }
@@ -163,29 +174,6 @@ public class LogoutTokens {
                 throw new InvalidLogoutToken("typ", "logout token typ is not logout+jwt");
             }
         }
-    }
-
-    private DefaultJWTParser parser() {
-        DefaultJWTParser current = parser.get();
-        if (current != null) {
-            return current;
-        }
-        UpstreamEndpoints endpoints = metadata.current();
-        if (endpoints.jwksUri().isEmpty() || endpoints.issuer().isEmpty()) {
-            throw new InvalidLogoutToken(
-                    "unverifiable",
-                    "no upstream JWKS from discovery " + "(broker.upstream.issuer): logout tokens cannot be verified");
-        }
-        JWTAuthContextInfo info = new JWTAuthContextInfo(
-                endpoints.jwksUri().get().toString(), endpoints.issuer().get());
-        info.setRequireNamedPrincipal(false);
-        info.setSignatureAlgorithm(ASYMMETRIC);
-        info.setExpectedAudience(clients.clientIds());
-        info.setClockSkew((int) config.clockSkew().toSeconds());
-        info.setForcedJwksRefreshInterval(
-                (int) Math.max(1, config.jwksRefetchInterval().toMinutes()));
-        parser.compareAndSet(null, new DefaultJWTParser(info));
-        return parser.get();
     }
 
     /** The fixed label of the check that failed, from jose4j's error codes. */

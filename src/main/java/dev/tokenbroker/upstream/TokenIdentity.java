@@ -4,9 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.EnumSet;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.inject.Singleton;
 
@@ -20,8 +18,7 @@ import com.fasterxml.jackson.databind.ObjectReader;
 
 import dev.tokenbroker.error.BrokerException;
 import io.smallrye.jwt.algorithm.SignatureAlgorithm;
-import io.smallrye.jwt.auth.principal.DefaultJWTParser;
-import io.smallrye.jwt.auth.principal.JWTAuthContextInfo;
+import io.smallrye.jwt.auth.principal.ParseException;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 
@@ -48,11 +45,12 @@ public class TokenIdentity {
     }
 
     private final UpstreamMetadata metadata;
-    private final Map<String, DefaultJWTParser> verifyingParsers = new ConcurrentHashMap<>();
+    private final UpstreamJwks jwks;
     private final ObjectReader strictJson;
 
-    TokenIdentity(UpstreamMetadata metadata, ObjectMapper json) {
+    TokenIdentity(UpstreamMetadata metadata, UpstreamJwks jwks, ObjectMapper json) {
         this.metadata = metadata;
+        this.jwks = jwks;
         // As jose4j reads JOSE JSON: a member named twice makes the token unreadable, not its last value the claim.
         this.strictJson = json.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     }
@@ -94,7 +92,9 @@ public class TokenIdentity {
             throw new BrokerException.InvalidGrant("The upstream returned no ID token");
         }
         try {
-            return parser(endpoints, clientId).parse(idToken);
+            return verified(idToken, clientId, endpoints);
+        } catch (BrokerException.UpstreamUnavailable e) {
+            throw e;
         } catch (Exception e) {
             // The exception text may quote the token: log its type only.
             LOG.warnf("An ID token failed verification (%s)", e.getClass().getSimpleName());
@@ -108,11 +108,10 @@ public class TokenIdentity {
 
     private Identity read(String jwt, String audience, UpstreamEndpoints endpoints) {
         try {
-            DefaultJWTParser parser = parser(endpoints, audience);
-            if (parser == null) {
+            if (endpoints.jwksUri().isEmpty()) {
                 return unverified(jwt);
             }
-            JsonWebToken parsed = parser.parse(jwt);
+            JsonWebToken parsed = verified(jwt, audience, endpoints);
             return new Identity(parsed.getSubject(), parsed.getClaim("sid"));
         } catch (Exception e) {
             // The exception text may quote the token: log its type only.
@@ -147,19 +146,15 @@ public class TokenIdentity {
         return value != null && value.isTextual() ? value.asText() : null;
     }
 
-    private DefaultJWTParser parser(UpstreamEndpoints endpoints, String audience) {
-        if (endpoints.jwksUri().isEmpty()) {
-            return null;
-        }
-        return verifyingParsers.computeIfAbsent(audience, a -> {
-            JWTAuthContextInfo info = new JWTAuthContextInfo(
-                    endpoints.jwksUri().get().toString(), endpoints.issuer().orElse(null));
+    /** Verified against the upstream's JWKS, which {@code endpoints} must name; blocks while it is fetched. */
+    private JsonWebToken verified(String jwt, String audience, UpstreamEndpoints endpoints) throws ParseException {
+        return jwks.parse(jwt, endpoints.jwksUri().orElseThrow(), "identity:" + audience, info -> {
+            info.setIssuedBy(endpoints.issuer().orElse(null));
             info.setRequireNamedPrincipal(false);
             info.setSignatureAlgorithm(ASYMMETRIC);
-            if (!a.isEmpty()) {
-                info.setExpectedAudience(Set.of(a));
+            if (!audience.isEmpty()) {
+                info.setExpectedAudience(Set.of(audience));
             }
-            return new DefaultJWTParser(info);
         });
     }
 }

@@ -21,9 +21,12 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.PemTrustOptions;
+import io.vertx.core.net.ProxyOptions;
+import io.vertx.core.net.ProxyType;
 
 /**
- * The one pooled HTTP client (Vert.x) for every upstream call: token, revocation and discovery. Owns what all of them
+ * The one pooled HTTP client (Vert.x) for every upstream call: token, revocation, discovery and JWKS. Owns what all of them
  * share: the connect timeout, the read timeout as each request's idle timeout, no redirects, and answers read up to
  * {@code broker.upstream.max-response-size} and no further, so that an upstream (or whoever answers in its name)
  * cannot make the broker buffer an answer of any size. Retries and the bound on a whole call belong to the callers.
@@ -38,16 +41,39 @@ class UpstreamHttp {
 
     UpstreamHttp(Vertx vertx, BrokerConfig config) {
         BrokerConfig.Upstream upstream = config.upstream();
-        // TLS follows each endpoint's scheme, with the JVM's trust store and host name verification.
         this.http = vertx.createHttpClient(
-                new HttpClientOptions()
-                        .setConnectTimeout((int) upstream.connectTimeout().toMillis())
-                        .setVerifyHost(true)
-                        .setKeepAlive(true),
-                new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize()));
+                options(upstream), new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize()));
         this.readTimeoutMillis = upstream.readTimeout().toMillis();
         this.maxResponseBytes = upstream.maxResponseSize().asLongValue();
         this.callBudget = callBudget(upstream);
+    }
+
+    /**
+     * TLS follows each endpoint's scheme, with host name verification and the JVM's trust store, or only the
+     * certificate authorities of {@code trust-certificates}; through the proxy when one is configured.
+     */
+    static HttpClientOptions options(BrokerConfig.Upstream upstream) {
+        HttpClientOptions options = new HttpClientOptions()
+                .setConnectTimeout((int) upstream.connectTimeout().toMillis())
+                .setVerifyHost(true)
+                .setKeepAlive(true);
+        upstream.trustCertificates().ifPresent(files -> {
+            PemTrustOptions trust = new PemTrustOptions();
+            files.forEach(file -> trust.addCertPath(file.toString()));
+            options.setTrustOptions(trust);
+        });
+        BrokerConfig.Upstream.Proxy proxy = upstream.proxy();
+        proxy.url().ifPresent(url -> {
+            ProxyOptions proxyOptions = new ProxyOptions()
+                    .setType(ProxyType.HTTP)
+                    .setHost(url.getHost())
+                    .setPort(url.getPort() == -1 ? 80 : url.getPort());
+            proxy.username().ifPresent(proxyOptions::setUsername);
+            proxy.password().ifPresent(proxyOptions::setPassword);
+            options.setProxyOptions(proxyOptions);
+            proxy.nonProxyHosts().ifPresent(options::setNonProxyHosts);
+        });
+        return options;
     }
 
     /** See {@link #callBudget()}. */

@@ -8,6 +8,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
+import javax.net.ssl.SSLHandshakeException;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Inject;
@@ -137,13 +138,26 @@ public class UpstreamMetadata {
             discovery.shutdown();
         } catch (Exception e) {
             LOG.warnf(
-                    "Upstream discovery from %s failed (%s); retrying in %s",
+                    "Upstream discovery from %s failed (%s)%s; retrying in %s",
                     url,
                     e instanceof BrokerException b ? b.logDetail() : e.toString(),
+                    untrusted(e)
+                            ? ": the upstream's TLS certificate is not trusted; if a private CA issued it, list that"
+                                    + " CA in broker.upstream.trust-certificates"
+                            : "",
                     config.discoveryRetryInterval());
             var unused = discovery.schedule(
                     this::discover, config.discoveryRetryInterval().toMillis(), TimeUnit.MILLISECONDS);
         }
+    }
+
+    private static boolean untrusted(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SSLHandshakeException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -1,18 +1,12 @@
 package dev.tokenbroker.config;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
 import dev.tokenbroker.token.RefreshSession;
-import io.quarkus.runtime.configuration.DurationConverter;
-import io.quarkus.runtime.configuration.MemorySize;
-import io.quarkus.runtime.configuration.MemorySizeConverter;
-import io.smallrye.config.PropertiesConfigSource;
-import io.smallrye.config.SmallRyeConfigBuilder;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -20,18 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class ConfigBoundsTest {
 
     private static List<String> problems(Map<String, String> properties) {
-        Map<String, String> all = new HashMap<>(properties);
-        all.put("broker.clients.clover.client-id", "clover");
-        all.put("broker.clients.clover.client-secret", "s");
-        all.put("broker.clients.clover.redirect-uris", "clover://cb");
-        BrokerConfig config = new SmallRyeConfigBuilder()
-                .withMapping(BrokerConfig.class)
-                // Quarkus' spellings: 10s, 14d, 16K.
-                .withConverter(Duration.class, 100, new DurationConverter())
-                .withConverter(MemorySize.class, 100, new MemorySizeConverter())
-                .withSources(new PropertiesConfigSource(all, "test", 100))
-                .build()
-                .getConfigMapping(BrokerConfig.class);
+        BrokerConfig config = MappedConfig.of(properties);
         return ConfigBounds.problems(config, SHUTDOWN_TIMEOUT, REDIS_TIMEOUT);
     }
 

@@ -1,18 +1,10 @@
 package dev.tokenbroker.config;
 
 import java.net.URI;
-import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
-
-import io.quarkus.runtime.configuration.DurationConverter;
-import io.quarkus.runtime.configuration.MemorySize;
-import io.quarkus.runtime.configuration.MemorySizeConverter;
-import io.smallrye.config.PropertiesConfigSource;
-import io.smallrye.config.SmallRyeConfigBuilder;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -25,17 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SecureUrlsTest {
 
     private static List<String> problems(Map<String, String> properties) {
-        Map<String, String> all = new HashMap<>(properties);
-        all.put("broker.clients.clover.client-id", "clover");
-        all.put("broker.clients.clover.client-secret", "s");
-        all.put("broker.clients.clover.redirect-uris", "clover://cb");
-        BrokerConfig config = new SmallRyeConfigBuilder()
-                .withMapping(BrokerConfig.class)
-                .withConverter(Duration.class, 100, new DurationConverter())
-                .withConverter(MemorySize.class, 100, new MemorySizeConverter())
-                .withSources(new PropertiesConfigSource(all, "test", 100))
-                .build()
-                .getConfigMapping(BrokerConfig.class);
+        BrokerConfig config = MappedConfig.of(properties);
         return SecureUrls.problems(config);
     }
 

@@ -1096,6 +1096,55 @@ class HelmChartTest {
                 "the helm test pod runs the same image");
     }
 
+    @Test
+    void upstreamCaBundleIsMountedAndTheProxysPasswordComesFromTheSecret() {
+        String pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        Rendered r = render(CI.resolve("default-values.yaml"), v -> {
+            path(v, "upstream").put("caBundle", pem);
+            path(v, "upstream", "proxy")
+                    .putAll(Map.of(
+                            "url", "http://egress.example:3128",
+                            "username", "broker",
+                            "password", "proxy-secret",
+                            "nonProxyHosts", List.of("*.internal.example")));
+        });
+        Map<String, String> plain = configMapOf(r).getData();
+
+        assertEquals("/etc/token-broker/upstream-ca/ca.pem", plain.get("BROKER_UPSTREAM_TRUST_CERTIFICATES"));
+        assertEquals("http://egress.example:3128", plain.get("BROKER_UPSTREAM_PROXY_URL"));
+        assertEquals("broker", plain.get("BROKER_UPSTREAM_PROXY_USERNAME"));
+        assertEquals("*.internal.example", plain.get("BROKER_UPSTREAM_PROXY_NON_PROXY_HOSTS"));
+        assertFalse(plain.containsValue("proxy-secret"), "the password is not in the ConfigMap");
+        assertEquals(
+                "upstream-proxy-password",
+                secretRef(r, "BROKER_UPSTREAM_PROXY_PASSWORD").getKey());
+        assertEquals(
+                "proxy-secret",
+                new String(
+                        Base64.getDecoder().decode(r.one(Secret.class).getData().get("upstream-proxy-password")),
+                        StandardCharsets.UTF_8));
+
+        ConfigMap ca = r.all(ConfigMap.class).stream()
+                .filter(c -> c.getMetadata().getName().endsWith("-upstream-ca"))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no CA ConfigMap"));
+        assertEquals(pem, ca.getData().get("ca.pem"));
+        var volume = r.one(Deployment.class).getSpec().getTemplate().getSpec().getVolumes().stream()
+                .filter(v -> v.getConfigMap() != null
+                        && ca.getMetadata().getName().equals(v.getConfigMap().getName()))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("the CA ConfigMap is not a volume"));
+        assertTrue(brokerContainer(r).getVolumeMounts().stream()
+                .anyMatch(m -> m.getName().equals(volume.getName())
+                        && m.getMountPath().equals("/etc/token-broker/upstream-ca")
+                        && Boolean.TRUE.equals(m.getReadOnly())));
+
+        Rendered plainRelease = render(CI.resolve("default-values.yaml"));
+        assertTrue(configMapOf(plainRelease).getData().keySet().stream()
+                .noneMatch(
+                        k -> k.startsWith("BROKER_UPSTREAM_PROXY") || k.equals("BROKER_UPSTREAM_TRUST_CERTIFICATES")));
+    }
+
     // ---------------------------------------------------------------- extra volumes
 
     @Test
@@ -1818,10 +1867,11 @@ class HelmChartTest {
         }
     }
 
-    /** The broker's settings (the dashboard's ConfigMap, when enabled, is the other one). */
+    /** The broker's settings (the dashboard's and the upstream CAs' ConfigMaps, when enabled, are others). */
     static ConfigMap configMapOf(Rendered r) {
         List<ConfigMap> settings = r.all(ConfigMap.class).stream()
-                .filter(c -> !c.getMetadata().getName().endsWith("-dashboard"))
+                .filter(c -> !c.getMetadata().getName().endsWith("-dashboard")
+                        && !c.getMetadata().getName().endsWith("-upstream-ca"))
                 .toList();
         assertEquals(1, settings.size(), "exactly one settings ConfigMap");
         return settings.get(0);

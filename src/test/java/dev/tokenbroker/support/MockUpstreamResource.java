@@ -104,11 +104,18 @@ public class MockUpstreamResource implements QuarkusTestResourceLifecycleManager
 
     /** Runs the front end's half of the PKCE authorization request, as a browser would, and returns the code. */
     public static String authorize(String clientId, String redirectUri, String verifier) throws Exception {
+        return authorize(server, clientId, redirectUri, verifier);
+    }
+
+    /** The same at {@code upstream}, over http or https (whatever its certificate). */
+    public static String authorize(MockOAuth2Server upstream, String clientId, String redirectUri, String verifier)
+            throws Exception {
         String challenge = Base64.getUrlEncoder()
                 .withoutPadding()
                 .encodeToString(
                         MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
-        String location = given().redirects()
+        String location = given().relaxedHTTPSValidation()
+                .redirects()
                 .follow(false)
                 .queryParam("client_id", clientId)
                 .queryParam("response_type", "code")
@@ -117,7 +124,7 @@ public class MockUpstreamResource implements QuarkusTestResourceLifecycleManager
                 .queryParam("state", "s1")
                 .queryParam("code_challenge", challenge)
                 .queryParam("code_challenge_method", "S256")
-                .get(server.authorizationEndpointUrl("connect").toString())
+                .get(upstream.authorizationEndpointUrl("connect").toString())
                 .then()
                 .statusCode(302)
                 .extract()

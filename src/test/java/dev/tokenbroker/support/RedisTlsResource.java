@@ -1,14 +1,9 @@
 package dev.tokenbroker.support;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.PrivateKey;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 
@@ -40,7 +35,7 @@ public class RedisTlsResource implements QuarkusTestResourceLifecycleManager {
     public Map<String, String> start() {
         try {
             dir = Files.createTempDirectory("tb-redis-tls");
-            Path ca = certificates(dir);
+            Path ca = TestCa.issue(dir, "redis", "dns:localhost,ip:127.0.0.1");
             tlsPort = RedisServer.freePort();
             node = RedisNode.server(
                     dir,
@@ -91,48 +86,5 @@ public class RedisTlsResource implements QuarkusTestResourceLifecycleManager {
 
     public static int tlsPort() {
         return tlsPort;
-    }
-
-    /** ca.pem, and redis.pem/redis.key for localhost and 127.0.0.1 signed by it. */
-    private static Path certificates(Path dir) throws IOException, InterruptedException {
-        String pass = "changeit";
-        String ec = " -keyalg EC -groupname secp256r1 -validity 2 -storepass " + pass;
-        keytool(dir, "-genkeypair -alias ca -dname CN=token-broker-test-CA -ext bc:c -keystore ca.p12" + ec);
-        keytool(dir, "-genkeypair -alias redis -dname CN=localhost -keystore redis.p12" + ec);
-        keytool(dir, "-certreq -alias redis -keystore redis.p12 -file redis.csr -storepass " + pass);
-        keytool(
-                dir,
-                "-gencert -alias ca -keystore ca.p12 -infile redis.csr -outfile redis.pem -rfc -validity 2"
-                        + " -ext san=dns:localhost,ip:127.0.0.1 -storepass " + pass);
-        keytool(dir, "-exportcert -alias ca -keystore ca.p12 -rfc -file ca.pem -storepass " + pass);
-        try (var in = Files.newInputStream(dir.resolve("redis.p12"))) {
-            KeyStore store = KeyStore.getInstance("PKCS12");
-            store.load(in, pass.toCharArray());
-            PrivateKey key = (PrivateKey) store.getKey("redis", pass.toCharArray());
-            Files.writeString(
-                    dir.resolve("redis.key"),
-                    "-----BEGIN PRIVATE KEY-----\n"
-                            + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
-                                    .encodeToString(key.getEncoded())
-                            + "\n-----END PRIVATE KEY-----\n");
-        } catch (GeneralSecurityException e) {
-            throw new IOException(e);
-        }
-        return dir.resolve("ca.pem");
-    }
-
-    /** Runs the JDK's keytool in {@code dir} with these space-separated arguments. */
-    private static void keytool(Path dir, String args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "keytool").toString(), "-noprompt"));
-        command.addAll(List.of(args.split(" ")));
-        Process p = new ProcessBuilder(command)
-                .directory(dir.toFile())
-                .redirectErrorStream(true)
-                .start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IOException("keytool " + args + " failed: " + out);
-        }
     }
 }

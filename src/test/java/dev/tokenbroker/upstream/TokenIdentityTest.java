@@ -1,6 +1,8 @@
 package dev.tokenbroker.upstream;
 
+import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -8,6 +10,8 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.smallrye.mutiny.Uni;
 
 import static dev.tokenbroker.upstream.DiscoveryTrustTest.ISSUER;
 import static dev.tokenbroker.upstream.DiscoveryTrustTest.config;
@@ -40,7 +44,13 @@ class TokenIdentityTest {
     private static void withIdentity(String discovery, Consumer<TokenIdentity> check) {
         UpstreamMetadata metadata = new UpstreamMetadata(config(Map.of()), publishing(discovery), new ObjectMapper());
         try {
-            check.accept(new TokenIdentity(metadata, new ObjectMapper()));
+            // The JWKS is refused at once, as from a closed port: nothing leaves the machine.
+            UpstreamJwks jwks = new UpstreamJwks(
+                    url -> Uni.createFrom().failure(new ConnectException("refused")),
+                    Duration.ofSeconds(1),
+                    Duration.ofMinutes(1),
+                    new ObjectMapper());
+            check.accept(new TokenIdentity(metadata, jwks, new ObjectMapper()));
         } finally {
             metadata.stop();
         }
@@ -69,7 +79,6 @@ class TokenIdentityTest {
 
     @Test
     void aVerificationRunsOnAWorkerThreadAndFailsClosed() {
-        // Port 9 on loopback: the JWKS fetch is refused at once, and nothing leaves the machine.
         withIdentity(document("http://127.0.0.1:9/connect/token", "http://127.0.0.1:9/jwks"), identity -> {
             Read read = read(identity, token("opaque", JWT));
             assertNotSame(Thread.currentThread(), read.thread());
