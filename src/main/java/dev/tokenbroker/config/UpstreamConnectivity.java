@@ -13,7 +13,7 @@ import java.util.List;
 /**
  * Checks how the broker reaches the upstream, before the first call would fail on it: every
  * {@code broker.upstream.trust-certificates} file holds PEM certificates, and the proxy is an {@code http://} URL with
- * a host, its password comes with a user name, and neither comes without the proxy.
+ * a host and no credentials in it, its password comes with a user name, and neither comes without the proxy.
  */
 final class UpstreamConnectivity {
 
@@ -30,8 +30,13 @@ final class UpstreamConnectivity {
         BrokerConfig.Upstream.Proxy proxy = upstream.proxy();
         if (proxy.url().isPresent()) {
             URI url = proxy.url().get();
-            if (!"http".equals(url.getScheme())
+            if (url.getRawUserInfo() != null) {
+                // Never printed: it holds credentials.
+                problems.add("broker.upstream.proxy.url must not hold credentials: set broker.upstream.proxy.username"
+                        + " and password");
+            } else if (!"http".equals(url.getScheme())
                     || url.getHost() == null
+                    || url.getRawQuery() != null
                     || url.getRawPath() != null
                             && !url.getRawPath().isEmpty()
                             && !url.getRawPath().equals("/")) {

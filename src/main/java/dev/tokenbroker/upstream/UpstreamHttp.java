@@ -2,6 +2,8 @@ package dev.tokenbroker.upstream;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
 import jakarta.inject.Singleton;
@@ -50,7 +52,8 @@ class UpstreamHttp {
 
     /**
      * TLS follows each endpoint's scheme, with host name verification and the JVM's trust store, or only the
-     * certificate authorities of {@code trust-certificates}; through the proxy when one is configured.
+     * certificate authorities of {@code trust-certificates}; through the proxy when one is configured, loopback and
+     * {@code non-proxy-hosts} aside.
      */
     static HttpClientOptions options(BrokerConfig.Upstream upstream) {
         HttpClientOptions options = new HttpClientOptions()
@@ -71,7 +74,10 @@ class UpstreamHttp {
             proxy.username().ifPresent(proxyOptions::setUsername);
             proxy.password().ifPresent(proxyOptions::setPassword);
             options.setProxyOptions(proxyOptions);
-            proxy.nonProxyHosts().ifPresent(options::setNonProxyHosts);
+            // Loopback (plain http allowed there) never goes through the proxy: it would carry tokens in clear.
+            List<String> direct = new ArrayList<>(List.of("localhost", "127.0.0.1", "[::1]"));
+            proxy.nonProxyHosts().ifPresent(direct::addAll);
+            options.setNonProxyHosts(direct);
         });
         return options;
     }

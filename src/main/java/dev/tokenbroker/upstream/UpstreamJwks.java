@@ -29,9 +29,10 @@ import io.vertx.core.http.HttpMethod;
 /**
  * The upstream's signing keys: its JWKS from discovery, fetched through {@link UpstreamHttp} like every other upstream
  * call (its timeouts, size bound and connection settings), and kept. A token signed with a key id the kept set lacks
- * makes it fetch the set again, at most once per {@code broker.backchannel-logout.jwks-refetch-interval}, so forged key
- * ids cannot make it hammer the upstream; a set older than {@link #MAX_AGE} is fetched again on its next use, so keys
- * the upstream withdrew stop verifying. Verification (SmallRye JWT) uses the kept set as it is: it fetches nothing.
+ * makes it fetch the set again; a set older than {@link #MAX_AGE} is fetched again on its next use, so keys the
+ * upstream withdrew stop verifying. Fetches, failed ones included, happen at most once per
+ * {@code broker.backchannel-logout.jwks-refetch-interval}, so forged key ids or an unreachable upstream cannot make it
+ * hammer the upstream. Verification (SmallRye JWT) uses the kept set as it is: it fetches nothing.
  *
  * <p>Fetching blocks: call {@link #parse} on a worker thread.
  */
@@ -40,9 +41,19 @@ class UpstreamJwks {
 
     private static final Logger LOG = Logger.getLogger(UpstreamJwks.class);
     static final Duration MAX_AGE = Duration.ofHours(1);
+    /** How long kept keys still verify while they cannot be fetched again; then verification fails closed. */
+    static final Duration MAX_STALE = Duration.ofHours(24);
 
     /** A fetched set: where it came from, its JSON, when it came. */
-    private record Keys(URI uri, String json, long fetchedAtNanos) {}
+    private record Keys(URI uri, String json, long fetchedAtNanos) {
+        boolean from(URI source) {
+            return uri.equals(source);
+        }
+
+        long age() {
+            return System.nanoTime() - fetchedAtNanos;
+        }
+    }
 
     /** A parser for one kind of token, built on one set of keys. */
     private record Parser(Keys keys, DefaultJWTParser parser) {}
@@ -52,6 +63,9 @@ class UpstreamJwks {
     private final long refetchIntervalNanos;
     private final ObjectMapper json;
     private volatile Keys keys;
+    // When the last fetch was tried, failed or not; guarded by this.
+    private boolean attempted;
+    private long lastAttemptNanos;
     private final Map<String, Parser> parsers = new ConcurrentHashMap<>();
 
     @Inject
@@ -109,46 +123,75 @@ class UpstreamJwks {
                 .parser();
     }
 
-    /** The kept keys when they came from {@code uri} and are younger than {@link #MAX_AGE}, else fetched ones. */
+    /**
+     * The kept keys when they came from {@code uri} and are younger than {@link #MAX_AGE}, else fetched ones. When that
+     * fetch fails, keys younger than {@link #MAX_STALE} still serve; older ones, or none, fail closed.
+     */
     private Keys keys(URI uri) {
         Keys current = keys;
-        if (usable(current, uri)) {
+        if (current != null && current.from(uri) && current.age() < MAX_AGE.toNanos()) {
             return current;
         }
         synchronized (this) {
             current = keys;
-            if (usable(current, uri)) {
+            boolean fallback = current != null && current.from(uri) && current.age() < MAX_STALE.toNanos();
+            if (fallback && current.age() < MAX_AGE.toNanos()) {
                 return current;
             }
             try {
-                keys = fetch(uri);
+                Keys fetched = attempt(uri);
+                if (fetched != null) {
+                    keys = fetched;
+                    return fetched;
+                }
             } catch (BrokerException.UpstreamUnavailable e) {
-                if (current == null || !current.uri().equals(uri)) {
+                if (!fallback) {
                     throw e;
                 }
-                // The old set still verifies what it verified; the next use after the refetch interval tries again.
-                LOG.warnf("Could not fetch the upstream's JWKS again, keeping the old keys: %s", e.getMessage());
-                keys = new Keys(uri, current.json(), System.nanoTime() - MAX_AGE.toNanos() + refetchIntervalNanos);
+                LOG.warnf("Could not fetch the upstream's JWKS again, keeping the old keys: %s", e.logDetail());
+                return current;
             }
-            return keys;
+            if (!fallback) {
+                throw new BrokerException.UpstreamUnavailable(
+                        "no upstream JWKS: the last fetch failed less than jwks-refetch-interval ago", null, false);
+            }
+            return current;
         }
     }
 
-    private static boolean usable(Keys keys, URI uri) {
-        return keys != null && keys.uri().equals(uri) && System.nanoTime() - keys.fetchedAtNanos() < MAX_AGE.toNanos();
-    }
-
-    /** Keys fetched again after {@code stale} lacked a key id; null when the last fetch is too recent for another. */
+    /**
+     * Keys fetched again after {@code stale} lacked a key id; null when the last attempt is too recent for another, or
+     * it fails: the token is refused as signed by an unknown key.
+     */
     private synchronized Keys refetched(Keys stale) {
         Keys current = keys;
         if (current != stale) {
             return current;
         }
-        if (System.nanoTime() - stale.fetchedAtNanos() < refetchIntervalNanos) {
+        try {
+            Keys fetched = attempt(stale.uri());
+            if (fetched != null) {
+                keys = fetched;
+            }
+            return fetched;
+        } catch (BrokerException.UpstreamUnavailable e) {
+            LOG.warnf("Could not fetch the upstream's JWKS for an unknown key id: %s", e.logDetail());
             return null;
         }
-        keys = fetch(stale.uri());
-        return keys;
+    }
+
+    /**
+     * A fetch, or null when the last one (failed or not) was less than the refetch interval ago: however many tokens
+     * name unknown keys or arrive while the upstream is down, the upstream sees at most one fetch per interval.
+     */
+    private Keys attempt(URI uri) {
+        long now = System.nanoTime();
+        if (attempted && now - lastAttemptNanos < refetchIntervalNanos) {
+            return null;
+        }
+        attempted = true;
+        lastAttemptNanos = now;
+        return fetch(uri);
     }
 
     private Keys fetch(URI uri) {

@@ -47,6 +47,10 @@ class UpstreamConnectivityTest {
                         "broker.upstream.proxy.url", "https://egress.example/x",
                         "broker.upstream.proxy.password", "pw")));
         assertEquals(
+                List.of("broker.upstream.proxy.url must not hold credentials: set broker.upstream.proxy.username and"
+                        + " password"),
+                problems(Map.of("broker.upstream.proxy.url", "http://broker:s3cret@egress.example:3128")));
+        assertEquals(
                 List.of("broker.upstream.proxy.username, password and non-proxy-hosts need broker.upstream.proxy.url"),
                 problems(Map.of("broker.upstream.proxy.username", "broker")));
     }

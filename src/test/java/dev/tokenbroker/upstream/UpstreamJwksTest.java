@@ -127,10 +127,12 @@ class UpstreamJwksTest {
     }
 
     @Test
-    void withoutKeysNothingVerifies() {
-        assertThrows(
-                BrokerException.UpstreamUnavailable.class,
-                () -> parse(jwks(Duration.ZERO), "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"));
+    void withoutKeysNothingVerifiesAndFailedFetchesAreRateLimitedToo() {
+        UpstreamJwks down = jwks(Duration.ofMinutes(1));
+        for (int i = 0; i < 3; i++) {
+            assertThrows(BrokerException.UpstreamUnavailable.class, () -> parse(down, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"));
+        }
+        assertEquals(1, fetched.size(), "one fetch per interval, failed or not");
         published.set("{\"not\":\"a key set\"}");
         assertThrows(
                 BrokerException.UpstreamUnavailable.class,

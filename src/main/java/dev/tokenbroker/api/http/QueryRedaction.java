@@ -1,5 +1,8 @@
 package dev.tokenbroker.api.http;
 
+import java.util.Set;
+import java.util.StringJoiner;
+
 import jakarta.inject.Singleton;
 
 import io.opentelemetry.api.common.AttributeKey;
@@ -10,8 +13,10 @@ import io.opentelemetry.sdk.trace.SpanProcessor;
 
 /**
  * Keeps the values of query parameters out of traces. The HTTP spans Quarkus makes carry the request's query
- * ({@code url.query} on the server's, {@code url.full} on the client's), and the query of {@code /bff/callback} holds
- * the authorization code. Each span keeps the parameters' names only ({@code code&state}), set before any exporter
+ * ({@code url.query} on the server's, decoded; {@code url.full} on the client's), and the query of
+ * {@code /bff/callback} holds the authorization code. Each span keeps the names of the OAuth and OpenID parameters the
+ * broker's endpoints take ({@code code&state}) and writes {@code _} for any other name, since a name of an unknown
+ * parameter (or a decoded {@code %26} inside a value) may be data; values are always dropped. Set before any exporter
  * sees the span.
  */
 @Singleton
@@ -19,6 +24,25 @@ public class QueryRedaction implements SpanProcessor {
 
     static final AttributeKey<String> URL_QUERY = AttributeKey.stringKey("url.query");
     static final AttributeKey<String> URL_FULL = AttributeKey.stringKey("url.full");
+    /** Parameter names shown as they are: those of the authorization responses and requests the broker handles. */
+    private static final Set<String> KNOWN = Set.of(
+            "code",
+            "state",
+            "iss",
+            "error",
+            "error_description",
+            "error_uri",
+            "session_state",
+            "return_to",
+            "client_id",
+            "redirect_uri",
+            "response_type",
+            "scope",
+            "code_challenge",
+            "code_challenge_method",
+            "nonce",
+            "prompt",
+            "post_logout_redirect_uri");
 
     @Override
     public void onStart(Context parentContext, ReadWriteSpan span) {
@@ -46,22 +70,14 @@ public class QueryRedaction implements SpanProcessor {
         return false;
     }
 
-    /** {@code a=1&b&c=x=y} becomes {@code a&b&c}; a fragment is dropped with the values. */
+    /** {@code code=1&state&x=y} becomes {@code code&state&_}; a fragment is dropped with the values. */
     static String namesOnly(String query) {
-        StringBuilder names = new StringBuilder(query.length());
-        boolean inValue = false;
-        for (int i = 0; i < query.length(); i++) {
-            char c = query.charAt(i);
-            if (c == '#') {
-                break;
-            } else if (c == '&') {
-                inValue = false;
-                names.append(c);
-            } else if (c == '=') {
-                inValue = true;
-            } else if (!inValue) {
-                names.append(c);
-            }
+        int end = query.indexOf('#');
+        StringJoiner names = new StringJoiner("&");
+        for (String parameter : (end < 0 ? query : query.substring(0, end)).split("&", -1)) {
+            int equals = parameter.indexOf('=');
+            String name = equals < 0 ? parameter : parameter.substring(0, equals);
+            names.add(KNOWN.contains(name) ? name : "_");
         }
         return names.toString();
     }
