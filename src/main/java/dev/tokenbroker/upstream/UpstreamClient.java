@@ -6,7 +6,6 @@ import java.net.URLEncoder;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -44,8 +43,8 @@ public class UpstreamClient {
     private final UpstreamMetadata metadata;
     private final ObjectMapper json;
     private final UpstreamTimers timers;
-    /** The Basic header per client id, computed once: the secret does not change while the broker runs. */
-    private final Map<String, String> basicAuthorizations = new ConcurrentHashMap<>();
+    /** How each client authenticates, by client id, made once: credentials do not change while the broker runs. */
+    private final Map<String, ClientAuthentication> authentications = new ConcurrentHashMap<>();
 
     private final Duration callBudget;
 
@@ -130,16 +129,15 @@ public class UpstreamClient {
      * {@link BrokerException} that says whether the request may have reached the upstream.
      */
     private Uni<Reply> send(String name, String endpoint, RegisteredClient client, Form form) {
-        String authorization = null;
-        switch (client.authMethod()) {
-            case client_secret_basic ->
-                authorization = basicAuthorizations.computeIfAbsent(
-                        client.clientId(), id -> basicAuthorization(id, client.clientSecret()));
-            case client_secret_post ->
-                form.param("client_id", client.clientId()).param("client_secret", client.clientSecret());
-        }
+        RequestOptions request = http.request(HttpMethod.POST, endpoint)
+                .putHeader(HttpHeaders.CONTENT_TYPE, MediaType.APPLICATION_FORM_URLENCODED);
+        authentications
+                .computeIfAbsent(client.clientId(), id -> ClientAuthentication.of(client))
+                .apply(endpoint, request, form);
         long started = System.nanoTime();
-        return post(endpoint, authorization, form)
+        // A form POST, its answer read up to broker.upstream.max-response-size (UpstreamHttp); read timeout: the
+        // request's idle timeout; the whole call is bounded here.
+        return http.send(request, Buffer.buffer(encode(form)))
                 .ifNoItem()
                 .after(callBudget)
                 .failWith(() -> new BrokerException.UpstreamTimeout(
@@ -170,20 +168,6 @@ public class UpstreamClient {
                 true);
     }
 
-    /**
-     * A form POST, its answer read up to {@code broker.upstream.max-response-size} and no further (see
-     * {@link UpstreamHttp}): token answers are small. Read timeout: the request's idle timeout; the whole call is
-     * bounded by the caller.
-     */
-    private Uni<Reply> post(String endpoint, String authorization, Form form) {
-        RequestOptions request = http.request(HttpMethod.POST, endpoint)
-                .putHeader(HttpHeaders.CONTENT_TYPE, MediaType.APPLICATION_FORM_URLENCODED);
-        if (authorization != null) {
-            request.putHeader(HttpHeaders.AUTHORIZATION, authorization);
-        }
-        return http.send(request, Buffer.buffer(encode(form)));
-    }
-
     /** application/x-www-form-urlencoded, each name and value encoded (RFC 6749 Appendix B). */
     private static String encode(Form form) {
         StringBuilder out = new StringBuilder();
@@ -197,16 +181,6 @@ public class UpstreamClient {
                             .append(URLEncoder.encode(value, StandardCharsets.UTF_8));
                 }));
         return out.toString();
-    }
-
-    /**
-     * RFC 6749 §2.3.1: id and secret are each {@code application/x-www-form-urlencoded} before they are
-     * joined and base64-encoded, so {@code : + %}, spaces and non-ASCII arrive intact.
-     */
-    static String basicAuthorization(String clientId, String clientSecret) {
-        String pair = URLEncoder.encode(clientId, StandardCharsets.UTF_8) + ":"
-                + URLEncoder.encode(clientSecret, StandardCharsets.UTF_8);
-        return "Basic " + Base64.getEncoder().encodeToString(pair.getBytes(StandardCharsets.UTF_8));
     }
 
     private BrokerException classifyError(Reply reply, String call) {

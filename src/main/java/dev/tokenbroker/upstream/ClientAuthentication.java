@@ -1,0 +1,24 @@
+package dev.tokenbroker.upstream;
+
+import jakarta.ws.rs.core.Form;
+
+import dev.tokenbroker.config.RegisteredClient;
+import io.vertx.core.http.RequestOptions;
+
+/**
+ * How the broker proves to the upstream that a token or revocation call comes from a client (RFC 6749 §2.3), one
+ * implementation per {@code token_endpoint_auth_method} (RFC 7591). Implementations hold the client's credentials and
+ * never show them in {@code toString()}.
+ */
+interface ClientAuthentication {
+
+    /** Adds the client's credentials to a call to {@code endpoint}: a header, form fields, or both. */
+    void apply(String endpoint, RequestOptions request, Form form);
+
+    static ClientAuthentication of(RegisteredClient client) {
+        return switch (client.authMethod()) {
+            case client_secret_basic -> new ClientSecretBasic(client.clientId(), client.clientSecret());
+            case client_secret_post -> new ClientSecretPost(client.clientId(), client.clientSecret());
+        };
+    }
+}

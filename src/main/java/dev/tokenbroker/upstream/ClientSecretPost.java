@@ -1,0 +1,27 @@
+package dev.tokenbroker.upstream;
+
+import jakarta.ws.rs.core.Form;
+
+import io.vertx.core.http.RequestOptions;
+
+/** {@code client_secret_post}: the client id and secret as form fields (RFC 6749 §2.3.1). */
+final class ClientSecretPost implements ClientAuthentication {
+
+    private final String clientId;
+    private final String clientSecret;
+
+    ClientSecretPost(String clientId, String clientSecret) {
+        this.clientId = clientId;
+        this.clientSecret = clientSecret;
+    }
+
+    @Override
+    public void apply(String endpoint, RequestOptions request, Form form) {
+        form.param("client_id", clientId).param("client_secret", clientSecret);
+    }
+
+    @Override
+    public String toString() {
+        return "client_secret_post";
+    }
+}
