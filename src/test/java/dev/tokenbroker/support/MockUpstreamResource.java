@@ -55,8 +55,13 @@ public class MockUpstreamResource implements QuarkusTestResourceLifecycleManager
 
     /** The next request the upstream received, or null after the wait (mock-oauth2-server throws instead). */
     public static RecordedRequest poll(long millis) {
+        return poll(server, millis);
+    }
+
+    /** The same at {@code upstream}. */
+    public static RecordedRequest poll(MockOAuth2Server upstream, long millis) {
         try {
-            return server.takeRequest(millis, TimeUnit.MILLISECONDS);
+            return upstream.takeRequest(millis, TimeUnit.MILLISECONDS);
         } catch (RuntimeException e) {
             return null;
         }

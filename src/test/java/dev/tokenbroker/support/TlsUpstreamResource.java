@@ -9,7 +9,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
@@ -18,6 +17,7 @@ import no.nav.security.mock.oauth2.http.MockWebServerWrapper;
 import no.nav.security.mock.oauth2.http.Ssl;
 import no.nav.security.mock.oauth2.http.SslKeystore;
 import no.nav.security.mock.oauth2.token.OAuth2TokenProvider;
+import okhttp3.mockwebserver.RecordedRequest;
 
 /**
  * A company's upstream as the broker meets it: a real OpenID provider (mock-oauth2-server) served over https with a
@@ -98,14 +98,9 @@ public class TlsUpstreamResource implements QuarkusTestResourceLifecycleManager 
     /** The paths (without query) of the requests the upstream received since the last call, in order. */
     public static List<String> receivedPaths() {
         List<String> paths = new ArrayList<>();
-        for (int i = 0; i < 10_000; i++) {
-            try {
-                paths.add(
-                        server.takeRequest(100, TimeUnit.MILLISECONDS).getPath().replaceAll("\\?.*", ""));
-            } catch (RuntimeException e) {
-                // mock-oauth2-server throws when nothing more was received
-                break;
-            }
+        RecordedRequest request;
+        for (int i = 0; i < 10_000 && (request = MockUpstreamResource.poll(server, 100)) != null; i++) {
+            paths.add(request.getPath().replaceAll("\\?.*", ""));
         }
         return paths;
     }
