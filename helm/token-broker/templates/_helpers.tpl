@@ -135,6 +135,28 @@ Key of a client's secret in the Secret. Argument: the client name.
 {{- end }}
 
 {{/*
+The Secret items of every private_key_jwt client's keys, mounted as /etc/token-broker/client-keys/<name>-<i>.pem;
+empty when no client has one.
+*/}}
+{{- define "token-broker.clientKeyItems" -}}
+{{- range $name, $c := .Values.clients }}
+{{- if and (kindIs "map" $c) (eq (toString $c.authMethod) "private_key_jwt") (kindIs "slice" $c.privateKeys) }}
+{{- range $i, $_ := $c.privateKeys }}
+- key: {{ include "token-broker.clientPrivateKeyKey" (list $name $i) }}
+  path: {{ printf "%s-%d.pem" $name $i }}
+{{ end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Key of a private_key_jwt client's private key in the Secret, from (list <client name> <index>).
+*/}}
+{{- define "token-broker.clientPrivateKeyKey" -}}
+{{- printf "client-%s-private-key-%d" (index . 0) (index . 1) }}
+{{- end }}
+
+{{/*
 Key of an encryption key in the Secret. Argument: the key id.
 */}}
 {{- define "token-broker.encryptionKeySecretKey" -}}
@@ -292,10 +314,27 @@ Called from the Deployment template.
 {{- if and (hasKey $c "maxSessionsPerUser") (not (kindIs "invalid" $c.maxSessionsPerUser)) (or (not (regexMatch "^[0-9]+$" (toString $c.maxSessionsPerUser))) (lt (int $c.maxSessionsPerUser) 1)) }}
 {{- $errors = append $errors (printf "clients.%s.maxSessionsPerUser '%v' must be a whole number of at least 1 (leave it unset for no limit)" $name $c.maxSessionsPerUser) }}
 {{- end }}
-{{- if and $c.authMethod (not (has (toString $c.authMethod) (list "client_secret_basic" "client_secret_post"))) }}
-{{- $errors = append $errors (printf "clients.%s.authMethod '%s' must be client_secret_basic or client_secret_post" $name (toString $c.authMethod)) }}
+{{- if and $c.authMethod (not (has (toString $c.authMethod) (list "client_secret_basic" "client_secret_post" "private_key_jwt"))) }}
+{{- $errors = append $errors (printf "clients.%s.authMethod '%s' must be client_secret_basic, client_secret_post or private_key_jwt" $name (toString $c.authMethod)) }}
 {{- end }}
-{{- if and $existing $c.clientSecret }}
+{{- if eq (toString $c.authMethod) "private_key_jwt" }}
+{{- if $c.clientSecret }}
+{{- $errors = append $errors (printf "clients.%s.clientSecret is not sent with authMethod private_key_jwt: remove it" $name) }}
+{{- end }}
+{{- if or (not $c.privateKeys) (not (kindIs "slice" $c.privateKeys)) }}
+{{- $errors = append $errors (printf "clients.%s.privateKeys must list at least one private key for authMethod private_key_jwt" $name) }}
+{{- else }}
+{{- range $i, $key := $c.privateKeys }}
+{{- if and $existing $key }}
+{{- $errors = append $errors (printf "clients.%s.privateKeys[%d] is set but existingSecret '%s' is used: leave it empty and put the key under %s in that Secret" $name $i $existing (include "token-broker.clientPrivateKeyKey" (list $name $i))) }}
+{{- else if and (not $existing) (not $key) }}
+{{- $errors = append $errors (printf "clients.%s.privateKeys[%d] is empty: set it to the PEM or JWK text of a private key, or use existingSecret" $name $i) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- else if $c.privateKeys }}
+{{- $errors = append $errors (printf "clients.%s.privateKeys is used only with authMethod private_key_jwt" $name) }}
+{{- else if and $existing $c.clientSecret }}
 {{- $errors = append $errors (printf "clients.%s.clientSecret is set but existingSecret '%s' is used: leave clientSecret empty and put it under key %s in that Secret" $name $existing (include "token-broker.clientSecretKey" $name)) }}
 {{- else if and (not $existing) (not $c.clientSecret) }}
 {{- $errors = append $errors (printf "clients.%s.clientSecret is required (or set existingSecret with key %s)" $name (include "token-broker.clientSecretKey" $name)) }}

@@ -130,8 +130,11 @@ public interface BrokerConfig {
         /** The OAuth {@code client_id}, registered at the upstream and sent by the front end. No default. */
         String clientId();
 
-        /** The client secret registered at the upstream. No default: set it from a secret or environment variable. */
-        String clientSecret();
+        /**
+         * The client secret registered at the upstream, for {@code client_secret_basic} and {@code client_secret_post}.
+         * No default: set it from a secret or environment variable.
+         */
+        Optional<String> clientSecret();
 
         /** Redirect URIs the front end may use, compared exactly. No default. */
         List<String> redirectUris();
@@ -139,6 +142,28 @@ public interface BrokerConfig {
         /** How the broker authenticates to the upstream. Default {@code client_secret_basic}. */
         @WithDefault("client_secret_basic")
         AuthMethod authMethod();
+
+        /**
+         * {@code private_key_jwt}: files holding the keys that sign the client's assertions (RFC 7523 §2.2), each a PEM
+         * PKCS#8 {@code PRIVATE KEY} (an EC key with its {@code PUBLIC KEY} or {@code CERTIFICATE} in the same file) or
+         * a JWK with its private members. The first signs; all are published at {@code /oauth2/jwks}, so a rotation
+         * lists the new key second until the upstream has fetched it, then first. No default.
+         */
+        Optional<List<Path>> privateKeys();
+
+        /**
+         * {@code private_key_jwt}: the assertions' JWS algorithm, {@code RS256} or {@code PS256} for RSA keys (2048
+         * bits or more), {@code ES256} for EC P-256 keys. Default: RS256 for RSA keys, ES256 for EC keys.
+         */
+        Optional<SigningKey.Algorithm> signingAlgorithm();
+
+        /**
+         * {@code private_key_jwt}: the assertions' {@code aud}, the upstream's {@code token-endpoint} (OIDC Core §9;
+         * also on revocation calls) or its {@code issuer} (needs {@code broker.upstream.issuer}). Default
+         * {@code token-endpoint}.
+         */
+        @WithDefault("token-endpoint")
+        AssertionAudience assertionAudience();
 
         /**
          * Whether every refresh answers with a new handle and retires the one presented (RFC 9700 §4.14.2). A retired
@@ -383,7 +408,14 @@ public interface BrokerConfig {
         /** RFC 6749 §2.3.1 HTTP Basic, id and secret form-url-encoded first. */
         client_secret_basic,
         /** Id and secret in the form body. */
-        client_secret_post
+        client_secret_post,
+        /** A JWT the broker signs with the client's private key (RFC 7523 §2.2, OIDC Core §9). */
+        private_key_jwt
+    }
+
+    enum AssertionAudience {
+        TOKEN_ENDPOINT,
+        ISSUER
     }
 
     interface Session {

@@ -2,6 +2,7 @@ package dev.tokenbroker.config;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -9,6 +10,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 
@@ -39,6 +41,8 @@ public class Clients {
     /** Every problem found, one line each, so that one start reports them all. */
     private final List<String> problems = new ArrayList<>();
 
+    private List<Map<String, Object>> publishedKeys;
+
     Clients(BrokerConfig config) {
         if (config.clients().isEmpty()) {
             throw new IllegalArgumentException("broker.clients: configure at least one client "
@@ -49,9 +53,7 @@ public class Clients {
             require(
                     !c.clientId().isBlank() && c.clientId().length() <= MAX_CREDENTIAL_LENGTH,
                     prefix + "client-id must be 1 to " + MAX_CREDENTIAL_LENGTH + " characters");
-            require(
-                    !c.clientSecret().isBlank() && c.clientSecret().length() <= MAX_CREDENTIAL_LENGTH,
-                    prefix + "client-secret must be 1 to " + MAX_CREDENTIAL_LENGTH + " characters");
+            List<SigningKey> keys = checkCredentials(prefix, c, config.upstream());
             require(!c.redirectUris().isEmpty(), prefix + "redirect-uris must list at least one URI");
             c.redirectUris()
                     .forEach(uri -> require(
@@ -63,6 +65,8 @@ public class Clients {
                     c.clientSecret(),
                     c.redirectUris(),
                     c.authMethod(),
+                    keys,
+                    c.assertionAudience(),
                     c.rotateHandles().orElse(c.mode() != BrokerConfig.ClientMode.WEB),
                     c.dpop(),
                     c.maxSessionsPerUser(),
@@ -90,9 +94,30 @@ public class Clients {
                     prefix + "client-id '" + c.clientId() + "' is also used by broker.clients."
                             + (clash == null ? "" : clash.name()));
         });
+        collectPublishedKeys();
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(String.join("\n", problems));
         }
+    }
+
+    /** Every client's keys in one set; clients may share a key, but two keys may not share a {@code kid}. */
+    private void collectPublishedKeys() {
+        Map<String, Map<String, Object>> byKeyId = new TreeMap<>();
+        byClientId
+                .values()
+                .forEach(client -> client.signingKeys().forEach(key -> {
+                    Map<String, Object> other = byKeyId.putIfAbsent(key.keyId(), key.publicJwk());
+                    require(
+                            other == null || other.equals(key.publicJwk()),
+                            "broker.clients." + client.name() + ".private-keys: kid '" + key.keyId()
+                                    + "' names another client's different key");
+                }));
+        publishedKeys = List.copyOf(byKeyId.values());
+    }
+
+    /** The public keys of every {@code private_key_jwt} client, as JWKs: what {@code /oauth2/jwks} serves. */
+    public List<Map<String, Object>> publishedKeys() {
+        return publishedKeys;
     }
 
     /** Whether any client may bind sessions to DPoP keys. */
@@ -121,6 +146,42 @@ public class Clients {
         return byClientId.values().stream()
                 .filter(c -> c.allowedOrigins().contains(origin))
                 .toList();
+    }
+
+    /**
+     * A secret for the secret methods, keys for {@code private_key_jwt}, never both: a credential the broker would not
+     * send is a mistake. Returns the keys read, in order.
+     */
+    private List<SigningKey> checkCredentials(String prefix, BrokerConfig.Client c, BrokerConfig.Upstream upstream) {
+        List<Path> files = c.privateKeys().orElse(List.of());
+        if (c.authMethod() != BrokerConfig.AuthMethod.private_key_jwt) {
+            require(
+                    c.clientSecret()
+                            .filter(s -> !s.isBlank() && s.length() <= MAX_CREDENTIAL_LENGTH)
+                            .isPresent(),
+                    prefix + "client-secret must be 1 to " + MAX_CREDENTIAL_LENGTH + " characters");
+            require(
+                    files.isEmpty() && c.signingAlgorithm().isEmpty(),
+                    prefix + "private-keys and signing-algorithm are used only with auth-method=private_key_jwt");
+            return List.of();
+        }
+        require(
+                c.clientSecret().isEmpty(),
+                prefix + "client-secret is not sent with auth-method=private_key_jwt: remove it");
+        require(!files.isEmpty(), prefix + "private-keys must name at least one key file for private_key_jwt");
+        require(
+                c.assertionAudience() != BrokerConfig.AssertionAudience.ISSUER
+                        || upstream.issuer().isPresent(),
+                prefix + "assertion-audience=issuer needs broker.upstream.issuer");
+        List<SigningKey> keys = new ArrayList<>();
+        for (Path file : files) {
+            try {
+                keys.add(SigningKey.read(file, c.signingAlgorithm()));
+            } catch (IllegalArgumentException e) {
+                problems.add(prefix + "private-keys: " + file + " " + e.getMessage());
+            }
+        }
+        return List.copyOf(keys);
     }
 
     /** API names that can be a path segment; URLs as {@link SecureUrls} wants them; only web clients have APIs. */

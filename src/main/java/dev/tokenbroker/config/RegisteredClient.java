@@ -6,8 +6,10 @@ import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
- * One configured front-end client. {@link #toString()} leaves the secret out.
+ * One configured front-end client. {@link #toString()} leaves the secret and keys out.
  *
+ * @param clientSecret present for {@code client_secret_basic} and {@code client_secret_post}
+ * @param signingKeys {@code private_key_jwt}: the first signs, all are published
  * @param maxSessionsPerUser most sessions one user may hold for this client; empty for unlimited
  * @param tokenEndpoint whether {@code POST /bff/token} gives a web page the access token
  * @param apis the APIs a web client's pages call through {@code /bff/api/<name>/...}, by name
@@ -15,9 +17,11 @@ import java.util.OptionalInt;
 public record RegisteredClient(
         String name,
         String clientId,
-        String clientSecret,
+        Optional<String> clientSecret,
         List<String> redirectUris,
         BrokerConfig.AuthMethod authMethod,
+        List<SigningKey> signingKeys,
+        BrokerConfig.AssertionAudience assertionAudience,
         boolean rotateHandles,
         BrokerConfig.DpopMode dpop,
         OptionalInt maxSessionsPerUser,
@@ -39,6 +43,8 @@ public record RegisteredClient(
                 clientSecret,
                 redirectUris,
                 authMethod,
+                signingKeys,
+                assertionAudience,
                 rotateHandles,
                 dpop,
                 maxSessionsPerUser,

@@ -1,5 +1,7 @@
 package dev.tokenbroker.upstream;
 
+import java.time.Clock;
+
 import jakarta.ws.rs.core.Form;
 
 import dev.tokenbroker.config.RegisteredClient;
@@ -12,13 +14,18 @@ import io.vertx.core.http.RequestOptions;
  */
 interface ClientAuthentication {
 
-    /** Adds the client's credentials to a call to {@code endpoint}: a header, form fields, or both. */
-    void apply(String endpoint, RequestOptions request, Form form);
+    /** Adds the client's credentials to a token or revocation call at {@code upstream}: a header, form fields, or both. */
+    void apply(UpstreamEndpoints upstream, RequestOptions request, Form form);
 
     static ClientAuthentication of(RegisteredClient client) {
         return switch (client.authMethod()) {
-            case client_secret_basic -> new ClientSecretBasic(client.clientId(), client.clientSecret());
-            case client_secret_post -> new ClientSecretPost(client.clientId(), client.clientSecret());
+            case client_secret_basic ->
+                new ClientSecretBasic(client.clientId(), client.clientSecret().orElseThrow());
+            case client_secret_post ->
+                new ClientSecretPost(client.clientId(), client.clientSecret().orElseThrow());
+            case private_key_jwt ->
+                new PrivateKeyJwt(
+                        client.clientId(), client.signingKeys().get(0), client.assertionAudience(), Clock.systemUTC());
         };
     }
 }

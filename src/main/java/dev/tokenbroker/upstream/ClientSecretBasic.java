@@ -20,7 +20,7 @@ final class ClientSecretBasic implements ClientAuthentication {
     }
 
     @Override
-    public void apply(String endpoint, RequestOptions request, Form form) {
+    public void apply(UpstreamEndpoints upstream, RequestOptions request, Form form) {
         request.putHeader(HttpHeaders.AUTHORIZATION, authorization);
     }
 

@@ -16,7 +16,7 @@ final class ClientSecretPost implements ClientAuthentication {
     }
 
     @Override
-    public void apply(String endpoint, RequestOptions request, Form form) {
+    public void apply(UpstreamEndpoints upstream, RequestOptions request, Form form) {
         form.param("client_id", clientId).param("client_secret", clientSecret);
     }
 

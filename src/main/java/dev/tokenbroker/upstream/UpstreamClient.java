@@ -133,7 +133,7 @@ public class UpstreamClient {
                 .putHeader(HttpHeaders.CONTENT_TYPE, MediaType.APPLICATION_FORM_URLENCODED);
         authentications
                 .computeIfAbsent(client.clientId(), id -> ClientAuthentication.of(client))
-                .apply(endpoint, request, form);
+                .apply(metadata.current(), request, form);
         long started = System.nanoTime();
         // A form POST, its answer read up to broker.upstream.max-response-size (UpstreamHttp); read timeout: the
         // request's idle timeout; the whole call is bounded here.

@@ -1145,6 +1145,57 @@ class HelmChartTest {
                         k -> k.startsWith("BROKER_UPSTREAM_PROXY") || k.equals("BROKER_UPSTREAM_TRUST_CERTIFICATES")));
     }
 
+    @Test
+    void privateKeyJwtKeysAreMountedFromTheSecretAndNoClientSecretIsSet() throws IOException {
+        String first = Files.readString(Path.of("src/test/resources/keys/clover-signed-es256.pem"));
+        String second = Files.readString(Path.of("src/test/resources/keys/clover-signed-next-rs256.pem"));
+        Rendered r = render(CI.resolve("default-values.yaml"), v -> {
+            Map<String, Object> clover = path(v, "clients", "clover");
+            clover.remove("clientSecret");
+            clover.put("authMethod", "private_key_jwt");
+            clover.put("privateKeys", List.of(first, second));
+            clover.put("assertionAudience", "issuer");
+        });
+        Map<String, String> plain = configMapOf(r).getData();
+
+        assertEquals("private_key_jwt", plain.get("BROKER_CLIENTS_CLOVER_AUTH_METHOD"));
+        assertEquals(
+                "/etc/token-broker/client-keys/clover-0.pem,/etc/token-broker/client-keys/clover-1.pem",
+                plain.get("BROKER_CLIENTS_CLOVER_PRIVATE_KEYS"));
+        assertEquals("issuer", plain.get("BROKER_CLIENTS_CLOVER_ASSERTION_AUDIENCE"));
+        assertFalse(plain.values().stream().anyMatch(value -> value.contains("PRIVATE KEY")));
+        assertTrue(
+                brokerContainer(r).getEnv().stream()
+                        .noneMatch(e -> e.getName().equals("BROKER_CLIENTS_CLOVER_CLIENT_SECRET")),
+                "no secret for a client that signs");
+        Map<String, String> secret = r.one(Secret.class).getData();
+        assertFalse(secret.containsKey("client-clover-secret"));
+        assertEquals(
+                first,
+                new String(
+                        Base64.getDecoder().decode(secret.get("client-clover-private-key-0")), StandardCharsets.UTF_8));
+
+        var volume = r.one(Deployment.class).getSpec().getTemplate().getSpec().getVolumes().stream()
+                .filter(v -> v.getName().equals("client-keys"))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no client-keys volume"));
+        assertEquals(
+                r.one(Secret.class).getMetadata().getName(), volume.getSecret().getSecretName());
+        assertEquals(
+                List.of("client-clover-private-key-0=clover-0.pem", "client-clover-private-key-1=clover-1.pem"),
+                volume.getSecret().getItems().stream()
+                        .map(item -> item.getKey() + "=" + item.getPath())
+                        .toList());
+        assertTrue(brokerContainer(r).getVolumeMounts().stream()
+                .anyMatch(m -> m.getName().equals("client-keys")
+                        && m.getMountPath().equals("/etc/token-broker/client-keys")
+                        && Boolean.TRUE.equals(m.getReadOnly())));
+
+        Rendered secretsOnly = render(CI.resolve("default-values.yaml"));
+        assertTrue(secretsOnly.one(Deployment.class).getSpec().getTemplate().getSpec().getVolumes().stream()
+                .noneMatch(v -> v.getName().equals("client-keys")));
+    }
+
     // ---------------------------------------------------------------- extra volumes
 
     @Test
@@ -1633,6 +1684,33 @@ class HelmChartTest {
                         "a secret value next to existingSecret",
                         (Consumer<Map<String, Object>>) v -> v.put("existingSecret", "creds"),
                         "clients.clover.clientSecret is set but existingSecret 'creds' is used"),
+                Arguments.of(
+                        "private_key_jwt with a secret",
+                        (Consumer<Map<String, Object>>) v -> path(v, "clients", "clover")
+                                .putAll(Map.of("authMethod", "private_key_jwt", "privateKeys", List.of("k"))),
+                        "clients.clover.clientSecret is not sent with authMethod private_key_jwt: remove it"),
+                Arguments.of(
+                        "private_key_jwt without keys",
+                        (Consumer<Map<String, Object>>) v -> {
+                            path(v, "clients", "clover").remove("clientSecret");
+                            path(v, "clients", "clover").put("authMethod", "private_key_jwt");
+                        },
+                        "clients.clover.privateKeys must list at least one private key for authMethod private_key_jwt"),
+                Arguments.of(
+                        "a private key next to existingSecret",
+                        (Consumer<Map<String, Object>>) v -> {
+                            v.put("existingSecret", "creds");
+                            path(v, "clients", "clover").remove("clientSecret");
+                            path(v, "clients", "clover")
+                                    .putAll(Map.of("authMethod", "private_key_jwt", "privateKeys", List.of("", "k")));
+                        },
+                        "clients.clover.privateKeys[1] is set but existingSecret 'creds' is used: leave it empty and"
+                                + " put the key under client-clover-private-key-1 in that Secret"),
+                Arguments.of(
+                        "private keys for a client with a secret",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "clients", "clover").put("privateKeys", List.of("k")),
+                        "clients.clover.privateKeys is used only with authMethod private_key_jwt"),
                 Arguments.of(
                         "sentinel without master name",
                         (Consumer<Map<String, Object>>) v -> path(v, "redis").put("clientType", "sentinel"),

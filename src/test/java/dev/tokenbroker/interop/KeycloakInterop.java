@@ -7,6 +7,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
@@ -45,6 +46,11 @@ class KeycloakInterop {
     /** Keycloak's secret of this client was rotated; the broker still holds the old one. */
     static final String ROTATED = "clover-rotated";
 
+    /** Authenticates with private_key_jwt; Keycloak knows its key only from the broker's JWKS. */
+    static final String SIGNED = "clover-signed";
+
+    static final String SIGNED_REDIRECT = "clover-signed://cb";
+
     static RedisServer redis;
     static KeycloakServer keycloak;
     static BrokerProcess broker;
@@ -55,7 +61,9 @@ class KeycloakInterop {
     static void start() throws Exception {
         redis = RedisServer.start();
         long started = System.nanoTime();
-        keycloak = KeycloakServer.start();
+        // Keycloak fetches clover-signed's keys from the broker's /oauth2/jwks: it must know the port first.
+        int brokerPort = RedisServer.freePort();
+        keycloak = KeycloakServer.start(Map.of("BROKER_JWKS_URL", "http://127.0.0.1:" + brokerPort + "/oauth2/jwks"));
         System.out.printf(
                 "Keycloak started in %d s%n",
                 Duration.ofNanos(System.nanoTime() - started).toSeconds());
@@ -71,10 +79,18 @@ class KeycloakInterop {
         env.put("BROKER_CLIENTS_ROTATED_CLIENT_ID", ROTATED);
         env.put("BROKER_CLIENTS_ROTATED_CLIENT_SECRET", "rotated-secret-old-76");
         env.put("BROKER_CLIENTS_ROTATED_REDIRECT_URIS", "clover-rotated://cb");
+        env.put("BROKER_CLIENTS_SIGNED_CLIENT_ID", SIGNED);
+        env.put("BROKER_CLIENTS_SIGNED_AUTH_METHOD", "private_key_jwt");
+        env.put(
+                "BROKER_CLIENTS_SIGNED_PRIVATE_KEYS",
+                Path.of("src/test/resources/keys/clover-signed-es256.pem")
+                        .toAbsolutePath()
+                        .toString());
+        env.put("BROKER_CLIENTS_SIGNED_REDIRECT_URIS", SIGNED_REDIRECT);
         env.put("BROKER_SESSION_ROTATION_GRACE", "1s");
         // Every refresh goes to Keycloak, none is answered again from the session.
         env.put("BROKER_SESSION_REFRESH_REUSE_WINDOW", "0s");
-        broker = BrokerProcess.launch(env).awaitReady();
+        broker = BrokerProcess.launch(env, brokerPort).awaitReady();
     }
 
     @AfterAll
@@ -114,6 +130,37 @@ class KeycloakInterop {
         assertTrue(introspected.getBoolean("active"), "Keycloak issued the access token the broker handed out");
         assertEquals(keycloak.issuer(), introspected.getString("iss"));
         assertEquals("alice", introspected.getString("preferred_username"));
+    }
+
+    /**
+     * {@code private_key_jwt} (Keycloak's "Signed JWT" client authenticator, ES256): Keycloak has no secret and no key
+     * of this client, only the URL of the broker's JWKS, so each call succeeds only if Keycloak fetched the key from the
+     * broker and the broker's assertion passed Keycloak's checks (signature, {@code aud}, {@code exp}, a {@code jti}
+     * never seen before). Revocation authenticates the same way.
+     */
+    @Test
+    void privateKeyJwtWithTheKeyKeycloakFetchesFromTheBroker() throws Exception {
+        JsonPath issued = JsonPath.from(exchangeAtBroker(SIGNED, SIGNED_REDIRECT)
+                .statusCode(200)
+                .extract()
+                .asString());
+        String handle = issued.getString("refresh_token");
+        for (int i = 0; i < 2; i++) {
+            handle = refreshAtBroker(SIGNED, handle).statusCode(200).extract().path("refresh_token");
+        }
+        JsonPath introspected = introspect(issued.getString("access_token"));
+        assertTrue(introspected.getBoolean("active"), "Keycloak issued it");
+        assertEquals(SIGNED, introspected.getString("azp"));
+
+        given().baseUri(broker.baseUrl())
+                .contentType(ContentType.URLENC)
+                .formParams(Broker.params("client_id", SIGNED, "token", handle))
+                .post("/oauth2/revoke")
+                .then()
+                .statusCode(200);
+        // The revocation reached Keycloak authenticated: it ended the client session (a failed one would be queued in
+        // the outbox and the token would stay active).
+        assertEquals(false, introspect(issued.getString("access_token")).getBoolean("active"));
     }
 
     @Test

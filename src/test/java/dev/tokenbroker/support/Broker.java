@@ -1,5 +1,7 @@
 package dev.tokenbroker.support;
 
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -60,5 +62,19 @@ public final class Broker {
             }
         }
         return map;
+    }
+
+    /** An {@code application/x-www-form-urlencoded} body as the upstream reads it, by name; a repeated name fails. */
+    public static Map<String, String> formOf(String body) {
+        Map<String, String> form = new LinkedHashMap<>();
+        for (String pair : body.split("&")) {
+            int eq = pair.indexOf('=');
+            String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+            String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            if (form.put(name, value) != null) {
+                throw new AssertionError("parameter " + name + " sent twice");
+            }
+        }
+        return form;
     }
 }

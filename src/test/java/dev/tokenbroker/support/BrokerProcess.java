@@ -62,10 +62,14 @@ public final class BrokerProcess implements AutoCloseable {
     }
 
     public static BrokerProcess launch(Map<String, String> env) throws IOException {
+        return launch(env, RedisServer.freePort());
+    }
+
+    /** On a public port chosen beforehand: for an upstream that must know the broker's URL before it starts. */
+    public static BrokerProcess launch(Map<String, String> env, int port) throws IOException {
         if (!Files.exists(JAR)) {
             throw new IllegalStateException(JAR + " is missing: run ./mvnw verify (package runs before this test)");
         }
-        int port = RedisServer.freePort();
         // Replicas on one host need a management port each, as they need an HTTP port each.
         int managementPort = RedisServer.freePort();
         Path output = Files.createTempFile("broker-", ".log");

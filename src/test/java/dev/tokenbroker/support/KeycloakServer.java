@@ -49,6 +49,11 @@ public final class KeycloakServer implements AutoCloseable {
 
     /** Starts Keycloak from {@code -Dkeycloak.home} and waits (up to {@code -Dkeycloak.start-timeout} s) for the realm. */
     public static KeycloakServer start() throws Exception {
+        return start(Map.of());
+    }
+
+    /** As {@link #start()}, with environment variables for the realm file's {@code ${...}} placeholders. */
+    public static KeycloakServer start(Map<String, String> placeholders) throws Exception {
         Path home = Path.of(System.getProperty("keycloak.home", "target/keycloak/keycloak"));
         if (!Files.isExecutable(home.resolve("bin/kc.sh"))) {
             throw new IllegalStateException(home + "/bin/kc.sh is missing: run ./mvnw verify -Pinterop");
@@ -69,6 +74,7 @@ public final class KeycloakServer implements AutoCloseable {
                         "--import-realm")
                 .redirectErrorStream(true)
                 .redirectOutput(output.toFile());
+        builder.environment().putAll(placeholders);
         builder.environment().put("JAVA_HOME", javaHome());
         builder.environment().put("JAVA_OPTS_KC_HEAP", "-Xms64m -Xmx512m");
         KeycloakServer keycloak = new KeycloakServer(builder.start(), output, port);

@@ -1,23 +1,44 @@
 package dev.tokenbroker.upstream;
 
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 
 import jakarta.ws.rs.core.Form;
 
+import org.jose4j.jwk.PublicJsonWebKey;
+import org.jose4j.jws.JsonWebSignature;
+import org.jose4j.jwt.JwtClaims;
 import org.junit.jupiter.api.Test;
 
+import dev.tokenbroker.config.BrokerConfig.AssertionAudience;
+import dev.tokenbroker.config.SigningKey;
 import io.vertx.core.http.RequestOptions;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** What each client authentication method adds to an upstream call, and that none shows its secret. */
+/** What each client authentication method adds to an upstream call, and that none shows its secret or key. */
 class ClientAuthenticationTest {
 
     private static final String SECRET = "s:e+c%r et \u00e9";
+    private static final UpstreamEndpoints UPSTREAM = new UpstreamEndpoints(
+            Optional.of("https://login.example.com"),
+            URI.create("https://login.example.com/connect/token"),
+            Optional.of(URI.create("https://login.example.com/connect/revocation")));
+    private static final Instant NOW = Instant.parse("2026-12-07T12:00:00Z");
 
     private static String decoded(String header) {
         return new String(Base64.getDecoder().decode(header.substring("Basic ".length())), StandardCharsets.UTF_8);
@@ -37,7 +58,7 @@ class ClientAuthenticationTest {
         Form form = new Form().param("grant_type", "refresh_token");
         ClientAuthentication basic = new ClientSecretBasic("clover", SECRET);
 
-        basic.apply("https://login.example.com/connect/token", request, form);
+        basic.apply(UPSTREAM, request, form);
 
         assertEquals(
                 "clover:s%3Ae%2Bc%25r+et+%C3%A9", decoded(request.getHeaders().get("Authorization")));
@@ -51,11 +72,108 @@ class ClientAuthenticationTest {
         Form form = new Form().param("grant_type", "refresh_token");
         ClientAuthentication post = new ClientSecretPost("clover-web", SECRET);
 
-        post.apply("https://login.example.com/connect/token", request, form);
+        post.apply(UPSTREAM, request, form);
 
         assertEquals(List.of("clover-web"), form.asMap().get("client_id"));
         assertEquals(List.of(SECRET), form.asMap().get("client_secret"));
         assertNull(request.getHeaders(), "no header");
         assertFalse(post.toString().contains("s:e"));
+    }
+
+    @Test
+    void privateKeyJwtSendsASignedAssertionInTheFormAndNoHeader() throws Exception {
+        SigningKey key = SigningKey.read(Path.of("src/test/resources/keys/clover-signed-es256.pem"), Optional.empty());
+        ClientAuthentication jwt = new PrivateKeyJwt(
+                "clover-signed", key, AssertionAudience.TOKEN_ENDPOINT, Clock.fixed(NOW, ZoneOffset.UTC));
+        RequestOptions request = new RequestOptions();
+        Form form = new Form().param("grant_type", "refresh_token");
+
+        jwt.apply(UPSTREAM, request, form);
+
+        assertNull(request.getHeaders(), "no header");
+        assertEquals(
+                List.of("grant_type", "client_id", "client_assertion_type", "client_assertion"),
+                List.copyOf(form.asMap().keySet()));
+        assertEquals(List.of("clover-signed"), form.asMap().get("client_id"));
+        assertEquals(
+                List.of("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                form.asMap().get("client_assertion_type"));
+        JsonWebSignature assertion =
+                verified(form.asMap().get("client_assertion").get(0), key);
+        assertEquals("ES256", assertion.getAlgorithmHeaderValue());
+        assertEquals(key.keyId(), assertion.getKeyIdHeaderValue());
+        JwtClaims claims = JwtClaims.parse(assertion.getPayload());
+        assertEquals("clover-signed", claims.getIssuer());
+        assertEquals("clover-signed", claims.getSubject());
+        assertEquals(List.of("https://login.example.com/connect/token"), claims.getAudience());
+        assertEquals(NOW.getEpochSecond(), claims.getIssuedAt().getValue());
+        assertEquals(NOW.getEpochSecond() + 60, claims.getExpirationTime().getValue());
+        assertEquals(
+                Set.of("iss", "sub", "aud", "iat", "exp", "jti"),
+                claims.getClaimNames(),
+                "nothing but what RFC 7523 asks for");
+
+        Form second = new Form();
+        jwt.apply(UPSTREAM, new RequestOptions(), second);
+        String secondJti = JwtClaims.parse(
+                        verified(second.asMap().get("client_assertion").get(0), key)
+                                .getPayload())
+                .getJwtId();
+        assertNotEquals(claims.getJwtId(), secondJti, "every call has its own jti");
+        assertEquals("private_key_jwt[SigningKey[kid=" + key.keyId() + ", alg=ES256]]", jwt.toString());
+    }
+
+    @Test
+    void privateKeyJwtMayNameTheIssuerAsAudience() throws Exception {
+        SigningKey key =
+                SigningKey.read(Path.of("src/test/resources/keys/clover-signed-next-rs256.pem"), Optional.empty());
+        Form form = new Form();
+        new PrivateKeyJwt("clover-signed", key, AssertionAudience.ISSUER, Clock.systemUTC())
+                .apply(UPSTREAM, new RequestOptions(), form);
+
+        JsonWebSignature assertion =
+                verified(form.asMap().get("client_assertion").get(0), key);
+        assertEquals("RS256", assertion.getAlgorithmHeaderValue());
+        assertEquals(
+                List.of("https://login.example.com"),
+                JwtClaims.parse(assertion.getPayload()).getAudience());
+    }
+
+    /** Entra ID finds a certificate credential by the thumbprint in the assertion's header, not by a JWKS. */
+    @Test
+    void privateKeyJwtNamesTheKeysCertificateByItsThumbprints() throws Exception {
+        SigningKey key = SigningKey.read(
+                Path.of("src/test/resources/keys/clover-signed-rs256-certificate.pem"),
+                Optional.of(SigningKey.Algorithm.PS256));
+        X509Certificate certificate = key.certificate().orElseThrow();
+        Form form = new Form();
+        new PrivateKeyJwt("clover-signed", key, AssertionAudience.TOKEN_ENDPOINT, Clock.systemUTC())
+                .apply(UPSTREAM, new RequestOptions(), form);
+
+        JsonWebSignature assertion =
+                verified(form.asMap().get("client_assertion").get(0), key);
+        assertEquals("PS256", assertion.getAlgorithmHeaderValue());
+        assertEquals(thumbprint("SHA-1", certificate), assertion.getHeader("x5t"));
+        assertEquals(thumbprint("SHA-256", certificate), assertion.getHeader("x5t#S256"));
+        assertNull(
+                SigningKey.read(Path.of("src/test/resources/keys/clover-signed-es256.pem"), Optional.empty())
+                        .certificate()
+                        .orElse(null),
+                "no certificate, no thumbprint");
+    }
+
+    private static String thumbprint(String digest, X509Certificate certificate) throws Exception {
+        return Base64.getUrlEncoder()
+                .withoutPadding()
+                .encodeToString(MessageDigest.getInstance(digest).digest(certificate.getEncoded()));
+    }
+
+    /** The assertion, its signature checked with the key as the broker publishes it. */
+    private static JsonWebSignature verified(String compact, SigningKey key) throws Exception {
+        JsonWebSignature jws = new JsonWebSignature();
+        jws.setCompactSerialization(compact);
+        jws.setKey(PublicJsonWebKey.Factory.newPublicJwk(key.publicJwk()).getPublicKey());
+        assertTrue(jws.verifySignature(), "signed by the key published at /oauth2/jwks");
+        return jws;
     }
 }

@@ -1,0 +1,76 @@
+package dev.tokenbroker.upstream;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.UUID;
+
+import jakarta.ws.rs.core.Form;
+
+import dev.tokenbroker.config.BrokerConfig.AssertionAudience;
+import dev.tokenbroker.config.SigningKey;
+import io.smallrye.jwt.algorithm.SignatureAlgorithm;
+import io.smallrye.jwt.build.Jwt;
+import io.smallrye.jwt.build.JwtSignatureBuilder;
+import io.vertx.core.http.RequestOptions;
+
+/**
+ * {@code private_key_jwt}: a JWT signed with the client's key (RFC 7523 §2.2, OIDC Core §9), made anew for every call
+ * since upstreams refuse a {@code jti} they have seen. {@code iss} and {@code sub} are the client id, {@code aud} the
+ * token endpoint or the issuer, and it expires a minute after it is made. A key with a certificate names it by its
+ * thumbprints too ({@code x5t}, {@code x5t#S256}).
+ */
+final class PrivateKeyJwt implements ClientAuthentication {
+
+    static final String ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+    /** Long enough for a call's time budget and some clock skew; short, as a captured assertion is a credential. */
+    static final Duration LIFETIME = Duration.ofSeconds(60);
+
+    private final String clientId;
+    private final SigningKey key;
+    private final SignatureAlgorithm algorithm;
+    private final AssertionAudience audience;
+    private final Clock clock;
+
+    PrivateKeyJwt(String clientId, SigningKey key, AssertionAudience audience, Clock clock) {
+        this.clientId = clientId;
+        this.key = key;
+        this.algorithm = SignatureAlgorithm.fromAlgorithm(key.algorithm());
+        this.audience = audience;
+        this.clock = clock;
+    }
+
+    @Override
+    public void apply(UpstreamEndpoints upstream, RequestOptions request, Form form) {
+        // RFC 7523 §3 makes client_id optional; some upstreams need it to find the client's keys.
+        form.param("client_id", clientId)
+                .param("client_assertion_type", ASSERTION_TYPE)
+                .param("client_assertion", assertion(audienceOf(upstream)));
+    }
+
+    private String audienceOf(UpstreamEndpoints upstream) {
+        return audience == AssertionAudience.ISSUER
+                // Clients refuses this audience without broker.upstream.issuer.
+                ? upstream.issuer().orElseThrow()
+                : upstream.tokenEndpoint().toString();
+    }
+
+    private String assertion(String aud) {
+        long now = clock.instant().getEpochSecond();
+        JwtSignatureBuilder jws = Jwt.issuer(clientId)
+                .subject(clientId)
+                .audience(aud)
+                .issuedAt(now)
+                .expiresAt(now + LIFETIME.toSeconds())
+                .claim("jti", UUID.randomUUID().toString())
+                .jws()
+                .keyId(key.keyId())
+                .algorithm(algorithm);
+        key.certificate().ifPresent(certificate -> jws.thumbprint(certificate).thumbprintS256(certificate));
+        return jws.sign(key.privateKey());
+    }
+
+    @Override
+    public String toString() {
+        return "private_key_jwt[" + key + "]";
+    }
+}

@@ -1,0 +1,227 @@
+package dev.tokenbroker.config;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.spec.ECGenParameterSpec;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.jose4j.jwk.JsonWebKey;
+import org.jose4j.jwk.PublicJsonWebKey;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Reading private_key_jwt keys: the formats an operator has, and one plain line for each mistake. */
+class SigningKeyTest {
+
+    @TempDir
+    Path dir;
+
+    private static KeyPair rsa(int bits) throws Exception {
+        KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+        generator.initialize(bits);
+        return generator.generateKeyPair();
+    }
+
+    private static KeyPair ec(String curve) throws Exception {
+        KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+        generator.initialize(new ECGenParameterSpec(curve));
+        return generator.generateKeyPair();
+    }
+
+    private static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n"
+                + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
+                + "\n-----END " + type + "-----\n";
+    }
+
+    private Path file(String name, String content) throws Exception {
+        return Files.writeString(dir.resolve(name), content);
+    }
+
+    private static String problem(Path file, Optional<SigningKey.Algorithm> wanted) {
+        return assertThrows(IllegalArgumentException.class, () -> SigningKey.read(file, wanted))
+                .getMessage();
+    }
+
+    @Test
+    void anRsaPemAloneSignsRs256AndIsNamedByItsThumbprint() throws Exception {
+        KeyPair pair = rsa(2048);
+        SigningKey key = SigningKey.read(
+                file(
+                        "rsa.pem",
+                        "a comment\n" + pem("PRIVATE KEY", pair.getPrivate().getEncoded())),
+                Optional.empty());
+
+        assertEquals("RS256", key.algorithm());
+        String thumbprint =
+                PublicJsonWebKey.Factory.newPublicJwk(pair.getPublic()).calculateBase64urlEncodedThumbprint("SHA-256");
+        assertEquals(thumbprint, key.keyId());
+        assertEquals(thumbprint, key.publicJwk().get("kid"));
+        assertEquals("RS256", key.publicJwk().get("alg"));
+        assertEquals("sig", key.publicJwk().get("use"));
+        assertFalse(key.publicJwk().containsKey("d"), "the published JWK has no private member");
+        assertEquals("SigningKey[kid=" + thumbprint + ", alg=RS256]", key.toString());
+    }
+
+    @Test
+    void anRsaKeyMaySignPs256() throws Exception {
+        Path file = file("rsa.pem", pem("PRIVATE KEY", rsa(3072).getPrivate().getEncoded()));
+        assertEquals(
+                "PS256",
+                SigningKey.read(file, Optional.of(SigningKey.Algorithm.PS256)).algorithm());
+    }
+
+    @Test
+    void anEcKeyNeedsItsPublicKeyOrCertificateBeside() throws Exception {
+        KeyPair pair = ec("secp256r1");
+        String privatePem = pem("PRIVATE KEY", pair.getPrivate().getEncoded());
+
+        assertTrue(problem(file("alone.pem", privatePem), Optional.empty())
+                .contains("EC key without its public key: append it (openssl pkey -in key.pem -pubout >> key.pem)"));
+
+        SigningKey key = SigningKey.read(
+                file("ec.pem", privatePem + pem("PUBLIC KEY", pair.getPublic().getEncoded())), Optional.empty());
+        assertEquals("ES256", key.algorithm());
+        assertEquals("P-256", key.publicJwk().get("crv"));
+        assertFalse(key.publicJwk().containsKey("d"));
+    }
+
+    @Test
+    void aJwkKeepsItsOwnKeyId() throws Exception {
+        PublicJsonWebKey jwk =
+                PublicJsonWebKey.Factory.newPublicJwk(ec("secp256r1").getPublic());
+        jwk.setPrivateKey(ec("secp256r1").getPrivate());
+        KeyPair pair = ec("secp256r1");
+        PublicJsonWebKey matching = PublicJsonWebKey.Factory.newPublicJwk(pair.getPublic());
+        matching.setPrivateKey(pair.getPrivate());
+        matching.setKeyId("broker-2026-12");
+
+        SigningKey key = SigningKey.read(
+                file("key.jwk", matching.toJson(JsonWebKey.OutputControlLevel.INCLUDE_PRIVATE)), Optional.empty());
+        assertEquals("broker-2026-12", key.keyId());
+
+        // A JWK whose private and public members are of two different keys.
+        assertTrue(
+                problem(file("mixed.jwk", jwk.toJson(JsonWebKey.OutputControlLevel.INCLUDE_PRIVATE)), Optional.empty())
+                        .contains("does not match its private key"));
+        assertTrue(
+                problem(file("public.jwk", matching.toJson()), Optional.empty()).contains("JWK without a private key"));
+    }
+
+    @Test
+    void eachMistakeIsOneLineThatShowsNoKeyMaterial() throws Exception {
+        KeyPair rsa = rsa(2048);
+        String privatePem = pem("PRIVATE KEY", rsa.getPrivate().getEncoded());
+        Map<String, String> expected = new HashMap<>();
+        expected.put(
+                problem(
+                        file(
+                                "short.pem",
+                                pem("PRIVATE KEY", rsa(1024).getPrivate().getEncoded())),
+                        Optional.empty()),
+                "holds an RSA key shorter than 2048 bits");
+        expected.put(
+                problem(file("traditional.pem", pem("RSA PRIVATE KEY", new byte[] {1, 2})), Optional.empty()),
+                "holds a RSA PRIVATE KEY: convert it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt)");
+        expected.put(
+                problem(file("encrypted.pem", pem("ENCRYPTED PRIVATE KEY", new byte[] {1})), Optional.empty()),
+                "holds an encrypted key: the broker reads unencrypted PKCS#8 from a mounted secret");
+        expected.put(
+                problem(
+                        file("cert-only.pem", "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"),
+                        Optional.empty()),
+                "holds no usable key (CertificateException)");
+        expected.put(
+                problem(
+                        file(
+                                "other.pem",
+                                privatePem
+                                        + pem(
+                                                "PUBLIC KEY",
+                                                rsa(2048).getPublic().getEncoded())),
+                        Optional.empty()),
+                "holds a public key or certificate that does not match its private key");
+        expected.put(
+                problem(file("rsa.pem", privatePem), Optional.of(SigningKey.Algorithm.ES256)),
+                "holds an RSA key, which cannot sign ES256");
+        KeyPair p384 = ec("secp384r1");
+        expected.put(
+                problem(
+                        file(
+                                "p384.pem",
+                                pem("PRIVATE KEY", p384.getPrivate().getEncoded())
+                                        + pem("PUBLIC KEY", p384.getPublic().getEncoded())),
+                        Optional.empty()),
+                "holds a key that is neither RSA nor EC P-256");
+        expected.put(
+                problem(file("empty.pem", ""), Optional.empty()), "holds no PEM PRIVATE KEY (PKCS#8) and is no JWK");
+        expected.put(problem(dir.resolve("missing.pem"), Optional.empty()), "cannot be read (NoSuchFileException)");
+        expected.forEach((actual, wanted) -> assertEquals(wanted, actual));
+
+        KeyPair ec = ec("secp256r1");
+        Path ecFile = file(
+                "ec.pem",
+                pem("PRIVATE KEY", ec.getPrivate().getEncoded())
+                        + pem("PUBLIC KEY", ec.getPublic().getEncoded()));
+        assertEquals(
+                "holds an EC P-256 key, which signs only ES256",
+                problem(ecFile, Optional.of(SigningKey.Algorithm.RS256)));
+    }
+
+    @Test
+    void theBrokerStopsOnABadKeyAndPublishesEveryClientsKeys() throws Exception {
+        KeyPair first = rsa(2048);
+        KeyPair second = ec("secp256r1");
+        Path firstFile = file("first.pem", pem("PRIVATE KEY", first.getPrivate().getEncoded()));
+        Path secondFile = file(
+                "second.pem",
+                pem("PRIVATE KEY", second.getPrivate().getEncoded())
+                        + pem("PUBLIC KEY", second.getPublic().getEncoded()));
+        Map<String, String> properties = new HashMap<>();
+        properties.put("broker.clients.signed.client-id", "signed");
+        properties.put("broker.clients.signed.auth-method", "private_key_jwt");
+        properties.put("broker.clients.signed.private-keys", firstFile + "," + secondFile);
+        properties.put("broker.clients.signed.redirect-uris", "signed://cb");
+        properties.put("broker.clients.also.client-id", "also");
+        properties.put("broker.clients.also.auth-method", "private_key_jwt");
+        properties.put("broker.clients.also.private-keys", firstFile.toString());
+        properties.put("broker.clients.also.redirect-uris", "also://cb");
+        properties.put("broker.upstream.token-endpoint", "https://login.example/token");
+
+        Clients clients = new Clients(MappedConfig.of(properties));
+        RegisteredClient signed = clients.byClientId("signed").orElseThrow();
+        assertEquals(
+                List.of("RS256", "ES256"),
+                signed.signingKeys().stream().map(SigningKey::algorithm).toList());
+        assertEquals(2, clients.publishedKeys().size(), "a key two clients share is published once");
+        assertFalse(signed.toString().contains("PRIVATE"));
+
+        properties.put("broker.clients.signed.client-secret", "s");
+        properties.put("broker.clients.signed.assertion-audience", "issuer");
+        properties.put(
+                "broker.clients.also.private-keys", dir.resolve("missing.pem").toString());
+        properties.put("broker.clients.clover.signing-algorithm", "ES256");
+        String problems = assertThrows(IllegalArgumentException.class, () -> new Clients(MappedConfig.of(properties)))
+                .getMessage();
+        assertEquals(
+                List.of(
+                        "broker.clients.also.private-keys: " + dir.resolve("missing.pem")
+                                + " cannot be read (NoSuchFileException)",
+                        "broker.clients.clover.private-keys and signing-algorithm are used only with"
+                                + " auth-method=private_key_jwt",
+                        "broker.clients.signed.assertion-audience=issuer needs broker.upstream.issuer",
+                        "broker.clients.signed.client-secret is not sent with auth-method=private_key_jwt: remove it"),
+                problems.lines().sorted().toList());
+    }
+}
