@@ -146,7 +146,7 @@ public interface BrokerConfig {
         /**
          * {@code private_key_jwt}: files holding the keys that sign the client's assertions (RFC 7523 §2.2), each a PEM
          * PKCS#8 {@code PRIVATE KEY} (an EC key with its {@code PUBLIC KEY} or {@code CERTIFICATE} in the same file) or
-         * a JWK with its private members. The first signs; all are published at {@code /oauth2/jwks}, so a rotation
+         * a JWK with its private members. The first signs; all are published at {@code /oauth2/jwks?client_id=<id>}, so a rotation
          * lists the new key second until the upstream has fetched it, then first. No default.
          */
         Optional<List<Path>> privateKeys();
@@ -159,8 +159,8 @@ public interface BrokerConfig {
 
         /**
          * {@code private_key_jwt}: the assertions' {@code aud}, the upstream's {@code token-endpoint} (OIDC Core §9;
-         * also on revocation calls) or its {@code issuer} (needs {@code broker.upstream.issuer}). Default
-         * {@code token-endpoint}.
+         * also on revocation calls), its {@code issuer} (needs {@code broker.upstream.issuer}), or the
+         * {@code endpoint} called. Default {@code token-endpoint}.
          */
         @WithDefault("token-endpoint")
         AssertionAudience assertionAudience();
@@ -414,8 +414,12 @@ public interface BrokerConfig {
     }
 
     enum AssertionAudience {
+        /** The token endpoint, on token and revocation calls alike (OIDC Core §9; Keycloak, Entra ID). */
         TOKEN_ENDPOINT,
-        ISSUER
+        /** The issuer (Auth0). */
+        ISSUER,
+        /** The endpoint called: the token or the revocation endpoint (Okta). */
+        ENDPOINT
     }
 
     interface Session {

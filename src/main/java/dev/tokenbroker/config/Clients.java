@@ -10,7 +10,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 
@@ -40,8 +39,6 @@ public class Clients {
     private final Map<String, RegisteredClient> byClientId = new HashMap<>();
     /** Every problem found, one line each, so that one start reports them all. */
     private final List<String> problems = new ArrayList<>();
-
-    private List<Map<String, Object>> publishedKeys;
 
     Clients(BrokerConfig config) {
         if (config.clients().isEmpty()) {
@@ -94,30 +91,9 @@ public class Clients {
                     prefix + "client-id '" + c.clientId() + "' is also used by broker.clients."
                             + (clash == null ? "" : clash.name()));
         });
-        collectPublishedKeys();
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(String.join("\n", problems));
         }
-    }
-
-    /** Every client's keys in one set; clients may share a key, but two keys may not share a {@code kid}. */
-    private void collectPublishedKeys() {
-        Map<String, Map<String, Object>> byKeyId = new TreeMap<>();
-        byClientId
-                .values()
-                .forEach(client -> client.signingKeys().forEach(key -> {
-                    Map<String, Object> other = byKeyId.putIfAbsent(key.keyId(), key.publicJwk());
-                    require(
-                            other == null || other.equals(key.publicJwk()),
-                            "broker.clients." + client.name() + ".private-keys: kid '" + key.keyId()
-                                    + "' names another client's different key");
-                }));
-        publishedKeys = List.copyOf(byKeyId.values());
-    }
-
-    /** The public keys of every {@code private_key_jwt} client, as JWKs: what {@code /oauth2/jwks} serves. */
-    public List<Map<String, Object>> publishedKeys() {
-        return publishedKeys;
     }
 
     /** Whether any client may bind sessions to DPoP keys. */
@@ -176,7 +152,12 @@ public class Clients {
         List<SigningKey> keys = new ArrayList<>();
         for (Path file : files) {
             try {
-                keys.add(SigningKey.read(file, c.signingAlgorithm()));
+                SigningKey key = SigningKey.read(file, c.signingAlgorithm());
+                require(
+                        keys.stream().noneMatch(k -> k.keyId().equals(key.keyId())),
+                        prefix + "private-keys: " + file + " has the kid '" + key.keyId()
+                                + "' of a key listed before it");
+                keys.add(key);
             } catch (IllegalArgumentException e) {
                 problems.add(prefix + "private-keys: " + file + " " + e.getMessage());
             }

@@ -2,6 +2,7 @@ package dev.tokenbroker.config;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,20 +32,10 @@ import org.jose4j.lang.JoseException;
 
 /**
  * A key the broker signs a client's assertions with ({@code private_key_jwt}, RFC 7523 §2.2), and the public half it
- * publishes at {@code /oauth2/jwks}. {@link #toString()} shows only the key id and algorithm.
- *
- * @param keyId the JWK's own {@code kid}, else its RFC 7638 SHA-256 thumbprint
- * @param algorithm the JWS algorithm: {@code RS256}, {@code PS256} or {@code ES256}
- * @param publicJwk the public key as JWK members, with {@code kid}, {@code alg} and {@code use}
- * @param certificate the key's certificate when the PEM file holds one: assertions then name its thumbprints
- *     ({@code x5t}, {@code x5t#S256}), as Entra ID identifies a certificate credential
+ * publishes at {@code /oauth2/jwks}. A class, not a record, so that nothing that serializes accessors or prints
+ * components reaches the private key; {@link #toString()} shows only the key id and algorithm.
  */
-public record SigningKey(
-        String keyId,
-        String algorithm,
-        PrivateKey privateKey,
-        Map<String, Object> publicJwk,
-        Optional<X509Certificate> certificate) {
+public final class SigningKey {
 
     /** Algorithms a client assertion may be signed with. */
     public enum Algorithm {
@@ -55,8 +46,64 @@ public record SigningKey(
 
     private static final int MAX_FILE_SIZE = 64 * 1024;
     private static final int MIN_RSA_BITS = 2048;
+    /** Beyond this an RSA signature costs tens of milliseconds, on every upstream call. */
+    private static final int MAX_RSA_BITS = 4096;
+
     private static final Pattern PEM =
             Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\\s]*)-----END \\1-----");
+
+    private final String keyId;
+    private final String algorithm;
+    private final PrivateKey privateKey;
+    private final Map<String, Object> publicJwk;
+    private final Optional<X509Certificate> certificate;
+
+    private SigningKey(
+            String keyId,
+            String algorithm,
+            PrivateKey privateKey,
+            Map<String, Object> publicJwk,
+            Optional<X509Certificate> certificate) {
+        this.keyId = keyId;
+        this.algorithm = algorithm;
+        this.privateKey = privateKey;
+        this.publicJwk = publicJwk;
+        this.certificate = certificate;
+    }
+
+    /** The JWK's own {@code kid}, else its RFC 7638 SHA-256 thumbprint. */
+    public String keyId() {
+        return keyId;
+    }
+
+    /** The JWS algorithm: {@code RS256}, {@code PS256} or {@code ES256}. */
+    public String algorithm() {
+        return algorithm;
+    }
+
+    public PrivateKey privateKey() {
+        return privateKey;
+    }
+
+    /** The public key as JWK members, with {@code kid}, {@code alg} and {@code use}: what {@code /oauth2/jwks} shows. */
+    public Map<String, Object> publicJwk() {
+        return publicJwk;
+    }
+
+    /**
+     * The key's certificate when the PEM file holds one: assertions then name its thumbprints ({@code x5t},
+     * {@code x5t#S256}), as Entra ID identifies a certificate credential.
+     */
+    public Optional<X509Certificate> certificate() {
+        return certificate;
+    }
+
+    /** What is wrong with a key file, in words that show no key material. */
+    private static final class Unusable extends RuntimeException {
+        Unusable(String message) {
+            super(message, null, false, false);
+        }
+    }
 
     /**
      * Reads a PEM file (a PKCS#8 {@code PRIVATE KEY}, with its {@code PUBLIC KEY} or {@code CERTIFICATE} when it is an
@@ -66,18 +113,22 @@ public record SigningKey(
      * @throws IllegalArgumentException saying what is wrong with the file, never showing key material
      */
     public static SigningKey read(Path file, Optional<Algorithm> wanted) {
-        String text;
-        try {
-            if (Files.size(file) > MAX_FILE_SIZE) {
-                throw new IllegalArgumentException("is larger than " + MAX_FILE_SIZE + " bytes");
-            }
-            text = Files.readString(file, StandardCharsets.UTF_8);
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            // Read up to the bound, whatever the file system says its size is (a device, a pipe).
+            bytes = in.readNBytes(MAX_FILE_SIZE + 1);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot be read (" + e.getClass().getSimpleName() + ")");
         }
+        if (bytes.length > MAX_FILE_SIZE) {
+            throw new IllegalArgumentException("is larger than " + MAX_FILE_SIZE + " bytes");
+        }
+        String text = new String(bytes, StandardCharsets.UTF_8);
         try {
             return text.strip().startsWith("{") ? fromJwk(text, wanted) : fromPem(text, wanted);
-        } catch (JoseException | GeneralSecurityException | IllegalStateException e) {
+        } catch (Unusable e) {
+            throw new IllegalArgumentException(e.getMessage());
+        } catch (JoseException | GeneralSecurityException | RuntimeException e) {
             // The exception's message may quote the file; only its type is shown.
             throw new IllegalArgumentException(
                     "holds no usable key (" + e.getClass().getSimpleName() + ")");
@@ -87,7 +138,7 @@ public record SigningKey(
     private static SigningKey fromJwk(String json, Optional<Algorithm> wanted) throws JoseException {
         JsonWebKey parsed = JsonWebKey.Factory.newJwk(json);
         if (!(parsed instanceof PublicJsonWebKey jwk) || jwk.getPrivateKey() == null) {
-            throw new IllegalArgumentException("is a JWK without a private key (RSA or EC, with its \"d\" member)");
+            throw new Unusable("is a JWK without a private key (RSA or EC, with its \"d\" member)");
         }
         return of(
                 jwk.getPrivateKey(), jwk.getPublicKey(), Optional.ofNullable(jwk.getKeyId()), Optional.empty(), wanted);
@@ -102,21 +153,30 @@ public record SigningKey(
         while (block.find()) {
             byte[] der = Base64.getMimeDecoder().decode(block.group(2));
             switch (block.group(1)) {
-                case "PRIVATE KEY" -> privateKey = pkcs8(der);
-                case "PUBLIC KEY" -> publicKey = keyFactory(der).generatePublic(new X509EncodedKeySpec(der));
+                case "PRIVATE KEY" -> {
+                    if (privateKey != null) {
+                        throw new Unusable("holds more than one PRIVATE KEY: one key per file");
+                    }
+                    privateKey = pkcs8(der);
+                }
+                case "PUBLIC KEY" -> {
+                    if (publicKey != null) {
+                        throw new Unusable("holds more than one PUBLIC KEY");
+                    }
+                    publicKey = keyFactory(der).generatePublic(new X509EncodedKeySpec(der));
+                }
                 case "CERTIFICATE" -> {
                     // The first is the key's own; a chain's further certificates follow it.
                     if (certificate == null) {
                         certificate = (X509Certificate) CertificateFactory.getInstance("X.509")
                                 .generateCertificate(new ByteArrayInputStream(der));
-                        publicKey = certificate.getPublicKey();
                     }
                 }
                 case "RSA PRIVATE KEY", "EC PRIVATE KEY" ->
-                    throw new IllegalArgumentException(
+                    throw new Unusable(
                             "holds a " + block.group(1) + ": convert it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt)");
                 case "ENCRYPTED PRIVATE KEY" ->
-                    throw new IllegalArgumentException(
+                    throw new Unusable(
                             "holds an encrypted key: the broker reads unencrypted PKCS#8 from a mounted secret");
                 default -> {
                     // Other blocks (EC parameters, for one) carry nothing the broker needs.
@@ -124,14 +184,20 @@ public record SigningKey(
             }
         }
         if (privateKey == null) {
-            throw new IllegalArgumentException("holds no PEM PRIVATE KEY (PKCS#8) and is no JWK");
+            throw new Unusable("holds no PEM PRIVATE KEY (PKCS#8) and is no JWK");
+        }
+        if (certificate != null) {
+            if (publicKey != null && !publicKey.equals(certificate.getPublicKey())) {
+                throw new Unusable("holds a PUBLIC KEY and a CERTIFICATE of two different keys");
+            }
+            publicKey = certificate.getPublicKey();
         }
         if (publicKey == null && privateKey instanceof RSAPrivateCrtKey rsa) {
             publicKey = KeyFactory.getInstance("RSA")
                     .generatePublic(new RSAPublicKeySpec(rsa.getModulus(), rsa.getPublicExponent()));
         }
         if (publicKey == null) {
-            throw new IllegalArgumentException("holds an EC key without its public key: append it"
+            throw new Unusable("holds an EC key without its public key: append it"
                     + " (openssl pkey -in key.pem -pubout >> key.pem) or its certificate");
         }
         return of(privateKey, publicKey, Optional.empty(), Optional.ofNullable(certificate), wanted);
@@ -164,21 +230,23 @@ public record SigningKey(
             throws JoseException {
         Algorithm algorithm;
         if (privateKey instanceof RSAPrivateKey rsa) {
-            if (rsa.getModulus().bitLength() < MIN_RSA_BITS) {
-                throw new IllegalArgumentException("holds an RSA key shorter than " + MIN_RSA_BITS + " bits");
+            int bits = rsa.getModulus().bitLength();
+            if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
+                throw new Unusable(
+                        "holds an RSA key of " + bits + " bits: use " + MIN_RSA_BITS + " to " + MAX_RSA_BITS);
             }
             algorithm = wanted.orElse(Algorithm.RS256);
             if (algorithm == Algorithm.ES256) {
-                throw new IllegalArgumentException("holds an RSA key, which cannot sign ES256");
+                throw new Unusable("holds an RSA key, which cannot sign ES256");
             }
         } else if (privateKey instanceof ECPrivateKey ec
                 && EllipticCurves.P256.getCurve().equals(ec.getParams().getCurve())) {
             algorithm = wanted.orElse(Algorithm.ES256);
             if (algorithm != Algorithm.ES256) {
-                throw new IllegalArgumentException("holds an EC P-256 key, which signs only ES256");
+                throw new Unusable("holds an EC P-256 key, which signs only ES256");
             }
         } else {
-            throw new IllegalArgumentException("holds a key that is neither RSA nor EC P-256");
+            throw new Unusable("holds a key that is neither RSA nor EC P-256");
         }
         PublicJsonWebKey jwk = PublicJsonWebKey.Factory.newPublicJwk(publicKey);
         requireSamePair(privateKey, publicKey, algorithm);
@@ -206,7 +274,7 @@ public record SigningKey(
         check.setCompactSerialization(signed);
         check.setKey(publicKey);
         if (!check.verifySignature()) {
-            throw new IllegalArgumentException("holds a public key or certificate that does not match its private key");
+            throw new Unusable("holds a public key or certificate that does not match its private key");
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.tokenbroker.upstream;
 
+import java.net.URI;
 import java.time.Clock;
 
 import jakarta.ws.rs.core.Form;
@@ -14,8 +15,11 @@ import io.vertx.core.http.RequestOptions;
  */
 interface ClientAuthentication {
 
-    /** Adds the client's credentials to a token or revocation call at {@code upstream}: a header, form fields, or both. */
-    void apply(UpstreamEndpoints upstream, RequestOptions request, Form form);
+    /**
+     * Adds the client's credentials to a token or revocation call to {@code endpoint} of {@code upstream}: a header,
+     * form fields, or both.
+     */
+    void apply(UpstreamEndpoints upstream, URI endpoint, RequestOptions request, Form form);
 
     static ClientAuthentication of(RegisteredClient client) {
         return switch (client.authMethod()) {

@@ -1,5 +1,6 @@
 package dev.tokenbroker.upstream;
 
+import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -20,7 +21,7 @@ final class ClientSecretBasic implements ClientAuthentication {
     }
 
     @Override
-    public void apply(UpstreamEndpoints upstream, RequestOptions request, Form form) {
+    public void apply(UpstreamEndpoints upstream, URI endpoint, RequestOptions request, Form form) {
         request.putHeader(HttpHeaders.AUTHORIZATION, authorization);
     }
 

@@ -1,5 +1,7 @@
 package dev.tokenbroker.upstream;
 
+import java.net.URI;
+
 import jakarta.ws.rs.core.Form;
 
 import io.vertx.core.http.RequestOptions;
@@ -16,7 +18,7 @@ final class ClientSecretPost implements ClientAuthentication {
     }
 
     @Override
-    public void apply(UpstreamEndpoints upstream, RequestOptions request, Form form) {
+    public void apply(UpstreamEndpoints upstream, URI endpoint, RequestOptions request, Form form) {
         form.param("client_id", clientId).param("client_secret", clientSecret);
     }
 

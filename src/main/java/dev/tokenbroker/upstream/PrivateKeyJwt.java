@@ -1,5 +1,6 @@
 package dev.tokenbroker.upstream;
 
+import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.UUID;
@@ -16,7 +17,7 @@ import io.vertx.core.http.RequestOptions;
 /**
  * {@code private_key_jwt}: a JWT signed with the client's key (RFC 7523 §2.2, OIDC Core §9), made anew for every call
  * since upstreams refuse a {@code jti} they have seen. {@code iss} and {@code sub} are the client id, {@code aud} the
- * token endpoint or the issuer, and it expires a minute after it is made. A key with a certificate names it by its
+ * token endpoint, the issuer or the endpoint called, and it expires a minute after it is made. A key with a certificate names it by its
  * thumbprints too ({@code x5t}, {@code x5t#S256}).
  */
 final class PrivateKeyJwt implements ClientAuthentication {
@@ -40,18 +41,20 @@ final class PrivateKeyJwt implements ClientAuthentication {
     }
 
     @Override
-    public void apply(UpstreamEndpoints upstream, RequestOptions request, Form form) {
+    public void apply(UpstreamEndpoints upstream, URI endpoint, RequestOptions request, Form form) {
         // RFC 7523 §3 makes client_id optional; some upstreams need it to find the client's keys.
         form.param("client_id", clientId)
                 .param("client_assertion_type", ASSERTION_TYPE)
-                .param("client_assertion", assertion(audienceOf(upstream)));
+                .param("client_assertion", assertion(audienceOf(upstream, endpoint)));
     }
 
-    private String audienceOf(UpstreamEndpoints upstream) {
-        return audience == AssertionAudience.ISSUER
-                // Clients refuses this audience without broker.upstream.issuer.
-                ? upstream.issuer().orElseThrow()
-                : upstream.tokenEndpoint().toString();
+    private String audienceOf(UpstreamEndpoints upstream, URI endpoint) {
+        return switch (audience) {
+            case TOKEN_ENDPOINT -> upstream.tokenEndpoint().toString();
+            // Clients refuses this audience without broker.upstream.issuer.
+            case ISSUER -> upstream.issuer().orElseThrow();
+            case ENDPOINT -> endpoint.toString();
+        };
     }
 
     private String assertion(String aud) {

@@ -2,6 +2,7 @@ package dev.tokenbroker.upstream;
 
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
+import java.net.URI;
 import java.net.URLEncoder;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
@@ -92,22 +93,26 @@ public class UpstreamClient {
      *     did not confirm
      */
     public Uni<Boolean> revokeRefreshToken(RegisteredClient client, String refreshToken) {
-        var endpoint = metadata.current().revocationEndpoint();
-        if (endpoint.isEmpty()) {
+        UpstreamEndpoints upstream = metadata.current();
+        if (upstream.revocationEndpoint().isEmpty()) {
             return Uni.createFrom().item(false);
         }
         Form form = new Form().param("token", refreshToken).param("token_type_hint", "refresh_token");
-        return send("revocation", endpoint.get().toString(), client, form).map(reply -> {
-            if (reply.status() != 200) {
-                throw classifyError(reply, "revocation");
-            }
-            return true;
-        });
+        return send("revocation", upstream, upstream.revocationEndpoint().get(), client, form)
+                .map(reply -> {
+                    if (reply.status() != 200) {
+                        throw classifyError(reply, "revocation");
+                    }
+                    return true;
+                });
     }
 
     private Uni<UpstreamTokenResponse> tokenCall(RegisteredClient client, Form form) {
         return Uni.createFrom()
-                .deferred(() -> send("token", metadata.current().tokenEndpoint().toString(), client, form))
+                .deferred(() -> {
+                    UpstreamEndpoints upstream = metadata.current();
+                    return send("token", upstream, upstream.tokenEndpoint(), client, form);
+                })
                 .map(reply -> {
                     if (reply.status() != 200) {
                         throw classifyError(reply, "token");
@@ -128,12 +133,12 @@ public class UpstreamClient {
      * One call, never retried, bounded as a whole by {@link #callBudget()}; every failure becomes a
      * {@link BrokerException} that says whether the request may have reached the upstream.
      */
-    private Uni<Reply> send(String name, String endpoint, RegisteredClient client, Form form) {
-        RequestOptions request = http.request(HttpMethod.POST, endpoint)
+    private Uni<Reply> send(String name, UpstreamEndpoints upstream, URI endpoint, RegisteredClient client, Form form) {
+        RequestOptions request = http.request(HttpMethod.POST, endpoint.toString())
                 .putHeader(HttpHeaders.CONTENT_TYPE, MediaType.APPLICATION_FORM_URLENCODED);
         authentications
                 .computeIfAbsent(client.clientId(), id -> ClientAuthentication.of(client))
-                .apply(metadata.current(), request, form);
+                .apply(upstream, endpoint, request, form);
         long started = System.nanoTime();
         // A form POST, its answer read up to broker.upstream.max-response-size (UpstreamHttp); read timeout: the
         // request's idle timeout; the whole call is bounded here.
@@ -143,7 +148,7 @@ public class UpstreamClient {
                 .failWith(() -> new BrokerException.UpstreamTimeout(
                         "upstream " + endpoint + " did not answer within " + callBudget, null))
                 .onFailure(e -> !(e instanceof BrokerException))
-                .transform(e -> classifyFailure(endpoint, e))
+                .transform(e -> classifyFailure(endpoint.toString(), e))
                 .onItemOrFailure()
                 .invoke((reply, failure) -> {
                     String outcome = reply != null

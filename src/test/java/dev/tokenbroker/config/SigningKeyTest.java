@@ -130,7 +130,7 @@ class SigningKeyTest {
                                 "short.pem",
                                 pem("PRIVATE KEY", rsa(1024).getPrivate().getEncoded())),
                         Optional.empty()),
-                "holds an RSA key shorter than 2048 bits");
+                "holds an RSA key of 1024 bits: use 2048 to 4096");
         expected.put(
                 problem(file("traditional.pem", pem("RSA PRIVATE KEY", new byte[] {1, 2})), Optional.empty()),
                 "holds a RSA PRIVATE KEY: convert it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt)");
@@ -167,6 +167,31 @@ class SigningKeyTest {
         expected.put(
                 problem(file("empty.pem", ""), Optional.empty()), "holds no PEM PRIVATE KEY (PKCS#8) and is no JWK");
         expected.put(problem(dir.resolve("missing.pem"), Optional.empty()), "cannot be read (NoSuchFileException)");
+        expected.put(
+                problem(file("two.pem", privatePem + privatePem), Optional.empty()),
+                "holds more than one PRIVATE KEY: one key per file");
+        expected.put(
+                problem(
+                        file("not-base64.pem", pem("PRIVATE KEY", new byte[0]).replace("\n\n", "\nA\n")),
+                        Optional.empty()),
+                "holds no usable key (IllegalArgumentException)");
+        expected.put(
+                problem(file("garbage.pem", pem("PRIVATE KEY", new byte[] {48, 3, 2, 1, 0})), Optional.empty()),
+                "holds no usable key (InvalidKeySpecException)");
+        String certificatePem =
+                Files.readString(Path.of("src/test/resources/keys/clover-signed-rs256-certificate.pem"));
+        String certificate = certificatePem.substring(certificatePem.indexOf("-----BEGIN CERTIFICATE-----"));
+        expected.put(
+                problem(file("other-certificate.pem", privatePem + certificate), Optional.empty()),
+                "holds a public key or certificate that does not match its private key");
+        expected.put(
+                problem(
+                        file(
+                                "certificate-and-other-public.pem",
+                                certificatePem
+                                        + pem("PUBLIC KEY", rsa.getPublic().getEncoded())),
+                        Optional.empty()),
+                "holds a PUBLIC KEY and a CERTIFICATE of two different keys");
         expected.forEach((actual, wanted) -> assertEquals(wanted, actual));
 
         KeyPair ec = ec("secp256r1");
@@ -180,7 +205,7 @@ class SigningKeyTest {
     }
 
     @Test
-    void theBrokerStopsOnABadKeyAndPublishesEveryClientsKeys() throws Exception {
+    void theBrokerStopsOnABadKeyAndKeepsEachClientsKeysInOrder() throws Exception {
         KeyPair first = rsa(2048);
         KeyPair second = ec("secp256r1");
         Path firstFile = file("first.pem", pem("PRIVATE KEY", first.getPrivate().getEncoded()));
@@ -204,13 +229,26 @@ class SigningKeyTest {
         assertEquals(
                 List.of("RS256", "ES256"),
                 signed.signingKeys().stream().map(SigningKey::algorithm).toList());
-        assertEquals(2, clients.publishedKeys().size(), "a key two clients share is published once");
-        assertFalse(signed.toString().contains("PRIVATE"));
+        assertEquals("RegisteredClient[name=signed, clientId=signed, authMethod=private_key_jwt]", signed.toString());
+        assertEquals(
+                List.of(first.getPublic(), second.getPublic()),
+                signed.signingKeys().stream()
+                        .map(k -> {
+                            try {
+                                return PublicJsonWebKey.Factory.newPublicJwk(k.publicJwk())
+                                        .getPublicKey();
+                            } catch (Exception e) {
+                                throw new AssertionError(e);
+                            }
+                        })
+                        .toList(),
+                "published in the order listed");
 
         properties.put("broker.clients.signed.client-secret", "s");
         properties.put("broker.clients.signed.assertion-audience", "issuer");
         properties.put(
                 "broker.clients.also.private-keys", dir.resolve("missing.pem").toString());
+        properties.put("broker.clients.signed.private-keys", firstFile + "," + secondFile + "," + firstFile);
         properties.put("broker.clients.clover.signing-algorithm", "ES256");
         String problems = assertThrows(IllegalArgumentException.class, () -> new Clients(MappedConfig.of(properties)))
                 .getMessage();
@@ -221,7 +259,9 @@ class SigningKeyTest {
                         "broker.clients.clover.private-keys and signing-algorithm are used only with"
                                 + " auth-method=private_key_jwt",
                         "broker.clients.signed.assertion-audience=issuer needs broker.upstream.issuer",
-                        "broker.clients.signed.client-secret is not sent with auth-method=private_key_jwt: remove it"),
+                        "broker.clients.signed.client-secret is not sent with auth-method=private_key_jwt: remove it",
+                        "broker.clients.signed.private-keys: " + firstFile + " has the kid '"
+                                + signed.signingKeys().get(0).keyId() + "' of a key listed before it"),
                 problems.lines().sorted().toList());
     }
 }

@@ -1194,6 +1194,27 @@ class HelmChartTest {
         Rendered secretsOnly = render(CI.resolve("default-values.yaml"));
         assertTrue(secretsOnly.one(Deployment.class).getSpec().getTemplate().getSpec().getVolumes().stream()
                 .noneMatch(v -> v.getName().equals("client-keys")));
+
+        // With existingSecret, the keys come from that Secret under the same names: one empty entry per key.
+        Rendered existing = render(CI.resolve("default-values.yaml"), v -> {
+            v.put("existingSecret", "creds");
+            path(v, "session", "encryptionKeys").put("k1", "");
+            Map<String, Object> clover = path(v, "clients", "clover");
+            clover.remove("clientSecret");
+            clover.put("authMethod", "private_key_jwt");
+            clover.put("privateKeys", List.of("", ""));
+        });
+        assertTrue(existing.all(Secret.class).isEmpty(), "the chart renders no Secret");
+        var existingVolume = existing.one(Deployment.class).getSpec().getTemplate().getSpec().getVolumes().stream()
+                .filter(v -> v.getName().equals("client-keys"))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no client-keys volume"));
+        assertEquals("creds", existingVolume.getSecret().getSecretName());
+        assertEquals(
+                List.of("client-clover-private-key-0", "client-clover-private-key-1"),
+                existingVolume.getSecret().getItems().stream()
+                        .map(item -> item.getKey())
+                        .toList());
     }
 
     // ---------------------------------------------------------------- extra volumes

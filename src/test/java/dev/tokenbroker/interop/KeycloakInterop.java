@@ -63,7 +63,8 @@ class KeycloakInterop {
         long started = System.nanoTime();
         // Keycloak fetches clover-signed's keys from the broker's /oauth2/jwks: it must know the port first.
         int brokerPort = RedisServer.freePort();
-        keycloak = KeycloakServer.start(Map.of("BROKER_JWKS_URL", "http://127.0.0.1:" + brokerPort + "/oauth2/jwks"));
+        keycloak = KeycloakServer.start(
+                Map.of("BROKER_JWKS_URL", "http://127.0.0.1:" + brokerPort + "/oauth2/jwks?client_id=" + SIGNED));
         System.out.printf(
                 "Keycloak started in %d s%n",
                 Duration.ofNanos(System.nanoTime() - started).toSeconds());

@@ -15,6 +15,7 @@ import java.util.Set;
 
 import jakarta.ws.rs.core.Form;
 
+import org.jose4j.json.JsonUtil;
 import org.jose4j.jwk.PublicJsonWebKey;
 import org.jose4j.jws.JsonWebSignature;
 import org.jose4j.jwt.JwtClaims;
@@ -34,10 +35,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ClientAuthenticationTest {
 
     private static final String SECRET = "s:e+c%r et \u00e9";
+    private static final URI TOKEN_ENDPOINT = URI.create("https://login.example.com/connect/token");
+    private static final URI REVOCATION_ENDPOINT = URI.create("https://login.example.com/connect/revocation");
     private static final UpstreamEndpoints UPSTREAM = new UpstreamEndpoints(
-            Optional.of("https://login.example.com"),
-            URI.create("https://login.example.com/connect/token"),
-            Optional.of(URI.create("https://login.example.com/connect/revocation")));
+            Optional.of("https://login.example.com"), TOKEN_ENDPOINT, Optional.of(REVOCATION_ENDPOINT));
     private static final Instant NOW = Instant.parse("2026-12-07T12:00:00Z");
 
     private static String decoded(String header) {
@@ -58,7 +59,7 @@ class ClientAuthenticationTest {
         Form form = new Form().param("grant_type", "refresh_token");
         ClientAuthentication basic = new ClientSecretBasic("clover", SECRET);
 
-        basic.apply(UPSTREAM, request, form);
+        basic.apply(UPSTREAM, TOKEN_ENDPOINT, request, form);
 
         assertEquals(
                 "clover:s%3Ae%2Bc%25r+et+%C3%A9", decoded(request.getHeaders().get("Authorization")));
@@ -72,7 +73,7 @@ class ClientAuthenticationTest {
         Form form = new Form().param("grant_type", "refresh_token");
         ClientAuthentication post = new ClientSecretPost("clover-web", SECRET);
 
-        post.apply(UPSTREAM, request, form);
+        post.apply(UPSTREAM, TOKEN_ENDPOINT, request, form);
 
         assertEquals(List.of("clover-web"), form.asMap().get("client_id"));
         assertEquals(List.of(SECRET), form.asMap().get("client_secret"));
@@ -88,7 +89,7 @@ class ClientAuthenticationTest {
         RequestOptions request = new RequestOptions();
         Form form = new Form().param("grant_type", "refresh_token");
 
-        jwt.apply(UPSTREAM, request, form);
+        jwt.apply(UPSTREAM, TOKEN_ENDPOINT, request, form);
 
         assertNull(request.getHeaders(), "no header");
         assertEquals(
@@ -102,6 +103,8 @@ class ClientAuthenticationTest {
                 verified(form.asMap().get("client_assertion").get(0), key);
         assertEquals("ES256", assertion.getAlgorithmHeaderValue());
         assertEquals(key.keyId(), assertion.getKeyIdHeaderValue());
+        assertEquals("JWT", assertion.getHeader("typ"));
+        assertEquals(Set.of("alg", "kid", "typ"), headerNames(assertion), "no certificate, no thumbprint");
         JwtClaims claims = JwtClaims.parse(assertion.getPayload());
         assertEquals("clover-signed", claims.getIssuer());
         assertEquals("clover-signed", claims.getSubject());
@@ -114,7 +117,7 @@ class ClientAuthenticationTest {
                 "nothing but what RFC 7523 asks for");
 
         Form second = new Form();
-        jwt.apply(UPSTREAM, new RequestOptions(), second);
+        jwt.apply(UPSTREAM, TOKEN_ENDPOINT, new RequestOptions(), second);
         String secondJti = JwtClaims.parse(
                         verified(second.asMap().get("client_assertion").get(0), key)
                                 .getPayload())
@@ -124,19 +127,30 @@ class ClientAuthenticationTest {
     }
 
     @Test
-    void privateKeyJwtMayNameTheIssuerAsAudience() throws Exception {
+    void privateKeyJwtMayNameTheIssuerOrTheEndpointCalledAsAudience() throws Exception {
         SigningKey key =
                 SigningKey.read(Path.of("src/test/resources/keys/clover-signed-next-rs256.pem"), Optional.empty());
-        Form form = new Form();
-        new PrivateKeyJwt("clover-signed", key, AssertionAudience.ISSUER, Clock.systemUTC())
-                .apply(UPSTREAM, new RequestOptions(), form);
 
+        assertEquals(
+                List.of("https://login.example.com"), audience(key, AssertionAudience.ISSUER, REVOCATION_ENDPOINT));
+        assertEquals(
+                List.of(REVOCATION_ENDPOINT.toString()),
+                audience(key, AssertionAudience.ENDPOINT, REVOCATION_ENDPOINT));
+        assertEquals(
+                List.of(TOKEN_ENDPOINT.toString()),
+                audience(key, AssertionAudience.TOKEN_ENDPOINT, REVOCATION_ENDPOINT),
+                "the token endpoint also on a revocation call");
+    }
+
+    /** The {@code aud} of an assertion for a call to {@code endpoint}. */
+    private static List<String> audience(SigningKey key, AssertionAudience audience, URI endpoint) throws Exception {
+        Form form = new Form();
+        new PrivateKeyJwt("clover-signed", key, audience, Clock.systemUTC())
+                .apply(UPSTREAM, endpoint, new RequestOptions(), form);
         JsonWebSignature assertion =
                 verified(form.asMap().get("client_assertion").get(0), key);
         assertEquals("RS256", assertion.getAlgorithmHeaderValue());
-        assertEquals(
-                List.of("https://login.example.com"),
-                JwtClaims.parse(assertion.getPayload()).getAudience());
+        return JwtClaims.parse(assertion.getPayload()).getAudience();
     }
 
     /** Entra ID finds a certificate credential by the thumbprint in the assertion's header, not by a JWKS. */
@@ -148,18 +162,19 @@ class ClientAuthenticationTest {
         X509Certificate certificate = key.certificate().orElseThrow();
         Form form = new Form();
         new PrivateKeyJwt("clover-signed", key, AssertionAudience.TOKEN_ENDPOINT, Clock.systemUTC())
-                .apply(UPSTREAM, new RequestOptions(), form);
+                .apply(UPSTREAM, TOKEN_ENDPOINT, new RequestOptions(), form);
 
         JsonWebSignature assertion =
                 verified(form.asMap().get("client_assertion").get(0), key);
         assertEquals("PS256", assertion.getAlgorithmHeaderValue());
         assertEquals(thumbprint("SHA-1", certificate), assertion.getHeader("x5t"));
         assertEquals(thumbprint("SHA-256", certificate), assertion.getHeader("x5t#S256"));
-        assertNull(
-                SigningKey.read(Path.of("src/test/resources/keys/clover-signed-es256.pem"), Optional.empty())
-                        .certificate()
-                        .orElse(null),
-                "no certificate, no thumbprint");
+        assertEquals(Set.of("alg", "kid", "typ", "x5t", "x5t#S256"), headerNames(assertion));
+    }
+
+    private static Set<String> headerNames(JsonWebSignature assertion) throws Exception {
+        return JsonUtil.parseJson(assertion.getHeaders().getFullHeaderAsJsonString())
+                .keySet();
     }
 
     private static String thumbprint(String digest, X509Certificate certificate) throws Exception {

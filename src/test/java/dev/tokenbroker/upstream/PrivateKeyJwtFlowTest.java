@@ -21,6 +21,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import okhttp3.mockwebserver.RecordedRequest;
 
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -46,30 +47,45 @@ class PrivateKeyJwtFlowTest {
     }
 
     @Test
-    void theBrokerPublishesBothKeysOfARotationAndNoPrivatePart() throws Exception {
-        String body = given().get("/oauth2/jwks")
+    void theBrokerPublishesBothKeysOfARotationWithOnlyTheirPublicMembers() {
+        List<Map<String, Object>> keys = given().queryParam("client_id", CLIENT)
+                .get("/oauth2/jwks")
                 .then()
                 .statusCode(200)
                 .header("Cache-Control", "public, max-age=300")
                 .contentType("application/json")
                 .extract()
-                .asString();
-        JsonWebKeySet keys = new JsonWebKeySet(body);
+                .jsonPath()
+                .getList("keys");
+        assertEquals(2, keys.size());
+        // In the order of private-keys: the key that signs first.
         assertEquals(
-                List.of("ES256", "RS256"),
-                keys.getJsonWebKeys().stream()
-                        .map(k -> k.getAlgorithm())
-                        .sorted()
-                        .toList());
-        assertFalse(body.contains("\"d\""), "no private member: " + body);
-        assertFalse(body.contains("\"p\"") || body.contains("\"dp\""), body);
+                Set.of("kty", "crv", "x", "y", "kid", "alg", "use"), keys.get(0).keySet());
+        assertEquals("ES256", keys.get(0).get("alg"));
+        assertEquals(Set.of("kty", "n", "e", "kid", "alg", "use"), keys.get(1).keySet());
+        assertEquals("RS256", keys.get(1).get("alg"));
+    }
+
+    @Test
+    void onlyAPrivateKeyJwtClientHasKeys() {
+        for (String other : List.of(Broker.MOBILE, "nobody")) {
+            given().queryParam("client_id", other)
+                    .get("/oauth2/jwks")
+                    .then()
+                    .statusCode(404)
+                    .body("error", equalTo("invalid_client"));
+        }
+        given().get("/oauth2/jwks").then().statusCode(404);
     }
 
     @Test
     void everyUpstreamCallCarriesAFreshAssertionThatVerifiesWithThePublishedKeys() throws Exception {
         JwtConsumer upstream = new JwtConsumerBuilder()
-                .setVerificationKeyResolver(new JwksVerificationKeyResolver(
-                        new JsonWebKeySet(given().get("/oauth2/jwks").asString()).getJsonWebKeys()))
+                .setVerificationKeyResolver(
+                        new JwksVerificationKeyResolver(new JsonWebKeySet(given().queryParam("client_id", CLIENT)
+                                        .get("/oauth2/jwks")
+                                        .asString())
+                                .getJsonWebKeys()))
                 .setExpectedIssuer(CLIENT)
                 .setExpectedSubject(CLIENT)
                 .setExpectedAudience(tokenEndpoint())
