@@ -135,8 +135,8 @@ Key of a client's secret in the Secret. Argument: the client name.
 {{- end }}
 
 {{/*
-The Secret items of every private_key_jwt client's keys, mounted as /etc/token-broker/client-keys/<name>-<i>.pem;
-empty when no client has one.
+The Secret items of every private_key_jwt client's keys, mounted as /etc/token-broker/client-keys/<name>-<i>.pem,
+and of every tls_client_auth client's key and certificate, as <name>-tls.pem; empty when no client has one.
 */}}
 {{- define "token-broker.clientKeyItems" -}}
 {{- range $name, $c := .Values.clients }}
@@ -146,7 +146,18 @@ empty when no client has one.
   path: {{ printf "%s-%d.pem" $name $i }}
 {{ end }}
 {{- end }}
+{{- if and (kindIs "map" $c) (eq (toString $c.authMethod) "tls_client_auth") }}
+- key: {{ include "token-broker.clientTlsCertificateKey" $name }}
+  path: {{ printf "%s-tls.pem" $name }}
+{{ end }}
 {{- end }}
+{{- end }}
+
+{{/*
+Key of a tls_client_auth client's private key and certificate (one PEM) in the Secret.
+*/}}
+{{- define "token-broker.clientTlsCertificateKey" -}}
+{{- printf "client-%s-tls-certificate" . }}
 {{- end }}
 
 {{/*
@@ -314,13 +325,25 @@ Called from the Deployment template.
 {{- if and (hasKey $c "maxSessionsPerUser") (not (kindIs "invalid" $c.maxSessionsPerUser)) (or (not (regexMatch "^[0-9]+$" (toString $c.maxSessionsPerUser))) (lt (int $c.maxSessionsPerUser) 1)) }}
 {{- $errors = append $errors (printf "clients.%s.maxSessionsPerUser '%v' must be a whole number of at least 1 (leave it unset for no limit)" $name $c.maxSessionsPerUser) }}
 {{- end }}
-{{- if and $c.authMethod (not (has (toString $c.authMethod) (list "client_secret_basic" "client_secret_post" "private_key_jwt"))) }}
-{{- $errors = append $errors (printf "clients.%s.authMethod '%s' must be client_secret_basic, client_secret_post or private_key_jwt" $name (toString $c.authMethod)) }}
+{{- if and $c.authMethod (not (has (toString $c.authMethod) (list "client_secret_basic" "client_secret_post" "private_key_jwt" "tls_client_auth"))) }}
+{{- $errors = append $errors (printf "clients.%s.authMethod '%s' must be client_secret_basic, client_secret_post, private_key_jwt or tls_client_auth" $name (toString $c.authMethod)) }}
 {{- end }}
-{{- if eq (toString $c.authMethod) "private_key_jwt" }}
-{{- if $c.clientSecret }}
-{{- $errors = append $errors (printf "clients.%s.clientSecret is not sent with authMethod private_key_jwt: remove it" $name) }}
+{{- if and $c.tlsClientCertificate (ne (toString $c.authMethod) "tls_client_auth") }}
+{{- $errors = append $errors (printf "clients.%s.tlsClientCertificate is used only with authMethod tls_client_auth" $name) }}
 {{- end }}
+{{- if and $c.clientSecret (has (toString $c.authMethod) (list "private_key_jwt" "tls_client_auth")) }}
+{{- $errors = append $errors (printf "clients.%s.clientSecret is not sent with authMethod %s: remove it" $name (toString $c.authMethod)) }}
+{{- end }}
+{{- if eq (toString $c.authMethod) "tls_client_auth" }}
+{{- if and $existing $c.tlsClientCertificate }}
+{{- $errors = append $errors (printf "clients.%s.tlsClientCertificate is set but existingSecret '%s' is used: leave it empty and put the key and certificate under %s in that Secret" $name $existing (include "token-broker.clientTlsCertificateKey" $name)) }}
+{{- else if and (not $existing) (not $c.tlsClientCertificate) }}
+{{- $errors = append $errors (printf "clients.%s.tlsClientCertificate is required for authMethod tls_client_auth: the PEM text of the client's private key and certificate" $name) }}
+{{- end }}
+{{- if $c.privateKeys }}
+{{- $errors = append $errors (printf "clients.%s.privateKeys is used only with authMethod private_key_jwt" $name) }}
+{{- end }}
+{{- else if eq (toString $c.authMethod) "private_key_jwt" }}
 {{- if or (not $c.privateKeys) (not (kindIs "slice" $c.privateKeys)) }}
 {{- $errors = append $errors (printf "clients.%s.privateKeys must list at least one private key for authMethod private_key_jwt" $name) }}
 {{- else }}

@@ -166,6 +166,12 @@ public interface BrokerConfig {
         AssertionAudience assertionAudience();
 
         /**
+         * {@code tls_client_auth}: a PEM file with the client's PKCS#8 {@code PRIVATE KEY} and its {@code CERTIFICATE}
+         * (then any intermediates), presented on every token and revocation call (RFC 8705 §2.1). No default.
+         */
+        Optional<Path> tlsClientCertificate();
+
+        /**
          * Whether every refresh answers with a new handle and retires the one presented (RFC 9700 §4.14.2). A retired
          * handle presented after {@code broker.session.rotation-grace} ends the session as stolen. Default
          * {@code true} for native clients, {@code false} for web clients: a browser whose one {@code Set-Cookie} was
@@ -410,7 +416,9 @@ public interface BrokerConfig {
         /** Id and secret in the form body. */
         client_secret_post,
         /** A JWT the broker signs with the client's private key (RFC 7523 §2.2, OIDC Core §9). */
-        private_key_jwt
+        private_key_jwt,
+        /** Mutual TLS with the client's certificate, issued by a CA the upstream trusts (RFC 8705 §2.1). */
+        tls_client_auth
     }
 
     enum AssertionAudience {

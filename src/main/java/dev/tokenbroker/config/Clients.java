@@ -64,6 +64,7 @@ public class Clients {
                     c.authMethod(),
                     keys,
                     c.assertionAudience(),
+                    c.tlsClientCertificate(),
                     c.rotateHandles().orElse(c.mode() != BrokerConfig.ClientMode.WEB),
                     c.dpop(),
                     c.maxSessionsPerUser(),
@@ -125,25 +126,36 @@ public class Clients {
     }
 
     /**
-     * A secret for the secret methods, keys for {@code private_key_jwt}, never both: a credential the broker would not
-     * send is a mistake. Returns the keys read, in order.
+     * A secret for the secret methods, keys for {@code private_key_jwt}, a certificate for {@code tls_client_auth},
+     * never another: a credential the broker would not send is a mistake. Returns the signing keys read, in order.
      */
     private List<SigningKey> checkCredentials(String prefix, BrokerConfig.Client c, BrokerConfig.Upstream upstream) {
         List<Path> files = c.privateKeys().orElse(List.of());
-        if (c.authMethod() != BrokerConfig.AuthMethod.private_key_jwt) {
+        BrokerConfig.AuthMethod method = c.authMethod();
+        require(
+                method == BrokerConfig.AuthMethod.private_key_jwt
+                        || files.isEmpty() && c.signingAlgorithm().isEmpty(),
+                prefix + "private-keys and signing-algorithm are used only with auth-method=private_key_jwt");
+        require(
+                method == BrokerConfig.AuthMethod.tls_client_auth
+                        || c.tlsClientCertificate().isEmpty(),
+                prefix + "tls-client-certificate is used only with auth-method=tls_client_auth");
+        if (method == BrokerConfig.AuthMethod.client_secret_basic
+                || method == BrokerConfig.AuthMethod.client_secret_post) {
             require(
                     c.clientSecret()
                             .filter(s -> !s.isBlank() && s.length() <= MAX_CREDENTIAL_LENGTH)
                             .isPresent(),
                     prefix + "client-secret must be 1 to " + MAX_CREDENTIAL_LENGTH + " characters");
-            require(
-                    files.isEmpty() && c.signingAlgorithm().isEmpty(),
-                    prefix + "private-keys and signing-algorithm are used only with auth-method=private_key_jwt");
             return List.of();
         }
         require(
                 c.clientSecret().isEmpty(),
-                prefix + "client-secret is not sent with auth-method=private_key_jwt: remove it");
+                prefix + "client-secret is not sent with auth-method=" + method + ": remove it");
+        if (method == BrokerConfig.AuthMethod.tls_client_auth) {
+            checkTlsClientCertificate(prefix, c.tlsClientCertificate());
+            return List.of();
+        }
         require(!files.isEmpty(), prefix + "private-keys must name at least one key file for private_key_jwt");
         require(
                 c.assertionAudience() != BrokerConfig.AssertionAudience.ISSUER
@@ -163,6 +175,22 @@ public class Clients {
             }
         }
         return List.copyOf(keys);
+    }
+
+    /** Read as a signing key would be: bounded, one private key, its certificate first and of that key. */
+    private void checkTlsClientCertificate(String prefix, Optional<Path> file) {
+        if (file.isEmpty()) {
+            problems.add(prefix + "tls-client-certificate must name the PEM file of the client's key and certificate"
+                    + " for tls_client_auth");
+            return;
+        }
+        try {
+            require(
+                    SigningKey.read(file.get(), Optional.empty()).certificate().isPresent(),
+                    prefix + "tls-client-certificate: " + file.get() + " holds no CERTIFICATE");
+        } catch (IllegalArgumentException e) {
+            problems.add(prefix + "tls-client-certificate: " + file.get() + " " + e.getMessage());
+        }
     }
 
     /** API names that can be a path segment; URLs as {@link SecureUrls} wants them; only web clients have APIs. */

@@ -1,5 +1,6 @@
 package dev.tokenbroker.config;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -10,6 +11,7 @@ import java.util.OptionalInt;
  *
  * @param clientSecret present for {@code client_secret_basic} and {@code client_secret_post}
  * @param signingKeys {@code private_key_jwt}: the first signs, all are published
+ * @param tlsClientCertificate {@code tls_client_auth}: the PEM file of the client's key and certificate
  * @param maxSessionsPerUser most sessions one user may hold for this client; empty for unlimited
  * @param tokenEndpoint whether {@code POST /bff/token} gives a web page the access token
  * @param apis the APIs a web client's pages call through {@code /bff/api/<name>/...}, by name
@@ -22,6 +24,7 @@ public record RegisteredClient(
         BrokerConfig.AuthMethod authMethod,
         List<SigningKey> signingKeys,
         BrokerConfig.AssertionAudience assertionAudience,
+        Optional<Path> tlsClientCertificate,
         boolean rotateHandles,
         BrokerConfig.DpopMode dpop,
         OptionalInt maxSessionsPerUser,
@@ -45,6 +48,7 @@ public record RegisteredClient(
                 authMethod,
                 signingKeys,
                 assertionAudience,
+                tlsClientCertificate,
                 rotateHandles,
                 dpop,
                 maxSessionsPerUser,

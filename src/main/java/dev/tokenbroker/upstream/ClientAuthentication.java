@@ -1,7 +1,9 @@
 package dev.tokenbroker.upstream;
 
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Optional;
 
 import jakarta.ws.rs.core.Form;
 
@@ -21,6 +23,11 @@ interface ClientAuthentication {
      */
     void apply(UpstreamEndpoints upstream, URI endpoint, RequestOptions request, Form form);
 
+    /** The PEM file of the key and certificate the call's TLS connection presents; empty for none. */
+    default Optional<Path> clientCertificate() {
+        return Optional.empty();
+    }
+
     static ClientAuthentication of(RegisteredClient client) {
         return switch (client.authMethod()) {
             case client_secret_basic ->
@@ -30,6 +37,9 @@ interface ClientAuthentication {
             case private_key_jwt ->
                 new PrivateKeyJwt(
                         client.clientId(), client.signingKeys().get(0), client.assertionAudience(), Clock.systemUTC());
+            case tls_client_auth ->
+                new TlsClientAuth(
+                        client.clientId(), client.tlsClientCertificate().orElseThrow());
         };
     }
 }

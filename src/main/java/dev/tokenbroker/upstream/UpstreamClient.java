@@ -136,13 +136,13 @@ public class UpstreamClient {
     private Uni<Reply> send(String name, UpstreamEndpoints upstream, URI endpoint, RegisteredClient client, Form form) {
         RequestOptions request = http.request(HttpMethod.POST, endpoint.toString())
                 .putHeader(HttpHeaders.CONTENT_TYPE, MediaType.APPLICATION_FORM_URLENCODED);
-        authentications
-                .computeIfAbsent(client.clientId(), id -> ClientAuthentication.of(client))
-                .apply(upstream, endpoint, request, form);
+        ClientAuthentication authentication =
+                authentications.computeIfAbsent(client.clientId(), id -> ClientAuthentication.of(client));
+        authentication.apply(upstream, endpoint, request, form);
         long started = System.nanoTime();
         // A form POST, its answer read up to broker.upstream.max-response-size (UpstreamHttp); read timeout: the
         // request's idle timeout; the whole call is bounded here.
-        return http.send(request, Buffer.buffer(encode(form)))
+        return http.send(authentication.clientCertificate(), request, Buffer.buffer(encode(form)))
                 .ifNoItem()
                 .after(callBudget)
                 .failWith(() -> new BrokerException.UpstreamTimeout(

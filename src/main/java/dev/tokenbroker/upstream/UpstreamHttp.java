@@ -1,9 +1,13 @@
 package dev.tokenbroker.upstream;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 
 import jakarta.inject.Singleton;
@@ -23,6 +27,7 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.ProxyOptions;
 import io.vertx.core.net.ProxyType;
@@ -32,17 +37,25 @@ import io.vertx.core.net.ProxyType;
  * share: the connect timeout, the read timeout as each request's idle timeout, no redirects, and answers read up to
  * {@code broker.upstream.max-response-size} and no further, so that an upstream (or whoever answers in its name)
  * cannot make the broker buffer an answer of any size. Retries and the bound on a whole call belong to the callers.
+ * A {@code tls_client_auth} client's calls go through a client of their own, alike but for the key and certificate
+ * its TLS connections present.
  */
 @Singleton
 class UpstreamHttp {
 
+    private final Vertx vertx;
+    private final BrokerConfig.Upstream upstream;
     private final HttpClient http;
+    /** By the PEM file of key and certificate; made on first use, kept for the life of the broker. */
+    private final Map<Path, HttpClient> withClientCertificate = new ConcurrentHashMap<>();
+
     private final long readTimeoutMillis;
     private final long maxResponseBytes;
     private final Duration callBudget;
 
     UpstreamHttp(Vertx vertx, BrokerConfig config) {
-        BrokerConfig.Upstream upstream = config.upstream();
+        this.vertx = vertx;
+        this.upstream = config.upstream();
         this.http = vertx.createHttpClient(
                 options(upstream), new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize()));
         this.readTimeoutMillis = upstream.readTimeout().toMillis();
@@ -119,6 +132,26 @@ class UpstreamHttp {
      * Other failures are Vert.x' own, for the caller to classify.
      */
     Uni<Reply> send(RequestOptions request, Buffer body) {
+        return send(http, request, body);
+    }
+
+    /** As {@link #send(RequestOptions, Buffer)}, on a connection that presents this key and certificate if any. */
+    Uni<Reply> send(Optional<Path> clientCertificate, RequestOptions request, Buffer body) {
+        return send(clientCertificate.map(this::withClientCertificate).orElse(http), request, body);
+    }
+
+    private HttpClient withClientCertificate(Path file) {
+        return withClientCertificate.computeIfAbsent(
+                file,
+                pem -> vertx.createHttpClient(
+                        options(upstream)
+                                .setKeyCertOptions(new PemKeyCertOptions()
+                                        .setKeyPath(pem.toString())
+                                        .setCertPath(pem.toString())),
+                        new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize())));
+    }
+
+    private Uni<Reply> send(HttpClient http, RequestOptions request, Buffer body) {
         return Uni.createFrom().deferred(() -> {
             AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
             return Uni.createFrom()

@@ -264,4 +264,45 @@ class SigningKeyTest {
                                 + signed.signingKeys().get(0).keyId() + "' of a key listed before it"),
                 problems.lines().sorted().toList());
     }
+
+    @Test
+    void tlsClientAuthNeedsAFileWithTheKeyAndItsCertificate() throws Exception {
+        Path withCertificate = Path.of("src/test/resources/keys/clover-signed-rs256-certificate.pem");
+        Path keyOnly = Path.of("src/test/resources/keys/clover-signed-next-rs256.pem");
+        Map<String, String> properties = new HashMap<>();
+        properties.put("broker.clients.mtls.client-id", "mtls");
+        properties.put("broker.clients.mtls.auth-method", "tls_client_auth");
+        properties.put("broker.clients.mtls.tls-client-certificate", withCertificate.toString());
+        properties.put("broker.clients.mtls.redirect-uris", "mtls://cb");
+
+        RegisteredClient mtls =
+                new Clients(MappedConfig.of(properties)).byClientId("mtls").orElseThrow();
+        assertEquals(Optional.of(withCertificate), mtls.tlsClientCertificate());
+
+        properties.put("broker.clients.mtls.tls-client-certificate", keyOnly.toString());
+        properties.put("broker.clients.clover.tls-client-certificate", withCertificate.toString());
+        assertEquals(
+                List.of(
+                        "broker.clients.clover.tls-client-certificate is used only with auth-method=tls_client_auth",
+                        "broker.clients.mtls.tls-client-certificate: " + keyOnly + " holds no CERTIFICATE"),
+                assertThrows(IllegalArgumentException.class, () -> new Clients(MappedConfig.of(properties)))
+                        .getMessage()
+                        .lines()
+                        .sorted()
+                        .toList());
+
+        properties.remove("broker.clients.clover.tls-client-certificate");
+        properties.remove("broker.clients.mtls.tls-client-certificate");
+        properties.put("broker.clients.mtls.client-secret", "s");
+        assertEquals(
+                List.of(
+                        "broker.clients.mtls.client-secret is not sent with auth-method=tls_client_auth: remove it",
+                        "broker.clients.mtls.tls-client-certificate must name the PEM file of the client's key and"
+                                + " certificate for tls_client_auth"),
+                assertThrows(IllegalArgumentException.class, () -> new Clients(MappedConfig.of(properties)))
+                        .getMessage()
+                        .lines()
+                        .sorted()
+                        .toList());
+    }
 }

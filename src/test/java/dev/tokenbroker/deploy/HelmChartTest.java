@@ -1217,6 +1217,37 @@ class HelmChartTest {
                         .toList());
     }
 
+    @Test
+    void aTlsClientAuthClientsKeyAndCertificateAreMountedFromTheSecret() throws IOException {
+        String pem = Files.readString(Path.of("src/test/resources/keys/clover-signed-rs256-certificate.pem"));
+        Rendered r = render(CI.resolve("default-values.yaml"), v -> {
+            Map<String, Object> clover = path(v, "clients", "clover");
+            clover.remove("clientSecret");
+            clover.put("authMethod", "tls_client_auth");
+            clover.put("tlsClientCertificate", pem);
+        });
+
+        assertEquals(
+                "/etc/token-broker/client-keys/clover-tls.pem",
+                configMapOf(r).getData().get("BROKER_CLIENTS_CLOVER_TLS_CLIENT_CERTIFICATE"));
+        assertTrue(brokerContainer(r).getEnv().stream()
+                .noneMatch(e -> e.getName().equals("BROKER_CLIENTS_CLOVER_CLIENT_SECRET")));
+        Map<String, String> secret = r.one(Secret.class).getData();
+        assertEquals(
+                pem,
+                new String(
+                        Base64.getDecoder().decode(secret.get("client-clover-tls-certificate")),
+                        StandardCharsets.UTF_8));
+        assertFalse(secret.containsKey("client-clover-secret"));
+        assertEquals(
+                List.of("client-clover-tls-certificate=clover-tls.pem"),
+                r.one(Deployment.class).getSpec().getTemplate().getSpec().getVolumes().stream()
+                        .filter(v -> v.getName().equals("client-keys"))
+                        .flatMap(v -> v.getSecret().getItems().stream())
+                        .map(item -> item.getKey() + "=" + item.getPath())
+                        .toList());
+    }
+
     // ---------------------------------------------------------------- extra volumes
 
     @Test
@@ -1727,6 +1758,18 @@ class HelmChartTest {
                         },
                         "clients.clover.privateKeys[1] is set but existingSecret 'creds' is used: leave it empty and"
                                 + " put the key under client-clover-private-key-1 in that Secret"),
+                Arguments.of(
+                        "tls_client_auth without its certificate",
+                        (Consumer<Map<String, Object>>) v -> {
+                            path(v, "clients", "clover").remove("clientSecret");
+                            path(v, "clients", "clover").put("authMethod", "tls_client_auth");
+                        },
+                        "clients.clover.tlsClientCertificate is required for authMethod tls_client_auth"),
+                Arguments.of(
+                        "a client certificate for a client with a secret",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "clients", "clover").put("tlsClientCertificate", "pem"),
+                        "clients.clover.tlsClientCertificate is used only with authMethod tls_client_auth"),
                 Arguments.of(
                         "private keys for a client with a secret",
                         (Consumer<Map<String, Object>>)

@@ -7,10 +7,14 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.AfterAll;
@@ -22,6 +26,7 @@ import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.BrokerProcess;
 import dev.tokenbroker.support.KeycloakServer;
 import dev.tokenbroker.support.LatencyProxy;
+import dev.tokenbroker.support.TestCa;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import io.restassured.response.ValidatableResponse;
@@ -51,6 +56,12 @@ class KeycloakInterop {
 
     static final String SIGNED_REDIRECT = "clover-signed://cb";
 
+    /** Authenticates with its certificate (mutual TLS) at Keycloak's https side; its tokens are bound to it. */
+    static final String MTLS = "clover-mtls";
+
+    static final String MTLS_REDIRECT = "clover-mtls://cb";
+
+    static Path tls;
     static RedisServer redis;
     static KeycloakServer keycloak;
     static BrokerProcess broker;
@@ -63,8 +74,14 @@ class KeycloakInterop {
         long started = System.nanoTime();
         // Keycloak fetches clover-signed's keys from the broker's /oauth2/jwks: it must know the port first.
         int brokerPort = RedisServer.freePort();
+        // Keycloak's https side: a certificate of a CA the JVM does not trust, and clover-mtls' certificate of it.
+        tls = Files.createTempDirectory("keycloak-tls");
+        TestCa.issue(tls, "keycloak", "ip:127.0.0.1");
+        TestCa.issue(tls, MTLS, "dns:" + MTLS);
         keycloak = KeycloakServer.start(
-                Map.of("BROKER_JWKS_URL", "http://127.0.0.1:" + brokerPort + "/oauth2/jwks?client_id=" + SIGNED));
+                Map.of("BROKER_JWKS_URL", "http://127.0.0.1:" + brokerPort + "/oauth2/jwks?client_id=" + SIGNED),
+                Optional.of(new KeycloakServer.Https(
+                        tls.resolve("keycloak.pem"), tls.resolve("keycloak.key"), TestCa.trustStore(tls))));
         System.out.printf(
                 "Keycloak started in %d s%n",
                 Duration.ofNanos(System.nanoTime() - started).toSeconds());
@@ -162,6 +179,104 @@ class KeycloakInterop {
         // The revocation reached Keycloak authenticated: it ended the client session (a failed one would be queued in
         // the outbox and the token would stay active).
         assertEquals(false, introspect(issued.getString("access_token")).getBoolean("active"));
+    }
+
+    /**
+     * An upstream served over https with a certificate of a CA the JVM does not trust, and mutual TLS (Keycloak's
+     * "X509 Certificate" client authenticator, certificate-bound tokens, RFC 8705): a second broker, configured with the
+     * https issuer, that CA ({@code trust-certificates}) and the client's key and certificate. Keycloak binds the
+     * tokens to the broker's certificate and refreshes only when the same certificate comes with the refresh token.
+     * Without the CA, the broker is not ready and says which setting is missing.
+     */
+    @Test
+    void mutualTlsAtAnHttpsUpstreamOfACompanyCa() throws Exception {
+        Path clientPem = Files.writeString(
+                tls.resolve("clover-mtls-client.pem"),
+                Files.readString(tls.resolve(MTLS + ".key")) + Files.readString(tls.resolve(MTLS + ".pem")));
+        Map<String, String> env = BrokerProcess.baseEnv(redis.uri());
+        env.put("BROKER_UPSTREAM_ISSUER", keycloak.httpsIssuer());
+        env.put("BROKER_UPSTREAM_TRUST_CERTIFICATES", tls.resolve("ca.pem").toString());
+        env.put("BROKER_CLIENTS_MTLS_CLIENT_ID", MTLS);
+        env.put("BROKER_CLIENTS_MTLS_AUTH_METHOD", "tls_client_auth");
+        env.put("BROKER_CLIENTS_MTLS_TLS_CLIENT_CERTIFICATE", clientPem.toString());
+        env.put("BROKER_CLIENTS_MTLS_REDIRECT_URIS", MTLS_REDIRECT);
+        env.put("BROKER_SESSION_REFRESH_REUSE_WINDOW", "0s");
+        try (BrokerProcess https = BrokerProcess.launch(env).awaitReady()) {
+            String code = keycloak.authorizationCode(
+                    keycloak.httpsIssuer(), MTLS, MTLS_REDIRECT, Broker.VERIFIER, "alice", "alice-password-1");
+            JsonPath issued = JsonPath.from(given().baseUri(https.baseUrl())
+                    .contentType(ContentType.URLENC)
+                    .formParams(Broker.params(
+                            "grant_type", "authorization_code",
+                            "client_id", MTLS,
+                            "code", code,
+                            "redirect_uri", MTLS_REDIRECT,
+                            "code_verifier", Broker.VERIFIER))
+                    .post("/oauth2/token")
+                    .then()
+                    .statusCode(200)
+                    .extract()
+                    .asString());
+            String thumbprint = Base64.getUrlEncoder()
+                    .withoutPadding()
+                    .encodeToString(MessageDigest.getInstance("SHA-256")
+                            .digest(CertificateFactory.getInstance("X.509")
+                                    .generateCertificate(Files.newInputStream(tls.resolve(MTLS + ".pem")))
+                                    .getEncoded()));
+            JsonPath accessToken = JsonPath.from(new String(
+                    Base64.getUrlDecoder()
+                            .decode(issued.getString("access_token").split("\\.")[1]),
+                    StandardCharsets.UTF_8));
+            assertEquals(keycloak.httpsIssuer(), accessToken.getString("iss"));
+            assertEquals(thumbprint, accessToken.getString("cnf.'x5t#S256'"), "bound to the broker's certificate");
+
+            String handle = issued.getString("refresh_token");
+            for (int i = 0; i < 2; i++) {
+                handle = given().baseUri(https.baseUrl())
+                        .contentType(ContentType.URLENC)
+                        .formParams(Broker.params(
+                                "grant_type", "refresh_token", "client_id", MTLS, "refresh_token", handle))
+                        .post("/oauth2/token")
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .path("refresh_token");
+            }
+            given().baseUri(https.baseUrl())
+                    .contentType(ContentType.URLENC)
+                    .formParams(Broker.params("client_id", MTLS, "token", handle))
+                    .post("/oauth2/revoke")
+                    .then()
+                    .statusCode(200);
+            // Keycloak confirmed each call made with the certificate: the exchange, both refreshes, the revocation.
+            String metrics = given().baseUri(https.managementUrl())
+                    .get("/q/metrics")
+                    .then()
+                    .extract()
+                    .asString();
+            assertEquals(3, upstreamCalls(metrics, "token", "2xx"), metrics);
+            assertEquals(1, upstreamCalls(metrics, "revocation", "2xx"), metrics);
+        }
+
+        env.remove("BROKER_UPSTREAM_TRUST_CERTIFICATES");
+        try (BrokerProcess untrusted = BrokerProcess.launch(env).awaitListening()) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!untrusted.output().contains("broker.upstream.trust-certificates") && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            assertTrue(untrusted.output().contains("broker.upstream.trust-certificates"), untrusted.output());
+            given().get(untrusted.healthUrl("ready")).then().statusCode(503);
+        }
+    }
+
+    /** {@code broker_upstream_requests_seconds_count} of one endpoint and outcome; 0 when there is none. */
+    private static int upstreamCalls(String metrics, String endpoint, String outcome) {
+        return metrics.lines()
+                .filter(line -> line.startsWith("broker_upstream_requests_seconds_count{")
+                        && line.contains("endpoint=\"" + endpoint + "\"")
+                        && line.contains("outcome=\"" + outcome + "\""))
+                .mapToInt(line -> (int) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+                .sum();
     }
 
     @Test

@@ -11,10 +11,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +25,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 
 import dev.tokenbroker.devmode.RedisServer;
 
@@ -29,7 +34,8 @@ import dev.tokenbroker.devmode.RedisServer;
  * A real Keycloak (the distribution from Maven Central, unpacked into {@code target/} by the {@code interop} profile)
  * in a process of its own: {@code kc.sh start-dev} on 127.0.0.1 and a free port, its dev-file database wiped at each
  * start, the realm {@code src/test/resources/keycloak/interop-realm.json} imported. Logs a user in over plain HTTP
- * (the login form, no browser) to get authorization codes.
+ * (the login form, no browser) to get authorization codes. With {@link Https}, it also serves https on a second port,
+ * with a certificate of the test's own CA, and asks clients for certificates of that CA (mutual TLS).
  */
 public final class KeycloakServer implements AutoCloseable {
 
@@ -40,20 +46,33 @@ public final class KeycloakServer implements AutoCloseable {
     private final Process process;
     private final Path output;
     private final int port;
+    private final int httpsPort;
+    private final Optional<Https> https;
 
-    private KeycloakServer(Process process, Path output, int port) {
+    private KeycloakServer(Process process, Path output, int port, int httpsPort, Optional<Https> https) {
         this.process = process;
         this.output = output;
         this.port = port;
+        this.httpsPort = httpsPort;
+        this.https = https;
     }
+
+    /**
+     * The https side: Keycloak's certificate and key (PEM) and a PKCS#12 trust store, password {@link TestCa#PASSWORD},
+     * with the CA whose client certificates it accepts.
+     */
+    public record Https(Path certificate, Path key, Path trustStore) {}
 
     /** Starts Keycloak from {@code -Dkeycloak.home} and waits (up to {@code -Dkeycloak.start-timeout} s) for the realm. */
     public static KeycloakServer start() throws Exception {
-        return start(Map.of());
+        return start(Map.of(), Optional.empty());
     }
 
-    /** As {@link #start()}, with environment variables for the realm file's {@code ${...}} placeholders. */
-    public static KeycloakServer start(Map<String, String> placeholders) throws Exception {
+    /**
+     * As {@link #start()}, with environment variables for the realm file's {@code ${...}} placeholders, and https
+     * besides http when asked.
+     */
+    public static KeycloakServer start(Map<String, String> placeholders, Optional<Https> https) throws Exception {
         Path home = Path.of(System.getProperty("keycloak.home", "target/keycloak/keycloak"));
         if (!Files.isExecutable(home.resolve("bin/kc.sh"))) {
             throw new IllegalStateException(home + "/bin/kc.sh is missing: run ./mvnw verify -Pinterop");
@@ -64,20 +83,28 @@ public final class KeycloakServer implements AutoCloseable {
             Files.copy(realm, imports.resolve("interop-realm.json"), StandardCopyOption.REPLACE_EXISTING);
         }
         int port = RedisServer.freePort();
+        int httpsPort = RedisServer.freePort();
         Path output = Files.createTempFile("keycloak-", ".log");
-        ProcessBuilder builder = new ProcessBuilder(
-                        home.resolve("bin/kc.sh").toString(),
-                        "start-dev",
-                        "--http-host=127.0.0.1",
-                        "--http-port=" + port,
-                        "--http-management-port=" + RedisServer.freePort(),
-                        "--import-realm")
-                .redirectErrorStream(true)
-                .redirectOutput(output.toFile());
+        List<String> command = new ArrayList<>(List.of(
+                home.resolve("bin/kc.sh").toString(),
+                "start-dev",
+                "--http-host=127.0.0.1",
+                "--http-port=" + port,
+                "--http-management-port=" + RedisServer.freePort(),
+                "--import-realm"));
+        https.ifPresent(tls -> command.addAll(List.of(
+                "--https-port=" + httpsPort,
+                "--https-certificate-file=" + tls.certificate(),
+                "--https-certificate-key-file=" + tls.key(),
+                "--https-client-auth=request",
+                "--https-trust-store-file=" + tls.trustStore(),
+                "--https-trust-store-password=" + TestCa.PASSWORD)));
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
         builder.environment().putAll(placeholders);
         builder.environment().put("JAVA_HOME", javaHome());
         builder.environment().put("JAVA_OPTS_KC_HEAP", "-Xms64m -Xmx512m");
-        KeycloakServer keycloak = new KeycloakServer(builder.start(), output, port);
+        KeycloakServer keycloak = new KeycloakServer(builder.start(), output, port, httpsPort, https);
         keycloak.awaitRealm(Duration.ofSeconds(Long.getLong("keycloak.start-timeout", 300)));
         return keycloak;
     }
@@ -120,6 +147,11 @@ public final class KeycloakServer implements AutoCloseable {
         return "http://127.0.0.1:" + port + "/realms/" + REALM;
     }
 
+    /** The same realm over https (started with {@link Https}): the issuer Keycloak names in answers given there. */
+    public String httpsIssuer() {
+        return "https://127.0.0.1:" + httpsPort + "/realms/" + REALM;
+    }
+
     public String tokenEndpoint() {
         return issuer() + "/protocol/openid-connect/token";
     }
@@ -148,10 +180,22 @@ public final class KeycloakServer implements AutoCloseable {
     public String authorizationCode(
             String issuer, String clientId, String redirectUri, String verifier, String username, String password)
             throws Exception {
-        HttpClient browser = HttpClient.newBuilder()
+        HttpClient.Builder builder = HttpClient.newBuilder()
                 .followRedirects(HttpClient.Redirect.NEVER)
-                .connectTimeout(Duration.ofSeconds(5))
-                .build();
+                .connectTimeout(Duration.ofSeconds(5));
+        if (https.isPresent()) {
+            // A browser of a company that trusts its own CA.
+            KeyStore trusted = KeyStore.getInstance("PKCS12");
+            try (InputStream in = Files.newInputStream(https.get().trustStore())) {
+                trusted.load(in, TestCa.PASSWORD.toCharArray());
+            }
+            TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            trust.init(trusted);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, trust.getTrustManagers(), null);
+            builder.sslContext(context);
+        }
+        HttpClient browser = builder.build();
         String authorize = issuer + "/protocol/openid-connect/auth?"
                 + form(Map.of(
                         "response_type", "code",

@@ -64,6 +64,14 @@ public final class TestCa {
         return dir.resolve("ca.pem");
     }
 
+    /** A PKCS#12 trust store ({@code ca-trust.p12}, password {@link #PASSWORD}) with the CA in {@code dir} alone. */
+    public static Path trustStore(Path dir) throws IOException, InterruptedException {
+        keytool(
+                dir,
+                "-importcert -alias ca -file ca.pem -keystore ca-trust.p12 -storetype PKCS12 -storepass " + PASSWORD);
+        return dir.resolve("ca-trust.p12");
+    }
+
     /** Runs the JDK's keytool in {@code dir} with these space-separated arguments. */
     private static void keytool(Path dir, String args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(

@@ -153,6 +153,23 @@ class ClientAuthenticationTest {
         return JwtClaims.parse(assertion.getPayload()).getAudience();
     }
 
+    @Test
+    void tlsClientAuthNamesTheClientAndLeavesTheProofToTheConnection() {
+        RequestOptions request = new RequestOptions();
+        Form form = new Form().param("grant_type", "refresh_token");
+        Path pem = Path.of("/etc/token-broker/client-keys/clover-0.pem");
+        ClientAuthentication mtls = new TlsClientAuth("clover-mtls", pem);
+
+        mtls.apply(UPSTREAM, TOKEN_ENDPOINT, request, form);
+
+        assertNull(request.getHeaders(), "no header");
+        assertEquals(
+                List.of("grant_type", "client_id"), List.copyOf(form.asMap().keySet()));
+        assertEquals(List.of("clover-mtls"), form.asMap().get("client_id"));
+        assertEquals(Optional.of(pem), mtls.clientCertificate());
+        assertEquals(Optional.empty(), new ClientSecretBasic("clover", SECRET).clientCertificate());
+    }
+
     /** Entra ID finds a certificate credential by the thumbprint in the assertion's header, not by a JWKS. */
     @Test
     void privateKeyJwtNamesTheKeysCertificateByItsThumbprints() throws Exception {

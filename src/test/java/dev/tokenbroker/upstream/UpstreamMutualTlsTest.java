@@ -1,0 +1,103 @@
+package dev.tokenbroker.upstream;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLPeerUnverifiedException;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.tokenbroker.support.TestCa;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code tls_client_auth} on the wire (RFC 8705 §2.1): a TLS upstream of the test's own CA that asks for a client
+ * certificate sees the client's certificate on that client's calls, and none on every other call.
+ */
+class UpstreamMutualTlsTest {
+
+    @TempDir
+    static Path dir;
+
+    static Vertx vertx;
+    static HttpServer upstream;
+    static Path clientPem;
+    static UpstreamHttp http;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path ca = TestCa.issue(dir, "upstream", "ip:127.0.0.1");
+        TestCa.issue(dir, "clover-mtls", "dns:clover-mtls");
+        // What an operator mounts: the client's key, then its certificate.
+        clientPem = Files.writeString(
+                dir.resolve("clover-mtls-client.pem"),
+                Files.readString(dir.resolve("clover-mtls.key")) + Files.readString(dir.resolve("clover-mtls.pem")));
+        vertx = Vertx.vertx();
+        upstream = vertx.createHttpServer(new HttpServerOptions()
+                        .setSsl(true)
+                        .setKeyCertOptions(new PemKeyCertOptions()
+                                .setKeyPath(dir.resolve("upstream.key").toString())
+                                .setCertPath(dir.resolve("upstream.pem").toString()))
+                        .setTrustOptions(new PemTrustOptions().addCertPath(ca.toString()))
+                        .setClientAuth(ClientAuth.REQUEST))
+                .requestHandler(request -> {
+                    String peer;
+                    try {
+                        peer = request.connection().peerCertificates().get(0).toString();
+                    } catch (SSLPeerUnverifiedException none) {
+                        peer = "none";
+                    }
+                    request.response().end(peer);
+                })
+                .listen(0, "127.0.0.1")
+                .toCompletionStage()
+                .toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
+        http = new UpstreamHttp(
+                vertx, DiscoveryTrustTest.config(Map.of("broker.upstream.trust-certificates", ca.toString())));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (vertx != null) {
+            vertx.close().toCompletionStage().toCompletableFuture().join();
+        }
+    }
+
+    private static String peerSeenBy(Optional<Path> clientCertificate) throws Exception {
+        return http.send(
+                        clientCertificate,
+                        http.request(HttpMethod.POST, "https://127.0.0.1:" + upstream.actualPort() + "/token"),
+                        Buffer.buffer("grant_type=refresh_token"))
+                .await()
+                .atMost(java.time.Duration.ofSeconds(10))
+                .body();
+    }
+
+    @Test
+    void theClientsCallsPresentItsCertificate() throws Exception {
+        String peer = peerSeenBy(Optional.of(clientPem));
+        assertTrue(peer.contains("CN=clover-mtls"), peer);
+        assertEquals(peer, peerSeenBy(Optional.of(clientPem)), "the same certificate on the next call");
+    }
+
+    @Test
+    void everyOtherCallPresentsNone() throws Exception {
+        assertEquals("none", peerSeenBy(Optional.empty()));
+    }
+}
