@@ -212,6 +212,15 @@ public interface BrokerConfig {
         @WithDefault("app")
         PkceMode pkce();
 
+        /**
+         * Pushed authorization requests (RFC 9126) for the logins the broker starts (web mode, {@code pkce=broker}):
+         * {@code auto} pushes them when discovery finds {@code pushed_authorization_request_endpoint}, so the browser
+         * carries only {@code client_id} and {@code request_uri}; {@code required} refuses to start a login without
+         * that endpoint; {@code off} never pushes. Default {@code auto}.
+         */
+        @WithDefault("auto")
+        ParMode par();
+
         /** Scope the broker asks for when it starts the authorization request. Default {@code openid offline_access}. */
         @WithDefault("openid offline_access")
         String scope();
@@ -304,6 +313,13 @@ public interface BrokerConfig {
         /** Largest answer with a declared length passed on: 502 above. Default {@code 64M}. */
         @WithDefault("64M")
         MemorySize maxResponseBody();
+    }
+
+    /** Configured as {@code auto}, {@code required} or {@code off}. */
+    enum ParMode {
+        AUTO,
+        REQUIRED,
+        OFF
     }
 
     /** Configured as {@code app} or {@code broker}. */

@@ -70,6 +70,7 @@ public class Clients {
                     c.maxSessionsPerUser(),
                     c.mode(),
                     c.pkce(),
+                    c.par(),
                     c.scope(),
                     c.allowedOrigins().orElse(List.of()),
                     c.returnTo().orElse(List.of()),

@@ -7,6 +7,7 @@ import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 import jakarta.inject.Singleton;
@@ -19,6 +20,7 @@ import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.session.AuthorizationTransactions;
 import dev.tokenbroker.session.AuthorizationTransactions.Transaction;
+import dev.tokenbroker.upstream.UpstreamClient;
 import dev.tokenbroker.upstream.UpstreamEndpoints;
 import dev.tokenbroker.upstream.UpstreamMetadata;
 import io.smallrye.mutiny.Uni;
@@ -26,7 +28,8 @@ import io.smallrye.mutiny.Uni;
 /**
  * Authorization requests the broker starts and keeps (web mode, and native apps with {@code pkce=broker}): it makes
  * {@code state}, {@code nonce} and the PKCE pair (RFC 7636, S256), stores them as a one-time transaction shared by all
- * replicas, and builds the upstream authorization URL. Only a code that comes back with a {@code state} the broker
+ * replicas, and builds the upstream authorization URL, pushing the request's parameters to the upstream first (RFC 9126)
+ * when it can. Only a code that comes back with a {@code state} the broker
  * issued, for the same client, is ever exchanged: the broker is no code-redemption oracle for codes it did not ask
  * for (draft-ietf-oauth-browser-based-apps §5.1.3).
  */
@@ -43,11 +46,17 @@ public class AuthorizationRequests {
 
     private final AuthorizationTransactions transactions;
     private final UpstreamMetadata metadata;
+    private final UpstreamClient upstream;
     private final BrokerConfig.Web config;
 
-    AuthorizationRequests(AuthorizationTransactions transactions, UpstreamMetadata metadata, BrokerConfig config) {
+    AuthorizationRequests(
+            AuthorizationTransactions transactions,
+            UpstreamMetadata metadata,
+            UpstreamClient upstream,
+            BrokerConfig config) {
         this.transactions = transactions;
         this.metadata = metadata;
+        this.upstream = upstream;
         this.config = config.web();
     }
 
@@ -100,6 +109,16 @@ public class AuthorizationRequests {
                 returnTo,
                 appChallenge,
                 replaces);
+        Optional<URI> par = client.par() == BrokerConfig.ParMode.OFF
+                ? Optional.empty()
+                : endpoints.pushedAuthorizationRequestEndpoint();
+        if (par.isEmpty() && client.par() == BrokerConfig.ParMode.REQUIRED) {
+            return Uni.createFrom()
+                    .failure(new BrokerException.UpstreamUnavailable(
+                            "par=required, but the upstream advertises no pushed_authorization_request_endpoint",
+                            null,
+                            false));
+        }
         Map<String, String> query = new LinkedHashMap<>();
         query.put("response_type", "code");
         query.put("client_id", client.clientId());
@@ -112,15 +131,28 @@ public class AuthorizationRequests {
         if (loginHint != null) {
             query.put("login_hint", loginHint);
         }
+        // With PAR the parameters go to the upstream directly; the browser carries only the reference to them.
+        Uni<Map<String, String>> browserQuery = par.isEmpty()
+                ? Uni.createFrom().item(query)
+                : upstream.pushAuthorizationRequest(client, par.get(), query).map(pushed -> {
+                    Map<String, String> reference = new LinkedHashMap<>();
+                    reference.put("client_id", client.clientId());
+                    reference.put("request_uri", pushed.requestUri());
+                    return reference;
+                });
+        return browserQuery
+                .map(parameters -> url(endpoint, parameters))
+                .call(url -> transactions.put(transaction, config.transactionLifetime()))
+                .map(url -> new Started(url, transaction.state()));
+    }
+
+    private static URI url(URI endpoint, Map<String, String> query) {
         String encoded = query.entrySet().stream()
                 .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
                         + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
                 .collect(Collectors.joining("&"));
         String base = endpoint.toString();
-        URI url = URI.create(base + (base.contains("?") ? "&" : "?") + encoded);
-        return transactions
-                .put(transaction, config.transactionLifetime())
-                .map(stored -> new Started(url, transaction.state()));
+        return URI.create(base + (base.contains("?") ? "&" : "?") + encoded);
     }
 
     /**

@@ -107,6 +107,33 @@ public class UpstreamClient {
                 });
     }
 
+    /**
+     * RFC 9126: pushes an authorization request's parameters to the upstream's PAR endpoint, authenticated as the
+     * client. Fails with a {@link BrokerException}: {@code invalid_scope} passes on, any other refusal is the broker's
+     * configuration (502).
+     */
+    public Uni<PushedAuthorizationRequest> pushAuthorizationRequest(
+            RegisteredClient client, URI endpoint, Map<String, String> parameters) {
+        Form form = new Form();
+        parameters.forEach(form::param);
+        return Uni.createFrom()
+                .deferred(() -> send("par", metadata.current(), endpoint, client, form))
+                .map(reply -> {
+                    // 201 per RFC 9126 §2.2; some servers answer 200.
+                    if (reply.status() != 201 && reply.status() != 200) {
+                        throw classifyError(reply, "pushed authorization request");
+                    }
+                    PushedAuthorizationRequest pushed = parse(reply.body(), PushedAuthorizationRequest.class);
+                    if (pushed == null
+                            || pushed.requestUri() == null
+                            || !pushed.requestUri().matches("[\\x21-\\x7E]{1,2048}")) {
+                        throw new BrokerException.UpstreamUnavailable(
+                                "upstream pushed authorization request answer has no usable request_uri", null, false);
+                    }
+                    return pushed;
+                });
+    }
+
     private Uni<UpstreamTokenResponse> tokenCall(RegisteredClient client, Form form) {
         return Uni.createFrom()
                 .deferred(() -> {

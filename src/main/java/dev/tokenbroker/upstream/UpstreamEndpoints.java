@@ -10,10 +10,18 @@ public record UpstreamEndpoints(
         Optional<URI> revocationEndpoint,
         Optional<URI> jwksUri,
         Optional<URI> authorizationEndpoint,
-        Optional<URI> endSessionEndpoint) {
+        Optional<URI> endSessionEndpoint,
+        Optional<URI> pushedAuthorizationRequestEndpoint) {
 
     /** Without discovery: what the configuration names. */
     UpstreamEndpoints(Optional<String> issuer, URI tokenEndpoint, Optional<URI> revocationEndpoint) {
-        this(issuer, tokenEndpoint, revocationEndpoint, Optional.empty(), Optional.empty(), Optional.empty());
+        this(
+                issuer,
+                tokenEndpoint,
+                revocationEndpoint,
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty());
     }
 }

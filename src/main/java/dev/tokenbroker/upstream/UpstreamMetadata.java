@@ -121,12 +121,16 @@ public class UpstreamMetadata {
                     config.revocationEndpoint().or(() -> uri(doc, "revocation_endpoint")),
                     uri(doc, "jwks_uri"),
                     uri(doc, "authorization_endpoint"),
-                    uri(doc, "end_session_endpoint"));
+                    uri(doc, "end_session_endpoint"),
+                    uri(doc, "pushed_authorization_request_endpoint"));
             trusted("token_endpoint", discovered.tokenEndpoint());
             discovered.revocationEndpoint().ifPresent(u -> trusted("revocation_endpoint", u));
             discovered.jwksUri().ifPresent(u -> trusted("jwks_uri", u));
             discovered.authorizationEndpoint().ifPresent(u -> trusted("authorization_endpoint", u));
             discovered.endSessionEndpoint().ifPresent(u -> trusted("end_session_endpoint", u));
+            discovered
+                    .pushedAuthorizationRequestEndpoint()
+                    .ifPresent(u -> trusted("pushed_authorization_request_endpoint", u));
             endpoints.set(discovered);
             LOG.infof(
                     "Upstream discovery from %s loaded: token endpoint %s, revocation endpoint %s, JWKS %s",

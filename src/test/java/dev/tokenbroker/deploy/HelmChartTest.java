@@ -439,6 +439,8 @@ class HelmChartTest {
         assertEquals("https://tokens.example.com/bff/callback", plain.get("BROKER_CLIENTS_SPA_REDIRECT_URIS"));
         assertEquals("https://tokens.example.com", plain.get("BROKER_EXTERNAL_BASE_URL"));
         assertEquals("broker", plain.get("BROKER_CLIENTS_MOBILE_PKCE"));
+        assertEquals("required", plain.get("BROKER_CLIENTS_MOBILE_PAR"));
+        assertFalse(plain.containsKey("BROKER_CLIENTS_SPA_PAR"), "unset: the broker's default (auto)");
         assertFalse(plain.containsKey("BROKER_CLIENTS_MOBILE_MODE"), "unset: the broker's default (native)");
         assertFalse(plain.containsKey("BROKER_CLIENTS_MOBILE_ALLOWED_ORIGINS"));
         assertFalse(plain.containsKey("BROKER_CLIENTS_SPA_PKCE"));

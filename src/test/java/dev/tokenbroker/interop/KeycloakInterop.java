@@ -12,7 +12,9 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.cert.CertificateFactory;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -32,7 +34,9 @@ import io.restassured.path.json.JsonPath;
 import io.restassured.response.ValidatableResponse;
 
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.emptyOrNullString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -60,6 +64,11 @@ class KeycloakInterop {
     static final String MTLS = "clover-mtls";
 
     static final String MTLS_REDIRECT = "clover-mtls://cb";
+
+    /** Keycloak requires pushed authorization requests of it; the broker runs its PKCE ({@code pkce=broker}). */
+    static final String PAR = "clover-par";
+
+    static final String PAR_REDIRECT = "clover-par://cb";
 
     static Path tls;
     static RedisServer redis;
@@ -105,6 +114,13 @@ class KeycloakInterop {
                         .toAbsolutePath()
                         .toString());
         env.put("BROKER_CLIENTS_SIGNED_REDIRECT_URIS", SIGNED_REDIRECT);
+        env.put("BROKER_CLIENTS_PAR_CLIENT_ID", PAR);
+        env.put("BROKER_CLIENTS_PAR_CLIENT_SECRET", "par-secret-3b9e");
+        env.put("BROKER_CLIENTS_PAR_REDIRECT_URIS", PAR_REDIRECT);
+        env.put("BROKER_CLIENTS_PAR_PKCE", "broker");
+        env.put("BROKER_CLIENTS_PAR_PAR", "required");
+        // The realm's test user has no offline_access role: an online session's refresh token serves as well here.
+        env.put("BROKER_CLIENTS_PAR_SCOPE", "openid");
         env.put("BROKER_SESSION_ROTATION_GRACE", "1s");
         // Every refresh goes to Keycloak, none is answered again from the session.
         env.put("BROKER_SESSION_REFRESH_REUSE_WINDOW", "0s");
@@ -267,6 +283,63 @@ class KeycloakInterop {
             assertTrue(untrusted.output().contains("broker.upstream.trust-certificates"), untrusted.output());
             given().get(untrusted.healthUrl("ready")).then().statusCode(503);
         }
+    }
+
+    /**
+     * Pushed authorization requests (RFC 9126) for a {@code pkce=broker} client that Keycloak requires them of: the
+     * broker posts the request to Keycloak's PAR endpoint (found by discovery), the browser carries only
+     * {@code client_id} and {@code request_uri}, the user signs in, and the code and state come back to the app, which
+     * redeems them with its own verifier.
+     */
+    @Test
+    void pushedAuthorizationRequestsForAClientKeycloakRequiresThemOf() throws Exception {
+        JsonPath started = JsonPath.from(given().baseUri(broker.baseUrl())
+                .contentType(ContentType.URLENC)
+                .formParams(Broker.params(
+                        "client_id",
+                        PAR,
+                        "redirect_uri",
+                        PAR_REDIRECT,
+                        "code_challenge",
+                        KeycloakServer.challenge(Broker.VERIFIER)))
+                .post("/oauth2/authorization-request")
+                .then()
+                .statusCode(200)
+                .extract()
+                .asString());
+        URI authorize = URI.create(started.getString("authorization_url"));
+        assertEquals(
+                keycloak.issuer() + "/protocol/openid-connect/auth",
+                authorize.toString().split("\\?")[0]);
+        assertEquals(
+                List.of("client_id", "request_uri"),
+                Arrays.stream(authorize.getRawQuery().split("&"))
+                        .map(pair -> pair.substring(0, pair.indexOf('=')))
+                        .toList(),
+                "nothing of the request but its reference travels through the browser");
+
+        URI back = keycloak.signIn(authorize, PAR_REDIRECT, "alice", "alice-password-1");
+        Map<String, String> answer = Broker.formOf(back.getRawQuery());
+        assertEquals(started.getString("state"), answer.get("state"));
+        given().baseUri(broker.baseUrl())
+                .contentType(ContentType.URLENC)
+                .formParams(Broker.params(
+                        "grant_type",
+                        "authorization_code",
+                        "client_id",
+                        PAR,
+                        "code",
+                        answer.get("code"),
+                        "state",
+                        answer.get("state"),
+                        "redirect_uri",
+                        PAR_REDIRECT,
+                        "code_verifier",
+                        Broker.VERIFIER))
+                .post("/oauth2/token")
+                .then()
+                .statusCode(200)
+                .body("refresh_token", not(emptyOrNullString()));
     }
 
     /** {@code broker_upstream_requests_seconds_count} of one endpoint and outcome; 0 when there is none. */

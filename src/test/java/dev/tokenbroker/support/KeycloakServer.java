@@ -180,6 +180,28 @@ public final class KeycloakServer implements AutoCloseable {
     public String authorizationCode(
             String issuer, String clientId, String redirectUri, String verifier, String username, String password)
             throws Exception {
+        String authorize = issuer + "/protocol/openid-connect/auth?"
+                + form(Map.of(
+                        "response_type", "code",
+                        "client_id", clientId,
+                        "redirect_uri", redirectUri,
+                        "scope", "openid",
+                        "state", "interop-state",
+                        "code_challenge", challenge(verifier),
+                        "code_challenge_method", "S256"));
+        URI back = signIn(URI.create(authorize), redirectUri, username, password);
+        Matcher code = Pattern.compile("[?&]code=([^&]+)").matcher(back.toString());
+        if (!code.find()) {
+            throw new AssertionError("no code in the redirect: " + back);
+        }
+        return code.group(1);
+    }
+
+    /**
+     * Opens an authorization URL as a browser would, signs {@code username} in at the login form and returns where
+     * Keycloak redirects: {@code redirectUri} with {@code code} and {@code state}.
+     */
+    public URI signIn(URI authorize, String redirectUri, String username, String password) throws Exception {
         HttpClient.Builder builder = HttpClient.newBuilder()
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(Duration.ofSeconds(5));
@@ -196,23 +218,31 @@ public final class KeycloakServer implements AutoCloseable {
             builder.sslContext(context);
         }
         HttpClient browser = builder.build();
-        String authorize = issuer + "/protocol/openid-connect/auth?"
-                + form(Map.of(
-                        "response_type", "code",
-                        "client_id", clientId,
-                        "redirect_uri", redirectUri,
-                        "scope", "openid",
-                        "state", "interop-state",
-                        "code_challenge", challenge(verifier),
-                        "code_challenge_method", "S256"));
         HttpResponse<String> page = browser.send(
-                HttpRequest.newBuilder(URI.create(authorize))
+                HttpRequest.newBuilder(authorize)
                         .timeout(Duration.ofSeconds(30))
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
+        String cookies = cookies(page);
+        // With a pushed request, Keycloak first redirects to its own login page, setting the session's cookies.
+        Optional<String> ownPage = page.headers().firstValue("Location").filter(l -> l.contains("/login-actions/"));
+        if (page.statusCode() == 302 && ownPage.isPresent()) {
+            page = browser.send(
+                    HttpRequest.newBuilder(authorize.resolve(ownPage.get()))
+                            .timeout(Duration.ofSeconds(30))
+                            .header("Cookie", cookies)
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            cookies = String.join(
+                    "; ",
+                    List.of(cookies, cookies(page)).stream()
+                            .filter(c -> !c.isEmpty())
+                            .toList());
+        }
         Matcher formTag = LOGIN_FORM.matcher(page.body());
         if (page.statusCode() != 200 || !formTag.find()) {
-            throw new AssertionError("no login form: " + page.statusCode() + " " + page.body());
+            throw new AssertionError("no login form: " + page.statusCode() + " "
+                    + page.headers().firstValue("Location").orElse("") + " " + page.body());
         }
         Matcher action = ACTION.matcher(formTag.group());
         if (!action.find()) {
@@ -221,7 +251,7 @@ public final class KeycloakServer implements AutoCloseable {
         HttpResponse<String> login = browser.send(
                 HttpRequest.newBuilder(URI.create(action.group(1).replace("&amp;", "&")))
                         .timeout(Duration.ofSeconds(30))
-                        .header("Cookie", cookies(page))
+                        .header("Cookie", cookies)
                         .header("Content-Type", "application/x-www-form-urlencoded")
                         .POST(HttpRequest.BodyPublishers.ofString(
                                 form(Map.of("username", username, "password", password, "credentialId", ""))))
@@ -231,11 +261,7 @@ public final class KeycloakServer implements AutoCloseable {
         if (login.statusCode() != 302 || !location.startsWith(redirectUri + "?")) {
             throw new AssertionError("login not redirected: " + login.statusCode() + " " + location);
         }
-        Matcher code = Pattern.compile("[?&]code=([^&]+)").matcher(location);
-        if (!code.find()) {
-            throw new AssertionError("no code in the redirect: " + location);
-        }
-        return code.group(1);
+        return URI.create(location);
     }
 
     /**

@@ -1,0 +1,181 @@
+package dev.tokenbroker.web;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.core.WireMockConfiguration;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+
+import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.support.Broker;
+import dev.tokenbroker.support.RedisResource;
+import dev.tokenbroker.support.WebLogin;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
+import io.restassured.response.ValidatableResponse;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.containing;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+/**
+ * Pushed authorization requests (RFC 9126) for the logins the broker starts: with an upstream that advertises
+ * {@code pushed_authorization_request_endpoint}, the broker posts the request's parameters there, authenticated as the
+ * client, and the browser carries only {@code client_id} and {@code request_uri}. The upstream is WireMock with the
+ * bytes of RFC 9126 §2.2's example answer.
+ */
+@QuarkusTest
+@WithTestResource(RedisResource.class)
+@WithTestResource(PushedAuthorizationRequestTest.ParUpstream.class)
+class PushedAuthorizationRequestTest {
+
+    static final String REQUEST_URI = "urn:ietf:params:oauth:request_uri:6esc_11ACC5bwc014ltc14eY22c";
+    static final String REDIRECT = "clover-bp://cb";
+
+    /** Discovery, a JWKS and a PAR endpoint that answers 201, or 400 for the client it refuses. */
+    public static class ParUpstream implements QuarkusTestResourceLifecycleManager {
+
+        static WireMockServer server;
+
+        @Override
+        public Map<String, String> start() {
+            server = new WireMockServer(
+                    WireMockConfiguration.options().bindAddress("127.0.0.1").dynamicPort());
+            server.start();
+            String base = server.baseUrl();
+            server.stubFor(get(urlEqualTo("/.well-known/openid-configuration"))
+                    .willReturn(aResponse()
+                            .withHeader("Content-Type", "application/json")
+                            .withBody("{\"issuer\":\"" + base + "\",\"token_endpoint\":\"" + base + "/token\","
+                                    + "\"jwks_uri\":\"" + base + "/jwks\",\"authorization_endpoint\":\"" + base
+                                    + "/authorize\",\"pushed_authorization_request_endpoint\":\"" + base + "/par\"}")));
+            server.stubFor(get(urlEqualTo("/jwks"))
+                    .willReturn(aResponse()
+                            .withHeader("Content-Type", "application/json")
+                            .withBody("{\"keys\":[]}")));
+            server.stubFor(post(urlEqualTo("/par"))
+                    .willReturn(aResponse()
+                            .withStatus(201)
+                            .withHeader("Content-Type", "application/json")
+                            .withHeader("Cache-Control", "no-cache, no-store")
+                            .withBody("{\"request_uri\":\"" + REQUEST_URI + "\",\"expires_in\":60}")));
+            server.stubFor(post(urlEqualTo("/par"))
+                    .withRequestBody(containing("client_id=clover-par-refused"))
+                    .willReturn(aResponse()
+                            .withStatus(400)
+                            .withHeader("Content-Type", "application/json")
+                            .withBody("{\"error\":\"invalid_request\",\"error_description\":\"redirect_uri\"}")));
+            return Map.ofEntries(
+                    Map.entry("broker.upstream.issuer", base),
+                    Map.entry("broker.clients.nopar.client-id", "clover-no-par"),
+                    Map.entry("broker.clients.nopar.client-secret", "no-par-secret"),
+                    Map.entry("broker.clients.nopar.redirect-uris", REDIRECT),
+                    Map.entry("broker.clients.nopar.pkce", "broker"),
+                    Map.entry("broker.clients.nopar.par", "off"),
+                    Map.entry("broker.clients.refused.client-id", "clover-par-refused"),
+                    Map.entry("broker.clients.refused.client-secret", "refused-secret"),
+                    Map.entry("broker.clients.refused.redirect-uris", REDIRECT),
+                    Map.entry("broker.clients.refused.pkce", "broker"));
+        }
+
+        @Override
+        public void stop() {
+            server.stop();
+        }
+    }
+
+    @BeforeEach
+    void forget() {
+        ParUpstream.server.resetRequests();
+    }
+
+    private static ValidatableResponse start(String clientId) {
+        return given().contentType(ContentType.URLENC)
+                .formParams(Broker.params(
+                        "client_id",
+                        clientId,
+                        "redirect_uri",
+                        REDIRECT,
+                        "login_hint",
+                        "erin",
+                        "code_challenge",
+                        Handles.s256(Broker.VERIFIER)))
+                .post("/oauth2/authorization-request")
+                .then();
+    }
+
+    @Test
+    void theBrowserCarriesOnlyTheRequestUriOfThePushedRequest() {
+        JsonPath started = start("clover-broker-pkce").statusCode(200).extract().jsonPath();
+
+        assertEquals(
+                ParUpstream.server.baseUrl() + "/authorize?client_id=clover-broker-pkce&request_uri="
+                        + REQUEST_URI.replace(":", "%3A"),
+                started.getString("authorization_url"));
+        List<LoggedRequest> pushed = ParUpstream.server.findAll(postRequestedFor(urlEqualTo("/par")));
+        assertEquals(1, pushed.size());
+        assertEquals(
+                "Basic "
+                        + Base64.getEncoder()
+                                .encodeToString(
+                                        "clover-broker-pkce:broker-pkce-secret".getBytes(StandardCharsets.UTF_8)),
+                pushed.get(0).getHeader("Authorization"),
+                "authenticated as the client");
+        Map<String, String> form = Broker.formOf(pushed.get(0).getBodyAsString());
+        assertEquals(
+                List.of(
+                        "response_type",
+                        "client_id",
+                        "redirect_uri",
+                        "scope",
+                        "state",
+                        "nonce",
+                        "code_challenge",
+                        "code_challenge_method",
+                        "login_hint"),
+                List.copyOf(form.keySet()));
+        assertEquals(started.getString("state"), form.get("state"));
+        assertEquals(REDIRECT, form.get("redirect_uri"));
+        assertEquals("S256", form.get("code_challenge_method"));
+        assertEquals("erin", form.get("login_hint"));
+    }
+
+    @Test
+    void aClientWithParOffSendsTheWholeRequestThroughTheBrowser() {
+        URI url = URI.create(start("clover-no-par").statusCode(200).extract().path("authorization_url"));
+
+        assertEquals("code", WebLogin.query(url, "response_type"));
+        assertEquals("S256", WebLogin.query(url, "code_challenge_method"));
+        assertNull(WebLogin.query(url, "request_uri"));
+        assertEquals(
+                0,
+                ParUpstream.server.findAll(postRequestedFor(urlEqualTo("/par"))).size());
+    }
+
+    @Test
+    void aRefusedPushIsTheBrokersConfigurationAndStartsNoLogin() {
+        start("clover-par-refused")
+                .statusCode(502)
+                .body("error", equalTo("server_error"))
+                .body(
+                        "error_description",
+                        equalTo("The upstream authorization server rejected the broker's client configuration"));
+    }
+}
