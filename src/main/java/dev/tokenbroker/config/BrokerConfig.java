@@ -104,7 +104,7 @@ public interface BrokerConfig {
             Optional<List<String>> nonProxyHosts();
         }
 
-        /** Maximum open connections to the upstream. Default {@code 100}. */
+        /** Maximum open connections to the upstream, and to it for each {@code tls_client_auth} client. Default {@code 100}. */
         @WithDefault("100")
         int connectionPoolSize();
 

@@ -19,7 +19,9 @@ final class ClientSecretPost implements ClientAuthentication {
 
     @Override
     public void apply(UpstreamEndpoints upstream, URI endpoint, RequestOptions request, Form form) {
-        form.param("client_id", clientId).param("client_secret", clientSecret);
+        // putSingle: a pushed authorization request already names the client.
+        form.asMap().putSingle("client_id", clientId);
+        form.param("client_secret", clientSecret);
     }
 
     @Override

@@ -42,9 +42,10 @@ final class PrivateKeyJwt implements ClientAuthentication {
 
     @Override
     public void apply(UpstreamEndpoints upstream, URI endpoint, RequestOptions request, Form form) {
-        // RFC 7523 §3 makes client_id optional; some upstreams need it to find the client's keys.
-        form.param("client_id", clientId)
-                .param("client_assertion_type", ASSERTION_TYPE)
+        // RFC 7523 §3 makes client_id optional; some upstreams need it to find the client's keys. putSingle: a pushed
+        // authorization request already names the client.
+        form.asMap().putSingle("client_id", clientId);
+        form.param("client_assertion_type", ASSERTION_TYPE)
                 .param("client_assertion", assertion(audienceOf(upstream, endpoint)));
     }
 

@@ -25,7 +25,8 @@ final class TlsClientAuth implements ClientAuthentication {
 
     @Override
     public void apply(UpstreamEndpoints upstream, URI endpoint, RequestOptions request, Form form) {
-        form.param("client_id", clientId);
+        // putSingle: a pushed authorization request already names the client.
+        form.asMap().putSingle("client_id", clientId);
     }
 
     @Override

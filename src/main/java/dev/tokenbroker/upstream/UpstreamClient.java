@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLHandshakeException;
 
 import jakarta.inject.Singleton;
@@ -20,6 +21,7 @@ import jakarta.ws.rs.core.MediaType;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.upstream.UpstreamHttp.Reply;
@@ -48,13 +50,21 @@ public class UpstreamClient {
     private final Map<String, ClientAuthentication> authentications = new ConcurrentHashMap<>();
 
     private final Duration callBudget;
+    private final AtomicInteger pushesInFlight = new AtomicInteger();
+    private final int maxPushesInFlight;
 
-    UpstreamClient(UpstreamHttp http, UpstreamMetadata metadata, ObjectMapper json, MeterRegistry registry) {
+    UpstreamClient(
+            UpstreamHttp http,
+            UpstreamMetadata metadata,
+            ObjectMapper json,
+            MeterRegistry registry,
+            BrokerConfig config) {
         this.http = http;
         this.metadata = metadata;
         this.json = json;
         this.timers = new UpstreamTimers(registry);
         this.callBudget = http.callBudget();
+        this.maxPushesInFlight = Math.max(1, config.upstream().connectionPoolSize() / 4);
     }
 
     /**
@@ -110,18 +120,34 @@ public class UpstreamClient {
     /**
      * RFC 9126: pushes an authorization request's parameters to the upstream's PAR endpoint, authenticated as the
      * client. Fails with a {@link BrokerException}: {@code invalid_scope} passes on, any other refusal is the broker's
-     * configuration (502).
+     * configuration (502). Anyone can start a login, so at most a quarter of the connection pool may wait on PAR
+     * calls at once ({@link BrokerException.Overloaded} beyond): a slow PAR endpoint cannot starve refreshes.
      */
     public Uni<PushedAuthorizationRequest> pushAuthorizationRequest(
             RegisteredClient client, URI endpoint, Map<String, String> parameters) {
         Form form = new Form();
         parameters.forEach(form::param);
         return Uni.createFrom()
-                .deferred(() -> send("par", metadata.current(), endpoint, client, form))
+                .deferred(() -> {
+                    if (pushesInFlight.incrementAndGet() > maxPushesInFlight) {
+                        pushesInFlight.decrementAndGet();
+                        return Uni.createFrom()
+                                .failure(new BrokerException.Overloaded(
+                                        "more than " + maxPushesInFlight + " pushed authorization requests in flight"));
+                    }
+                    return send("par", metadata.current(), endpoint, client, form)
+                            .onTermination()
+                            .invoke(pushesInFlight::decrementAndGet);
+                })
                 .map(reply -> {
                     // 201 per RFC 9126 §2.2; some servers answer 200.
                     if (reply.status() != 201 && reply.status() != 200) {
-                        throw classifyError(reply, "pushed authorization request");
+                        BrokerException refused = classifyError(reply, "pushed authorization request");
+                        // No grant is involved: an invalid_grant here is the broker's request, not the user's session.
+                        throw refused instanceof BrokerException.InvalidGrant
+                                ? new BrokerException.UpstreamRejectedBroker(
+                                        "upstream pushed authorization request endpoint answered invalid_grant")
+                                : refused;
                     }
                     PushedAuthorizationRequest pushed = parse(reply.body(), PushedAuthorizationRequest.class);
                     if (pushed == null
@@ -188,7 +214,12 @@ public class UpstreamClient {
     private static BrokerException classifyFailure(String endpoint, Throwable e) {
         if (!wasSent(e)) {
             return new BrokerException.UpstreamUnavailable(
-                    "upstream " + endpoint + " not reached: " + e.getClass().getSimpleName(), e, false);
+                    "upstream " + endpoint + " not reached: "
+                            + (e instanceof UpstreamHttp.NoConnection ? e.getCause() : e)
+                                    .getClass()
+                                    .getSimpleName(),
+                    e,
+                    false);
         }
         if (isTimeout(e)) {
             return new BrokerException.UpstreamTimeout("upstream " + endpoint + " timed out", e);
@@ -262,7 +293,8 @@ public class UpstreamClient {
     static boolean wasSent(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             // Netty's ConnectTimeoutException and AnnotatedConnectException are ConnectExceptions.
-            if (t instanceof ConnectException
+            if (t instanceof UpstreamHttp.NoConnection
+                    || t instanceof ConnectException
                     || t instanceof UnknownHostException
                     || t instanceof SSLHandshakeException
                     || t instanceof ConnectionPoolTooBusyException) {

@@ -1,13 +1,16 @@
 package dev.tokenbroker.upstream;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 
 import jakarta.inject.Singleton;
@@ -43,21 +46,41 @@ import io.vertx.core.net.ProxyType;
 @Singleton
 class UpstreamHttp {
 
-    private final Vertx vertx;
-    private final BrokerConfig.Upstream upstream;
     private final HttpClient http;
-    /** By the PEM file of key and certificate; made on first use, kept for the life of the broker. */
-    private final Map<Path, HttpClient> withClientCertificate = new ConcurrentHashMap<>();
+    /**
+     * By the PEM file of key and certificate, made at start from the bytes read then (the ones {@code Clients}
+     * checked): a file changed or gone later cannot make a connection fail after a request might have been sent.
+     */
+    private final Map<Path, HttpClient> withClientCertificate = new HashMap<>();
+
+    /** No connection could be had: the request certainly never left. */
+    static final class NoConnection extends Exception {
+        NoConnection(Throwable cause) {
+            super("no connection to the upstream (" + cause.getClass().getSimpleName() + ")", cause, false, false);
+        }
+    }
 
     private final long readTimeoutMillis;
     private final long maxResponseBytes;
     private final Duration callBudget;
 
     UpstreamHttp(Vertx vertx, BrokerConfig config) {
-        this.vertx = vertx;
-        this.upstream = config.upstream();
+        BrokerConfig.Upstream upstream = config.upstream();
         this.http = vertx.createHttpClient(
                 options(upstream), new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize()));
+        config.clients().values().stream()
+                .filter(c -> c.authMethod() == BrokerConfig.AuthMethod.tls_client_auth)
+                .flatMap(c -> c.tlsClientCertificate().stream())
+                .distinct()
+                .forEach(file -> readPem(file)
+                        .ifPresent(pem -> withClientCertificate.put(
+                                file,
+                                vertx.createHttpClient(
+                                        options(upstream)
+                                                .setKeyCertOptions(new PemKeyCertOptions()
+                                                        .setKeyValue(pem)
+                                                        .setCertValue(pem)),
+                                        new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize())))));
         this.readTimeoutMillis = upstream.readTimeout().toMillis();
         this.maxResponseBytes = upstream.maxResponseSize().asLongValue();
         this.callBudget = callBudget(upstream);
@@ -137,18 +160,25 @@ class UpstreamHttp {
 
     /** As {@link #send(RequestOptions, Buffer)}, on a connection that presents this key and certificate if any. */
     Uni<Reply> send(Optional<Path> clientCertificate, RequestOptions request, Buffer body) {
-        return send(clientCertificate.map(this::withClientCertificate).orElse(http), request, body);
+        if (clientCertificate.isEmpty()) {
+            return send(http, request, body);
+        }
+        HttpClient mutualTls = withClientCertificate.get(clientCertificate.get());
+        return mutualTls != null
+                ? send(mutualTls, request, body)
+                : Uni.createFrom()
+                        .failure(new NoConnection(
+                                new IllegalStateException(clientCertificate.get() + " was not readable at start")));
     }
 
-    private HttpClient withClientCertificate(Path file) {
-        return withClientCertificate.computeIfAbsent(
-                file,
-                pem -> vertx.createHttpClient(
-                        options(upstream)
-                                .setKeyCertOptions(new PemKeyCertOptions()
-                                        .setKeyPath(pem.toString())
-                                        .setCertPath(pem.toString())),
-                        new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize())));
+    /** A client certificate's PEM as read at start, bounded like a signing key; empty when it cannot be read. */
+    private static Optional<Buffer> readPem(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            return Optional.of(Buffer.buffer(in.readNBytes(64 * 1024)));
+        } catch (IOException e) {
+            // Clients reports the file at start, with the reason.
+            return Optional.empty();
+        }
     }
 
     private Uni<Reply> send(HttpClient http, RequestOptions request, Buffer body) {
@@ -156,7 +186,7 @@ class UpstreamHttp {
             AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
             return Uni.createFrom()
                     .<Reply>emitter(emitter -> http.request(request)
-                            .onFailure(emitter::fail)
+                            .onFailure(e -> emitter.fail(new NoConnection(e)))
                             .onSuccess(outgoing -> {
                                 sent.set(outgoing);
                                 // The response's handlers are attached by a listener on the request's own response

@@ -128,9 +128,7 @@ public class UpstreamMetadata {
             discovered.jwksUri().ifPresent(u -> trusted("jwks_uri", u));
             discovered.authorizationEndpoint().ifPresent(u -> trusted("authorization_endpoint", u));
             discovered.endSessionEndpoint().ifPresent(u -> trusted("end_session_endpoint", u));
-            discovered
-                    .pushedAuthorizationRequestEndpoint()
-                    .ifPresent(u -> trusted("pushed_authorization_request_endpoint", u));
+            discovered = withoutUntrustedPar(discovered);
             endpoints.set(discovered);
             LOG.infof(
                     "Upstream discovery from %s loaded: token endpoint %s, revocation endpoint %s, JWKS %s",
@@ -169,6 +167,32 @@ public class UpstreamMetadata {
      * tests and dev mode; {@link SecureUrls}, the rule configured URLs follow too) and, when
      * {@code broker.upstream.allowed-hosts} is set, on one of those hosts.
      */
+    /**
+     * A PAR endpoint that fails {@link #trusted} is left out with a WARN rather than failing discovery: only clients
+     * that push requests need it ({@code par=required} ones then refuse to start a login, {@code auto} ones go without).
+     */
+    private UpstreamEndpoints withoutUntrustedPar(UpstreamEndpoints discovered) {
+        if (discovered.pushedAuthorizationRequestEndpoint().isEmpty()) {
+            return discovered;
+        }
+        try {
+            trusted(
+                    "pushed_authorization_request_endpoint",
+                    discovered.pushedAuthorizationRequestEndpoint().get());
+            return discovered;
+        } catch (IllegalStateException e) {
+            LOG.warnf("Upstream discovery: %s; logins are not pushed (RFC 9126)", e.getMessage());
+            return new UpstreamEndpoints(
+                    discovered.issuer(),
+                    discovered.tokenEndpoint(),
+                    discovered.revocationEndpoint(),
+                    discovered.jwksUri(),
+                    discovered.authorizationEndpoint(),
+                    discovered.endSessionEndpoint(),
+                    Optional.empty());
+        }
+    }
+
     private void trusted(String field, URI endpoint) {
         if (!SecureUrls.isSecureOrLoopback(endpoint)) {
             throw new IllegalStateException(field + " " + endpoint + " is not https");

@@ -23,11 +23,14 @@ import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code tls_client_auth} on the wire (RFC 8705 §2.1): a TLS upstream of the test's own CA that asks for a client
- * certificate sees the client's certificate on that client's calls, and none on every other call.
+ * certificate sees the client's certificate on that client's calls, and none on every other call. The certificate is
+ * read once, at start.
  */
 class UpstreamMutualTlsTest {
 
@@ -69,7 +72,15 @@ class UpstreamMutualTlsTest {
                 .toCompletableFuture()
                 .get(10, TimeUnit.SECONDS);
         http = new UpstreamHttp(
-                vertx, DiscoveryTrustTest.config(Map.of("broker.upstream.trust-certificates", ca.toString())));
+                vertx,
+                DiscoveryTrustTest.config(Map.of(
+                        "broker.upstream.trust-certificates", ca.toString(),
+                        "broker.clients.mtls.client-id", "clover-mtls",
+                        "broker.clients.mtls.auth-method", "tls_client_auth",
+                        "broker.clients.mtls.tls-client-certificate", clientPem.toString(),
+                        "broker.clients.mtls.redirect-uris", "clover-mtls://cb")));
+        // Read at start: what happens to the file later does not matter.
+        Files.delete(clientPem);
     }
 
     @AfterAll
@@ -99,5 +110,15 @@ class UpstreamMutualTlsTest {
     @Test
     void everyOtherCallPresentsNone() throws Exception {
         assertEquals("none", peerSeenBy(Optional.empty()));
+    }
+
+    /** No connection, nothing sent: a refresh failing so is not in doubt, and its session lives on. */
+    @Test
+    void aCertificateTheBrokerDidNotReadAtStartFailsBeforeAnythingIsSent() {
+        Throwable failure = assertThrows(Exception.class, () -> peerSeenBy(Optional.of(dir.resolve("unknown.pem"))));
+        assertTrue(
+                failure instanceof UpstreamHttp.NoConnection || failure.getCause() instanceof UpstreamHttp.NoConnection,
+                failure.toString());
+        assertFalse(UpstreamClient.wasSent(failure));
     }
 }

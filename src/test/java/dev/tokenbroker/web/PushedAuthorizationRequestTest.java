@@ -82,7 +82,22 @@ class PushedAuthorizationRequestTest {
                             .withStatus(400)
                             .withHeader("Content-Type", "application/json")
                             .withBody("{\"error\":\"invalid_request\",\"error_description\":\"redirect_uri\"}")));
+            server.stubFor(post(urlEqualTo("/par"))
+                    .withRequestBody(containing("client_id=clover-par-grant"))
+                    .willReturn(aResponse()
+                            .withStatus(400)
+                            .withHeader("Content-Type", "application/json")
+                            .withBody("{\"error\":\"invalid_grant\"}")));
             return Map.ofEntries(
+                    Map.entry("broker.clients.post.client-id", "clover-par-post"),
+                    Map.entry("broker.clients.post.client-secret", "post-secret"),
+                    Map.entry("broker.clients.post.auth-method", "client_secret_post"),
+                    Map.entry("broker.clients.post.redirect-uris", REDIRECT),
+                    Map.entry("broker.clients.post.pkce", "broker"),
+                    Map.entry("broker.clients.grant.client-id", "clover-par-grant"),
+                    Map.entry("broker.clients.grant.client-secret", "grant-secret"),
+                    Map.entry("broker.clients.grant.redirect-uris", REDIRECT),
+                    Map.entry("broker.clients.grant.pkce", "broker"),
                     Map.entry("broker.upstream.issuer", base),
                     Map.entry("broker.clients.nopar.client-id", "clover-no-par"),
                     Map.entry("broker.clients.nopar.client-secret", "no-par-secret"),
@@ -157,6 +172,20 @@ class PushedAuthorizationRequestTest {
         assertEquals("erin", form.get("login_hint"));
     }
 
+    /** The request already names the client: a method that sends client_id in the form must not send it twice. */
+    @Test
+    void aClientSecretPostPushNamesTheClientOnce() {
+        start("clover-par-post").statusCode(200);
+
+        LoggedRequest pushed =
+                ParUpstream.server.findAll(postRequestedFor(urlEqualTo("/par"))).get(0);
+        // formOf fails on a parameter sent twice.
+        Map<String, String> form = Broker.formOf(pushed.getBodyAsString());
+        assertEquals("clover-par-post", form.get("client_id"));
+        assertEquals("post-secret", form.get("client_secret"));
+        assertNull(pushed.getHeader("Authorization"));
+    }
+
     @Test
     void aClientWithParOffSendsTheWholeRequestThroughTheBrowser() {
         URI url = URI.create(start("clover-no-par").statusCode(200).extract().path("authorization_url"));
@@ -171,6 +200,10 @@ class PushedAuthorizationRequestTest {
 
     @Test
     void aRefusedPushIsTheBrokersConfigurationAndStartsNoLogin() {
+        // No grant is involved: even invalid_grant is the broker's request, not the user's session.
+        for (String refused : List.of("clover-par-refused", "clover-par-grant")) {
+            start(refused).statusCode(502).body("error", equalTo("server_error"));
+        }
         start("clover-par-refused")
                 .statusCode(502)
                 .body("error", equalTo("server_error"))
