@@ -218,18 +218,7 @@ class KeycloakInterop {
         env.put("BROKER_CLIENTS_MTLS_REDIRECT_URIS", MTLS_REDIRECT);
         env.put("BROKER_SESSION_REFRESH_REUSE_WINDOW", "0s");
         try (BrokerProcess https = BrokerProcess.launch(env).awaitReady()) {
-            String code = keycloak.authorizationCode(
-                    keycloak.httpsIssuer(), MTLS, MTLS_REDIRECT, Broker.VERIFIER, "alice", "alice-password-1");
-            JsonPath issued = JsonPath.from(given().baseUri(https.baseUrl())
-                    .contentType(ContentType.URLENC)
-                    .formParams(Broker.params(
-                            "grant_type", "authorization_code",
-                            "client_id", MTLS,
-                            "code", code,
-                            "redirect_uri", MTLS_REDIRECT,
-                            "code_verifier", Broker.VERIFIER))
-                    .post("/oauth2/token")
-                    .then()
+            JsonPath issued = JsonPath.from(exchangeAt(https, keycloak.httpsIssuer(), MTLS, MTLS_REDIRECT)
                     .statusCode(200)
                     .extract()
                     .asString());
@@ -248,15 +237,8 @@ class KeycloakInterop {
 
             String handle = issued.getString("refresh_token");
             for (int i = 0; i < 2; i++) {
-                handle = given().baseUri(https.baseUrl())
-                        .contentType(ContentType.URLENC)
-                        .formParams(Broker.params(
-                                "grant_type", "refresh_token", "client_id", MTLS, "refresh_token", handle))
-                        .post("/oauth2/token")
-                        .then()
-                        .statusCode(200)
-                        .extract()
-                        .path("refresh_token");
+                handle =
+                        refreshAt(https, MTLS, handle).statusCode(200).extract().path("refresh_token");
             }
             given().baseUri(https.baseUrl())
                     .contentType(ContentType.URLENC)
@@ -410,7 +392,11 @@ class KeycloakInterop {
     }
 
     private static ValidatableResponse refreshAtBroker(String clientId, String handle) {
-        return given().baseUri(broker.baseUrl())
+        return refreshAt(broker, clientId, handle);
+    }
+
+    private static ValidatableResponse refreshAt(BrokerProcess at, String clientId, String handle) {
+        return given().baseUri(at.baseUrl())
                 .contentType(ContentType.URLENC)
                 .formParams(
                         Broker.params("grant_type", "refresh_token", "client_id", clientId, "refresh_token", handle))
@@ -582,8 +568,15 @@ class KeycloakInterop {
     }
 
     private static ValidatableResponse exchangeAtBroker(String clientId, String redirectUri) throws Exception {
-        String code = keycloak.authorizationCode(clientId, redirectUri, Broker.VERIFIER, "alice", "alice-password-1");
-        return given().baseUri(broker.baseUrl())
+        return exchangeAt(broker, keycloak.issuer(), clientId, redirectUri);
+    }
+
+    /** Alice signs in at {@code issuer} (http or https side); the app redeems the code at the broker {@code at}. */
+    private static ValidatableResponse exchangeAt(BrokerProcess at, String issuer, String clientId, String redirectUri)
+            throws Exception {
+        String code =
+                keycloak.authorizationCode(issuer, clientId, redirectUri, Broker.VERIFIER, "alice", "alice-password-1");
+        return given().baseUri(at.baseUrl())
                 .contentType(ContentType.URLENC)
                 .formParams(Broker.params(
                         "grant_type",
