@@ -124,6 +124,14 @@ public interface BrokerConfig {
         /** Pause between discovery attempts while discovery fails. Default {@code 10s}. */
         @WithDefault("10s")
         Duration discoveryRetryInterval();
+
+        /**
+         * How often the broker reads {@code trust-certificates} and every {@code tls-client-certificate} again; a
+         * changed file that checks out is used for new connections, one that does not is refused with a WARN and the
+         * one in use kept. {@code 0s}: read only at start. Default {@code 1m}.
+         */
+        @WithDefault("1m")
+        Duration tlsReloadInterval();
     }
 
     interface Client {

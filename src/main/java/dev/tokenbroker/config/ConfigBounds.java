@@ -46,6 +46,7 @@ final class ConfigBounds {
         b.atLeast("broker.upstream.connect-timeout", upstream.connectTimeout(), Duration.ofMillis(1));
         b.atLeast("broker.upstream.read-timeout", upstream.readTimeout(), Duration.ofMillis(1));
         b.atLeast("broker.upstream.connection-pool-size", upstream.connectionPoolSize(), 1);
+        b.atLeast("broker.upstream.tls-reload-interval", upstream.tlsReloadInterval(), Duration.ZERO);
 
         BrokerConfig.Dpop dpop = config.dpop();
         b.atLeast("broker.dpop.max-age", dpop.maxAge(), Duration.ofSeconds(1));

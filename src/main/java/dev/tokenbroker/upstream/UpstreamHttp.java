@@ -1,10 +1,13 @@
 package dev.tokenbroker.upstream;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,7 +20,10 @@ import jakarta.inject.Singleton;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 
+import org.jboss.logging.Logger;
+
 import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.SigningKey;
 import dev.tokenbroker.error.BrokerException;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.UniEmitter;
@@ -34,6 +40,7 @@ import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.ProxyOptions;
 import io.vertx.core.net.ProxyType;
+import io.vertx.core.net.SSLOptions;
 
 /**
  * The one pooled HTTP client (Vert.x) for every upstream call: token, revocation, discovery and JWKS. Owns what all of them
@@ -42,16 +49,36 @@ import io.vertx.core.net.ProxyType;
  * cannot make the broker buffer an answer of any size. Retries and the bound on a whole call belong to the callers.
  * A {@code tls_client_auth} client's calls go through a client of their own, alike but for the key and certificate
  * its TLS connections present.
+ *
+ * <p>TLS material comes from files, read into memory at start ({@code trust-certificates}, each
+ * {@code tls-client-certificate}): a file changed or gone later cannot make a connection fail after a request might
+ * have been sent. Every {@code tls-reload-interval} the files are read again; a changed one that checks out (the
+ * checks of the start) is used for new connections, one that does not is refused with a WARN.
  */
 @Singleton
 class UpstreamHttp {
 
+    private static final Logger LOG = Logger.getLogger(UpstreamHttp.class);
+    private static final int MAX_PEM_SIZE = 64 * 1024;
+
     private final HttpClient http;
-    /**
-     * By the PEM file of key and certificate, made at start from the bytes read then (the ones {@code Clients}
-     * checked): a file changed or gone later cannot make a connection fail after a request might have been sent.
-     */
-    private final Map<Path, HttpClient> withClientCertificate = new HashMap<>();
+    private final SSLOptions sslAtStart;
+    private final List<Path> trustFiles;
+    /** The PEM of {@code trust-certificates} in use; null for the JVM's trust store. */
+    private volatile Buffer trust;
+    /** By the PEM file of key and certificate. */
+    private final Map<Path, MutualTls> withClientCertificate = new HashMap<>();
+
+    /** A {@code tls_client_auth} client's own HTTP client and the PEM of key and certificate it presents. */
+    private static final class MutualTls {
+        final HttpClient client;
+        volatile Buffer pem;
+
+        MutualTls(HttpClient client, Buffer pem) {
+            this.client = client;
+            this.pem = pem;
+        }
+    }
 
     /** No connection could be had: the request certainly never left. */
     static final class NoConnection extends Exception {
@@ -66,24 +93,131 @@ class UpstreamHttp {
 
     UpstreamHttp(Vertx vertx, BrokerConfig config) {
         BrokerConfig.Upstream upstream = config.upstream();
-        this.http = vertx.createHttpClient(
-                options(upstream), new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize()));
+        this.trustFiles = upstream.trustCertificates().orElse(List.of());
+        // UpstreamConnectivity reports the file and the reason; never fall back to the JVM's trust store.
+        this.trust = trustFiles.isEmpty()
+                ? null
+                : readTrust()
+                        .orElseThrow(() -> new IllegalStateException(
+                                "broker.upstream.trust-certificates cannot be read or hold no certificate"));
+        PoolOptions pool = new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize());
+        this.sslAtStart = new SSLOptions(options(upstream).getSslOptions());
+        this.http = vertx.createHttpClient(withTls(options(upstream), trust, null), pool);
         config.clients().values().stream()
                 .filter(c -> c.authMethod() == BrokerConfig.AuthMethod.tls_client_auth)
                 .flatMap(c -> c.tlsClientCertificate().stream())
                 .distinct()
+                // Clients reports an unreadable file at start, with the reason.
                 .forEach(file -> readPem(file)
                         .ifPresent(pem -> withClientCertificate.put(
                                 file,
-                                vertx.createHttpClient(
-                                        options(upstream)
-                                                .setKeyCertOptions(new PemKeyCertOptions()
-                                                        .setKeyValue(pem)
-                                                        .setCertValue(pem)),
-                                        new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize())))));
+                                new MutualTls(
+                                        vertx.createHttpClient(withTls(options(upstream), trust, pem), pool), pem))));
         this.readTimeoutMillis = upstream.readTimeout().toMillis();
         this.maxResponseBytes = upstream.maxResponseSize().asLongValue();
         this.callBudget = callBudget(upstream);
+        long reload = upstream.tlsReloadInterval().toMillis();
+        if (reload > 0 && (!trustFiles.isEmpty() || !withClientCertificate.isEmpty())) {
+            vertx.setPeriodic(reload, reload, id -> vertx.executeBlocking(this::reloadTls, false));
+        }
+    }
+
+    /** The options with this trust (null: the JVM's) and key and certificate (null: none). */
+    private static HttpClientOptions withTls(HttpClientOptions options, Buffer trust, Buffer keyAndCertificate) {
+        SSLOptions ssl = withTls(options.getSslOptions(), trust, keyAndCertificate);
+        options.setTrustOptions(ssl.getTrustOptions());
+        options.setKeyCertOptions(ssl.getKeyCertOptions());
+        return options;
+    }
+
+    private static SSLOptions withTls(SSLOptions ssl, Buffer trust, Buffer keyAndCertificate) {
+        return new SSLOptions(ssl)
+                .setTrustOptions(trust == null ? null : new PemTrustOptions().addCertValue(trust))
+                .setKeyCertOptions(
+                        keyAndCertificate == null
+                                ? null
+                                : new PemKeyCertOptions()
+                                        .setKeyValue(keyAndCertificate)
+                                        .setCertValue(keyAndCertificate));
+    }
+
+    /**
+     * Reads the TLS files again (blocking: a worker thread) and gives new connections what changed and checks out.
+     * Returns the number of files taken up.
+     */
+    int reloadTls() {
+        int taken = 0;
+        Buffer newTrust = trustFiles.isEmpty() ? null : readTrust().orElse(trust);
+        boolean trustChanged = newTrust != null && !newTrust.equals(trust);
+        if (trustChanged) {
+            trust = newTrust;
+            update(http, null);
+            LOG.infof("broker.upstream.trust-certificates read again: new connections trust %s", trustFiles);
+            taken++;
+        }
+        for (Map.Entry<Path, MutualTls> entry : withClientCertificate.entrySet()) {
+            MutualTls mutualTls = entry.getValue();
+            Optional<Buffer> pem = readPem(entry.getKey());
+            boolean changed = pem.isPresent() && !pem.get().equals(mutualTls.pem);
+            if (changed && !usableClientCertificate(entry.getKey())) {
+                continue;
+            }
+            if (changed) {
+                mutualTls.pem = pem.get();
+                LOG.infof("%s read again: new connections present its certificate", entry.getKey());
+                taken++;
+            }
+            if (changed || trustChanged) {
+                update(mutualTls.client, mutualTls.pem);
+            }
+        }
+        return taken;
+    }
+
+    private void update(HttpClient client, Buffer keyAndCertificate) {
+        // From the options made at start, so that nothing but trust and key material changes.
+        SSLOptions ssl = withTls(sslAtStart, trust, keyAndCertificate);
+        client.updateSSLOptions(ssl, true)
+                .onFailure(e -> LOG.warnf(
+                        "Could not take up new TLS material (%s); the previous stays in use",
+                        e.getClass().getSimpleName()));
+    }
+
+    /** Checked as at start ({@code Clients}): one key, its certificate; a WARN otherwise, never key material. */
+    private static boolean usableClientCertificate(Path file) {
+        try {
+            if (SigningKey.read(file, Optional.empty()).certificate().isPresent()) {
+                return true;
+            }
+            LOG.warnf("%s changed but holds no CERTIFICATE: the previous one stays in use", file);
+        } catch (IllegalArgumentException e) {
+            LOG.warnf("%s changed but %s: the previous one stays in use", file, e.getMessage());
+        }
+        return false;
+    }
+
+    /** Every {@code trust-certificates} file, each holding at least one certificate; empty if any does not. */
+    private Optional<Buffer> readTrust() {
+        Buffer all = Buffer.buffer();
+        for (Path file : trustFiles) {
+            Optional<Buffer> pem = readPem(file);
+            if (pem.isEmpty() || !holdsCertificates(pem.get())) {
+                LOG.warnf("broker.upstream.trust-certificates: %s cannot be read or holds no certificate", file);
+                return Optional.empty();
+            }
+            all.appendBuffer(pem.get()).appendString("\n");
+        }
+        return Optional.of(all);
+    }
+
+    private static boolean holdsCertificates(Buffer pem) {
+        try {
+            return !CertificateFactory.getInstance("X.509")
+                    .generateCertificates(new ByteArrayInputStream(pem.getBytes()))
+                    .isEmpty();
+        } catch (CertificateException e) {
+            return false;
+        }
     }
 
     /**
@@ -96,11 +230,6 @@ class UpstreamHttp {
                 .setConnectTimeout((int) upstream.connectTimeout().toMillis())
                 .setVerifyHost(true)
                 .setKeepAlive(true);
-        upstream.trustCertificates().ifPresent(files -> {
-            PemTrustOptions trust = new PemTrustOptions();
-            files.forEach(file -> trust.addCertPath(file.toString()));
-            options.setTrustOptions(trust);
-        });
         BrokerConfig.Upstream.Proxy proxy = upstream.proxy();
         proxy.url().ifPresent(url -> {
             ProxyOptions proxyOptions = new ProxyOptions()
@@ -163,9 +292,9 @@ class UpstreamHttp {
         if (clientCertificate.isEmpty()) {
             return send(http, request, body);
         }
-        HttpClient mutualTls = withClientCertificate.get(clientCertificate.get());
+        MutualTls mutualTls = withClientCertificate.get(clientCertificate.get());
         return mutualTls != null
-                ? send(mutualTls, request, body)
+                ? send(mutualTls.client, request, body)
                 : Uni.createFrom()
                         .failure(new NoConnection(
                                 new IllegalStateException(clientCertificate.get() + " was not readable at start")));
@@ -174,7 +303,7 @@ class UpstreamHttp {
     /** A client certificate's PEM as read at start, bounded like a signing key; empty when it cannot be read. */
     private static Optional<Buffer> readPem(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
-            return Optional.of(Buffer.buffer(in.readNBytes(64 * 1024)));
+            return Optional.of(Buffer.buffer(in.readNBytes(MAX_PEM_SIZE)));
         } catch (IOException e) {
             // Clients reports the file at start, with the reason.
             return Optional.empty();

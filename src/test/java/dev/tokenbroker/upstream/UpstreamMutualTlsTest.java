@@ -65,7 +65,8 @@ class UpstreamMutualTlsTest {
                     } catch (SSLPeerUnverifiedException none) {
                         peer = "none";
                     }
-                    request.response().end(peer);
+                    // A new connection, so a new handshake, for every call.
+                    request.response().putHeader("Connection", "close").end(peer);
                 })
                 .listen(0, "127.0.0.1")
                 .toCompletionStage()
@@ -91,9 +92,13 @@ class UpstreamMutualTlsTest {
     }
 
     private static String peerSeenBy(Optional<Path> clientCertificate) throws Exception {
+        return peerSeenBy(clientCertificate, "127.0.0.1");
+    }
+
+    private static String peerSeenBy(Optional<Path> clientCertificate, String host) throws Exception {
         return http.send(
                         clientCertificate,
-                        http.request(HttpMethod.POST, "https://127.0.0.1:" + upstream.actualPort() + "/token"),
+                        http.request(HttpMethod.POST, "https://" + host + ":" + upstream.actualPort() + "/token"),
                         Buffer.buffer("grant_type=refresh_token"))
                 .await()
                 .atMost(java.time.Duration.ofSeconds(10))
@@ -110,6 +115,33 @@ class UpstreamMutualTlsTest {
     @Test
     void everyOtherCallPresentsNone() throws Exception {
         assertEquals("none", peerSeenBy(Optional.empty()));
+    }
+
+    /** What cert-manager does before a certificate expires: the broker takes up the renewed one without a restart. */
+    @Test
+    void aRenewedCertificateIsPresentedOnNewConnectionsAndABrokenFileIsRefused() throws Exception {
+        TestCa.issue(dir, "clover-renewed", "dns:clover-renewed");
+        try {
+            Files.writeString(
+                    clientPem,
+                    Files.readString(dir.resolve("clover-renewed.key"))
+                            + Files.readString(dir.resolve("clover-renewed.pem")));
+            assertEquals(1, http.reloadTls());
+            assertTrue(peerSeenBy(Optional.of(clientPem)).contains("CN=clover-renewed"));
+
+            Files.writeString(clientPem, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+            assertEquals(0, http.reloadTls(), "refused: the renewed one stays");
+            assertTrue(peerSeenBy(Optional.of(clientPem)).contains("CN=clover-renewed"));
+            assertEquals("none", peerSeenBy(Optional.empty()), "the shared client still presents none");
+            // Only trust and key material changed: the host name is still checked (the certificate names 127.0.0.1).
+            assertThrows(Exception.class, () -> peerSeenBy(Optional.of(clientPem), "localhost"));
+        } finally {
+            Files.writeString(
+                    clientPem,
+                    Files.readString(dir.resolve("clover-mtls.key"))
+                            + Files.readString(dir.resolve("clover-mtls.pem")));
+            http.reloadTls();
+        }
     }
 
     /** No connection, nothing sent: a refresh failing so is not in doubt, and its session lives on. */
