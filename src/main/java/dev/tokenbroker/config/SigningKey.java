@@ -123,6 +123,15 @@ public final class SigningKey {
         if (bytes.length > MAX_FILE_SIZE) {
             throw new IllegalArgumentException("is larger than " + MAX_FILE_SIZE + " bytes");
         }
+        return parse(bytes, wanted);
+    }
+
+    /**
+     * As {@link #read}, from a file's bytes already read: for a caller that must use exactly the bytes it checked.
+     *
+     * @throws IllegalArgumentException saying what is wrong, never showing key material
+     */
+    public static SigningKey parse(byte[] bytes, Optional<Algorithm> wanted) {
         String text = new String(bytes, StandardCharsets.UTF_8);
         try {
             return text.strip().startsWith("{") ? fromJwk(text, wanted) : fromPem(text, wanted);

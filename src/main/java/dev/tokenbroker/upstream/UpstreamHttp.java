@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import jakarta.inject.Singleton;
@@ -59,7 +60,10 @@ import io.vertx.core.net.SSLOptions;
 class UpstreamHttp {
 
     private static final Logger LOG = Logger.getLogger(UpstreamHttp.class);
+    /** A key and certificate chain, bounded as a signing key file is. */
     private static final int MAX_PEM_SIZE = 64 * 1024;
+    /** A CA bundle: the system's is about 200 KB. */
+    private static final int MAX_TRUST_SIZE = 4 * 1024 * 1024;
 
     private final HttpClient http;
     private final SSLOptions sslAtStart;
@@ -108,7 +112,7 @@ class UpstreamHttp {
                 .flatMap(c -> c.tlsClientCertificate().stream())
                 .distinct()
                 // Clients reports an unreadable file at start, with the reason.
-                .forEach(file -> readPem(file)
+                .forEach(file -> readPem(file, MAX_PEM_SIZE)
                         .ifPresent(pem -> withClientCertificate.put(
                                 file,
                                 new MutualTls(
@@ -118,7 +122,8 @@ class UpstreamHttp {
         this.callBudget = callBudget(upstream);
         long reload = upstream.tlsReloadInterval().toMillis();
         if (reload > 0 && (!trustFiles.isEmpty() || !withClientCertificate.isEmpty())) {
-            vertx.setPeriodic(reload, reload, id -> vertx.executeBlocking(this::reloadTls, false));
+            // Ordered: a slow file system cannot make two reloads overlap.
+            vertx.setPeriodic(reload, reload, id -> vertx.executeBlocking(this::reloadTls, true));
         }
     }
 
@@ -142,51 +147,60 @@ class UpstreamHttp {
     }
 
     /**
-     * Reads the TLS files again (blocking: a worker thread) and gives new connections what changed and checks out.
-     * Returns the number of files taken up.
+     * Reads the TLS files again (blocking: a worker thread) and gives new connections what changed and checks out; the
+     * new state is kept only once Vert.x took it up. Returns the number of files taken up.
      */
-    int reloadTls() {
+    synchronized int reloadTls() {
         int taken = 0;
         Buffer newTrust = trustFiles.isEmpty() ? null : readTrust().orElse(trust);
         boolean trustChanged = newTrust != null && !newTrust.equals(trust);
-        if (trustChanged) {
+        if (trustChanged && update(http, newTrust, null, "broker.upstream.trust-certificates")) {
             trust = newTrust;
-            update(http, null);
             LOG.infof("broker.upstream.trust-certificates read again: new connections trust %s", trustFiles);
             taken++;
         }
         for (Map.Entry<Path, MutualTls> entry : withClientCertificate.entrySet()) {
+            Path file = entry.getKey();
             MutualTls mutualTls = entry.getValue();
-            Optional<Buffer> pem = readPem(entry.getKey());
-            boolean changed = pem.isPresent() && !pem.get().equals(mutualTls.pem);
-            if (changed && !usableClientCertificate(entry.getKey())) {
+            Optional<Buffer> pem = readPem(file, MAX_PEM_SIZE);
+            if (pem.isEmpty()) {
+                LOG.warnf("%s cannot be read: the certificate in use stays", file);
                 continue;
             }
-            if (changed) {
-                mutualTls.pem = pem.get();
-                LOG.infof("%s read again: new connections present its certificate", entry.getKey());
-                taken++;
-            }
-            if (changed || trustChanged) {
-                update(mutualTls.client, mutualTls.pem);
+            boolean changed = !pem.get().equals(mutualTls.pem) && usableClientCertificate(file, pem.get());
+            Buffer present = changed ? pem.get() : mutualTls.pem;
+            if ((changed || trustChanged) && update(mutualTls.client, trust, present, file.toString())) {
+                if (changed) {
+                    mutualTls.pem = present;
+                    LOG.infof("%s read again: new connections present its certificate", file);
+                    taken++;
+                }
             }
         }
         return taken;
     }
 
-    private void update(HttpClient client, Buffer keyAndCertificate) {
+    /** Gives the client new TLS material for new connections and waits for Vert.x to take it up; false if not. */
+    private boolean update(HttpClient client, Buffer trustPem, Buffer keyAndCertificate, String source) {
         // From the options made at start, so that nothing but trust and key material changes.
-        SSLOptions ssl = withTls(sslAtStart, trust, keyAndCertificate);
-        client.updateSSLOptions(ssl, true)
-                .onFailure(e -> LOG.warnf(
-                        "Could not take up new TLS material (%s); the previous stays in use",
-                        e.getClass().getSimpleName()));
+        SSLOptions ssl = withTls(sslAtStart, trustPem, keyAndCertificate);
+        try {
+            return client.updateSSLOptions(ssl, true)
+                    .toCompletionStage()
+                    .toCompletableFuture()
+                    .get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.warnf(
+                    "%s changed but could not be taken up (%s): the previous stays in use",
+                    source, (e.getCause() == null ? e : e.getCause()).getClass().getSimpleName());
+            return false;
+        }
     }
 
     /** Checked as at start ({@code Clients}): one key, its certificate; a WARN otherwise, never key material. */
-    private static boolean usableClientCertificate(Path file) {
+    private static boolean usableClientCertificate(Path file, Buffer pem) {
         try {
-            if (SigningKey.read(file, Optional.empty()).certificate().isPresent()) {
+            if (SigningKey.parse(pem.getBytes(), Optional.empty()).certificate().isPresent()) {
                 return true;
             }
             LOG.warnf("%s changed but holds no CERTIFICATE: the previous one stays in use", file);
@@ -200,7 +214,7 @@ class UpstreamHttp {
     private Optional<Buffer> readTrust() {
         Buffer all = Buffer.buffer();
         for (Path file : trustFiles) {
-            Optional<Buffer> pem = readPem(file);
+            Optional<Buffer> pem = readPem(file, MAX_TRUST_SIZE);
             if (pem.isEmpty() || !holdsCertificates(pem.get())) {
                 LOG.warnf("broker.upstream.trust-certificates: %s cannot be read or holds no certificate", file);
                 return Optional.empty();
@@ -300,10 +314,15 @@ class UpstreamHttp {
                                 new IllegalStateException(clientCertificate.get() + " was not readable at start")));
     }
 
-    /** A client certificate's PEM as read at start, bounded like a signing key; empty when it cannot be read. */
-    private static Optional<Buffer> readPem(Path file) {
+    /** A PEM file, whole; empty when it cannot be read or is larger than {@code limit}. */
+    private static Optional<Buffer> readPem(Path file, int limit) {
         try (InputStream in = Files.newInputStream(file)) {
-            return Optional.of(Buffer.buffer(in.readNBytes(MAX_PEM_SIZE)));
+            byte[] bytes = in.readNBytes(limit + 1);
+            if (bytes.length > limit) {
+                LOG.warnf("%s is larger than %d bytes", file, limit);
+                return Optional.empty();
+            }
+            return Optional.of(Buffer.buffer(bytes));
         } catch (IOException e) {
             // Clients reports the file at start, with the reason.
             return Optional.empty();

@@ -2,9 +2,12 @@ package dev.tokenbroker.upstream;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLPeerUnverifiedException;
 
 import org.junit.jupiter.api.AfterAll;
@@ -101,7 +104,7 @@ class UpstreamMutualTlsTest {
                         http.request(HttpMethod.POST, "https://" + host + ":" + upstream.actualPort() + "/token"),
                         Buffer.buffer("grant_type=refresh_token"))
                 .await()
-                .atMost(java.time.Duration.ofSeconds(10))
+                .atMost(Duration.ofSeconds(10))
                 .body();
     }
 
@@ -134,7 +137,8 @@ class UpstreamMutualTlsTest {
             assertTrue(peerSeenBy(Optional.of(clientPem)).contains("CN=clover-renewed"));
             assertEquals("none", peerSeenBy(Optional.empty()), "the shared client still presents none");
             // Only trust and key material changed: the host name is still checked (the certificate names 127.0.0.1).
-            assertThrows(Exception.class, () -> peerSeenBy(Optional.of(clientPem), "localhost"));
+            Exception wrongName = assertThrows(Exception.class, () -> peerSeenBy(Optional.of(clientPem), "localhost"));
+            assertTrue(causes(wrongName).anyMatch(SSLHandshakeException.class::isInstance), wrongName.toString());
         } finally {
             Files.writeString(
                     clientPem,
@@ -142,6 +146,30 @@ class UpstreamMutualTlsTest {
                             + Files.readString(dir.resolve("clover-mtls.pem")));
             http.reloadTls();
         }
+    }
+
+    /** A company's CA bundle may be as large as the system's (about 200 KB): read whole, not cut off. */
+    @Test
+    void aLargeCaBundleIsReadWhole() throws Exception {
+        String ca = Files.readString(dir.resolve("ca.pem"));
+        String other = Files.readString(dir.resolve("upstream.pem"));
+        Path bundle = Files.writeString(dir.resolve("bundle.pem"), other.repeat(300) + ca);
+        assertTrue(Files.size(bundle) > 128 * 1024);
+        UpstreamHttp bundled = new UpstreamHttp(
+                vertx, DiscoveryTrustTest.config(Map.of("broker.upstream.trust-certificates", bundle.toString())));
+
+        String peer = bundled.send(
+                        Optional.empty(),
+                        bundled.request(HttpMethod.POST, "https://127.0.0.1:" + upstream.actualPort() + "/token"),
+                        Buffer.buffer("grant_type=refresh_token"))
+                .await()
+                .atMost(Duration.ofSeconds(10))
+                .body();
+        assertEquals("none", peer);
+    }
+
+    private static Stream<Throwable> causes(Throwable e) {
+        return Stream.iterate(e, t -> t != null, Throwable::getCause);
     }
 
     /** No connection, nothing sent: a refresh failing so is not in doubt, and its session lives on. */
