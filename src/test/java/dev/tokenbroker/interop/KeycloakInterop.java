@@ -1,5 +1,7 @@
 package dev.tokenbroker.interop;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.URI;
@@ -24,6 +26,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import dev.tokenbroker.devmode.RedisServer;
+import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.BrokerProcess;
 import dev.tokenbroker.support.KeycloakServer;
@@ -258,10 +261,13 @@ class KeycloakInterop {
 
         env.remove("BROKER_UPSTREAM_TRUST_CERTIFICATES");
         try (BrokerProcess untrusted = BrokerProcess.launch(env).awaitListening()) {
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (!untrusted.output().contains("broker.upstream.trust-certificates") && System.nanoTime() < deadline) {
-                Thread.sleep(200);
-            }
+            Await.until("the WARN that names the missing setting", Duration.ofSeconds(30), () -> {
+                try {
+                    return untrusted.output().contains("broker.upstream.trust-certificates");
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
             assertTrue(untrusted.output().contains("broker.upstream.trust-certificates"), untrusted.output());
             given().get(untrusted.healthUrl("ready")).then().statusCode(503);
         }
