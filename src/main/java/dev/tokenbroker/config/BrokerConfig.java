@@ -23,8 +23,18 @@ import io.smallrye.config.WithDefault;
 @ConfigMapping(prefix = "broker")
 public interface BrokerConfig {
 
-    /** The upstream authorization server. */
+    /**
+     * The default upstream authorization server: the one of every client that names no other. Optional when every
+     * client names one of {@link #upstreams()}.
+     */
     Upstream upstream();
+
+    /**
+     * Further upstreams (realms, tenants, a partner's provider), keyed by an id of your choice
+     * ({@code [a-z0-9][a-z0-9-]{0,31}}, not {@code default}), each with the settings of {@code broker.upstream.*}. A
+     * client names its upstream with {@code upstream}.
+     */
+    Map<String, Upstream> upstreams();
 
     /** The front-end clients, keyed by a name of your choice. No default: at least one is required. */
     Map<String, Client> clients();
@@ -146,6 +156,12 @@ public interface BrokerConfig {
 
         /** Redirect URIs the front end may use, compared exactly. No default. */
         List<String> redirectUris();
+
+        /**
+         * The id of the upstream in {@code broker.upstreams} this client is registered at. Default: the default
+         * upstream, {@code broker.upstream.*}.
+         */
+        Optional<String> upstream();
 
         /** How the broker authenticates to the upstream. Default {@code client_secret_basic}. */
         @WithDefault("client_secret_basic")

@@ -45,12 +45,25 @@ public class Clients {
             throw new IllegalArgumentException("broker.clients: configure at least one client "
                     + "(broker.clients.<name>.client-id, client-secret, redirect-uris)");
         }
+        Map<String, ConfiguredUpstream> upstreams = new HashMap<>();
+        ConfiguredUpstream.allOrNone(config).forEach(u -> upstreams.put(u.id(), u));
         config.clients().forEach((name, c) -> {
             String prefix = "broker.clients." + name + ".";
             require(
                     !c.clientId().isBlank() && c.clientId().length() <= MAX_CREDENTIAL_LENGTH,
                     prefix + "client-id must be 1 to " + MAX_CREDENTIAL_LENGTH + " characters");
-            List<SigningKey> keys = checkCredentials(prefix, c, config.upstream());
+            String upstreamId = c.upstream().orElse(ConfiguredUpstream.DEFAULT);
+            ConfiguredUpstream upstream = upstreams.get(upstreamId);
+            require(
+                    upstream != null,
+                    prefix + "upstream: "
+                            + (c.upstream().isPresent()
+                                    ? "'" + upstreamId + "' is not in broker.upstreams"
+                                    : "unset, and broker.upstream.issuer (or token-endpoint) is not configured:"
+                                            + " name one of broker.upstreams "
+                                            + config.upstreams().keySet()));
+            List<SigningKey> keys = checkCredentials(
+                    prefix, c, upstream == null ? new ConfiguredUpstream(upstreamId, config.upstream()) : upstream);
             require(!c.redirectUris().isEmpty(), prefix + "redirect-uris must list at least one URI");
             c.redirectUris()
                     .forEach(uri -> require(
@@ -59,6 +72,7 @@ public class Clients {
             RegisteredClient client = new RegisteredClient(
                     name,
                     c.clientId(),
+                    upstreamId,
                     c.clientSecret(),
                     c.redirectUris(),
                     c.authMethod(),
@@ -108,6 +122,28 @@ public class Clients {
         return java.util.Set.copyOf(byClientId.keySet());
     }
 
+    /** The {@code client_id} of every client registered at the upstream {@code upstream}. */
+    public java.util.Set<String> clientIdsAt(String upstream) {
+        return byClientId.values().stream()
+                .filter(c -> c.upstream().equals(upstream))
+                .map(RegisteredClient::clientId)
+                .collect(java.util.stream.Collectors.toUnmodifiableSet());
+    }
+
+    /**
+     * What binds an upstream refresh token the broker stores for {@code clientId} to the client's upstream, added to
+     * the associated data of its envelope: should the client be moved to another upstream, its stored tokens no
+     * longer decrypt and are never sent there. Empty for the default upstream (and a client no longer configured), so
+     * tokens stored before there were several upstreams stay readable.
+     */
+    public String upstreamBinding(String clientId) {
+        return byClientId(clientId)
+                .map(RegisteredClient::upstream)
+                .filter(upstream -> !ConfiguredUpstream.DEFAULT.equals(upstream))
+                .map(upstream -> ":upstream=" + upstream)
+                .orElse("");
+    }
+
     public Optional<RegisteredClient> byClientId(String clientId) {
         return Optional.ofNullable(clientId == null ? null : byClientId.get(clientId));
     }
@@ -130,7 +166,7 @@ public class Clients {
      * A secret for the secret methods, keys for {@code private_key_jwt}, a certificate for {@code tls_client_auth},
      * never another: a credential the broker would not send is a mistake. Returns the signing keys read, in order.
      */
-    private List<SigningKey> checkCredentials(String prefix, BrokerConfig.Client c, BrokerConfig.Upstream upstream) {
+    private List<SigningKey> checkCredentials(String prefix, BrokerConfig.Client c, ConfiguredUpstream upstream) {
         List<Path> files = c.privateKeys().orElse(List.of());
         BrokerConfig.AuthMethod method = c.authMethod();
         require(
@@ -160,8 +196,8 @@ public class Clients {
         require(!files.isEmpty(), prefix + "private-keys must name at least one key file for private_key_jwt");
         require(
                 c.assertionAudience() != BrokerConfig.AssertionAudience.ISSUER
-                        || upstream.issuer().isPresent(),
-                prefix + "assertion-audience=issuer needs broker.upstream.issuer");
+                        || upstream.settings().issuer().isPresent(),
+                prefix + "assertion-audience=issuer needs " + upstream.property("issuer"));
         List<SigningKey> keys = new ArrayList<>();
         for (Path file : files) {
             try {

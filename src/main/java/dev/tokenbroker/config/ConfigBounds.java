@@ -32,21 +32,23 @@ final class ConfigBounds {
      */
     static List<String> problems(BrokerConfig config, Duration shutdownTimeout, Duration redisTimeout) {
         ConfigBounds b = new ConfigBounds();
-        BrokerConfig.Upstream upstream = config.upstream();
-        Duration longestRefresh = upstream.connectTimeout()
-                .plus(upstream.readTimeout())
-                .plus(REFRESH_COMMIT_RETRIES)
-                .plus(redisTimeout);
-        if (shutdownTimeout.compareTo(longestRefresh) <= 0) {
-            b.problems.add("quarkus.shutdown.timeout must exceed the longest refresh, broker.upstream.connect-timeout"
-                    + " + read-timeout + " + text(REFRESH_COMMIT_RETRIES)
-                    + " of commit retries + quarkus.redis.timeout = "
-                    + text(longestRefresh) + " (is " + text(shutdownTimeout) + ")");
+        for (ConfiguredUpstream configured : ConfiguredUpstream.allOrNone(config)) {
+            BrokerConfig.Upstream upstream = configured.settings();
+            Duration longestRefresh = upstream.connectTimeout()
+                    .plus(upstream.readTimeout())
+                    .plus(REFRESH_COMMIT_RETRIES)
+                    .plus(redisTimeout);
+            if (shutdownTimeout.compareTo(longestRefresh) <= 0) {
+                b.problems.add("quarkus.shutdown.timeout must exceed the longest refresh, "
+                        + configured.property("connect-timeout") + " + read-timeout + "
+                        + text(REFRESH_COMMIT_RETRIES) + " of commit retries + quarkus.redis.timeout = "
+                        + text(longestRefresh) + " (is " + text(shutdownTimeout) + ")");
+            }
+            b.atLeast(configured.property("connect-timeout"), upstream.connectTimeout(), Duration.ofMillis(1));
+            b.atLeast(configured.property("read-timeout"), upstream.readTimeout(), Duration.ofMillis(1));
+            b.atLeast(configured.property("connection-pool-size"), upstream.connectionPoolSize(), 1);
+            b.atLeast(configured.property("tls-reload-interval"), upstream.tlsReloadInterval(), Duration.ZERO);
         }
-        b.atLeast("broker.upstream.connect-timeout", upstream.connectTimeout(), Duration.ofMillis(1));
-        b.atLeast("broker.upstream.read-timeout", upstream.readTimeout(), Duration.ofMillis(1));
-        b.atLeast("broker.upstream.connection-pool-size", upstream.connectionPoolSize(), 1);
-        b.atLeast("broker.upstream.tls-reload-interval", upstream.tlsReloadInterval(), Duration.ZERO);
 
         BrokerConfig.Dpop dpop = config.dpop();
         b.atLeast("broker.dpop.max-age", dpop.maxAge(), Duration.ofSeconds(1));

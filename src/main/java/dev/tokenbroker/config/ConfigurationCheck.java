@@ -30,7 +30,12 @@ public class ConfigurationCheck {
             @CheckedAtStartup Instance<Object> checked) {
         List<String> problems = new ArrayList<>(ConfigBounds.problems(config, shutdownTimeout, redisTimeout));
         problems.addAll(SecureUrls.problems(config));
-        problems.addAll(UpstreamConnectivity.problems(config.upstream()));
+        try {
+            ConfiguredUpstream.all(config)
+                    .forEach(upstream -> problems.addAll(UpstreamConnectivity.problems(upstream)));
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
         for (Instance.Handle<Object> bean : checked.handles()) {
             collect(problems, bean::get);
         }

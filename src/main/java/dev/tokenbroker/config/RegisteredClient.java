@@ -9,6 +9,7 @@ import java.util.OptionalInt;
 /**
  * One configured front-end client. {@link #toString()} leaves the secret and keys out.
  *
+ * @param upstream the id of its upstream ({@link ConfiguredUpstream})
  * @param clientSecret present for {@code client_secret_basic} and {@code client_secret_post}
  * @param signingKeys {@code private_key_jwt}: the first signs, all are published
  * @param tlsClientCertificate {@code tls_client_auth}: the PEM file of the client's key and certificate
@@ -19,6 +20,7 @@ import java.util.OptionalInt;
 public record RegisteredClient(
         String name,
         String clientId,
+        String upstream,
         Optional<String> clientSecret,
         List<String> redirectUris,
         BrokerConfig.AuthMethod authMethod,
@@ -44,6 +46,7 @@ public record RegisteredClient(
         return new RegisteredClient(
                 name,
                 clientId,
+                upstream,
                 clientSecret,
                 redirectUris,
                 authMethod,

@@ -44,10 +44,17 @@ public final class SecureUrls {
     /** One line for each configured upstream or admin URL that breaks the rule, naming the property. */
     static List<String> problems(BrokerConfig config) {
         List<String> problems = new ArrayList<>();
-        BrokerConfig.Upstream upstream = config.upstream();
-        check(problems, "broker.upstream.issuer", upstream.issuer());
-        check(problems, "broker.upstream.token-endpoint", upstream.tokenEndpoint());
-        check(problems, "broker.upstream.revocation-endpoint", upstream.revocationEndpoint());
+        for (ConfiguredUpstream upstream : ConfiguredUpstream.allOrNone(config)) {
+            check(problems, upstream.property("issuer"), upstream.settings().issuer());
+            check(
+                    problems,
+                    upstream.property("token-endpoint"),
+                    upstream.settings().tokenEndpoint());
+            check(
+                    problems,
+                    upstream.property("revocation-endpoint"),
+                    upstream.settings().revocationEndpoint());
+        }
         BrokerConfig.Admin admin = config.admin();
         admin.issuer().ifPresent(issuer -> {
             // An issuer is a URL by OpenID Connect Discovery 1.0 §3, held as text because tokens compare it exactly.

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import jakarta.inject.Inject;
@@ -13,6 +14,7 @@ import jakarta.inject.Singleton;
 import org.jboss.logging.Logger;
 
 import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.redis.LuaScript;
@@ -97,6 +99,7 @@ public class RevocationOutbox {
     private final String consumer;
     private final Counter redisErrors;
     private final Counter enqueued;
+    private final Function<String, String> upstreamBinding;
     private final Counter delivered;
     private final Counter givenUp;
     private volatile double lastPending = Double.NaN;
@@ -104,23 +107,35 @@ public class RevocationOutbox {
     private String autoclaimCursor = "0-0";
 
     @Inject
-    RevocationOutbox(RedisDataSource redis, KeyRing keyRing, BrokerConfig config, MeterRegistry registry) {
-        this(redis, keyRing, config.session().keyPrefix(), config.outbox(), registry, replicaName());
+    RevocationOutbox(
+            RedisDataSource redis, KeyRing keyRing, BrokerConfig config, Clients clients, MeterRegistry registry) {
+        this(
+                redis,
+                keyRing,
+                config.session().keyPrefix(),
+                config.outbox(),
+                clients::upstreamBinding,
+                registry,
+                replicaName());
     }
 
     /**
      * An outbox on {@code <keyPrefix>outbox:{revocations}} read as consumer {@code consumer}. The application uses
      * the injected bean; this constructor lets tests and tools act as a second replica.
+     *
+     * @param upstreamBinding {@link Clients#upstreamBinding} by client id
      */
     public RevocationOutbox(
             RedisDataSource redis,
             KeyRing keyRing,
             String keyPrefix,
             BrokerConfig.Outbox config,
+            Function<String, String> upstreamBinding,
             MeterRegistry registry,
             String consumer) {
         this.redis = redis;
         this.keyRing = keyRing;
+        this.upstreamBinding = upstreamBinding;
         this.config = config;
         this.streamKey = new RedisKeys(keyPrefix).revocationOutbox();
         this.consumer = consumer;
@@ -371,9 +386,12 @@ public class RevocationOutbox {
         }
     }
 
-    /** Binds an envelope to the outbox and its client, so it does not decrypt in a session or another entry's client. */
-    private static String aad(String clientId) {
-        return "outbox:rt:" + clientId;
+    /**
+     * Binds an envelope to the outbox, its client and the client's upstream, so it does not decrypt in a session, for
+     * another entry's client, or once the client has moved to another upstream.
+     */
+    private String aad(String clientId) {
+        return "outbox:rt:" + clientId + upstreamBinding.apply(clientId);
     }
 
     private void ensureGroup() {

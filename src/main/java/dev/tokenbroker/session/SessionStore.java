@@ -12,6 +12,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.Clients;
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.crypto.Handles.Handle;
 import dev.tokenbroker.crypto.KeyRing;
@@ -32,11 +33,14 @@ import io.vertx.mutiny.redis.client.Response;
  * secrets, its deadlines and its refresh lock. Every decision about time (reuse window, rotation grace, lock expiry,
  * idle and absolute lifetime) is made inside a script by Redis' clock, so replicas with skewed clocks agree.
  * An upstream-bound refresh costs two round trips: {@link #beginRefresh} and {@link #commitRefresh}.
- * Token material is stored only as {@link KeyRing} envelopes whose associated data names the session and field.
+ * Token material is stored only as {@link KeyRing} envelopes whose associated data names the session and field,
+ * and for the upstream refresh token its client's upstream ({@link Clients#upstreamBinding}).
  * Every Redis failure becomes {@link BrokerException.StoreUnavailable}.
  */
 @Singleton
 public class SessionStore {
+
+    private final Clients clients;
 
     private static final Logger LOG = Logger.getLogger(SessionStore.class);
 
@@ -197,9 +201,11 @@ public class SessionStore {
             ObjectMapper json,
             RedisKeys keys,
             BrokerConfig config,
+            Clients clients,
             MeterRegistry registry,
             RedisCalls calls) {
         this.redis = redis;
+        this.clients = clients;
         this.calls = calls;
         this.keyRing = keyRing;
         this.json = json;
@@ -225,7 +231,7 @@ public class SessionStore {
         Uni<Response> bySid = sidTag.isEmpty()
                 ? Uni.createFrom().nullItem()
                 : INDEX.run(redis, List.of(keys.upstreamSessionIndex(sidTag)), s.sessionId(), ttl);
-        String rt = keyRing.encrypt(s.refreshToken(), aad(s.sessionId(), "rt"));
+        String rt = keyRing.encrypt(s.refreshToken(), refreshTokenAad(s.sessionId(), s.clientId()));
         Uni<Response> created = Uni.combine()
                 .all()
                 .unis(bySubject, bySid)
@@ -282,7 +288,7 @@ public class SessionStore {
                                         lockTtl,
                                         config.refreshReuseWindow(),
                                         dpopKey)))
-                .map(r -> begin(sessionId, r));
+                .map(r -> begin(sessionId, clientId, r));
     }
 
     /** {@code redis/session-begin-refresh.lua}'s KEYS and ARGV. */
@@ -316,7 +322,7 @@ public class SessionStore {
         }
     }
 
-    private Begin begin(String sessionId, Response r) {
+    private Begin begin(String sessionId, String clientId, Response r) {
         try {
             return switch (r.get(0).toString()) {
                 case "gone" -> new Begin.Gone();
@@ -325,6 +331,7 @@ public class SessionStore {
                             EndReason.of(r.get(1).toString()),
                             taken(
                                     sessionId,
+                                    clientId,
                                     r.get(2),
                                     r.get(3).toString(),
                                     r.get(4).toString()));
@@ -338,7 +345,7 @@ public class SessionStore {
                 case "locked" ->
                     new Begin.Locked(
                             r.get(2).toLong(),
-                            keyRing.decrypt(r.get(3).toString(), aad(sessionId, "rt")),
+                            keyRing.decrypt(r.get(3).toString(), refreshTokenAad(sessionId, clientId)),
                             emptyToNull(r.get(4).toString()),
                             currentHandle(sessionId, r.get(5)));
                 default -> throw new IllegalStateException("unknown answer");
@@ -365,6 +372,7 @@ public class SessionStore {
      */
     public Uni<CommitOutcome> commitRefresh(
             String sessionId,
+            String clientId,
             String owner,
             long expectedVersion,
             String scopeKey,
@@ -373,8 +381,9 @@ public class SessionStore {
             String newSecretHash,
             Long refreshExpiresIn) {
         String issuedEnvelope = keyRing.encrypt(writeIssued(issued), aad(sessionId, "issued"));
-        String rtEnvelope =
-                rotatedRefreshToken == null ? "" : keyRing.encrypt(rotatedRefreshToken, aad(sessionId, "rt"));
+        String rtEnvelope = rotatedRefreshToken == null
+                ? ""
+                : keyRing.encrypt(rotatedRefreshToken, refreshTokenAad(sessionId, clientId));
         CommitRefresh call = new CommitRefresh(
                 List.of(keys.session(sessionId), keys.refreshCommit(sessionId, owner)),
                 owner,
@@ -490,6 +499,7 @@ public class SessionStore {
                         ? Optional.<Begin.Ended.Taken>empty()
                         : Optional.of(taken(
                                 sessionId,
+                                r.get(3).toString(),
                                 r.get(0),
                                 r.get(1).toString(),
                                 r.get(2).toString())));
@@ -558,6 +568,7 @@ public class SessionStore {
                                 r.get(3).toString(),
                                 taken(
                                         sessionId,
+                                        r.get(3).toString(),
                                         r.get(0),
                                         r.get(1).toString(),
                                         r.get(2).toString()))));
@@ -654,11 +665,12 @@ public class SessionStore {
                 .in(java.util.LinkedHashSet::new, java.util.Set::add);
     }
 
-    private Begin.Ended.Taken taken(String sessionId, Response rtEnvelope, String subjectTag, String sidTag) {
+    private Begin.Ended.Taken taken(
+            String sessionId, String clientId, Response rtEnvelope, String subjectTag, String sidTag) {
         Optional<String> rt = Optional.empty();
         if (rtEnvelope != null) {
             try {
-                rt = Optional.of(keyRing.decrypt(rtEnvelope.toString(), aad(sessionId, "rt")));
+                rt = Optional.of(keyRing.decrypt(rtEnvelope.toString(), refreshTokenAad(sessionId, clientId)));
             } catch (IllegalStateException e) {
                 LOG.warnf("Deleted session %s whose refresh token is unreadable: %s", sessionId, e.getMessage());
             }
@@ -668,6 +680,10 @@ public class SessionStore {
 
     private static String aad(String sessionId, String field) {
         return "session:" + sessionId + ":" + field;
+    }
+
+    private String refreshTokenAad(String sessionId, String clientId) {
+        return aad(sessionId, "rt") + clients.upstreamBinding(clientId);
     }
 
     /**

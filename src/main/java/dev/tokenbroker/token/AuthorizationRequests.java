@@ -22,7 +22,7 @@ import dev.tokenbroker.session.AuthorizationTransactions;
 import dev.tokenbroker.session.AuthorizationTransactions.Transaction;
 import dev.tokenbroker.upstream.UpstreamClient;
 import dev.tokenbroker.upstream.UpstreamEndpoints;
-import dev.tokenbroker.upstream.UpstreamMetadata;
+import dev.tokenbroker.upstream.Upstreams;
 import io.smallrye.mutiny.Uni;
 
 /**
@@ -45,17 +45,14 @@ public class AuthorizationRequests {
     }
 
     private final AuthorizationTransactions transactions;
-    private final UpstreamMetadata metadata;
+    private final Upstreams upstreams;
     private final UpstreamClient upstream;
     private final BrokerConfig.Web config;
 
     AuthorizationRequests(
-            AuthorizationTransactions transactions,
-            UpstreamMetadata metadata,
-            UpstreamClient upstream,
-            BrokerConfig config) {
+            AuthorizationTransactions transactions, Upstreams upstreams, UpstreamClient upstream, BrokerConfig config) {
         this.transactions = transactions;
-        this.metadata = metadata;
+        this.upstreams = upstreams;
         this.upstream = upstream;
         this.config = config.web();
     }
@@ -86,11 +83,11 @@ public class AuthorizationRequests {
                     .failure(new BrokerException.InvalidScope(
                             "The scope must include openid: the broker checks the ID token of the logins it runs"));
         }
-        UpstreamEndpoints endpoints = metadata.current();
+        UpstreamEndpoints endpoints = upstreams.endpointsOf(client);
         if (endpoints.jwksUri().isEmpty()) {
             return Uni.createFrom()
                     .failure(new BrokerException.UpstreamUnavailable(
-                            "no jwks_uri: the broker-run flows verify ID tokens (discovery, broker.upstream.issuer)",
+                            "no jwks_uri: the broker-run flows verify ID tokens (discovery from the upstream's issuer)",
                             null,
                             false));
         }

@@ -8,6 +8,7 @@ import jakarta.inject.Singleton;
 
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.Clients;
+import dev.tokenbroker.config.ConfiguredUpstream;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.redis.ReplayCache;
@@ -59,7 +60,10 @@ public class BackchannelLogout {
         this.store = store;
         this.endSession = endSession;
         this.slots = new Semaphore(config.backchannelLogout().maxConcurrent(), true);
-        this.waitMillis = config.upstream().readTimeout().toMillis();
+        this.waitMillis = ConfiguredUpstream.all(config).stream()
+                .mapToLong(upstream -> upstream.settings().readTimeout().toMillis())
+                .max()
+                .orElseThrow();
     }
 
     /**

@@ -108,7 +108,7 @@ public class BrokerHeldPkce {
                         request.dpopKey()))
                 .call(result -> Uni.createFrom()
                         // Verifying may fetch the JWKS, a blocking call: on a worker thread.
-                        .item(() -> identity.verifiedIdToken(result.idToken(), client.clientId()))
+                        .item(() -> identity.verifiedIdToken(result.idToken(), client))
                         .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
                         .invoke(idToken -> AuthorizationRequests.checkNonce(idToken, transaction))
                         .onFailure()

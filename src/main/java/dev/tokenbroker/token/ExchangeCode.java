@@ -102,7 +102,7 @@ public class ExchangeCode {
     private Uni<TokenResult> openSession(Request request, UpstreamTokenResponse token) {
         RegisteredClient client = request.client();
         Handles.Handle handle = Handles.newHandle();
-        return identity.of(token, client.clientId())
+        return identity.of(token, client)
                 .chain(user -> store.create(new SessionStore.NewSession(
                                 handle.sessionId(),
                                 handle.secretHash(),

@@ -234,6 +234,7 @@ public class RefreshSession {
                 : answer.refreshToken();
         return commit(
                         handle.sessionId(),
+                        client.clientId(),
                         owner,
                         session.version(),
                         request.scope().key(),
@@ -275,6 +276,7 @@ public class RefreshSession {
      */
     private Uni<CommitOutcome> commit(
             String sessionId,
+            String clientId,
             String owner,
             long version,
             String scopeKey,
@@ -285,7 +287,7 @@ public class RefreshSession {
             long deadline,
             Duration backoff) {
         return store.commitRefresh(
-                        sessionId, owner, version, scopeKey, issued, rotated, newSecretHash, refreshExpiresIn)
+                        sessionId, clientId, owner, version, scopeKey, issued, rotated, newSecretHash, refreshExpiresIn)
                 .onFailure(BrokerException.StoreUnavailable.class)
                 .recoverWithUni(e -> System.nanoTime() + backoff.toNanos() > deadline
                         ? Uni.createFrom().failure(e)
@@ -296,6 +298,7 @@ public class RefreshSession {
                                 .by(backoff)
                                 .chain(() -> commit(
                                         sessionId,
+                                        clientId,
                                         owner,
                                         version,
                                         scopeKey,

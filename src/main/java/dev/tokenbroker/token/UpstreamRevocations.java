@@ -1,8 +1,10 @@
 package dev.tokenbroker.token;
 
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -36,7 +38,9 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
  * <li>A daemon thread in every replica polls the outbox every {@code broker.outbox.poll-interval}, takes due
  * entries (at most {@code batch-size}) and tries each again: confirmed entries are removed, failed ones
  * rescheduled with backoff or, after {@code max-attempts}, given up on. An entry whose client is no longer
- * configured, or when no revocation endpoint is known, is given up on.</li>
+ * configured, or when no revocation endpoint is known, is given up on. Once an upstream failed an attempt, its other
+ * entries of that poll are not tried (they come round again after {@code claim-idle}), so an upstream that is down
+ * or slow costs the others at most one call budget per poll.</li>
  * </ol>
  */
 @Singleton
@@ -170,6 +174,8 @@ public class UpstreamRevocations {
      */
     int deliverDue(RevocationOutbox outbox) {
         int confirmed = 0;
+        // Upstreams that failed an attempt in this poll: their other entries wait, and the rest are not held up.
+        Set<String> failing = new HashSet<>();
         List<RevocationOutbox.Entry> due = outbox.claimDue();
         for (RevocationOutbox.Entry entry : due) {
             if (stopping) {
@@ -178,6 +184,10 @@ public class UpstreamRevocations {
             Optional<RegisteredClient> client = clients.byClientId(entry.clientId());
             if (client.isEmpty()) {
                 outbox.giveUp(entry, "client id is no longer configured");
+                continue;
+            }
+            if (failing.contains(client.get().upstream())) {
+                // Left in this replica's pending list: taken again after claim-idle, no attempt counted.
                 continue;
             }
             if (!outbox.renewClaim(entry)) {
@@ -194,6 +204,7 @@ public class UpstreamRevocations {
                 failure = detail(e);
             }
             if (failure != null) {
+                failing.add(client.get().upstream());
                 outbox.failed(entry, failure);
             } else if (revoked) {
                 outbox.delivered(entry);

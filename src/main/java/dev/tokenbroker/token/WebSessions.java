@@ -24,7 +24,7 @@ import dev.tokenbroker.session.SessionStore;
 import dev.tokenbroker.session.WebSessionStore;
 import dev.tokenbroker.session.WebSessionStore.WebSession;
 import dev.tokenbroker.upstream.TokenIdentity;
-import dev.tokenbroker.upstream.UpstreamMetadata;
+import dev.tokenbroker.upstream.Upstreams;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 
@@ -82,7 +82,7 @@ public class WebSessions {
     private final RefreshSession refreshSession;
     private final EndSession endSession;
     private final TokenIdentity identity;
-    private final UpstreamMetadata metadata;
+    private final Upstreams upstreams;
     private final WebSessionStore records;
     private final SessionStore sessions;
     private final Clients clients;
@@ -94,7 +94,7 @@ public class WebSessions {
             RefreshSession refreshSession,
             EndSession endSession,
             TokenIdentity identity,
-            UpstreamMetadata metadata,
+            Upstreams upstreams,
             WebSessionStore records,
             SessionStore sessions,
             Clients clients,
@@ -105,7 +105,7 @@ public class WebSessions {
         this.refreshSession = refreshSession;
         this.endSession = endSession;
         this.identity = identity;
-        this.metadata = metadata;
+        this.upstreams = upstreams;
         this.records = records;
         this.sessions = sessions;
         this.clients = clients;
@@ -166,7 +166,7 @@ public class WebSessions {
     }
 
     private WebSession verified(RegisteredClient client, Transaction transaction, TokenResult result) {
-        JsonWebToken idToken = identity.verifiedIdToken(result.idToken(), client.clientId());
+        JsonWebToken idToken = identity.verifiedIdToken(result.idToken(), client);
         AuthorizationRequests.checkNonce(idToken, transaction);
         Map<String, Object> claims = new LinkedHashMap<>();
         for (String name : USER_CLAIMS) {
@@ -305,7 +305,7 @@ public class WebSessions {
     }
 
     private Optional<URI> endSessionUrl(RegisteredClient client, WebSession record) {
-        return metadata.current().endSessionEndpoint().map(endpoint -> {
+        return upstreams.endpointsOf(client).endSessionEndpoint().map(endpoint -> {
             StringBuilder url = new StringBuilder(endpoint.toString());
             url.append(endpoint.getRawQuery() == null ? '?' : '&');
             url.append("client_id=").append(encode(client.clientId()));

@@ -5,6 +5,7 @@ import java.util.Base64;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 import jakarta.inject.Singleton;
@@ -14,6 +15,7 @@ import org.eclipse.microprofile.jwt.JsonWebToken;
 import org.jose4j.jwt.consumer.ErrorCodes;
 import org.jose4j.jwt.consumer.InvalidJwtException;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -28,10 +30,12 @@ import io.smallrye.jwt.algorithm.SignatureAlgorithm;
  * <ol>
  * <li>compact JWS with three parts; header {@code alg} present and not {@code none}; {@code typ}, when present,
  * {@code logout+jwt} (§2.4; {@code application/} prefix allowed, RFC 7515 §4.1.9);</li>
- * <li>with SmallRye JWT: signature by a key of the upstream's JWKS from discovery (cached; an unknown {@code kid}
+ * <li>the upstream: the one whose issuer (from discovery) is exactly the token's {@code iss}, read before
+ * verification to choose the keys, then verified;</li>
+ * <li>with SmallRye JWT: signature by a key of that upstream's JWKS from discovery (cached; an unknown {@code kid}
  * makes it fetch the JWKS again, at most once per {@code jwks-refetch-interval}) with an asymmetric algorithm,
- * {@code iss} equal to the upstream issuer, {@code aud} naming a registered client, {@code exp} present and not
- * passed (SmallRye JWT requires it; the final spec does too);</li>
+ * {@code iss} equal to its issuer, {@code aud} naming a client registered at that upstream, {@code exp} present and
+ * not passed (SmallRye JWT requires it; the final spec does too);</li>
  * <li>{@code iat} present, at most {@code max-age} old and not in the future ({@code clock-skew} either way);</li>
  * <li>{@code events} holds the member {@code http://schemas.openid.net/event/backchannel-logout} with an object value;
  * no {@code nonce}; {@code sid} or {@code sub} present; {@code jti} present.</li>
@@ -49,8 +53,8 @@ public class LogoutTokens {
     private static final int MAX_LENGTH = 16 * 1024;
 
     /**
-     * A verified logout token. {@code clientIds} are the registered client ids its {@code aud} names; {@code sid} and
-     * {@code subject} may each be null, not both.
+     * A verified logout token. {@code clientIds} are the client ids its {@code aud} names of those registered at its
+     * issuer; {@code sid} and {@code subject} may each be null, not both.
      */
     public record LogoutToken(String issuer, String jti, Set<String> clientIds, String sid, String subject) {
         @Override
@@ -59,19 +63,16 @@ public class LogoutTokens {
         }
     }
 
-    private final UpstreamMetadata metadata;
+    private final Upstreams upstreams;
     private final Clients clients;
     private final BrokerConfig.BackchannelLogout config;
     private final ObjectMapper json;
-    private final UpstreamJwks jwks;
 
-    LogoutTokens(
-            UpstreamMetadata metadata, Clients clients, BrokerConfig config, ObjectMapper json, UpstreamJwks jwks) {
-        this.metadata = metadata;
+    LogoutTokens(Upstreams upstreams, Clients clients, BrokerConfig config, ObjectMapper json) {
+        this.upstreams = upstreams;
         this.clients = clients;
         this.config = config.backchannelLogout();
         this.json = json;
-        this.jwks = jwks;
     }
 
     /**
@@ -79,20 +80,22 @@ public class LogoutTokens {
      * @throws BrokerException.UpstreamUnavailable while discovery has not succeeded yet (the upstream retries)
      */
     public LogoutToken verify(String token) {
-        checkHeader(token);
-        UpstreamEndpoints endpoints = metadata.current();
-        if (endpoints.jwksUri().isEmpty() || endpoints.issuer().isEmpty()) {
+        Upstream upstream = upstreamOf(unverifiedClaims(token));
+        UpstreamEndpoints endpoints = upstream.metadata().current();
+        if (endpoints.jwksUri().isEmpty()) {
             throw new InvalidLogoutToken(
                     "unverifiable",
-                    "no upstream JWKS from discovery (broker.upstream.issuer): logout tokens cannot be verified");
+                    "no upstream JWKS from discovery (" + upstream.configured().property("issuer")
+                            + "): logout tokens cannot be verified");
         }
+        Set<String> clientIds = clients.clientIdsAt(upstream.id());
         JsonWebToken jwt;
         try {
-            jwt = jwks.parse(token, endpoints.jwksUri().get(), "logout", info -> {
+            jwt = upstream.jwks().parse(token, endpoints.jwksUri().get(), "logout", info -> {
                 info.setIssuedBy(endpoints.issuer().get());
                 info.setRequireNamedPrincipal(false);
                 info.setSignatureAlgorithm(ASYMMETRIC);
-                info.setExpectedAudience(clients.clientIds());
+                info.setExpectedAudience(clientIds);
                 info.setClockSkew((int) config.clockSkew().toSeconds());
             });
         } catch (BrokerException e) {
@@ -127,7 +130,9 @@ public class LogoutTokens {
         }
         Set<String> ours = new LinkedHashSet<>();
         for (String aud : jwt.getAudience()) {
-            clients.byClientId(aud).ifPresent(c -> ours.add(c.clientId()));
+            if (clientIds.contains(aud)) {
+                ours.add(aud);
+            }
         }
         if (ours.isEmpty()) {
             // SmallRye checked this already; kept so that no token can ever end sessions of no client.
@@ -141,7 +146,26 @@ public class LogoutTokens {
         return config.maxAge().plus(config.clockSkew()).plus(config.clockSkew());
     }
 
-    private void checkHeader(String token) {
+    /**
+     * The upstream whose issuer the token's {@code iss} names, read unverified only to pick the keys that verify it.
+     *
+     * @throws BrokerException.UpstreamUnavailable when no upstream matches while one has not been discovered yet
+     */
+    private Upstream upstreamOf(JsonNode claims) {
+        String issuer = claims.path("iss").asText("");
+        Optional<Upstream> upstream = issuer.isEmpty() ? Optional.empty() : upstreams.byIssuer(issuer);
+        if (upstream.isPresent()) {
+            return upstream.get();
+        }
+        if (upstreams.all().stream().anyMatch(u -> !u.metadata().loaded())) {
+            throw new BrokerException.UpstreamUnavailable(
+                    "upstream discovery has not succeeded yet: a logout token's issuer cannot be matched", null, false);
+        }
+        throw new InvalidLogoutToken("issuer", "logout token iss names no upstream");
+    }
+
+    /** Checks the compact JWS and its header; returns its claims, not yet verified. */
+    private JsonNode unverifiedClaims(String token) {
         if (token.length() > MAX_LENGTH) {
             throw new InvalidLogoutToken("malformed", "logout token is over " + MAX_LENGTH + " characters");
         }
@@ -174,6 +198,18 @@ public class LogoutTokens {
                 throw new InvalidLogoutToken("typ", "logout token typ is not logout+jwt");
             }
         }
+        try {
+            // A claim named twice is refused, as jose4j refuses it: no other iss than the one verified picks the keys.
+            JsonNode claims = json.reader()
+                    .with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                    .readTree(new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8));
+            if (claims != null && claims.isObject()) {
+                return claims;
+            }
+        } catch (Exception e) {
+            // refused below
+        }
+        throw new InvalidLogoutToken("malformed", "logout token payload is not base64url JSON");
     }
 
     /** The fixed label of the check that failed, from jose4j's error codes. */

@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 
+import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
 import io.smallrye.jwt.algorithm.SignatureAlgorithm;
 import io.smallrye.jwt.auth.principal.ParseException;
@@ -44,13 +45,11 @@ public class TokenIdentity {
         static final Identity UNKNOWN = new Identity(null, null);
     }
 
-    private final UpstreamMetadata metadata;
-    private final UpstreamJwks jwks;
+    private final Upstreams upstreams;
     private final ObjectReader strictJson;
 
-    TokenIdentity(UpstreamMetadata metadata, UpstreamJwks jwks, ObjectMapper json) {
-        this.metadata = metadata;
-        this.jwks = jwks;
+    TokenIdentity(Upstreams upstreams, ObjectMapper json) {
+        this.upstreams = upstreams;
         // As jose4j reads JOSE JSON: a member named twice makes the token unreadable, not its last value the claim.
         this.strictJson = json.reader().with(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     }
@@ -60,7 +59,13 @@ public class TokenIdentity {
      * token. Only a verification may block (it may fetch the JWKS): that runs on a worker thread, everything else (an
      * opaque token, claims read without a JWKS) on the caller's.
      */
-    public Uni<Identity> of(UpstreamTokenResponse token, String clientId) {
+    public Uni<Identity> of(UpstreamTokenResponse token, RegisteredClient client) {
+        return of(token, client.upstream(), client.clientId());
+    }
+
+    /** As {@link #of(UpstreamTokenResponse, RegisteredClient)}, from the upstream with this id, for {@code clientId}. */
+    Uni<Identity> of(UpstreamTokenResponse token, String upstreamId, String clientId) {
+        Upstream upstream = upstreams.byId(upstreamId);
         String jwt = token.idToken() != null ? token.idToken() : token.accessToken();
         String audience = token.idToken() != null ? clientId : ANY_AUDIENCE;
         return Uni.createFrom().deferred(() -> {
@@ -68,8 +73,8 @@ public class TokenIdentity {
                 return Uni.createFrom().item(Identity.UNKNOWN);
             }
             // Read once: discovery may add a jwks_uri at any moment, and the thread must fit the parser used.
-            UpstreamEndpoints endpoints = metadata.current();
-            Uni<Identity> read = Uni.createFrom().item(() -> read(jwt, audience, endpoints));
+            UpstreamEndpoints endpoints = upstream.metadata().current();
+            Uni<Identity> read = Uni.createFrom().item(() -> read(jwt, audience, upstream.jwks(), endpoints));
             return endpoints.jwksUri().isEmpty() ? read : read.runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
         });
     }
@@ -82,17 +87,21 @@ public class TokenIdentity {
      * @throws BrokerException.InvalidGrant when the token does not verify
      * @throws BrokerException.UpstreamUnavailable when discovery gave no JWKS
      */
-    public JsonWebToken verifiedIdToken(String idToken, String clientId) {
-        UpstreamEndpoints endpoints = metadata.current();
+    public JsonWebToken verifiedIdToken(String idToken, RegisteredClient client) {
+        Upstream upstream = upstreams.of(client);
+        UpstreamEndpoints endpoints = upstream.metadata().current();
         if (endpoints.jwksUri().isEmpty()) {
             throw new BrokerException.UpstreamUnavailable(
-                    "web mode needs the upstream's jwks_uri from discovery (broker.upstream.issuer)", null, false);
+                    "web mode needs the upstream's jwks_uri from discovery ("
+                            + upstream.configured().property("issuer") + ")",
+                    null,
+                    false);
         }
         if (idToken == null || idToken.isEmpty()) {
             throw new BrokerException.InvalidGrant("The upstream returned no ID token");
         }
         try {
-            return verified(idToken, clientId, endpoints);
+            return verified(idToken, client.clientId(), upstream.jwks(), endpoints);
         } catch (BrokerException.UpstreamUnavailable e) {
             throw e;
         } catch (Exception e) {
@@ -106,12 +115,12 @@ public class TokenIdentity {
         return token != null && token.chars().filter(c -> c == '.').count() == 2;
     }
 
-    private Identity read(String jwt, String audience, UpstreamEndpoints endpoints) {
+    private Identity read(String jwt, String audience, UpstreamJwks jwks, UpstreamEndpoints endpoints) {
         try {
             if (endpoints.jwksUri().isEmpty()) {
                 return unverified(jwt);
             }
-            JsonWebToken parsed = verified(jwt, audience, endpoints);
+            JsonWebToken parsed = verified(jwt, audience, jwks, endpoints);
             return new Identity(parsed.getSubject(), parsed.getClaim("sid"));
         } catch (Exception e) {
             // The exception text may quote the token: log its type only.
@@ -147,7 +156,8 @@ public class TokenIdentity {
     }
 
     /** Verified against the upstream's JWKS, which {@code endpoints} must name; blocks while it is fetched. */
-    private JsonWebToken verified(String jwt, String audience, UpstreamEndpoints endpoints) throws ParseException {
+    private static JsonWebToken verified(String jwt, String audience, UpstreamJwks jwks, UpstreamEndpoints endpoints)
+            throws ParseException {
         return jwks.parse(jwt, endpoints.jwksUri().orElseThrow(), "identity:" + audience, info -> {
             info.setIssuedBy(endpoints.issuer().orElse(null));
             info.setRequireNamedPrincipal(false);

@@ -8,6 +8,7 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -21,7 +22,6 @@ import jakarta.ws.rs.core.MediaType;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.upstream.UpstreamHttp.Reply;
@@ -42,38 +42,25 @@ import io.vertx.core.impl.NoStackTraceTimeoutException;
 @Singleton
 public class UpstreamClient {
 
-    private final UpstreamHttp http;
-    private final UpstreamMetadata metadata;
+    private final Upstreams upstreams;
     private final ObjectMapper json;
     private final UpstreamTimers timers;
     /** How each client authenticates, by client id, made once: credentials do not change while the broker runs. */
     private final Map<String, ClientAuthentication> authentications = new ConcurrentHashMap<>();
 
-    private final Duration callBudget;
-    private final AtomicInteger pushesInFlight = new AtomicInteger();
-    private final int maxPushesInFlight;
-
-    UpstreamClient(
-            UpstreamHttp http,
-            UpstreamMetadata metadata,
-            ObjectMapper json,
-            MeterRegistry registry,
-            BrokerConfig config) {
-        this.http = http;
-        this.metadata = metadata;
+    UpstreamClient(Upstreams upstreams, ObjectMapper json, MeterRegistry registry) {
+        this.upstreams = upstreams;
         this.json = json;
         this.timers = new UpstreamTimers(registry);
-        this.callBudget = http.callBudget();
-        this.maxPushesInFlight = Math.max(1, config.upstream().connectionPoolSize() / 4);
     }
 
     /**
-     * The longest any upstream call may take, start to end: connect timeout plus read timeout. The HTTP client's
-     * own read timeout only fires on silence, so a slowly trickling answer or a long wait for a pooled
-     * connection is cut off here; refresh locks rely on this bound.
+     * The longest any upstream call may take, start to end: connect timeout plus read timeout, of the upstream where
+     * that is longest. The HTTP client's own read timeout only fires on silence, so a slowly trickling answer or a
+     * long wait for a pooled connection is cut off here; refresh locks rely on this bound.
      */
     public Duration callBudget() {
-        return callBudget;
+        return upstreams.callBudget();
     }
 
     /** RFC 6749 §4.1.3 with RFC 7636 {@code code_verifier}; fails with a {@link BrokerException}. */
@@ -103,25 +90,25 @@ public class UpstreamClient {
      *     did not confirm
      */
     public Uni<Boolean> revokeRefreshToken(RegisteredClient client, String refreshToken) {
-        UpstreamEndpoints upstream = metadata.current();
-        if (upstream.revocationEndpoint().isEmpty()) {
+        Upstream upstream = upstreams.of(client);
+        Optional<URI> endpoint = upstream.metadata().current().revocationEndpoint();
+        if (endpoint.isEmpty()) {
             return Uni.createFrom().item(false);
         }
         Form form = new Form().param("token", refreshToken).param("token_type_hint", "refresh_token");
-        return send("revocation", upstream, upstream.revocationEndpoint().get(), client, form)
-                .map(reply -> {
-                    if (reply.status() != 200) {
-                        throw classifyError(reply, "revocation");
-                    }
-                    return true;
-                });
+        return send("revocation", upstream, endpoint.get(), client, form).map(reply -> {
+            if (reply.status() != 200) {
+                throw classifyError(reply, "revocation");
+            }
+            return true;
+        });
     }
 
     /**
      * RFC 9126: pushes an authorization request's parameters to the upstream's PAR endpoint, authenticated as the
      * client. Fails with a {@link BrokerException}: {@code invalid_scope} passes on, any other refusal is the broker's
-     * configuration (502). Anyone can start a login, so at most a quarter of the connection pool may wait on PAR
-     * calls at once ({@link BrokerException.Overloaded} beyond): a slow PAR endpoint cannot starve refreshes.
+     * configuration (502). Anyone can start a login, so at most a quarter of the upstream's connection pool may wait
+     * on PAR calls at once ({@link BrokerException.Overloaded} beyond): a slow PAR endpoint cannot starve refreshes.
      */
     public Uni<PushedAuthorizationRequest> pushAuthorizationRequest(
             RegisteredClient client, URI endpoint, Map<String, String> parameters) {
@@ -129,13 +116,17 @@ public class UpstreamClient {
         parameters.forEach(form::param);
         return Uni.createFrom()
                 .deferred(() -> {
+                    Upstream upstream = upstreams.of(client);
+                    AtomicInteger pushesInFlight = upstream.pushesInFlight();
+                    int maxPushesInFlight =
+                            Math.max(1, upstream.configured().settings().connectionPoolSize() / 4);
                     if (pushesInFlight.incrementAndGet() > maxPushesInFlight) {
                         pushesInFlight.decrementAndGet();
                         return Uni.createFrom()
                                 .failure(new BrokerException.Overloaded(
                                         "more than " + maxPushesInFlight + " pushed authorization requests in flight"));
                     }
-                    return send("par", metadata.current(), endpoint, client, form)
+                    return send("par", upstream, endpoint, client, form)
                             .onTermination()
                             .invoke(pushesInFlight::decrementAndGet);
                 })
@@ -163,8 +154,8 @@ public class UpstreamClient {
     private Uni<UpstreamTokenResponse> tokenCall(RegisteredClient client, Form form) {
         return Uni.createFrom()
                 .deferred(() -> {
-                    UpstreamEndpoints upstream = metadata.current();
-                    return send("token", upstream, upstream.tokenEndpoint(), client, form);
+                    Upstream upstream = upstreams.of(client);
+                    return send("token", upstream, upstream.metadata().current().tokenEndpoint(), client, form);
                 })
                 .map(reply -> {
                     if (reply.status() != 200) {
@@ -183,15 +174,17 @@ public class UpstreamClient {
     }
 
     /**
-     * One call, never retried, bounded as a whole by {@link #callBudget()}; every failure becomes a
+     * One call, never retried, bounded as a whole by the upstream's call budget; every failure becomes a
      * {@link BrokerException} that says whether the request may have reached the upstream.
      */
-    private Uni<Reply> send(String name, UpstreamEndpoints upstream, URI endpoint, RegisteredClient client, Form form) {
+    private Uni<Reply> send(String name, Upstream upstream, URI endpoint, RegisteredClient client, Form form) {
+        UpstreamHttp http = upstream.http();
+        Duration callBudget = http.callBudget();
         RequestOptions request = http.request(HttpMethod.POST, endpoint.toString())
                 .putHeader(HttpHeaders.CONTENT_TYPE, MediaType.APPLICATION_FORM_URLENCODED);
         ClientAuthentication authentication =
                 authentications.computeIfAbsent(client.clientId(), id -> ClientAuthentication.of(client));
-        authentication.apply(upstream, endpoint, request, form);
+        authentication.apply(upstream.metadata().current(), endpoint, request, form);
         long started = System.nanoTime();
         // A form POST, its answer read up to broker.upstream.max-response-size (UpstreamHttp); read timeout: the
         // request's idle timeout; the whole call is bounded here.
@@ -207,7 +200,8 @@ public class UpstreamClient {
                     String outcome = reply != null
                             ? reply.status() / 100 + "xx"
                             : failure instanceof BrokerException.UpstreamTimeout ? "timeout" : "io_error";
-                    timers.timer(name, outcome).record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+                    timers.timer(upstream.id(), name, outcome)
+                            .record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
                 });
     }
 
@@ -326,12 +320,13 @@ public class UpstreamClient {
             this.registry = registry;
         }
 
-        Timer timer(String endpoint, String outcome) {
+        Timer timer(String upstream, String endpoint, String outcome) {
             return timers.computeIfAbsent(
-                    endpoint + " " + outcome,
+                    upstream + " " + endpoint + " " + outcome,
                     k -> Timer.builder("broker.upstream.requests")
-                            .description(
-                                    "Calls to the upstream by endpoint and outcome (status class, timeout, io_error)")
+                            .description("Calls to the upstreams by upstream id, endpoint and outcome (status class,"
+                                    + " timeout, io_error)")
+                            .tag("upstream", upstream)
                             .tag("endpoint", endpoint)
                             .tag("outcome", outcome)
                             .register(registry));

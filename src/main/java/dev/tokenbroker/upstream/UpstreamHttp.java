@@ -17,13 +17,13 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
-import jakarta.inject.Singleton;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 
 import org.jboss.logging.Logger;
 
 import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.ConfiguredUpstream;
 import dev.tokenbroker.config.SigningKey;
 import dev.tokenbroker.error.BrokerException;
 import io.smallrye.mutiny.Uni;
@@ -44,8 +44,8 @@ import io.vertx.core.net.ProxyType;
 import io.vertx.core.net.SSLOptions;
 
 /**
- * The one pooled HTTP client (Vert.x) for every upstream call: token, revocation, discovery and JWKS. Owns what all of them
- * share: the connect timeout, the read timeout as each request's idle timeout, no redirects, and answers read up to
+ * The pooled HTTP client (Vert.x) of one upstream, for every call to it: token, revocation, discovery and JWKS. Owns
+ * what all of them share, as that upstream's settings say: the connect timeout, the read timeout as each request's idle timeout, no redirects, and answers read up to
  * {@code broker.upstream.max-response-size} and no further, so that an upstream (or whoever answers in its name)
  * cannot make the broker buffer an answer of any size. Retries and the bound on a whole call belong to the callers.
  * A {@code tls_client_auth} client's calls go through a client of their own, alike but for the key and certificate
@@ -56,7 +56,6 @@ import io.vertx.core.net.SSLOptions;
  * have been sent. Every {@code tls-reload-interval} the files are read again; a changed one that checks out (the
  * checks of the start) is used for new connections, one that does not is refused with a WARN.
  */
-@Singleton
 class UpstreamHttp {
 
     private static final Logger LOG = Logger.getLogger(UpstreamHttp.class);
@@ -65,6 +64,7 @@ class UpstreamHttp {
     /** A CA bundle: the system's is about 200 KB. */
     private static final int MAX_TRUST_SIZE = 4 * 1024 * 1024;
 
+    private final ConfiguredUpstream upstream;
     private final HttpClient http;
     private final SSLOptions sslAtStart;
     private final List<Path> trustFiles;
@@ -95,20 +95,23 @@ class UpstreamHttp {
     private final long maxResponseBytes;
     private final Duration callBudget;
 
-    UpstreamHttp(Vertx vertx, BrokerConfig config) {
-        BrokerConfig.Upstream upstream = config.upstream();
+    /** The client of {@code configured}, with one more for each {@code tls_client_auth} client of it in {@code config}. */
+    UpstreamHttp(Vertx vertx, BrokerConfig config, ConfiguredUpstream configured) {
+        this.upstream = configured;
+        BrokerConfig.Upstream upstream = configured.settings();
         this.trustFiles = upstream.trustCertificates().orElse(List.of());
         // UpstreamConnectivity reports the file and the reason; never fall back to the JVM's trust store.
         this.trust = trustFiles.isEmpty()
                 ? null
                 : readTrust()
                         .orElseThrow(() -> new IllegalStateException(
-                                "broker.upstream.trust-certificates cannot be read or hold no certificate"));
+                                configured.property("trust-certificates") + " cannot be read or hold no certificate"));
         PoolOptions pool = new PoolOptions().setHttp1MaxSize(upstream.connectionPoolSize());
         this.sslAtStart = new SSLOptions(options(upstream).getSslOptions());
         this.http = vertx.createHttpClient(withTls(options(upstream), trust, null), pool);
         config.clients().values().stream()
-                .filter(c -> c.authMethod() == BrokerConfig.AuthMethod.tls_client_auth)
+                .filter(c -> c.authMethod() == BrokerConfig.AuthMethod.tls_client_auth
+                        && c.upstream().orElse(ConfiguredUpstream.DEFAULT).equals(configured.id()))
                 .flatMap(c -> c.tlsClientCertificate().stream())
                 .distinct()
                 // Clients reports an unreadable file at start, with the reason.
@@ -119,7 +122,7 @@ class UpstreamHttp {
                                         vertx.createHttpClient(withTls(options(upstream), trust, pem), pool), pem))));
         this.readTimeoutMillis = upstream.readTimeout().toMillis();
         this.maxResponseBytes = upstream.maxResponseSize().asLongValue();
-        this.callBudget = callBudget(upstream);
+        this.callBudget = upstream.connectTimeout().plus(upstream.readTimeout());
         long reload = upstream.tlsReloadInterval().toMillis();
         if (reload > 0 && (!trustFiles.isEmpty() || !withClientCertificate.isEmpty())) {
             // Ordered: a slow file system cannot make two reloads overlap.
@@ -154,9 +157,9 @@ class UpstreamHttp {
         int taken = 0;
         Buffer newTrust = trustFiles.isEmpty() ? null : readTrust().orElse(trust);
         boolean trustChanged = newTrust != null && !newTrust.equals(trust);
-        if (trustChanged && update(http, newTrust, null, "broker.upstream.trust-certificates")) {
+        if (trustChanged && update(http, newTrust, null, upstream.property("trust-certificates"))) {
             trust = newTrust;
-            LOG.infof("broker.upstream.trust-certificates read again: new connections trust %s", trustFiles);
+            LOG.infof("%s read again: new connections trust %s", upstream.property("trust-certificates"), trustFiles);
             taken++;
         }
         for (Map.Entry<Path, MutualTls> entry : withClientCertificate.entrySet()) {
@@ -216,7 +219,8 @@ class UpstreamHttp {
         for (Path file : trustFiles) {
             Optional<Buffer> pem = readPem(file, MAX_TRUST_SIZE);
             if (pem.isEmpty() || !holdsCertificates(pem.get())) {
-                LOG.warnf("broker.upstream.trust-certificates: %s cannot be read or holds no certificate", file);
+                LOG.warnf(
+                        "%s: %s cannot be read or holds no certificate", upstream.property("trust-certificates"), file);
                 return Optional.empty();
             }
             all.appendBuffer(pem.get()).appendString("\n");
@@ -259,11 +263,6 @@ class UpstreamHttp {
             options.setNonProxyHosts(direct);
         });
         return options;
-    }
-
-    /** See {@link #callBudget()}. */
-    static Duration callBudget(BrokerConfig.Upstream upstream) {
-        return upstream.connectTimeout().plus(upstream.readTimeout());
     }
 
     /**
@@ -392,8 +391,8 @@ class UpstreamHttp {
         }
     }
 
-    private static BrokerException tooLarge(String how) {
+    private BrokerException tooLarge(String how) {
         return new BrokerException.UpstreamUnavailable(
-                "upstream answer " + how + " than broker.upstream.max-response-size allows", null, true);
+                "upstream answer " + how + " than " + upstream.property("max-response-size") + " allows", null, true);
     }
 }

@@ -7,9 +7,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
-import jakarta.inject.Inject;
-import jakarta.inject.Singleton;
-
 import org.eclipse.microprofile.jwt.JsonWebToken;
 import org.jboss.logging.Logger;
 import org.jose4j.lang.UnresolvableKeyException;
@@ -17,7 +14,6 @@ import org.jose4j.lang.UnresolvableKeyException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.upstream.UpstreamHttp.Reply;
 import io.smallrye.jwt.auth.principal.DefaultJWTParser;
@@ -27,7 +23,7 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.core.http.HttpMethod;
 
 /**
- * The upstream's signing keys: its JWKS from discovery, fetched through {@link UpstreamHttp} like every other upstream
+ * One upstream's signing keys: its JWKS from discovery, fetched through {@link UpstreamHttp} like every other upstream
  * call (its timeouts, size bound and connection settings), and kept. A token signed with a key id the kept set lacks
  * makes it fetch the set again; a set older than {@link #MAX_AGE} is fetched again on its next use, so keys the
  * upstream withdrew stop verifying. Fetches, failed ones included, happen at most once per
@@ -36,7 +32,6 @@ import io.vertx.core.http.HttpMethod;
  *
  * <p>Fetching blocks: call {@link #parse} on a worker thread.
  */
-@Singleton
 class UpstreamJwks {
 
     private static final Logger LOG = Logger.getLogger(UpstreamJwks.class);
@@ -68,13 +63,8 @@ class UpstreamJwks {
     private long lastAttemptNanos;
     private final Map<String, Parser> parsers = new ConcurrentHashMap<>();
 
-    @Inject
-    UpstreamJwks(UpstreamHttp http, BrokerConfig config, ObjectMapper json) {
-        this(
-                url -> http.send(http.request(HttpMethod.GET, url), null),
-                http.callBudget(),
-                config.backchannelLogout().jwksRefetchInterval(),
-                json);
+    UpstreamJwks(UpstreamHttp http, Duration refetchInterval, ObjectMapper json) {
+        this(url -> http.send(http.request(HttpMethod.GET, url), null), http.callBudget(), refetchInterval, json);
     }
 
     /** @param get the GET of a URL, read up to the upstream size bound (tests publish key sets through it) */

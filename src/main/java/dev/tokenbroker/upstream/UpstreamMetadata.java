@@ -10,34 +10,29 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import javax.net.ssl.SSLHandshakeException;
 
-import jakarta.annotation.PreDestroy;
-import jakarta.inject.Inject;
-import jakarta.inject.Singleton;
-
 import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.ConfiguredUpstream;
 import dev.tokenbroker.config.SecureUrls;
 import dev.tokenbroker.error.BrokerException;
 import dev.tokenbroker.upstream.UpstreamHttp.Reply;
-import io.quarkus.runtime.Startup;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.http.HttpMethod;
 
 /**
- * The upstream's endpoints. Explicit {@code broker.upstream.*-endpoint} settings win; anything else comes
- * from OpenID discovery, fetched in the background and retried until it succeeds, so the broker starts
- * (not ready) while the upstream is briefly unreachable.
+ * One upstream's endpoints. Explicit {@code *-endpoint} settings win; anything else comes from OpenID discovery,
+ * fetched in the background and retried until it succeeds, so the broker starts (not ready) while the upstream is
+ * briefly unreachable.
  */
-@Startup
-@Singleton
-public class UpstreamMetadata {
+class UpstreamMetadata {
 
     private static final Logger LOG = Logger.getLogger(UpstreamMetadata.class);
 
+    private final ConfiguredUpstream upstream;
     private final BrokerConfig.Upstream config;
     private final Function<String, Uni<Reply>> get;
     private final Duration callBudget;
@@ -45,22 +40,23 @@ public class UpstreamMetadata {
     private final AtomicReference<UpstreamEndpoints> endpoints = new AtomicReference<>();
     private final ScheduledExecutorService discovery;
 
-    @Inject
-    UpstreamMetadata(BrokerConfig config, UpstreamHttp http, ObjectMapper json) {
-        this(config, url -> http.send(http.request(HttpMethod.GET, url), null), json);
+    UpstreamMetadata(ConfiguredUpstream upstream, UpstreamHttp http, ObjectMapper json) {
+        this(upstream, url -> http.send(http.request(HttpMethod.GET, url), null), json);
     }
 
     /**
-     * @param get the GET of a URL, its answer read up to {@code broker.upstream.max-response-size} and no further
-     *     (tests publish documents through it without a server)
+     * @param get the GET of a URL, its answer read up to {@code max-response-size} and no further (tests publish
+     *     documents through it without a server)
      */
-    UpstreamMetadata(BrokerConfig config, Function<String, Uni<Reply>> get, ObjectMapper json) {
-        this.config = config.upstream();
+    UpstreamMetadata(ConfiguredUpstream upstream, Function<String, Uni<Reply>> get, ObjectMapper json) {
+        this.upstream = upstream;
+        this.config = upstream.settings();
         this.get = get;
-        this.callBudget = UpstreamHttp.callBudget(this.config);
+        this.callBudget = config.connectTimeout().plus(config.readTimeout());
         this.json = json;
-        if (this.config.issuer().isEmpty() && this.config.tokenEndpoint().isEmpty()) {
-            throw new IllegalArgumentException("broker.upstream.issuer or broker.upstream.token-endpoint is required");
+        if (config.issuer().isEmpty() && config.tokenEndpoint().isEmpty()) {
+            throw new IllegalArgumentException(
+                    upstream.property("issuer") + " or " + upstream.property("token-endpoint") + " is required");
         }
         if (this.config.tokenEndpoint().isPresent()) {
             // Usable at once; discovery, if configured, only adds what the configuration left out.
@@ -74,7 +70,7 @@ public class UpstreamMetadata {
             warnIfNoRevocation(endpoints.get());
         } else {
             discovery = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "upstream-discovery");
+                Thread t = new Thread(r, "upstream-discovery-" + upstream.id());
                 t.setDaemon(true);
                 return t;
             });
@@ -145,7 +141,7 @@ public class UpstreamMetadata {
                     e instanceof BrokerException b ? b.logDetail() : e.toString(),
                     untrusted(e)
                             ? ": the upstream's TLS certificate is not trusted; if a private CA issued it, list that"
-                                    + " CA in broker.upstream.trust-certificates"
+                                    + " CA in " + upstream.property("trust-certificates")
                             : "",
                     config.discoveryRetryInterval());
             var unused = discovery.schedule(
@@ -165,7 +161,7 @@ public class UpstreamMetadata {
     /**
      * A discovered endpoint receives the client secret and refresh tokens: it must be https (loopback is exempt, for
      * tests and dev mode; {@link SecureUrls}, the rule configured URLs follow too) and, when
-     * {@code broker.upstream.allowed-hosts} is set, on one of those hosts.
+     * {@code allowed-hosts} is set, on one of those hosts.
      */
     /**
      * A PAR endpoint that fails {@link #trusted} is left out with a WARN rather than failing discovery: only clients
@@ -199,15 +195,18 @@ public class UpstreamMetadata {
         }
         String host = endpoint.getHost().toLowerCase(java.util.Locale.ROOT);
         if (config.allowedHosts().isPresent() && !config.allowedHosts().get().contains(host)) {
-            throw new IllegalStateException(field + " host '" + host + "' is not in broker.upstream.allowed-hosts");
+            throw new IllegalStateException(
+                    field + " host '" + host + "' is not in " + upstream.property("allowed-hosts"));
         }
     }
 
-    private static void warnIfNoRevocation(UpstreamEndpoints endpoints) {
+    private void warnIfNoRevocation(UpstreamEndpoints endpoints) {
         if (endpoints.revocationEndpoint().isEmpty()) {
-            LOG.warn("No upstream revocation endpoint (broker.upstream.revocation-endpoint, or discovery): "
-                    + "revoking a session and cleaning up after store failures only delete the broker's copy, "
-                    + "the upstream refresh token stays valid until it expires");
+            LOG.warnf(
+                    "No upstream revocation endpoint (%s, or discovery): revoking a session and cleaning up after"
+                            + " store failures only delete the broker's copy, the upstream refresh token stays valid"
+                            + " until it expires",
+                    upstream.property("revocation-endpoint"));
         }
     }
 
@@ -224,7 +223,6 @@ public class UpstreamMetadata {
         return s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
     }
 
-    @PreDestroy
     void stop() {
         if (discovery != null) {
             discovery.shutdownNow();

@@ -17,8 +17,53 @@ class UpstreamConnectivityTest {
     private static List<String> problems(Map<String, String> properties) {
         Map<String, String> all = new HashMap<>(properties);
         all.put("broker.upstream.token-endpoint", "https://login.example.com/connect/token");
-        BrokerConfig config = MappedConfig.of(all);
-        return UpstreamConnectivity.problems(config.upstream());
+        return problemsOfAll(all);
+    }
+
+    private static List<String> problemsOfAll(Map<String, String> properties) {
+        return ConfiguredUpstream.all(MappedConfig.of(properties)).stream()
+                .flatMap(upstream -> UpstreamConnectivity.problems(upstream).stream())
+                .toList();
+    }
+
+    @Test
+    void everyUpstreamNeedsAnIssuerOrATokenEndpointAndItsProblemsNameItsOwnProperties() {
+        assertEquals(
+                List.of("broker.upstream.issuer or broker.upstream.token-endpoint is required"),
+                problemsOfAll(Map.of()));
+        assertEquals(
+                List.of(
+                        "broker.upstreams.partner.issuer or broker.upstreams.partner.token-endpoint is required",
+                        "broker.upstreams.partner.proxy.password is set without"
+                                + " broker.upstreams.partner.proxy.username"),
+                problemsOfAll(Map.of(
+                        "broker.upstreams.partner.connect-timeout", "2s",
+                        "broker.upstreams.partner.proxy.url", "http://proxy.example:3128",
+                        "broker.upstreams.partner.proxy.password", "p")),
+                "without any client on the default upstream, it need not be configured");
+    }
+
+    @Test
+    void anUpstreamIdIsShortLowerCaseAndNotDefault() {
+        for (String id : List.of("default", "Partner", "-x", "a".repeat(33))) {
+            IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                    IllegalArgumentException.class,
+                    () -> ConfiguredUpstream.all(MappedConfig.of(
+                            Map.of("broker.upstreams." + id + ".issuer", "https://login.example.com"))));
+            assertEquals(
+                    "broker.upstreams." + id + ": an upstream id is 1 to 32 lower-case letters, digits and dashes,"
+                            + " and not 'default' (that is broker.upstream.*)",
+                    refused.getMessage());
+        }
+        assertEquals(
+                List.of("default", "a-1", "partner"),
+                ConfiguredUpstream.all(MappedConfig.of(Map.of(
+                                "broker.upstream.issuer", "https://login.example.com",
+                                "broker.upstreams.partner.issuer", "https://partner.example",
+                                "broker.upstreams.a-1.issuer", "https://a.example")))
+                        .stream()
+                        .map(ConfiguredUpstream::id)
+                        .toList());
     }
 
     @Test

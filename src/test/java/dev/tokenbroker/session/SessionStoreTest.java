@@ -79,7 +79,15 @@ class SessionStoreTest {
             begin(current, "owner");
             Handle next = current.rotated();
             store.commitRefresh(
-                            first.sessionId(), "owner", version, "", issued("AT", next), null, next.secretHash(), null)
+                            first.sessionId(),
+                            "clover",
+                            "owner",
+                            version,
+                            "",
+                            issued("AT", next),
+                            null,
+                            next.secretHash(),
+                            null)
                     .await()
                     .indefinitely();
             current = next;
@@ -105,7 +113,15 @@ class SessionStoreTest {
         assertEquals(
                 CommitOutcome.COMMITTED,
                 store.commitRefresh(
-                                handle.sessionId(), "owner-a", 0, "", issued("AT-1", next), "RT-1", nextSecret, null)
+                                handle.sessionId(),
+                                "clover",
+                                "owner-a",
+                                0,
+                                "",
+                                issued("AT-1", next),
+                                "RT-1",
+                                nextSecret,
+                                null)
                         .await()
                         .indefinitely());
         // Another scope key, so that the reuse window does not answer it: a later refresh that spends RT-1.
@@ -118,14 +134,30 @@ class SessionStoreTest {
         assertEquals(
                 CommitOutcome.COMMITTED,
                 store.commitRefresh(
-                                handle.sessionId(), "owner-b", 1, "openid", issued("AT-2", next), "RT-2", null, null)
+                                handle.sessionId(),
+                                "clover",
+                                "owner-b",
+                                1,
+                                "openid",
+                                issued("AT-2", next),
+                                "RT-2",
+                                null,
+                                null)
                         .await()
                         .indefinitely());
 
         assertEquals(
                 CommitOutcome.COMMITTED,
                 store.commitRefresh(
-                                handle.sessionId(), "owner-a", 0, "", issued("AT-1", next), "RT-1", nextSecret, null)
+                                handle.sessionId(),
+                                "clover",
+                                "owner-a",
+                                0,
+                                "",
+                                issued("AT-1", next),
+                                "RT-1",
+                                nextSecret,
+                                null)
                         .await()
                         .indefinitely(),
                 "the retry finds its own commit");
@@ -147,7 +179,7 @@ class SessionStoreTest {
         Handle h0 = newSession();
         begin(h0, "a");
         Handle h1 = h0.rotated();
-        store.commitRefresh(h0.sessionId(), "a", 0, "", issued("AT-1", h1), null, h1.secretHash(), null)
+        store.commitRefresh(h0.sessionId(), "clover", "a", 0, "", issued("AT-1", h1), null, h1.secretHash(), null)
                 .await()
                 .indefinitely();
         assertInstanceOf(Begin.Locked.class, beginWithScope(h1, "openid", null, "c"));
@@ -155,7 +187,7 @@ class SessionStoreTest {
         Begin.Busy busy = assertInstanceOf(Begin.Busy.class, beginWithScope(h0, "openid", null, "b"));
         assertEquals(h1, busy.currentHandle());
         Handle h2 = h1.rotated();
-        store.commitRefresh(h0.sessionId(), "c", 1, "openid", issued("AT-2", h2), null, h2.secretHash(), null)
+        store.commitRefresh(h0.sessionId(), "clover", "c", 1, "openid", issued("AT-2", h2), null, h2.secretHash(), null)
                 .await()
                 .indefinitely();
         Begin.Cached answer = assertInstanceOf(
@@ -201,6 +233,7 @@ class SessionStoreTest {
                 CommitOutcome.COMMITTED,
                 store.commitRefresh(
                                 handle.sessionId(),
+                                "clover",
                                 "owner-a",
                                 0,
                                 "",
@@ -215,6 +248,7 @@ class SessionStoreTest {
                 CommitOutcome.COMMITTED,
                 store.commitRefresh(
                                 handle.sessionId(),
+                                "clover",
                                 "owner-a",
                                 0,
                                 "",
@@ -227,7 +261,16 @@ class SessionStoreTest {
         // Anyone else still at version 0 lost the race and must not overwrite.
         assertEquals(
                 CommitOutcome.VERSION_MOVED,
-                store.commitRefresh(handle.sessionId(), "owner-b", 0, "", issued("AT-2", next), "RT-2", null, null)
+                store.commitRefresh(
+                                handle.sessionId(),
+                                "clover",
+                                "owner-b",
+                                0,
+                                "",
+                                issued("AT-2", next),
+                                "RT-2",
+                                null,
+                                null)
                         .await()
                         .indefinitely());
 
@@ -252,7 +295,16 @@ class SessionStoreTest {
         Handle handle = newSession();
         begin(handle, "owner-a");
         Handle next = handle.rotated();
-        store.commitRefresh(handle.sessionId(), "owner-a", 0, "", issued("AT-1", next), null, next.secretHash(), null)
+        store.commitRefresh(
+                        handle.sessionId(),
+                        "clover",
+                        "owner-a",
+                        0,
+                        "",
+                        issued("AT-1", next),
+                        null,
+                        next.secretHash(),
+                        null)
                 .await()
                 .indefinitely();
 
@@ -319,7 +371,7 @@ class SessionStoreTest {
         Handle handle = newSession();
         begin(handle, "owner");
         // The upstream answered without a new refresh token: the stored one stays valid, and may be presented again.
-        store.commitRefresh(handle.sessionId(), "owner", 0, "", issued("AT", handle), null, null, null)
+        store.commitRefresh(handle.sessionId(), "clover", "owner", 0, "", issued("AT", handle), null, null, null)
                 .await()
                 .indefinitely();
         expire(handle, "refreshed");
@@ -352,7 +404,7 @@ class SessionStoreTest {
         long created = Long.parseLong(redis.hash(String.class).hget(key, "created"));
         redis.hash(String.class).hset(key, "expires", Long.toString(created + 60_000));
         begin(handle, "o");
-        store.commitRefresh(handle.sessionId(), "o", 0, "", issued("AT", handle), null, null, null)
+        store.commitRefresh(handle.sessionId(), "clover", "o", 0, "", issued("AT", handle), null, null, null)
                 .await()
                 .indefinitely();
         long slid = Long.parseLong(redis.hash(String.class).hget(key, "expires"));
@@ -360,7 +412,7 @@ class SessionStoreTest {
 
         redis.hash(String.class).hset(key, "max_until", Long.toString(created + 120_000));
         begin(handle, "o2");
-        store.commitRefresh(handle.sessionId(), "o2", 1, "x", issued("AT", handle), null, null, null)
+        store.commitRefresh(handle.sessionId(), "clover", "o2", 1, "x", issued("AT", handle), null, null, null)
                 .await()
                 .indefinitely();
         assertEquals(
@@ -376,7 +428,7 @@ class SessionStoreTest {
         Handle handle = newSession();
         String key = keys.session(handle.sessionId());
         begin(handle, "o");
-        store.commitRefresh(handle.sessionId(), "o", 0, "", issued("AT", handle), "RT-1", null, 60L)
+        store.commitRefresh(handle.sessionId(), "clover", "o", 0, "", issued("AT", handle), "RT-1", null, 60L)
                 .await()
                 .indefinitely();
         long created = Long.parseLong(redis.hash(String.class).hget(key, "created"));

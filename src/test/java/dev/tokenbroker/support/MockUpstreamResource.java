@@ -19,11 +19,16 @@ import static io.restassured.RestAssured.given;
 
 /**
  * A real OpenID provider (mock-oauth2-server) as the upstream. Issuer id {@code connect} gives the Duende
- * layout {@code /connect/token}; the broker finds it through discovery.
+ * layout {@code /connect/token}; the broker finds it through discovery. Issuer id {@code partner}, with its own
+ * signing key, is a second upstream ({@code broker.upstreams.partner}) with one client, {@link #PARTNER_CLIENT}.
  */
 public class MockUpstreamResource implements QuarkusTestResourceLifecycleManager {
 
     private static MockOAuth2Server server;
+
+    public static final String PARTNER = "partner";
+    public static final String PARTNER_CLIENT = "clover-partner";
+    public static final String PARTNER_REDIRECT = "clover-partner://cb";
 
     private boolean interactiveLogin;
 
@@ -41,7 +46,19 @@ public class MockUpstreamResource implements QuarkusTestResourceLifecycleManager
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-        return Map.of("broker.upstream.issuer", server.issuerUrl("connect").toString());
+        return Map.of(
+                "broker.upstream.issuer",
+                server.issuerUrl("connect").toString(),
+                "broker.upstreams.partner.issuer",
+                server.issuerUrl(PARTNER).toString(),
+                "broker.clients.partner.client-id",
+                PARTNER_CLIENT,
+                "broker.clients.partner.client-secret",
+                "partner-secret-1234",
+                "broker.clients.partner.redirect-uris",
+                PARTNER_REDIRECT,
+                "broker.clients.partner.upstream",
+                PARTNER);
     }
 
     @Override
@@ -99,8 +116,15 @@ public class MockUpstreamResource implements QuarkusTestResourceLifecycleManager
      */
     public static String signIn(String clientId, String redirectUri, String subject, Map<String, Object> claims)
             throws Exception {
-        server.enqueueCallback(new DefaultOAuth2TokenCallback("connect", subject, "JWT", null, claims, 3600));
-        String code = authorize(clientId, redirectUri, Broker.VERIFIER);
+        return signIn("connect", clientId, redirectUri, subject, claims);
+    }
+
+    /** The same at the issuer {@code issuerId} of this server. */
+    public static String signIn(
+            String issuerId, String clientId, String redirectUri, String subject, Map<String, Object> claims)
+            throws Exception {
+        server.enqueueCallback(new DefaultOAuth2TokenCallback(issuerId, subject, "JWT", null, claims, 3600));
+        String code = authorize(server, issuerId, clientId, redirectUri, Broker.VERIFIER);
         return Broker.exchange(clientId, code, redirectUri, Broker.VERIFIER)
                 .statusCode(200)
                 .extract()
@@ -114,6 +138,12 @@ public class MockUpstreamResource implements QuarkusTestResourceLifecycleManager
 
     /** The same at {@code upstream}, over http or https (whatever its certificate). */
     public static String authorize(MockOAuth2Server upstream, String clientId, String redirectUri, String verifier)
+            throws Exception {
+        return authorize(upstream, "connect", clientId, redirectUri, verifier);
+    }
+
+    private static String authorize(
+            MockOAuth2Server upstream, String issuerId, String clientId, String redirectUri, String verifier)
             throws Exception {
         String challenge = Base64.getUrlEncoder()
                 .withoutPadding()
@@ -129,7 +159,7 @@ public class MockUpstreamResource implements QuarkusTestResourceLifecycleManager
                 .queryParam("state", "s1")
                 .queryParam("code_challenge", challenge)
                 .queryParam("code_challenge_method", "S256")
-                .get(upstream.authorizationEndpointUrl("connect").toString())
+                .get(upstream.authorizationEndpointUrl(issuerId).toString())
                 .then()
                 .statusCode(302)
                 .extract()

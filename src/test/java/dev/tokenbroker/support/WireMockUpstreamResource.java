@@ -26,7 +26,14 @@ public class WireMockUpstreamResource implements QuarkusTestResourceLifecycleMan
         return Map.of(
                 "broker.upstream.token-endpoint", server.baseUrl() + "/connect/token",
                 "broker.upstream.revocation-endpoint", server.baseUrl() + "/connect/revocation",
-                "broker.upstream.read-timeout", "2s");
+                "broker.upstream.read-timeout", "2s",
+                // A second upstream under /second, with one client.
+                "broker.upstreams.second.token-endpoint", server.baseUrl() + "/second/token",
+                "broker.upstreams.second.revocation-endpoint", server.baseUrl() + "/second/revocation",
+                "broker.clients.second.client-id", "clover-second",
+                "broker.clients.second.client-secret", "second-secret-5678",
+                "broker.clients.second.redirect-uris", "clover-second://cb",
+                "broker.clients.second.upstream", "second");
     }
 
     @Override

@@ -11,6 +11,7 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import com.github.tomakehurst.wiremock.client.WireMock;
 import com.github.tomakehurst.wiremock.stubbing.ServeEvent;
 
 import dev.tokenbroker.config.BrokerConfig;
@@ -162,6 +163,34 @@ class RevocationOutboxTest {
         assertNotLogged(token);
     }
 
+    /**
+     * A second upstream that fails (WireMock's {@code /second}) costs one attempt per poll: its other entries wait,
+     * and the entry of the healthy upstream queued behind them is delivered in the same poll.
+     */
+    @Test
+    void anUpstreamThatFailsHoldsUpOnlyItsOwnEntries() {
+        WireMockUpstreamResource.server()
+                .stubFor(WireMock.post("/second/revocation")
+                        .willReturn(WireMock.aResponse().withStatus(503)));
+        upstream.upstreamAcceptsRevocation();
+        RevocationOutbox replica = replica(
+                newPrefix(), "replica-a", new SimpleMeterRegistry(), 5, Duration.ofMillis(1), Duration.ofSeconds(60));
+        List<String> atSecond = List.of(newToken("second-1"), newToken("second-2"), newToken("second-3"));
+        atSecond.forEach(token -> replica.enqueue("clover-second", token));
+        String atDefault = newToken("default-behind");
+        replica.enqueue(clover.clientId(), atDefault);
+
+        await("the default upstream's entry is delivered", () -> {
+            revocations.deliverDue(replica);
+            return confirmed(atDefault) == 1;
+        });
+
+        List<String> tried = atSecond.stream()
+                .filter(token -> !revocationCalls("/second/revocation", token).isEmpty())
+                .toList();
+        assertEquals(1, tried.size(), "after the first failure the second upstream's other entries wait: " + tried);
+    }
+
     @Test
     void entryOfAnUnknownClientIsGivenUpWithoutCallingTheUpstream() {
         String token = newToken("orphan");
@@ -239,7 +268,7 @@ class RevocationOutboxTest {
             Duration claimIdle) {
         Limits limits = new Limits(
                 Duration.ofMillis(200), initialBackoff, initialBackoff.multipliedBy(2), maxAttempts, 50, claimIdle);
-        return new RevocationOutbox(redis, keyRing, prefix, limits, meters, consumer);
+        return new RevocationOutbox(redis, keyRing, prefix, limits, clientId -> "", meters, consumer);
     }
 
     private static String newPrefix() {
@@ -260,8 +289,12 @@ class RevocationOutboxTest {
     }
 
     private static List<ServeEvent> revocationCalls(String token) {
+        return revocationCalls("/connect/revocation", token);
+    }
+
+    private static List<ServeEvent> revocationCalls(String path, String token) {
         return WireMockUpstreamResource.server().getAllServeEvents().stream()
-                .filter(e -> e.getRequest().getUrl().equals("/connect/revocation"))
+                .filter(e -> e.getRequest().getUrl().equals(path))
                 .filter(e -> e.getRequest().getBodyAsString().equals(revocationBody(token)))
                 .toList();
     }

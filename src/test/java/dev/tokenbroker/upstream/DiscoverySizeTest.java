@@ -21,6 +21,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.ConfiguredUpstream;
 import io.vertx.core.Vertx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -105,7 +106,8 @@ class DiscoverySizeTest {
 
     private static UpstreamMetadata discover(String path) {
         BrokerConfig config = DiscoveryTrustTest.config(Map.of("broker.upstream.issuer", base + path));
-        return new UpstreamMetadata(config, new UpstreamHttp(vertx, config), new ObjectMapper());
+        ConfiguredUpstream upstream = DiscoveryTrustTest.upstream(config);
+        return new UpstreamMetadata(upstream, new UpstreamHttp(vertx, config, upstream), new ObjectMapper());
     }
 
     @Test

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.ConfiguredUpstream;
 import dev.tokenbroker.upstream.UpstreamHttp.Reply;
 import io.quarkus.runtime.configuration.DurationConverter;
 import io.quarkus.runtime.configuration.MemorySize;
@@ -25,6 +26,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DiscoveryTrustTest {
 
     static final String ISSUER = "https://login.example.com";
+
+    /** The default upstream of {@code config}. */
+    static ConfiguredUpstream upstream(BrokerConfig config) {
+        return new ConfiguredUpstream(ConfiguredUpstream.DEFAULT, config.upstream());
+    }
 
     static BrokerConfig config(Map<String, String> extra) {
         SmallRyeConfig config = new SmallRyeConfigBuilder()
@@ -53,7 +59,8 @@ class DiscoveryTrustTest {
     }
 
     private static boolean loads(String document, Map<String, String> extra) {
-        UpstreamMetadata metadata = new UpstreamMetadata(config(extra), publishing(document), new ObjectMapper());
+        UpstreamMetadata metadata =
+                new UpstreamMetadata(upstream(config(extra)), publishing(document), new ObjectMapper());
         try {
             return metadata.loaded();
         } finally {
@@ -65,7 +72,8 @@ class DiscoveryTrustTest {
     void anIssuerAdvertisedWithATrailingSlashIsKeptAsAdvertisedForTokenChecks() {
         // Auth0's issuer ends in '/': its tokens carry that exact iss, and the JWT checks compare exactly.
         String document = "{\"issuer\":\"" + ISSUER + "/\",\"token_endpoint\":\"" + ISSUER + "/oauth/token\"}";
-        UpstreamMetadata metadata = new UpstreamMetadata(config(Map.of()), publishing(document), new ObjectMapper());
+        UpstreamMetadata metadata =
+                new UpstreamMetadata(upstream(config(Map.of())), publishing(document), new ObjectMapper());
         try {
             assertTrue(metadata.loaded());
             assertEquals(ISSUER + "/", metadata.current().issuer().orElseThrow());

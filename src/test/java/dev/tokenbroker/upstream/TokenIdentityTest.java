@@ -4,13 +4,16 @@ import java.net.ConnectException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.tokenbroker.config.ConfiguredUpstream;
 import io.smallrye.mutiny.Uni;
 
 import static dev.tokenbroker.upstream.DiscoveryTrustTest.ISSUER;
@@ -42,7 +45,8 @@ class TokenIdentityTest {
 
     /** Runs {@code check} against a TokenIdentity whose discovery document is {@code discovery}. */
     private static void withIdentity(String discovery, Consumer<TokenIdentity> check) {
-        UpstreamMetadata metadata = new UpstreamMetadata(config(Map.of()), publishing(discovery), new ObjectMapper());
+        ConfiguredUpstream configured = DiscoveryTrustTest.upstream(config(Map.of()));
+        UpstreamMetadata metadata = new UpstreamMetadata(configured, publishing(discovery), new ObjectMapper());
         try {
             // The JWKS is refused at once, as from a closed port: nothing leaves the machine.
             UpstreamJwks jwks = new UpstreamJwks(
@@ -50,7 +54,8 @@ class TokenIdentityTest {
                     Duration.ofSeconds(1),
                     Duration.ofMinutes(1),
                     new ObjectMapper());
-            check.accept(new TokenIdentity(metadata, jwks, new ObjectMapper()));
+            Upstream upstream = new Upstream(configured, null, metadata, jwks, new AtomicInteger());
+            check.accept(new TokenIdentity(new Upstreams(List.of(upstream)), new ObjectMapper()));
         } finally {
             metadata.stop();
         }
@@ -59,7 +64,7 @@ class TokenIdentityTest {
     private record Read(TokenIdentity.Identity identity, Thread thread) {}
 
     private static Read read(TokenIdentity identity, UpstreamTokenResponse token) {
-        return identity.of(token, "app")
+        return identity.of(token, ConfiguredUpstream.DEFAULT, "app")
                 .map(i -> new Read(i, Thread.currentThread()))
                 .await()
                 .indefinitely();

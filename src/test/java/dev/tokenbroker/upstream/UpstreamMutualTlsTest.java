@@ -15,6 +15,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.support.TestCa;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -75,16 +76,18 @@ class UpstreamMutualTlsTest {
                 .toCompletionStage()
                 .toCompletableFuture()
                 .get(10, TimeUnit.SECONDS);
-        http = new UpstreamHttp(
-                vertx,
-                DiscoveryTrustTest.config(Map.of(
-                        "broker.upstream.trust-certificates", ca.toString(),
-                        "broker.clients.mtls.client-id", "clover-mtls",
-                        "broker.clients.mtls.auth-method", "tls_client_auth",
-                        "broker.clients.mtls.tls-client-certificate", clientPem.toString(),
-                        "broker.clients.mtls.redirect-uris", "clover-mtls://cb")));
+        http = httpOf(DiscoveryTrustTest.config(Map.of(
+                "broker.upstream.trust-certificates", ca.toString(),
+                "broker.clients.mtls.client-id", "clover-mtls",
+                "broker.clients.mtls.auth-method", "tls_client_auth",
+                "broker.clients.mtls.tls-client-certificate", clientPem.toString(),
+                "broker.clients.mtls.redirect-uris", "clover-mtls://cb")));
         // Read at start: what happens to the file later does not matter.
         Files.delete(clientPem);
+    }
+
+    private static UpstreamHttp httpOf(BrokerConfig config) {
+        return new UpstreamHttp(vertx, config, DiscoveryTrustTest.upstream(config));
     }
 
     @AfterAll
@@ -155,8 +158,8 @@ class UpstreamMutualTlsTest {
         String other = Files.readString(dir.resolve("upstream.pem"));
         Path bundle = Files.writeString(dir.resolve("bundle.pem"), other.repeat(300) + ca);
         assertTrue(Files.size(bundle) > 128 * 1024);
-        UpstreamHttp bundled = new UpstreamHttp(
-                vertx, DiscoveryTrustTest.config(Map.of("broker.upstream.trust-certificates", bundle.toString())));
+        UpstreamHttp bundled =
+                httpOf(DiscoveryTrustTest.config(Map.of("broker.upstream.trust-certificates", bundle.toString())));
 
         String peer = bundled.send(
                         Optional.empty(),

@@ -1,0 +1,103 @@
+package dev.tokenbroker.upstream;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.tokenbroker.config.BrokerConfig;
+import dev.tokenbroker.config.ConfiguredUpstream;
+import dev.tokenbroker.config.RegisteredClient;
+import io.quarkus.runtime.Startup;
+import io.vertx.core.Vertx;
+
+/**
+ * Every configured upstream ({@link ConfiguredUpstream#all}), built at start: discovery begins at once for each. A
+ * client is served by its own upstream only; a logout token is verified by the upstream its issuer names.
+ */
+@Startup
+@Singleton
+public class Upstreams {
+
+    private final Map<String, Upstream> byId = new LinkedHashMap<>();
+
+    @Inject
+    Upstreams(Vertx vertx, BrokerConfig config, ObjectMapper json) {
+        this(ConfiguredUpstream.all(config).stream()
+                .map(configured -> {
+                    UpstreamHttp http = new UpstreamHttp(vertx, config, configured);
+                    return new Upstream(
+                            configured,
+                            http,
+                            new UpstreamMetadata(configured, http, json),
+                            new UpstreamJwks(http, config.backchannelLogout().jwksRefetchInterval(), json),
+                            new AtomicInteger());
+                })
+                .toList());
+    }
+
+    /** These upstreams (tests build them without a server). */
+    Upstreams(List<Upstream> upstreams) {
+        upstreams.forEach(upstream -> byId.put(upstream.id(), upstream));
+    }
+
+    /** The client's upstream; {@code Clients} refuses at start a client whose upstream is not configured. */
+    Upstream of(RegisteredClient client) {
+        return byId(client.upstream());
+    }
+
+    Upstream byId(String id) {
+        Upstream upstream = byId.get(id);
+        if (upstream == null) {
+            throw new IllegalStateException("no upstream '" + id + "' is configured");
+        }
+        return upstream;
+    }
+
+    /**
+     * The client's upstream's endpoints.
+     *
+     * @throws dev.tokenbroker.error.BrokerException.UpstreamUnavailable while its discovery has not succeeded yet
+     */
+    public UpstreamEndpoints endpointsOf(RegisteredClient client) {
+        return of(client).metadata().current();
+    }
+
+    Collection<Upstream> all() {
+        return byId.values();
+    }
+
+    /** The upstream whose discovered or configured issuer is exactly {@code issuer}. */
+    Optional<Upstream> byIssuer(String issuer) {
+        return byId.values().stream()
+                .filter(upstream -> upstream.metadata().loaded()
+                        && upstream.metadata()
+                                .current()
+                                .issuer()
+                                .filter(issuer::equals)
+                                .isPresent())
+                .findFirst();
+    }
+
+    /** The longest call budget of any upstream: what refresh locks and the outbox's claims must outlast. */
+    public Duration callBudget() {
+        return byId.values().stream()
+                .map(upstream -> upstream.http().callBudget())
+                .max(Duration::compareTo)
+                .orElseThrow();
+    }
+
+    @PreDestroy
+    void stop() {
+        byId.values().forEach(upstream -> upstream.metadata().stop());
+    }
+}
