@@ -175,6 +175,77 @@ Key of an encryption key in the Secret. Argument: the key id.
 {{- end }}
 
 {{/*
+ConfigMap entries of one upstream's settings, from (dict "prefix" <env var prefix> "upstream" <its values> "caFile"
+<path of its mounted CA bundle>): BROKER_UPSTREAM_* for upstream, BROKER_UPSTREAMS_<ID>_* for upstreams.<id>, the
+same keys for both. Empty settings are left out (the broker's defaults apply); the proxy password is in the Secret.
+*/}}
+{{- define "token-broker.upstreamEnv" -}}
+{{- $u := default dict .upstream }}
+{{- $proxy := default dict $u.proxy }}
+{{- with $u.issuer }}
+{{ $.prefix }}_ISSUER: {{ . | quote }}
+{{- end }}
+{{- with $u.tokenEndpoint }}
+{{ $.prefix }}_TOKEN_ENDPOINT: {{ . | quote }}
+{{- end }}
+{{- with $u.revocationEndpoint }}
+{{ $.prefix }}_REVOCATION_ENDPOINT: {{ . | quote }}
+{{- end }}
+{{- with $u.connectTimeout }}
+{{ $.prefix }}_CONNECT_TIMEOUT: {{ . | quote }}
+{{- end }}
+{{- with $u.readTimeout }}
+{{ $.prefix }}_READ_TIMEOUT: {{ . | quote }}
+{{- end }}
+{{- with $u.allowedHosts }}
+{{ $.prefix }}_ALLOWED_HOSTS: {{ join "," . | quote }}
+{{- end }}
+{{- if $u.caBundle }}
+{{ $.prefix }}_TRUST_CERTIFICATES: {{ $.caFile }}
+{{- end }}
+{{- with $proxy.url }}
+{{ $.prefix }}_PROXY_URL: {{ . | quote }}
+{{- end }}
+{{- with $proxy.username }}
+{{ $.prefix }}_PROXY_USERNAME: {{ . | quote }}
+{{- end }}
+{{- with $proxy.nonProxyHosts }}
+{{ $.prefix }}_PROXY_NON_PROXY_HOSTS: {{ join "," . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Key of a named upstream's CA bundle in the upstream-CA ConfigMap, and its file name under
+/etc/token-broker/upstream-ca/. Argument: the upstream id. Not <id>.pem: the default's ca.pem would then be the
+file of an upstream called ca.
+*/}}
+{{- define "token-broker.upstreamCaKey" -}}
+{{- printf "%s-ca.pem" . }}
+{{- end }}
+
+{{/*
+The upstream-CA ConfigMap's data: ca.pem for upstream.caBundle, <id>-ca.pem for each upstreams.<id>.caBundle; empty
+when no upstream has a CA bundle (no ConfigMap, no volume).
+*/}}
+{{- define "token-broker.upstreamCaData" -}}
+{{- with (default dict .Values.upstream).caBundle }}
+ca.pem: {{ . | quote }}
+{{- end }}
+{{- range $id, $u := default dict .Values.upstreams }}
+{{- if and (kindIs "map" $u) $u.caBundle }}
+{{ include "token-broker.upstreamCaKey" $id }}: {{ $u.caBundle | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Key of a named upstream's proxy password in the Secret. Argument: the upstream id.
+*/}}
+{{- define "token-broker.upstreamProxyPasswordKey" -}}
+{{- printf "upstream-%s-proxy-password" . }}
+{{- end }}
+
+{{/*
 Upper-cased env var segment of a client name or key id, as SmallRye maps it (. and - become _).
 */}}
 {{- define "token-broker.envSegment" -}}
@@ -276,9 +347,31 @@ Called from the Deployment template.
 {{- $existing := .Values.existingSecret }}
 {{- $namePattern := "^[a-z0-9]+$" }}
 
-{{- /* Upstream */}}
-{{- if not (or .Values.upstream.issuer .Values.upstream.tokenEndpoint) }}
-{{- $errors = append $errors "upstream: set upstream.issuer (discovery) or upstream.tokenEndpoint" }}
+{{- /* Named upstreams; the default one (upstream) is checked after the clients, which decide whether it is needed */}}
+{{- $upstreams := default dict .Values.upstreams }}
+{{- if not (kindIs "map" $upstreams) }}
+{{- $errors = append $errors "upstreams must be a map of upstream id to upstream settings" }}
+{{- $upstreams = dict }}
+{{- end }}
+{{- /* null drops an upstream that an earlier values file defined */}}
+{{- $presentUpstreams := dict }}
+{{- range $id, $u := $upstreams }}
+{{- if not (kindIs "invalid" $u) }}
+{{- $_ := set $presentUpstreams $id $u }}
+{{- end }}
+{{- end }}
+{{- $upstreams = $presentUpstreams }}
+{{- range $id, $u := $upstreams }}
+{{- if eq $id "default" }}
+{{- $errors = append $errors "upstreams.default: the id default is reserved for the default upstream: put its settings under upstream, or choose another id" }}
+{{- else if not (regexMatch $namePattern $id) }}
+{{- $errors = append $errors (printf "upstreams.%s: upstream ids must be lower-case letters and digits only ([a-z0-9]+): the id becomes part of BROKER_UPSTREAMS_<ID>_*" $id) }}
+{{- end }}
+{{- if not (kindIs "map" $u) }}
+{{- $errors = append $errors (printf "upstreams.%s must be a map with issuer or tokenEndpoint" $id) }}
+{{- else if not (or $u.issuer $u.tokenEndpoint) }}
+{{- $errors = append $errors (printf "upstreams.%s: set upstreams.%s.issuer (discovery) or upstreams.%s.tokenEndpoint" $id $id $id) }}
+{{- end }}
 {{- end }}
 
 {{- /* Clients */}}
@@ -299,6 +392,7 @@ Called from the Deployment template.
 {{- $errors = append $errors "clients: configure at least one client (clients.<name>.clientId, clientSecret, redirectUris)" }}
 {{- end }}
 {{- $clientIds := dict }}
+{{- $onDefaultUpstream := list }}
 {{- range $name, $c := $clients }}
 {{- if not (regexMatch $namePattern $name) }}
 {{- $errors = append $errors (printf "clients.%s: client names must be lower-case letters and digits only ([a-z0-9]+): the name becomes part of BROKER_CLIENTS_<NAME>_*" $name) }}
@@ -321,6 +415,11 @@ Called from the Deployment template.
 {{- $errors = append $errors (printf "clients.%s.redirectUris: '%v' must be a non-empty URI without commas" $name .) }}
 {{- end }}
 {{- end }}
+{{- end }}
+{{- if not $c.upstream }}
+{{- $onDefaultUpstream = append $onDefaultUpstream $name }}
+{{- else if not (hasKey $upstreams (toString $c.upstream)) }}
+{{- $errors = append $errors (printf "clients.%s.upstream '%s' names no entry of upstreams (%s): leave it unset to use the default upstream (upstream)" $name (toString $c.upstream) (keys $upstreams | sortAlpha | join ", " | default "none configured")) }}
 {{- end }}
 {{- if and (hasKey $c "maxSessionsPerUser") (not (kindIs "invalid" $c.maxSessionsPerUser)) (or (not (regexMatch "^[0-9]+$" (toString $c.maxSessionsPerUser))) (lt (int $c.maxSessionsPerUser) 1)) }}
 {{- $errors = append $errors (printf "clients.%s.maxSessionsPerUser '%v' must be a whole number of at least 1 (leave it unset for no limit)" $name $c.maxSessionsPerUser) }}
@@ -363,6 +462,12 @@ Called from the Deployment template.
 {{- $errors = append $errors (printf "clients.%s.clientSecret is required (or set existingSecret with key %s)" $name (include "token-broker.clientSecretKey" $name)) }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{- /* The default upstream: needed by every client that names no upstream */}}
+{{- $defaultUpstream := default dict .Values.upstream }}
+{{- if and $onDefaultUpstream (not (or $defaultUpstream.issuer $defaultUpstream.tokenEndpoint)) }}
+{{- $errors = append $errors (printf "upstream: set upstream.issuer (discovery) or upstream.tokenEndpoint: clients without an upstream of their own use it (%s); or set clients.<name>.upstream to an entry of upstreams" (join ", " $onDefaultUpstream)) }}
 {{- end }}
 
 {{- /* Session admin API: all of issuer, jwksUri and audience, or none */}}

@@ -137,7 +137,8 @@ class HelmChartTest {
     static boolean isSecretEnvVar(String name) {
         return name.matches("BROKER_CLIENTS_[A-Z0-9]+_CLIENT_SECRET")
                 || name.matches("BROKER_SESSION_ENCRYPTION_KEYS_[A-Z0-9]+")
-                || name.equals("QUARKUS_REDIS_PASSWORD");
+                || name.equals("QUARKUS_REDIS_PASSWORD")
+                || name.matches("BROKER_UPSTREAMS?(_[A-Z0-9]+)?_PROXY_PASSWORD");
     }
 
     static Stream<String> ciValuesFiles() throws IOException {
@@ -147,7 +148,11 @@ class HelmChartTest {
                     .sorted()
                     .toList();
             assertTrue(
-                    names.containsAll(List.of("default-values.yaml", "existing-secret-values.yaml", "ha-values.yaml")),
+                    names.containsAll(List.of(
+                            "default-values.yaml",
+                            "existing-secret-values.yaml",
+                            "ha-values.yaml",
+                            "upstreams-values.yaml")),
                     "the regression cases are in " + CI + ": " + names);
             return names.stream();
         }
@@ -1147,6 +1152,190 @@ class HelmChartTest {
                         k -> k.startsWith("BROKER_UPSTREAM_PROXY") || k.equals("BROKER_UPSTREAM_TRUST_CERTIFICATES")));
     }
 
+    // ---------------------------------------------------------------- named upstreams
+
+    @Test
+    void namedUpstreamsReachTheBrokerUnderTheirIdWithTheDefaultsKeysAndEachClientNamesItsOwn()
+            throws NoSuchMethodException {
+        Map<String, String> plain =
+                configMapOf(render(CI.resolve("upstreams-values.yaml"))).getData();
+        String partner = "broker.upstreams.partner";
+        String legacy = "broker.upstreams.legacy";
+        Class<?> upstream = BrokerConfig.Upstream.class;
+        Class<?> proxy = BrokerConfig.Upstream.Proxy.class;
+
+        assertEquals(
+                "BROKER_UPSTREAMS_PARTNER_PROXY_NON_PROXY_HOSTS", envVarOf(partner + ".proxy", proxy, "nonProxyHosts"));
+        Map<String, String> expected = new TreeMap<>(Map.of(
+                envVarOf(partner, upstream, "issuer"), "https://login.partner.example",
+                envVarOf(partner, upstream, "allowedHosts"), "login.partner.example",
+                envVarOf(partner, upstream, "readTimeout"), "5s",
+                envVarOf(partner, upstream, "trustCertificates"), "/etc/token-broker/upstream-ca/partner-ca.pem",
+                envVarOf(partner + ".proxy", proxy, "url"), "http://egress-proxy.example:3128",
+                envVarOf(partner + ".proxy", proxy, "username"), "broker",
+                envVarOf(partner + ".proxy", proxy, "nonProxyHosts"), "*.internal.example",
+                envVarOf(legacy, upstream, "tokenEndpoint"), "https://sso.legacy.example/oauth2/token",
+                envVarOf(legacy, upstream, "revocationEndpoint"), "https://sso.legacy.example/oauth2/revoke"));
+        Map<String, String> named = new TreeMap<>(plain);
+        named.keySet().removeIf(k -> !k.startsWith("BROKER_UPSTREAMS_"));
+        assertEquals(expected, named, "what is set, and nothing else: unset keys are the broker's defaults");
+
+        assertEquals("partner", plain.get("BROKER_CLIENTS_PARTNERAPP_UPSTREAM"));
+        assertEquals("legacy", plain.get("BROKER_CLIENTS_LEGACYAPP_UPSTREAM"));
+        assertFalse(plain.containsKey("BROKER_UPSTREAM_ISSUER"), "every client names an upstream: no default one");
+        assertFalse(plain.containsKey("BROKER_UPSTREAM_TOKEN_ENDPOINT"));
+    }
+
+    @Test
+    void eachUpstreamsCaBundleIsAFileOfItsOwnInTheMountedUpstreamCaConfigMap() {
+        String defaultPem = "-----BEGIN CERTIFICATE-----\nMIIBdefault\n-----END CERTIFICATE-----\n";
+        String partnerPem = "-----BEGIN CERTIFICATE-----\nMIIBpartner\n-----END CERTIFICATE-----\n";
+        String caPem = "-----BEGIN CERTIFICATE-----\nMIIBca\n-----END CERTIFICATE-----\n";
+        Rendered r = render(CI.resolve("default-values.yaml"), v -> {
+            path(v, "upstream").put("caBundle", defaultPem);
+            path(v, "upstreams", "partner")
+                    .putAll(Map.of("issuer", "https://login.partner.example", "caBundle", partnerPem));
+            // An upstream whose id is "ca" must not get the default's ca.pem.
+            path(v, "upstreams", "ca").putAll(Map.of("issuer", "https://login.ca.example", "caBundle", caPem));
+            path(v, "upstreams", "legacy").put("tokenEndpoint", "https://sso.legacy.example/oauth2/token");
+        });
+        Map<String, String> plain = configMapOf(r).getData();
+        ConfigMap ca = upstreamCaConfigMap(r);
+
+        assertEquals(Map.of("ca.pem", defaultPem, "partner-ca.pem", partnerPem, "ca-ca.pem", caPem), ca.getData());
+        Map<String, String> trusted = new TreeMap<>(plain);
+        trusted.keySet().removeIf(k -> !k.endsWith("_TRUST_CERTIFICATES"));
+        assertEquals(
+                Map.of(
+                        "BROKER_UPSTREAM_TRUST_CERTIFICATES", "/etc/token-broker/upstream-ca/ca.pem",
+                        "BROKER_UPSTREAMS_PARTNER_TRUST_CERTIFICATES", "/etc/token-broker/upstream-ca/partner-ca.pem",
+                        "BROKER_UPSTREAMS_CA_TRUST_CERTIFICATES", "/etc/token-broker/upstream-ca/ca-ca.pem"),
+                trusted,
+                "legacy has no bundle: the JVM's trust store");
+        // Each path is its bundle's file: the ConfigMap's keys, all of them, under the mount path.
+        String mountPath = assertMountedWhole(r, ca);
+        assertEquals("/etc/token-broker/upstream-ca", mountPath);
+        for (String file : trusted.values()) {
+            assertTrue(file.startsWith(mountPath + "/"), file);
+            assertTrue(ca.getData().containsKey(file.substring(mountPath.length() + 1)), file);
+        }
+
+        // A named upstream's bundle alone still gets the ConfigMap and the mount.
+        Rendered namedOnly = render(CI.resolve("upstreams-values.yaml"));
+        ConfigMap namedCa = upstreamCaConfigMap(namedOnly);
+        assertEquals(Set.of("partner-ca.pem"), namedCa.getData().keySet());
+        assertEquals("/etc/token-broker/upstream-ca", assertMountedWhole(namedOnly, namedCa));
+        assertFalse(configMapOf(namedOnly).getData().containsKey("BROKER_UPSTREAM_TRUST_CERTIFICATES"));
+    }
+
+    /** Asserts that the ConfigMap is a volume projected whole and mounted read-only; returns the mount path. */
+    static String assertMountedWhole(Rendered r, ConfigMap configMap) {
+        Volume volume = r.deployment().getSpec().getTemplate().getSpec().getVolumes().stream()
+                .filter(v -> v.getConfigMap() != null
+                        && configMap
+                                .getMetadata()
+                                .getName()
+                                .equals(v.getConfigMap().getName()))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("the ConfigMap is not a volume"));
+        assertTrue(
+                volume.getConfigMap().getItems() == null
+                        || volume.getConfigMap().getItems().isEmpty(),
+                "every key is a file of its own name");
+        VolumeMount mount = brokerContainer(r).getVolumeMounts().stream()
+                .filter(m -> m.getName().equals(volume.getName()))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("the volume is not mounted"));
+        assertEquals(true, mount.getReadOnly());
+        return mount.getMountPath();
+    }
+
+    @Test
+    void aNamedUpstreamsProxyPasswordComesFromTheChartsSecretUnderItsOwnKey() {
+        Rendered r = render(CI.resolve("upstreams-values.yaml"));
+        Secret secret = r.one(Secret.class);
+
+        SecretKeySelector ref = secretRef(r, "BROKER_UPSTREAMS_PARTNER_PROXY_PASSWORD");
+        assertEquals(secret.getMetadata().getName(), ref.getName());
+        assertEquals("upstream-partner-proxy-password", ref.getKey());
+        assertNotEquals(true, ref.getOptional(), "the chart's Secret holds it");
+        assertEquals("not-a-real-proxy-password", decode(secret, "upstream-partner-proxy-password"));
+        assertFalse(configMapOf(r).getData().containsValue("not-a-real-proxy-password"));
+        assertFalse(envNames(r).contains("BROKER_UPSTREAMS_LEGACY_PROXY_PASSWORD"), "legacy has no proxy");
+        assertFalse(envNames(r).contains("BROKER_UPSTREAM_PROXY_PASSWORD"), "nor has the default upstream");
+
+        // The default upstream's proxy password keeps its own key next to it.
+        Rendered both = render(
+                CI.resolve("upstreams-values.yaml"),
+                v -> path(v, "upstream", "proxy")
+                        .putAll(Map.of("url", "http://other-proxy.example:3128", "password", "default-proxy-secret")));
+        Secret bothSecret = both.one(Secret.class);
+        assertEquals(
+                "upstream-proxy-password",
+                secretRef(both, "BROKER_UPSTREAM_PROXY_PASSWORD").getKey());
+        assertEquals(
+                "upstream-partner-proxy-password",
+                secretRef(both, "BROKER_UPSTREAMS_PARTNER_PROXY_PASSWORD").getKey());
+        assertEquals("default-proxy-secret", decode(bothSecret, "upstream-proxy-password"));
+        assertEquals("not-a-real-proxy-password", decode(bothSecret, "upstream-partner-proxy-password"));
+    }
+
+    @Test
+    void withExistingSecretANamedUpstreamsProxyPasswordIsReadFromItWhenPresent() {
+        Rendered r = render(CI.resolve("existing-secret-values.yaml"), v -> {
+            path(v, "upstreams", "partner").put("issuer", "https://login.partner.example");
+            path(v, "upstreams", "partner", "proxy").put("url", "http://egress-proxy.example:3128");
+            path(v, "upstreams", "legacy").put("tokenEndpoint", "https://sso.legacy.example/oauth2/token");
+            path(v, "clients", "web").put("upstream", "partner");
+        });
+
+        assertTrue(r.all(Secret.class).isEmpty(), "the chart creates no Secret");
+        SecretKeySelector ref = secretRef(r, "BROKER_UPSTREAMS_PARTNER_PROXY_PASSWORD");
+        assertEquals("token-broker-credentials", ref.getName());
+        assertEquals("upstream-partner-proxy-password", ref.getKey());
+        assertEquals(true, ref.getOptional(), "a proxy may need no password");
+        assertFalse(envNames(r).contains("BROKER_UPSTREAMS_LEGACY_PROXY_PASSWORD"), "no proxy, no password");
+        assertEquals("partner", configMapOf(r).getData().get("BROKER_CLIENTS_WEB_UPSTREAM"));
+    }
+
+    @ParameterizedTest(name = "upstream {0}")
+    @ValueSource(strings = {"without endpoints", "null"})
+    void theDefaultUpstreamMayBeLeftOutWhenEveryClientNamesAnUpstream(String defaultUpstream) {
+        Rendered r = render(CI.resolve("default-values.yaml"), v -> {
+            if (defaultUpstream.equals("null")) {
+                v.put("upstream", null);
+            } else {
+                path(v, "upstream").put("tokenEndpoint", "");
+            }
+            path(v, "upstreams", "partner").put("issuer", "https://login.partner.example");
+            path(v, "clients", "clover").put("upstream", "partner");
+        });
+        Map<String, String> plain = configMapOf(r).getData();
+
+        assertEquals("partner", plain.get("BROKER_CLIENTS_CLOVER_UPSTREAM"));
+        assertEquals("https://login.partner.example", plain.get("BROKER_UPSTREAMS_PARTNER_ISSUER"));
+        assertFalse(plain.containsKey("BROKER_UPSTREAM_TOKEN_ENDPOINT"));
+        assertFalse(plain.containsKey("BROKER_UPSTREAM_ISSUER"));
+        if (defaultUpstream.equals("null")) {
+            assertTrue(
+                    plain.keySet().stream().noneMatch(k -> k.startsWith("BROKER_UPSTREAM_")),
+                    "null drops the default's timeouts too: " + plain.keySet());
+        }
+    }
+
+    @Test
+    void nullDropsAnUpstreamAnEarlierValuesFileDefined() {
+        Rendered r = render(CI.resolve("upstreams-values.yaml"), v -> {
+            path(v, "upstreams").put("legacy", null);
+            path(v, "clients", "legacyapp").put("upstream", "partner");
+        });
+
+        Map<String, String> plain = configMapOf(r).getData();
+        assertTrue(plain.keySet().stream().noneMatch(k -> k.startsWith("BROKER_UPSTREAMS_LEGACY_")), plain.toString());
+        assertEquals("https://login.partner.example", plain.get("BROKER_UPSTREAMS_PARTNER_ISSUER"));
+        assertEquals("partner", plain.get("BROKER_CLIENTS_LEGACYAPP_UPSTREAM"));
+    }
+
     @Test
     void privateKeyJwtKeysAreMountedFromTheSecretAndNoClientSecretIsSet() throws IOException {
         String first = Files.readString(Path.of("src/test/resources/keys/clover-signed-es256.pem"));
@@ -1473,6 +1662,11 @@ class HelmChartTest {
                         (Consumer<Map<String, Object>>)
                                 v -> path(v, "upstream").put("allowedHosts", List.of("https://login.example.com")),
                         List.of("upstream.allowedHosts.0", "Does not match pattern")),
+                Arguments.of(
+                        "a misspelt setting of a named upstream",
+                        (Consumer<Map<String, Object>>) v -> path(v, "upstreams", "partner")
+                                .putAll(Map.of("issuer", "https://login.partner.example", "tokenEndPoint", "x")),
+                        List.of("upstreams.partner", "Additional property tokenEndPoint is not allowed")),
                 Arguments.of(
                         "a number for a duration",
                         (Consumer<Map<String, Object>>) v -> path(v, "session").put("rotationGrace", 0),
@@ -1826,6 +2020,81 @@ class HelmChartTest {
                 failure.getMessage().contains(message), () -> "expected '" + message + "' in: " + failure.getMessage());
     }
 
+    /** Named upstreams and the clients that name them, wrong in one way each: the chart lists exactly one error. */
+    static Stream<Arguments> invalidUpstreamValues() {
+        return Stream.of(
+                Arguments.of(
+                        "no default upstream for a client that names none",
+                        (Consumer<Map<String, Object>>) v -> {
+                            path(v, "upstream").put("tokenEndpoint", "");
+                            path(v, "upstreams", "partner").put("issuer", "https://login.partner.example");
+                            path(v, "clients", "second")
+                                    .putAll(Map.of(
+                                            "clientId", "second",
+                                            "clientSecret", "s",
+                                            "redirectUris", List.of("second:/cb"),
+                                            "upstream", "partner"));
+                        },
+                        "upstream: set upstream.issuer (discovery) or upstream.tokenEndpoint: clients without an"
+                                + " upstream of their own use it (clover); or set clients.<name>.upstream to an entry"
+                                + " of upstreams"),
+                Arguments.of(
+                        "an upstream id with a capital",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "upstreams", "Partner").put("issuer", "https://login.partner.example"),
+                        "upstreams.Partner: upstream ids must be lower-case letters and digits only ([a-z0-9]+): the"
+                                + " id becomes part of BROKER_UPSTREAMS_<ID>_*"),
+                Arguments.of(
+                        "an upstream id with a hyphen, which the broker takes but an env var name cannot carry",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "upstreams", "partner-eu").put("issuer", "https://login.partner.example"),
+                        "upstreams.partner-eu: upstream ids must be lower-case letters and digits only ([a-z0-9]+):"
+                                + " the id becomes part of BROKER_UPSTREAMS_<ID>_*"),
+                Arguments.of(
+                        "the reserved upstream id default",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "upstreams", "default").put("issuer", "https://login.partner.example"),
+                        "upstreams.default: the id default is reserved for the default upstream: put its settings"
+                                + " under upstream, or choose another id"),
+                Arguments.of(
+                        "a named upstream without issuer or token endpoint",
+                        (Consumer<Map<String, Object>>) v -> path(v, "upstreams", "partner")
+                                .put("revocationEndpoint", "https://login.partner.example/revoke"),
+                        "upstreams.partner: set upstreams.partner.issuer (discovery) or"
+                                + " upstreams.partner.tokenEndpoint"),
+                Arguments.of(
+                        "a client naming an upstream when none is configured",
+                        (Consumer<Map<String, Object>>)
+                                v -> path(v, "clients", "clover").put("upstream", "partner"),
+                        "clients.clover.upstream 'partner' names no entry of upstreams (none configured): leave it"
+                                + " unset to use the default upstream (upstream)"),
+                Arguments.of(
+                        "a client naming an upstream that null dropped",
+                        (Consumer<Map<String, Object>>) v -> {
+                            path(v, "upstreams", "partner").put("issuer", "https://login.partner.example");
+                            path(v, "upstreams", "eu").put("issuer", "https://login.eu.example");
+                            path(v, "upstreams").put("legacy", null);
+                            path(v, "clients", "clover").put("upstream", "legacy");
+                        },
+                        "clients.clover.upstream 'legacy' names no entry of upstreams (eu, partner): leave it unset"
+                                + " to use the default upstream (upstream)"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("invalidUpstreamValues")
+    void renderFailsWithExactlyThisErrorOn(String contradiction, Consumer<Map<String, Object>> change, String error) {
+        IllegalStateException failure =
+                assertThrows(IllegalStateException.class, () -> render(CI.resolve("default-values.yaml"), change));
+
+        assertTrue(failure.getMessage().contains("token-broker: invalid values"), failure.getMessage());
+        List<String> errors = failure.getMessage()
+                .lines()
+                .filter(l -> l.startsWith("  - "))
+                .map(l -> l.substring("  - ".length()))
+                .toList();
+        assertEquals(List.of(error), errors, failure.getMessage());
+    }
+
     @Test
     void renderFailsWithoutEncryptionKeyIdsEvenWithExistingSecret() {
         IllegalStateException failure = assertThrows(
@@ -2021,6 +2290,15 @@ class HelmChartTest {
         return settings.get(0);
     }
 
+    /** The ConfigMap of the upstreams' CA bundles. */
+    static ConfigMap upstreamCaConfigMap(Rendered r) {
+        List<ConfigMap> found = r.all(ConfigMap.class).stream()
+                .filter(c -> c.getMetadata().getName().equals(RELEASE + "-upstream-ca"))
+                .toList();
+        assertEquals(1, found.size(), "exactly one upstream-CA ConfigMap");
+        return found.get(0);
+    }
+
     /** Every env var the broker sees: the ConfigMap's keys (envFrom) plus the container's env. */
     static Set<String> envNames(Rendered r) {
         Container c = brokerContainer(r);
@@ -2087,7 +2365,7 @@ class HelmChartTest {
                 .toList();
     }
 
-    /** The secret values a values file holds (client secrets, encryption keys, Redis password). */
+    /** The secret values a values file holds (client secrets, encryption keys, Redis and upstream proxy passwords). */
     @SuppressWarnings("unchecked")
     static List<String> secretValues(Map<String, Object> values) {
         List<String> secrets = new ArrayList<>();
@@ -2100,6 +2378,14 @@ class HelmChartTest {
                 .forEach(k -> secrets.add(String.valueOf(k)));
         Map<String, Object> redis = (Map<String, Object>) values.getOrDefault("redis", Map.of());
         secrets.add(String.valueOf(redis.getOrDefault("password", "")));
+        List<Object> upstreams = new ArrayList<>();
+        upstreams.add(values.get("upstream"));
+        upstreams.addAll(((Map<String, Object>) values.getOrDefault("upstreams", Map.of())).values());
+        for (Object upstream : upstreams) {
+            if (upstream instanceof Map<?, ?> u && u.get("proxy") instanceof Map<?, ?> proxy) {
+                secrets.add(String.valueOf(proxy.get("password")));
+            }
+        }
         return secrets.stream().filter(s -> !s.isBlank() && !"null".equals(s)).toList();
     }
 
