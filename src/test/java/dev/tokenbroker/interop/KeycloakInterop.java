@@ -73,6 +73,11 @@ class KeycloakInterop {
 
     static final String PAR_REDIRECT = "clover-par://cb";
 
+    /** The client of the realm {@code partner}: a second upstream of the same broker. */
+    static final String PARTNER = "clover-partner";
+
+    static final String PARTNER_REDIRECT = "clover-partner://cb";
+
     static Path tls;
     static RedisServer redis;
     static KeycloakServer keycloak;
@@ -91,7 +96,11 @@ class KeycloakInterop {
         TestCa.issue(tls, "keycloak", "ip:127.0.0.1");
         TestCa.issue(tls, MTLS, "dns:" + MTLS);
         keycloak = KeycloakServer.start(
-                Map.of("BROKER_JWKS_URL", "http://127.0.0.1:" + brokerPort + "/oauth2/jwks?client_id=" + SIGNED),
+                Map.of(
+                        "BROKER_JWKS_URL",
+                        "http://127.0.0.1:" + brokerPort + "/oauth2/jwks?client_id=" + SIGNED,
+                        "BROKER_BACKCHANNEL_LOGOUT_URL",
+                        "http://127.0.0.1:" + brokerPort + "/oidc/backchannel-logout"),
                 Optional.of(new KeycloakServer.Https(
                         tls.resolve("keycloak.pem"), tls.resolve("keycloak.key"), TestCa.trustStore(tls))));
         System.out.printf(
@@ -124,6 +133,12 @@ class KeycloakInterop {
         env.put("BROKER_CLIENTS_PAR_PAR", "required");
         // The realm's test user has no offline_access role: an online session's refresh token serves as well here.
         env.put("BROKER_CLIENTS_PAR_SCOPE", "openid");
+        // The realm partner, a second upstream with its own client.
+        env.put("BROKER_UPSTREAMS_PARTNER_ISSUER", keycloak.issuer(KeycloakServer.PARTNER_REALM));
+        env.put("BROKER_CLIENTS_PARTNER_CLIENT_ID", PARTNER);
+        env.put("BROKER_CLIENTS_PARTNER_CLIENT_SECRET", "partner-secret-51c2");
+        env.put("BROKER_CLIENTS_PARTNER_REDIRECT_URIS", PARTNER_REDIRECT);
+        env.put("BROKER_CLIENTS_PARTNER_UPSTREAM", "partner");
         env.put("BROKER_SESSION_ROTATION_GRACE", "1s");
         // Every refresh goes to Keycloak, none is answered again from the session.
         env.put("BROKER_SESSION_REFRESH_REUSE_WINDOW", "0s");
@@ -141,6 +156,77 @@ class KeycloakInterop {
         if (redis != null) {
             redis.close();
         }
+    }
+
+    /**
+     * Two realms as two upstreams of one broker: alice's sessions at each refresh side by side, each at its own realm
+     * (Keycloak's one-time refresh tokens would refuse a token of the other realm, and each access token names its
+     * realm). Signing alice out everywhere in the realm {@code partner} makes Keycloak post a back-channel logout
+     * token to the broker, which ends her session of that realm only.
+     */
+    @Test
+    void twoRealmsAsTwoUpstreamsAndALogoutAtOneEndsOnlyItsSessions() throws Exception {
+        String atInterop = exchangeAtBroker(Broker.MOBILE, Broker.MOBILE_REDIRECT)
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
+        String atPartner = exchangeAt(broker, keycloak.issuer(KeycloakServer.PARTNER_REALM), PARTNER, PARTNER_REDIRECT)
+                .statusCode(200)
+                .extract()
+                .path("refresh_token");
+        for (int i = 0; i < 2; i++) {
+            JsonPath interop = JsonPath.from(refreshAtBroker(Broker.MOBILE, atInterop)
+                    .statusCode(200)
+                    .extract()
+                    .asString());
+            JsonPath partner = JsonPath.from(refreshAtBroker(PARTNER, atPartner)
+                    .statusCode(200)
+                    .extract()
+                    .asString());
+            assertEquals(
+                    keycloak.issuer(), claims(interop.getString("access_token")).getString("iss"));
+            assertEquals(
+                    keycloak.issuer(KeycloakServer.PARTNER_REALM),
+                    claims(partner.getString("access_token")).getString("iss"));
+            atInterop = interop.getString("refresh_token");
+            atPartner = partner.getString("refresh_token");
+        }
+        assertEquals(
+                3,
+                upstreamCalls(metrics(broker), "upstream=\"partner\"", "token", "2xx"),
+                "one exchange and two refreshes at the realm partner");
+
+        keycloak.logOutEverywhere(KeycloakServer.PARTNER_REALM, "alice");
+
+        Await.until(
+                "the broker accepted Keycloak's logout token",
+                Duration.ofSeconds(10),
+                () -> backchannelLogouts(metrics(broker), "accepted") == 1);
+        refreshAtBroker(PARTNER, atPartner).statusCode(400).body("error", equalTo("invalid_grant"));
+        refreshAtBroker(Broker.MOBILE, atInterop).statusCode(200);
+    }
+
+    /** The payload of a JWS, unverified: Keycloak's own access token, to read which realm issued it. */
+    private static JsonPath claims(String jws) {
+        return JsonPath.from(new String(Base64.getUrlDecoder().decode(jws.split("\\.")[1]), StandardCharsets.UTF_8));
+    }
+
+    private static String metrics(BrokerProcess at) {
+        return given().baseUri(at.managementUrl())
+                .get("/q/metrics")
+                .then()
+                .statusCode(200)
+                .extract()
+                .asString();
+    }
+
+    /** {@code broker_backchannel_logouts_total} of one outcome; 0 when there is none. */
+    private static int backchannelLogouts(String metrics, String outcome) {
+        return metrics.lines()
+                .filter(line -> line.startsWith("broker_backchannel_logouts_total{")
+                        && line.contains("outcome=\"" + outcome + "\""))
+                .mapToInt(line -> (int) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+                .sum();
     }
 
     @Test
@@ -332,8 +418,14 @@ class KeycloakInterop {
 
     /** {@code broker_upstream_requests_seconds_count} of one endpoint and outcome; 0 when there is none. */
     private static int upstreamCalls(String metrics, String endpoint, String outcome) {
+        return upstreamCalls(metrics, "", endpoint, outcome);
+    }
+
+    /** The same on the lines that also hold {@code label}, e.g. {@code upstream="partner"}. */
+    private static int upstreamCalls(String metrics, String label, String endpoint, String outcome) {
         return metrics.lines()
                 .filter(line -> line.startsWith("broker_upstream_requests_seconds_count{")
+                        && line.contains(label)
                         && line.contains("endpoint=\"" + endpoint + "\"")
                         && line.contains("outcome=\"" + outcome + "\""))
                 .mapToInt(line -> (int) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))

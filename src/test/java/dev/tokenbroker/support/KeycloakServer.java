@@ -29,6 +29,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
 import dev.tokenbroker.devmode.RedisServer;
+import io.restassured.path.json.JsonPath;
 
 /**
  * A real Keycloak (the distribution from Maven Central, unpacked into {@code target/} by the {@code interop} profile)
@@ -40,6 +41,12 @@ import dev.tokenbroker.devmode.RedisServer;
 public final class KeycloakServer implements AutoCloseable {
 
     public static final String REALM = "interop";
+    /** A second realm, a second upstream: its client has a back-channel logout URL ({@code ${BROKER_BACKCHANNEL_LOGOUT_URL}}). */
+    public static final String PARTNER_REALM = "partner";
+    /** The master realm's administrator, made at start ({@code KC_BOOTSTRAP_ADMIN_*}), for the admin API. */
+    private static final String ADMIN = "interop-admin";
+
+    private static final String ADMIN_PASSWORD = "interop-admin-password-7f1e";
     private static final Pattern LOGIN_FORM = Pattern.compile("<form[^>]*id=\"kc-form-login\"[^>]*>");
     private static final Pattern ACTION = Pattern.compile("action=\"([^\"]+)\"");
 
@@ -79,8 +86,10 @@ public final class KeycloakServer implements AutoCloseable {
         }
         deleteTree(home.resolve("data"));
         Path imports = Files.createDirectories(home.resolve("data/import"));
-        try (InputStream realm = KeycloakServer.class.getResourceAsStream("/keycloak/interop-realm.json")) {
-            Files.copy(realm, imports.resolve("interop-realm.json"), StandardCopyOption.REPLACE_EXISTING);
+        for (String file : List.of("interop-realm.json", "partner-realm.json")) {
+            try (InputStream realm = KeycloakServer.class.getResourceAsStream("/keycloak/" + file)) {
+                Files.copy(realm, imports.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+            }
         }
         int port = RedisServer.freePort();
         int httpsPort = RedisServer.freePort();
@@ -103,6 +112,8 @@ public final class KeycloakServer implements AutoCloseable {
                 new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
         builder.environment().putAll(placeholders);
         builder.environment().put("JAVA_HOME", javaHome());
+        builder.environment().put("KC_BOOTSTRAP_ADMIN_USERNAME", ADMIN);
+        builder.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD);
         builder.environment().put("JAVA_OPTS_KC_HEAP", "-Xms64m -Xmx512m");
         KeycloakServer keycloak = new KeycloakServer(builder.start(), output, port, httpsPort, https);
         keycloak.awaitRealm(Duration.ofSeconds(Long.getLong("keycloak.start-timeout", 300)));
@@ -144,7 +155,53 @@ public final class KeycloakServer implements AutoCloseable {
     }
 
     public String issuer() {
-        return "http://127.0.0.1:" + port + "/realms/" + REALM;
+        return issuer(REALM);
+    }
+
+    public String issuer(String realm) {
+        return "http://127.0.0.1:" + port + "/realms/" + realm;
+    }
+
+    /**
+     * Ends every session of {@code username} in {@code realm} through the admin API, as an administrator (or the user
+     * signing out everywhere) does: Keycloak sends a back-channel logout token to each client that has a URL for it.
+     */
+    public void logOutEverywhere(String realm, String username) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        HttpResponse<String> token = http.send(
+                HttpRequest.newBuilder(URI.create(issuer("master") + "/protocol/openid-connect/token"))
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .POST(HttpRequest.BodyPublishers.ofString(form(Map.of(
+                                "grant_type",
+                                "password",
+                                "client_id",
+                                "admin-cli",
+                                "username",
+                                ADMIN,
+                                "password",
+                                ADMIN_PASSWORD))))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (token.statusCode() != 200) {
+            throw new AssertionError("no admin token: " + token.statusCode() + " " + token.body());
+        }
+        String bearer = "Bearer " + JsonPath.from(token.body()).getString("access_token");
+        String admin = "http://127.0.0.1:" + port + "/admin/realms/" + realm + "/users";
+        HttpResponse<String> users = http.send(
+                HttpRequest.newBuilder(URI.create(admin + "?exact=true&username=" + username))
+                        .header("Authorization", bearer)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        String id = JsonPath.from(users.body()).getString("[0].id");
+        HttpResponse<String> logout = http.send(
+                HttpRequest.newBuilder(URI.create(admin + "/" + id + "/logout"))
+                        .header("Authorization", bearer)
+                        .POST(HttpRequest.BodyPublishers.noBody())
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (logout.statusCode() != 204) {
+            throw new AssertionError("admin logout answered " + logout.statusCode() + " " + logout.body());
+        }
     }
 
     /** The same realm over https (started with {@link Https}): the issuer Keycloak names in answers given there. */
