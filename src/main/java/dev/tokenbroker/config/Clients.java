@@ -132,15 +132,16 @@ public class Clients {
 
     /**
      * What binds an upstream refresh token the broker stores for {@code clientId} to the client's upstream, added to
-     * the associated data of its envelope: should the client be moved to another upstream, its stored tokens no
-     * longer decrypt and are never sent there. Empty for the default upstream (and a client no longer configured), so
+     * the associated data of its envelope, right after the field's name ({@code @} cannot start what follows it
+     * otherwise): should the client be moved to another upstream, its stored tokens no longer decrypt and are never
+     * sent there. Empty for the default upstream (and a client no longer configured), so
      * tokens stored before there were several upstreams stay readable.
      */
     public String upstreamBinding(String clientId) {
         return byClientId(clientId)
                 .map(RegisteredClient::upstream)
                 .filter(upstream -> !ConfiguredUpstream.DEFAULT.equals(upstream))
-                .map(upstream -> ":upstream=" + upstream)
+                .map(upstream -> "@" + upstream)
                 .orElse("");
     }
 

@@ -31,8 +31,9 @@ public class ConfigurationCheck {
         List<String> problems = new ArrayList<>(ConfigBounds.problems(config, shutdownTimeout, redisTimeout));
         problems.addAll(SecureUrls.problems(config));
         try {
-            ConfiguredUpstream.all(config)
-                    .forEach(upstream -> problems.addAll(UpstreamConnectivity.problems(upstream)));
+            List<ConfiguredUpstream> upstreams = ConfiguredUpstream.all(config);
+            upstreams.forEach(upstream -> problems.addAll(UpstreamConnectivity.problems(upstream)));
+            problems.addAll(ConfiguredUpstream.sharedIssuers(upstreams));
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
         }

@@ -1,7 +1,9 @@
 package dev.tokenbroker.config;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -41,6 +43,26 @@ public record ConfiguredUpstream(String id, BrokerConfig.Upstream settings) {
         } catch (IllegalArgumentException e) {
             return List.of();
         }
+    }
+
+    /**
+     * One line for each upstream whose issuer (without a trailing slash) an upstream before it has: a logout token
+     * finds its upstream by issuer, so two upstreams must not share one.
+     */
+    static List<String> sharedIssuers(List<ConfiguredUpstream> upstreams) {
+        List<String> problems = new ArrayList<>();
+        Map<String, ConfiguredUpstream> byIssuer = new HashMap<>();
+        for (ConfiguredUpstream upstream : upstreams) {
+            upstream.settings().issuer().ifPresent(issuer -> {
+                String key = issuer.toString().replaceAll("/+$", "");
+                ConfiguredUpstream first = byIssuer.putIfAbsent(key, upstream);
+                if (first != null) {
+                    problems.add(upstream.property("issuer") + " is also " + first.property("issuer")
+                            + ": one upstream per issuer (a logout token names its upstream by issuer)");
+                }
+            });
+        }
+        return problems;
     }
 
     /** The full name of one of this upstream's properties, e.g. {@code broker.upstreams.partner.issuer}. */

@@ -40,9 +40,9 @@ import io.vertx.mutiny.redis.client.Response;
  * The protocol, per replica:
  * <ol>
  * <li>Enqueue: XADD with {@code attempts=1}, due after {@code initial-backoff} (the immediate attempt failed).</li>
- * <li>Claim, at most {@code batch-size} entries per poll: XAUTOCLAIM of entries idle for {@code claim-idle} in any
- * consumer's pending list (a replica that died while holding them, and parked entries, step 3), then XREADGROUP
- * of new entries.</li>
+ * <li>Claim, at most {@code batch-size} entries per poll: XAUTOCLAIM of at most half as many entries idle for
+ * {@code claim-idle} in any consumer's pending list (a replica that died while holding them, and parked entries, step
+ * 3), then XREADGROUP of new entries for the rest, so that a backlog being retaken never keeps new entries out.</li>
  * <li>Park: a claimed entry that is not due yet stays in this replica's pending list; XCLAIM ... IDLE sets its idle
  * time so that it reaches {@code claim-idle} at its due time, when any replica's XAUTOCLAIM takes it (an entry due
  * later than {@code claim-idle} from now is looked at again after {@code claim-idle}).</li>
@@ -217,7 +217,8 @@ public class RevocationOutbox {
                                     consumer,
                                     config.claimIdle(),
                                     autoclaimCursor,
-                                    config.batchSize()));
+                                    // Half the batch at most: new entries are read however many wait to be retaken.
+                                    Math.max(1, config.batchSize() / 2)));
             autoclaimCursor = reclaimed.getId() == null ? "0-0" : reclaimed.getId();
             reclaimed.getMessages().stream()
                     .filter(m -> m != null && m.payload() != null)
@@ -391,7 +392,7 @@ public class RevocationOutbox {
      * another entry's client, or once the client has moved to another upstream.
      */
     private String aad(String clientId) {
-        return "outbox:rt:" + clientId + upstreamBinding.apply(clientId);
+        return "outbox:rt" + upstreamBinding.apply(clientId) + ":" + clientId;
     }
 
     private void ensureGroup() {

@@ -38,9 +38,10 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
  * <li>A daemon thread in every replica polls the outbox every {@code broker.outbox.poll-interval}, takes due
  * entries (at most {@code batch-size}) and tries each again: confirmed entries are removed, failed ones
  * rescheduled with backoff or, after {@code max-attempts}, given up on. An entry whose client is no longer
- * configured, or when no revocation endpoint is known, is given up on. Once an upstream failed an attempt, its other
- * entries of that poll are not tried (they come round again after {@code claim-idle}), so an upstream that is down
- * or slow costs the others at most one call budget per poll.</li>
+ * configured, or when no revocation endpoint is known, is given up on. Once an upstream was unreachable, failed
+ * (5xx) or timed out, its other entries of that poll are not tried (they come round again after
+ * {@code claim-idle}, no attempt counted), so an upstream that is down or slow costs the others at most one call
+ * budget per poll.</li>
  * </ol>
  */
 @Singleton
@@ -174,8 +175,9 @@ public class UpstreamRevocations {
      */
     int deliverDue(RevocationOutbox outbox) {
         int confirmed = 0;
-        // Upstreams that failed an attempt in this poll: their other entries wait, and the rest are not held up.
-        Set<String> failing = new HashSet<>();
+        // Upstreams that were unreachable, failing or slow in this poll: their other entries wait, so that the other
+        // upstreams' are not held up. A refusal (4xx) is one client's configuration, not its upstream's state.
+        Set<String> unavailable = new HashSet<>();
         List<RevocationOutbox.Entry> due = outbox.claimDue();
         for (RevocationOutbox.Entry entry : due) {
             if (stopping) {
@@ -186,7 +188,7 @@ public class UpstreamRevocations {
                 outbox.giveUp(entry, "client id is no longer configured");
                 continue;
             }
-            if (failing.contains(client.get().upstream())) {
+            if (unavailable.contains(client.get().upstream())) {
                 // Left in this replica's pending list: taken again after claim-idle, no attempt counted.
                 continue;
             }
@@ -202,9 +204,11 @@ public class UpstreamRevocations {
                         .indefinitely();
             } catch (RuntimeException e) {
                 failure = detail(e);
+                if (e instanceof BrokerException.UpstreamUnavailable || e instanceof BrokerException.UpstreamTimeout) {
+                    unavailable.add(client.get().upstream());
+                }
             }
             if (failure != null) {
-                failing.add(client.get().upstream());
                 outbox.failed(entry, failure);
             } else if (revoked) {
                 outbox.delivered(entry);

@@ -116,6 +116,11 @@ public class WebSessions {
      * The callback's second half, after its {@code state} matched the browser's transaction cookie: exchanges the
      * code with the verifier the broker kept, verifies the ID token and its {@code nonce}, and opens the session.
      */
+    /** See {@link Upstreams#checkAuthorizationResponseIssuer}: before a callback's code or error is used. */
+    public void checkAuthorizationResponseIssuer(RegisteredClient client, String iss) {
+        upstreams.checkAuthorizationResponseIssuer(client, iss);
+    }
+
     public Uni<SignedIn> completeLogin(RegisteredClient client, Transaction transaction, String code) {
         // A browser that went away before its cookie was set holds no handle: the session ends at once.
         return work.outlivingCaller(

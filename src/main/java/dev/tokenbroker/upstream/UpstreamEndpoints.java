@@ -3,7 +3,12 @@ package dev.tokenbroker.upstream;
 import java.net.URI;
 import java.util.Optional;
 
-/** Where the upstream lives: from configuration, discovery, or both (configuration wins). */
+/**
+ * Where the upstream lives: from configuration, discovery, or both (configuration wins).
+ *
+ * @param sendsIssuer discovery's {@code authorization_response_iss_parameter_supported} (RFC 9207): its authorization
+ *     responses carry {@code iss}
+ */
 public record UpstreamEndpoints(
         Optional<String> issuer,
         URI tokenEndpoint,
@@ -11,7 +16,8 @@ public record UpstreamEndpoints(
         Optional<URI> jwksUri,
         Optional<URI> authorizationEndpoint,
         Optional<URI> endSessionEndpoint,
-        Optional<URI> pushedAuthorizationRequestEndpoint) {
+        Optional<URI> pushedAuthorizationRequestEndpoint,
+        boolean sendsIssuer) {
 
     /** Without discovery: what the configuration names. */
     UpstreamEndpoints(Optional<String> issuer, URI tokenEndpoint, Optional<URI> revocationEndpoint) {
@@ -22,6 +28,7 @@ public record UpstreamEndpoints(
                 Optional.empty(),
                 Optional.empty(),
                 Optional.empty(),
-                Optional.empty());
+                Optional.empty(),
+                false);
     }
 }

@@ -118,7 +118,8 @@ class UpstreamMetadata {
                     uri(doc, "jwks_uri"),
                     uri(doc, "authorization_endpoint"),
                     uri(doc, "end_session_endpoint"),
-                    uri(doc, "pushed_authorization_request_endpoint"));
+                    uri(doc, "pushed_authorization_request_endpoint"),
+                    doc.path("authorization_response_iss_parameter_supported").asBoolean(false));
             trusted("token_endpoint", discovered.tokenEndpoint());
             discovered.revocationEndpoint().ifPresent(u -> trusted("revocation_endpoint", u));
             discovered.jwksUri().ifPresent(u -> trusted("jwks_uri", u));
@@ -185,7 +186,8 @@ class UpstreamMetadata {
                     discovered.jwksUri(),
                     discovered.authorizationEndpoint(),
                     discovered.endSessionEndpoint(),
-                    Optional.empty());
+                    Optional.empty(),
+                    discovered.sendsIssuer());
         }
     }
 

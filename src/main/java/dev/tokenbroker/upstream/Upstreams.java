@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.config.ConfiguredUpstream;
 import dev.tokenbroker.config.RegisteredClient;
+import dev.tokenbroker.error.BrokerException;
 import io.quarkus.runtime.Startup;
 import io.vertx.core.Vertx;
 
@@ -70,6 +71,23 @@ public class Upstreams {
      */
     public UpstreamEndpoints endpointsOf(RegisteredClient client) {
         return of(client).metadata().current();
+    }
+
+    /**
+     * RFC 9207: the {@code iss} of an authorization response for {@code client} must be its upstream's issuer, and
+     * may be missing only if that upstream does not say it sends one. With several upstreams this is what tells a
+     * response of one upstream from one of another (mix-up, RFC 9700 §4.4).
+     *
+     * @throws BrokerException.InvalidRequest when it does not match, or is missing though the upstream sends it
+     */
+    public void checkAuthorizationResponseIssuer(RegisteredClient client, String iss) {
+        UpstreamEndpoints endpoints = endpointsOf(client);
+        if (iss == null
+                ? endpoints.sendsIssuer()
+                : !endpoints.issuer().filter(iss::equals).isPresent()) {
+            throw new BrokerException.InvalidRequest(
+                    "iss of the authorization response is not the issuer of the client's upstream (RFC 9207)");
+        }
     }
 
     Collection<Upstream> all() {

@@ -34,7 +34,7 @@ class ClientUpstreamsTest {
                 clients.byClientId("clover").orElseThrow().upstream());
         assertEquals(Set.of("partner-app"), clients.clientIdsAt("partner"));
         assertEquals(Set.of("clover"), clients.clientIdsAt(ConfiguredUpstream.DEFAULT));
-        assertEquals(":upstream=partner", clients.upstreamBinding("partner-app"));
+        assertEquals("@partner", clients.upstreamBinding("partner-app"));
         assertEquals("", clients.upstreamBinding("clover"), "tokens stored before several upstreams stay readable");
         assertEquals("", clients.upstreamBinding("nobody"));
     }

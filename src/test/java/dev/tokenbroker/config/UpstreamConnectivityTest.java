@@ -44,6 +44,18 @@ class UpstreamConnectivityTest {
     }
 
     @Test
+    void twoUpstreamsCannotShareAnIssuer() {
+        List<ConfiguredUpstream> upstreams = ConfiguredUpstream.all(MappedConfig.of(Map.of(
+                "broker.upstream.issuer", "https://login.example.com/realms/a",
+                "broker.upstreams.again.issuer", "https://login.example.com/realms/a/",
+                "broker.upstreams.other.issuer", "https://login.example.com/realms/b")));
+        assertEquals(
+                List.of("broker.upstreams.again.issuer is also broker.upstream.issuer: one upstream per issuer (a"
+                        + " logout token names its upstream by issuer)"),
+                ConfiguredUpstream.sharedIssuers(upstreams));
+    }
+
+    @Test
     void anUpstreamIdIsShortLowerCaseAndNotDefault() {
         for (String id : List.of("default", "Partner", "-x", "a".repeat(33))) {
             IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(

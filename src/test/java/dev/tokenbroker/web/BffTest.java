@@ -1,8 +1,12 @@
 package dev.tokenbroker.web;
 
 import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.Test;
 
@@ -80,6 +84,36 @@ class BffTest {
                 session);
         assertFalse(session.contains("Domain"), session);
         assertTrue(WebLogin.setCookie(r, LOGIN_COOKIE).contains("Max-Age=0"), "the login cookie is cleared");
+    }
+
+    /**
+     * RFC 9207: an authorization response that names another issuer than the client's upstream (here the second
+     * upstream, {@code partner}, of the same broker) is refused, and no session begins; the right issuer passes.
+     */
+    @Test
+    void aCallbackNamingAnotherUpstreamsIssuerIsRefused() {
+        WebLogin.Started mixedUp = WebLogin.start(app() + "/page");
+        ExtractableResponse<Response> refused = WebLogin.callback(
+                withIssuer(WebLogin.authorize(mixedUp), MockUpstreamResource.PARTNER), mixedUp.loginCookie());
+        assertEquals(400, refused.statusCode(), refused.body().asString());
+        assertEquals("invalid_request", refused.path("error"));
+        assertNull(refused.cookie(SESSION_COOKIE));
+
+        WebLogin.Started genuine = WebLogin.start(app() + "/page");
+        ExtractableResponse<Response> accepted =
+                WebLogin.callback(withIssuer(WebLogin.authorize(genuine), "connect"), genuine.loginCookie());
+        assertEquals(302, accepted.statusCode(), accepted.body().asString());
+        assertNotNull(WebLogin.setCookie(accepted, SESSION_COOKIE));
+    }
+
+    /** The callback with {@code iss} the issuer {@code issuerId} of the test upstream instead of any it carried. */
+    private static URI withIssuer(URI callback, String issuerId) {
+        String query = Arrays.stream(callback.getRawQuery().split("&"))
+                .filter(pair -> !pair.startsWith("iss="))
+                .collect(Collectors.joining("&"));
+        String iss = URLEncoder.encode(
+                MockUpstreamResource.server().issuerUrl(issuerId).toString(), StandardCharsets.UTF_8);
+        return URI.create(callback.toString().replace(callback.getRawQuery(), query + "&iss=" + iss));
     }
 
     @Test
