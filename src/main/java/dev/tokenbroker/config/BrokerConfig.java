@@ -169,11 +169,14 @@ public interface BrokerConfig {
 
         /**
          * {@code private_key_jwt}: files holding the keys that sign the client's assertions (RFC 7523 §2.2), each a PEM
-         * PKCS#8 {@code PRIVATE KEY} (an EC key with its {@code PUBLIC KEY} or {@code CERTIFICATE} in the same file) or
-         * a JWK with its private members. The first signs; all are published at {@code /oauth2/jwks?client_id=<id>}, so a rotation
+         * PKCS#8 {@code PRIVATE KEY} (an EC key with its {@code PUBLIC KEY} or {@code CERTIFICATE} in the same file), a
+         * JWK with its private members, or a PKCS#12 key store with one key and its certificate. The first signs; all are published at {@code /oauth2/jwks?client_id=<id>}, so a rotation
          * lists the new key second until the upstream has fetched it, then first. No default.
          */
         Optional<List<Path>> privateKeys();
+
+        /** Opens the PKCS#12 files among {@code private-keys}; from a secret, never logged. Default: none (empty). */
+        Optional<String> privateKeysPassword();
 
         /**
          * {@code private_key_jwt}: the assertions' JWS algorithm, {@code RS256} or {@code PS256} for RSA keys (2048

@@ -62,7 +62,7 @@ public class Clients {
                                     : "unset, and broker.upstream.issuer (or token-endpoint) is not configured:"
                                             + " name one of broker.upstreams "
                                             + config.upstreams().keySet()));
-            List<SigningKey> keys = checkCredentials(
+            SigningKeys keys = checkCredentials(
                     prefix, c, upstream == null ? new ConfiguredUpstream(upstreamId, config.upstream()) : upstream);
             require(!c.redirectUris().isEmpty(), prefix + "redirect-uris must list at least one URI");
             c.redirectUris()
@@ -167,13 +167,16 @@ public class Clients {
      * A secret for the secret methods, keys for {@code private_key_jwt}, a certificate for {@code tls_client_auth},
      * never another: a credential the broker would not send is a mistake. Returns the signing keys read, in order.
      */
-    private List<SigningKey> checkCredentials(String prefix, BrokerConfig.Client c, ConfiguredUpstream upstream) {
+    private SigningKeys checkCredentials(String prefix, BrokerConfig.Client c, ConfiguredUpstream upstream) {
         List<Path> files = c.privateKeys().orElse(List.of());
         BrokerConfig.AuthMethod method = c.authMethod();
         require(
                 method == BrokerConfig.AuthMethod.private_key_jwt
                         || files.isEmpty() && c.signingAlgorithm().isEmpty(),
                 prefix + "private-keys and signing-algorithm are used only with auth-method=private_key_jwt");
+        require(
+                !c.privateKeysPassword().isPresent() || method == BrokerConfig.AuthMethod.private_key_jwt,
+                prefix + "private-keys-password is used only with auth-method=private_key_jwt");
         require(
                 method == BrokerConfig.AuthMethod.tls_client_auth
                         || c.tlsClientCertificate().isEmpty(),
@@ -185,34 +188,29 @@ public class Clients {
                             .filter(s -> !s.isBlank() && s.length() <= MAX_CREDENTIAL_LENGTH)
                             .isPresent(),
                     prefix + "client-secret must be 1 to " + MAX_CREDENTIAL_LENGTH + " characters");
-            return List.of();
+            return SigningKeys.NONE;
         }
         require(
                 c.clientSecret().isEmpty(),
                 prefix + "client-secret is not sent with auth-method=" + method + ": remove it");
         if (method == BrokerConfig.AuthMethod.tls_client_auth) {
             checkTlsClientCertificate(prefix, c.tlsClientCertificate());
-            return List.of();
+            return SigningKeys.NONE;
         }
         require(!files.isEmpty(), prefix + "private-keys must name at least one key file for private_key_jwt");
         require(
                 c.assertionAudience() != BrokerConfig.AssertionAudience.ISSUER
                         || upstream.settings().issuer().isPresent(),
                 prefix + "assertion-audience=issuer needs " + upstream.property("issuer"));
-        List<SigningKey> keys = new ArrayList<>();
-        for (Path file : files) {
-            try {
-                SigningKey key = SigningKey.read(file, c.signingAlgorithm());
-                require(
-                        keys.stream().noneMatch(k -> k.keyId().equals(key.keyId())),
-                        prefix + "private-keys: " + file + " has the kid '" + key.keyId()
-                                + "' of a key listed before it");
-                keys.add(key);
-            } catch (IllegalArgumentException e) {
-                problems.add(prefix + "private-keys: " + file + " " + e.getMessage());
+        try {
+            return SigningKeys.read(
+                    files, c.signingAlgorithm(), c.privateKeysPassword().orElse(""));
+        } catch (IllegalArgumentException e) {
+            for (String problem : e.getMessage().split("\n")) {
+                problems.add(prefix + "private-keys: " + problem);
             }
+            return SigningKeys.NONE;
         }
-        return List.copyOf(keys);
     }
 
     /** Read as a signing key would be: bounded, one private key, its certificate first and of that key. */

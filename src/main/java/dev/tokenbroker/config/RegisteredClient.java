@@ -24,7 +24,7 @@ public record RegisteredClient(
         Optional<String> clientSecret,
         List<String> redirectUris,
         BrokerConfig.AuthMethod authMethod,
-        List<SigningKey> signingKeys,
+        SigningKeys signingKeys,
         BrokerConfig.AssertionAudience assertionAudience,
         Optional<Path> tlsClientCertificate,
         boolean rotateHandles,

@@ -7,7 +7,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.security.Key;
 import java.security.KeyFactory;
+import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.cert.CertificateFactory;
@@ -18,7 +20,10 @@ import java.security.interfaces.RSAPrivateKey;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.RSAPublicKeySpec;
 import java.security.spec.X509EncodedKeySpec;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -113,6 +118,14 @@ public final class SigningKey {
      * @throws IllegalArgumentException saying what is wrong with the file, never showing key material
      */
     public static SigningKey read(Path file, Optional<Algorithm> wanted) {
+        return read(file, wanted, "");
+    }
+
+    /**
+     * As {@link #read(Path, Optional)}, or a PKCS#12 key store ({@code .p12}, {@code .pfx}) with one key and its
+     * certificate, opened with {@code password}.
+     */
+    public static SigningKey read(Path file, Optional<Algorithm> wanted, String password) {
         byte[] bytes;
         try (InputStream in = Files.newInputStream(file)) {
             // Read up to the bound, whatever the file system says its size is (a device, a pipe).
@@ -123,7 +136,44 @@ public final class SigningKey {
         if (bytes.length > MAX_FILE_SIZE) {
             throw new IllegalArgumentException("is larger than " + MAX_FILE_SIZE + " bytes");
         }
+        if (bytes.length > 0 && bytes[0] == DER_SEQUENCE) {
+            return fromPkcs12(bytes, wanted, password);
+        }
         return parse(bytes, wanted);
+    }
+
+    /** A PKCS#12 file is DER: it begins with a SEQUENCE, where PEM and JWK text cannot. */
+    private static final byte DER_SEQUENCE = 0x30;
+
+    private static SigningKey fromPkcs12(byte[] bytes, Optional<Algorithm> wanted, String password) {
+        try {
+            KeyStore store = KeyStore.getInstance("PKCS12");
+            store.load(new ByteArrayInputStream(bytes), password.toCharArray());
+            List<String> keys = new ArrayList<>();
+            for (String alias : Collections.list(store.aliases())) {
+                if (store.isKeyEntry(alias)) {
+                    keys.add(alias);
+                }
+            }
+            if (keys.size() != 1) {
+                throw new Unusable("is a PKCS#12 key store with " + keys.size() + " keys: one key per file");
+            }
+            Key key = store.getKey(keys.get(0), password.toCharArray());
+            if (!(key instanceof PrivateKey privateKey)
+                    || !(store.getCertificate(keys.get(0)) instanceof X509Certificate certificate)) {
+                throw new Unusable("is a PKCS#12 key store whose key has no X.509 certificate");
+            }
+            return of(privateKey, certificate.getPublicKey(), Optional.empty(), Optional.of(certificate), wanted);
+        } catch (Unusable e) {
+            throw new IllegalArgumentException(e.getMessage());
+        } catch (IOException e) {
+            // Also a wrong password: PKCS#12 cannot tell the two apart.
+            throw new IllegalArgumentException(
+                    "is a PKCS#12 key store that does not open with private-keys-password (or is damaged)");
+        } catch (JoseException | GeneralSecurityException | RuntimeException e) {
+            throw new IllegalArgumentException(
+                    "holds no usable key (" + e.getClass().getSimpleName() + ")");
+        }
     }
 
     /**

@@ -36,7 +36,7 @@ interface ClientAuthentication {
                 new ClientSecretPost(client.clientId(), client.clientSecret().orElseThrow());
             case private_key_jwt ->
                 new PrivateKeyJwt(
-                        client.clientId(), client.signingKeys().get(0), client.assertionAudience(), Clock.systemUTC());
+                        client.clientId(), client.signingKeys(), client.assertionAudience(), Clock.systemUTC());
             case tls_client_auth ->
                 new TlsClientAuth(
                         client.clientId(), client.tlsClientCertificate().orElseThrow());

@@ -9,6 +9,7 @@ import jakarta.ws.rs.core.Form;
 
 import dev.tokenbroker.config.BrokerConfig.AssertionAudience;
 import dev.tokenbroker.config.SigningKey;
+import dev.tokenbroker.config.SigningKeys;
 import io.smallrye.jwt.algorithm.SignatureAlgorithm;
 import io.smallrye.jwt.build.Jwt;
 import io.smallrye.jwt.build.JwtSignatureBuilder;
@@ -27,15 +28,14 @@ final class PrivateKeyJwt implements ClientAuthentication {
     static final Duration LIFETIME = Duration.ofSeconds(60);
 
     private final String clientId;
-    private final SigningKey key;
-    private final SignatureAlgorithm algorithm;
+    private final SigningKeys keys;
     private final AssertionAudience audience;
     private final Clock clock;
 
-    PrivateKeyJwt(String clientId, SigningKey key, AssertionAudience audience, Clock clock) {
+    /** @param keys read again while the broker runs: each assertion is signed with the one that signs then */
+    PrivateKeyJwt(String clientId, SigningKeys keys, AssertionAudience audience, Clock clock) {
         this.clientId = clientId;
-        this.key = key;
-        this.algorithm = SignatureAlgorithm.fromAlgorithm(key.algorithm());
+        this.keys = keys;
         this.audience = audience;
         this.clock = clock;
     }
@@ -59,6 +59,7 @@ final class PrivateKeyJwt implements ClientAuthentication {
     }
 
     private String assertion(String aud) {
+        SigningKey key = keys.signing();
         long now = clock.instant().getEpochSecond();
         JwtSignatureBuilder jws = Jwt.issuer(clientId)
                 .subject(clientId)
@@ -68,13 +69,13 @@ final class PrivateKeyJwt implements ClientAuthentication {
                 .claim("jti", UUID.randomUUID().toString())
                 .jws()
                 .keyId(key.keyId())
-                .algorithm(algorithm);
+                .algorithm(SignatureAlgorithm.fromAlgorithm(key.algorithm()));
         key.certificate().ifPresent(certificate -> jws.thumbprint(certificate).thumbprintS256(certificate));
         return jws.sign(key.privateKey());
     }
 
     @Override
     public String toString() {
-        return "private_key_jwt[" + key + "]";
+        return "private_key_jwt[" + keys + "]";
     }
 }

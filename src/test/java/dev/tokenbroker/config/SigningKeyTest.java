@@ -1,9 +1,13 @@
 package dev.tokenbroker.config;
 
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.util.Base64;
 import java.util.HashMap;
@@ -204,6 +208,78 @@ class SigningKeyTest {
                 problem(ecFile, Optional.of(SigningKey.Algorithm.RS256)));
     }
 
+    /**
+     * A rotation in a mounted Secret without a restart: the next key is published from the second file, then moved to
+     * the first, where it signs. Files that do not check out are refused and the keys in use stay.
+     */
+    @Test
+    void keysAreReadAgainAndOnlyFilesThatCheckOutReplaceThem() throws Exception {
+        KeyPair old = rsa(2048);
+        KeyPair next = rsa(2048);
+        Path firstFile = file("first.pem", pem("PRIVATE KEY", old.getPrivate().getEncoded()));
+        Path secondFile = file("second.pem", pem("PRIVATE KEY", old.getPrivate().getEncoded()));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> SigningKeys.read(List.of(firstFile, secondFile), Optional.empty(), ""),
+                "one key twice");
+        file("second.pem", pem("PRIVATE KEY", next.getPrivate().getEncoded()));
+        SigningKeys keys = SigningKeys.read(List.of(firstFile, secondFile), Optional.empty(), "");
+        String oldKid = keys.signing().keyId();
+        String nextKid = keys.current().get(1).keyId();
+
+        assertFalse(keys.reload(), "nothing changed");
+        file("first.pem", pem("PRIVATE KEY", next.getPrivate().getEncoded()));
+        String refused =
+                assertThrows(IllegalArgumentException.class, keys::reload).getMessage();
+        assertEquals(secondFile + " has the kid '" + nextKid + "' of a key listed before it", refused);
+        assertEquals(List.of(oldKid, nextKid), kids(keys), "a refused reload changes nothing");
+
+        file("second.pem", pem("PRIVATE KEY", old.getPrivate().getEncoded()));
+        assertTrue(keys.reload());
+        assertEquals(List.of(nextKid, oldKid), kids(keys), "the next key signs, the old one is still published");
+
+        file("first.pem", "not a key");
+        assertThrows(IllegalArgumentException.class, keys::reload);
+        assertEquals(nextKid, keys.signing().keyId());
+    }
+
+    /** A PKCS#12 key store (.p12, .pfx), as Entra ID and key vaults export a certificate credential. */
+    @Test
+    void aPkcs12KeyStoreWithOneKeyAndItsCertificateIsRead() throws Exception {
+        SigningKey pem = SigningKey.read(
+                Path.of("src/test/resources/keys/clover-signed-rs256-certificate.pem"), Optional.empty());
+        X509Certificate certificate = pem.certificate().orElseThrow();
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        store.load(null, null);
+        store.setKeyEntry("clover", pem.privateKey(), "pfx-pass".toCharArray(), new Certificate[] {certificate});
+        Path p12 = dir.resolve("clover.p12");
+        try (OutputStream out = Files.newOutputStream(p12)) {
+            store.store(out, "pfx-pass".toCharArray());
+        }
+
+        SigningKey read = SigningKey.read(p12, Optional.empty(), "pfx-pass");
+        assertEquals(pem.keyId(), read.keyId());
+        assertEquals(pem.publicJwk(), read.publicJwk());
+        assertEquals(Optional.of(certificate), read.certificate(), "x5t and x5t#S256 come from it");
+
+        assertEquals(
+                "is a PKCS#12 key store that does not open with private-keys-password (or is damaged)",
+                assertThrows(IllegalArgumentException.class, () -> SigningKey.read(p12, Optional.empty(), "wrong"))
+                        .getMessage());
+        store.setKeyEntry("other", rsa(2048).getPrivate(), "pfx-pass".toCharArray(), new Certificate[] {certificate});
+        try (OutputStream out = Files.newOutputStream(p12)) {
+            store.store(out, "pfx-pass".toCharArray());
+        }
+        assertEquals(
+                "is a PKCS#12 key store with 2 keys: one key per file",
+                assertThrows(IllegalArgumentException.class, () -> SigningKey.read(p12, Optional.empty(), "pfx-pass"))
+                        .getMessage());
+    }
+
+    private static List<String> kids(SigningKeys keys) {
+        return keys.current().stream().map(SigningKey::keyId).toList();
+    }
+
     @Test
     void theBrokerStopsOnABadKeyAndKeepsEachClientsKeysInOrder() throws Exception {
         KeyPair first = rsa(2048);
@@ -228,11 +304,13 @@ class SigningKeyTest {
         RegisteredClient signed = clients.byClientId("signed").orElseThrow();
         assertEquals(
                 List.of("RS256", "ES256"),
-                signed.signingKeys().stream().map(SigningKey::algorithm).toList());
+                signed.signingKeys().current().stream()
+                        .map(SigningKey::algorithm)
+                        .toList());
         assertEquals("RegisteredClient[name=signed, clientId=signed, authMethod=private_key_jwt]", signed.toString());
         assertEquals(
                 List.of(first.getPublic(), second.getPublic()),
-                signed.signingKeys().stream()
+                signed.signingKeys().current().stream()
                         .map(k -> {
                             try {
                                 return PublicJsonWebKey.Factory.newPublicJwk(k.publicJwk())
@@ -261,7 +339,7 @@ class SigningKeyTest {
                         "broker.clients.signed.assertion-audience=issuer needs broker.upstream.issuer",
                         "broker.clients.signed.client-secret is not sent with auth-method=private_key_jwt: remove it",
                         "broker.clients.signed.private-keys: " + firstFile + " has the kid '"
-                                + signed.signingKeys().get(0).keyId() + "' of a key listed before it"),
+                                + signed.signingKeys().signing().keyId() + "' of a key listed before it"),
                 problems.lines().sorted().toList());
     }
 

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.tokenbroker.config.BrokerConfig.AssertionAudience;
 import dev.tokenbroker.config.SigningKey;
+import dev.tokenbroker.config.SigningKeys;
 import io.vertx.core.http.RequestOptions;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -83,9 +84,11 @@ class ClientAuthenticationTest {
 
     @Test
     void privateKeyJwtSendsASignedAssertionInTheFormAndNoHeader() throws Exception {
-        SigningKey key = SigningKey.read(Path.of("src/test/resources/keys/clover-signed-es256.pem"), Optional.empty());
+        SigningKeys keys = SigningKeys.read(
+                List.of(Path.of("src/test/resources/keys/clover-signed-es256.pem")), Optional.empty(), "");
+        SigningKey key = keys.signing();
         ClientAuthentication jwt = new PrivateKeyJwt(
-                "clover-signed", key, AssertionAudience.TOKEN_ENDPOINT, Clock.fixed(NOW, ZoneOffset.UTC));
+                "clover-signed", keys, AssertionAudience.TOKEN_ENDPOINT, Clock.fixed(NOW, ZoneOffset.UTC));
         RequestOptions request = new RequestOptions();
         Form form = new Form().param("grant_type", "refresh_token");
 
@@ -123,32 +126,33 @@ class ClientAuthenticationTest {
                                 .getPayload())
                 .getJwtId();
         assertNotEquals(claims.getJwtId(), secondJti, "every call has its own jti");
-        assertEquals("private_key_jwt[SigningKey[kid=" + key.keyId() + ", alg=ES256]]", jwt.toString());
+        assertEquals("private_key_jwt[SigningKeys[SigningKey[kid=" + key.keyId() + ", alg=ES256]]]", jwt.toString());
     }
 
     @Test
     void privateKeyJwtMayNameTheIssuerOrTheEndpointCalledAsAudience() throws Exception {
-        SigningKey key =
-                SigningKey.read(Path.of("src/test/resources/keys/clover-signed-next-rs256.pem"), Optional.empty());
+        SigningKeys keys = SigningKeys.read(
+                List.of(Path.of("src/test/resources/keys/clover-signed-next-rs256.pem")), Optional.empty(), "");
+        SigningKey key = keys.signing();
 
         assertEquals(
-                List.of("https://login.example.com"), audience(key, AssertionAudience.ISSUER, REVOCATION_ENDPOINT));
+                List.of("https://login.example.com"), audience(keys, AssertionAudience.ISSUER, REVOCATION_ENDPOINT));
         assertEquals(
                 List.of(REVOCATION_ENDPOINT.toString()),
-                audience(key, AssertionAudience.ENDPOINT, REVOCATION_ENDPOINT));
+                audience(keys, AssertionAudience.ENDPOINT, REVOCATION_ENDPOINT));
         assertEquals(
                 List.of(TOKEN_ENDPOINT.toString()),
-                audience(key, AssertionAudience.TOKEN_ENDPOINT, REVOCATION_ENDPOINT),
+                audience(keys, AssertionAudience.TOKEN_ENDPOINT, REVOCATION_ENDPOINT),
                 "the token endpoint also on a revocation call");
     }
 
     /** The {@code aud} of an assertion for a call to {@code endpoint}. */
-    private static List<String> audience(SigningKey key, AssertionAudience audience, URI endpoint) throws Exception {
+    private static List<String> audience(SigningKeys keys, AssertionAudience audience, URI endpoint) throws Exception {
         Form form = new Form();
-        new PrivateKeyJwt("clover-signed", key, audience, Clock.systemUTC())
+        new PrivateKeyJwt("clover-signed", keys, audience, Clock.systemUTC())
                 .apply(UPSTREAM, endpoint, new RequestOptions(), form);
         JsonWebSignature assertion =
-                verified(form.asMap().get("client_assertion").get(0), key);
+                verified(form.asMap().get("client_assertion").get(0), keys.signing());
         assertEquals("RS256", assertion.getAlgorithmHeaderValue());
         return JwtClaims.parse(assertion.getPayload()).getAudience();
     }
@@ -173,12 +177,14 @@ class ClientAuthenticationTest {
     /** Entra ID finds a certificate credential by the thumbprint in the assertion's header, not by a JWKS. */
     @Test
     void privateKeyJwtNamesTheKeysCertificateByItsThumbprints() throws Exception {
-        SigningKey key = SigningKey.read(
-                Path.of("src/test/resources/keys/clover-signed-rs256-certificate.pem"),
-                Optional.of(SigningKey.Algorithm.PS256));
+        SigningKeys keys = SigningKeys.read(
+                List.of(Path.of("src/test/resources/keys/clover-signed-rs256-certificate.pem")),
+                Optional.of(SigningKey.Algorithm.PS256),
+                "");
+        SigningKey key = keys.signing();
         X509Certificate certificate = key.certificate().orElseThrow();
         Form form = new Form();
-        new PrivateKeyJwt("clover-signed", key, AssertionAudience.TOKEN_ENDPOINT, Clock.systemUTC())
+        new PrivateKeyJwt("clover-signed", keys, AssertionAudience.TOKEN_ENDPOINT, Clock.systemUTC())
                 .apply(UPSTREAM, TOKEN_ENDPOINT, new RequestOptions(), form);
 
         JsonWebSignature assertion =

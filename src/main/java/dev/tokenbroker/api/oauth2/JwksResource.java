@@ -15,7 +15,6 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 
 import dev.tokenbroker.api.http.ErrorResponse;
 import dev.tokenbroker.config.Clients;
-import dev.tokenbroker.config.RegisteredClient;
 import dev.tokenbroker.config.SigningKey;
 
 /**
@@ -40,7 +39,7 @@ public class JwksResource {
     @Operation(summary = "The public keys a private_key_jwt client's assertions are signed with")
     public Response keys(@QueryParam("client_id") String clientId) {
         List<Map<String, Object>> keys =
-                clients.byClientId(clientId).map(RegisteredClient::signingKeys).orElse(List.of()).stream()
+                clients.byClientId(clientId).map(client -> client.signingKeys().current()).orElse(List.of()).stream()
                         .map(SigningKey::publicJwk)
                         .toList();
         if (keys.isEmpty()) {
