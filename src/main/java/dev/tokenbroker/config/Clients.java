@@ -132,10 +132,10 @@ public class Clients {
 
     /**
      * What binds an upstream refresh token the broker stores for {@code clientId} to the client's upstream, added to
-     * the associated data of its envelope, right after the field's name ({@code @} cannot start what follows it
-     * otherwise): should the client be moved to another upstream, its stored tokens no longer decrypt and are never
-     * sent there. Empty for the default upstream (and a client no longer configured), so
-     * tokens stored before there were several upstreams stay readable.
+     * the associated data of its envelope, right after the field's name (where {@code @} stands nowhere else): should
+     * the client be moved to another upstream, its stored tokens no longer decrypt and are never sent there. Empty
+     * for the default upstream (and a client no longer configured), so tokens stored before there were several
+     * upstreams stay readable.
      */
     public String upstreamBinding(String clientId) {
         return byClientId(clientId)
@@ -175,7 +175,7 @@ public class Clients {
                         || files.isEmpty() && c.signingAlgorithm().isEmpty(),
                 prefix + "private-keys and signing-algorithm are used only with auth-method=private_key_jwt");
         require(
-                !c.privateKeysPassword().isPresent() || method == BrokerConfig.AuthMethod.private_key_jwt,
+                c.privateKeysPassword().isEmpty() || method == BrokerConfig.AuthMethod.private_key_jwt,
                 prefix + "private-keys-password is used only with auth-method=private_key_jwt");
         require(
                 method == BrokerConfig.AuthMethod.tls_client_auth

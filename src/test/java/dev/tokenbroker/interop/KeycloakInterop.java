@@ -3,6 +3,8 @@ package dev.tokenbroker.interop;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ProxySelector;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,6 +31,7 @@ import dev.tokenbroker.devmode.RedisServer;
 import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.BrokerProcess;
+import dev.tokenbroker.support.ConnectProxy;
 import dev.tokenbroker.support.KeycloakServer;
 import dev.tokenbroker.support.LatencyProxy;
 import dev.tokenbroker.support.TestCa;
@@ -73,6 +76,9 @@ class KeycloakInterop {
 
     static final String PAR_REDIRECT = "clover-par://cb";
 
+    /** Keycloak's name for a broker behind an egress proxy: only that proxy resolves it. */
+    static final String KEYCLOAK_BEHIND_PROXY = "keycloak.test";
+
     /** The client of the realm {@code partner}: a second upstream of the same broker. */
     static final String PARTNER = "clover-partner";
 
@@ -93,7 +99,8 @@ class KeycloakInterop {
         int brokerPort = RedisServer.freePort();
         // Keycloak's https side: a certificate of a CA the JVM does not trust, and clover-mtls' certificate of it.
         tls = Files.createTempDirectory("keycloak-tls");
-        TestCa.issue(tls, "keycloak", "ip:127.0.0.1");
+        // keycloak.test: a name only the test's proxy resolves (KEYCLOAK_BEHIND_PROXY).
+        TestCa.issue(tls, "keycloak", "ip:127.0.0.1,dns:" + KEYCLOAK_BEHIND_PROXY);
         TestCa.issue(tls, MTLS, "dns:" + MTLS);
         keycloak = KeycloakServer.start(
                 Map.of(
@@ -155,6 +162,80 @@ class KeycloakInterop {
         }
         if (redis != null) {
             redis.close();
+        }
+    }
+
+    /**
+     * A broker whose only way to Keycloak is an egress HTTP proxy with credentials: it knows Keycloak as
+     * {@code keycloak.test}, a name only the proxy resolves, over https with the company CA. Discovery, the exchange,
+     * two refreshes and the revocation all succeed, so every one went through a {@code CONNECT} tunnel of the proxy.
+     * Alice's browser reaches {@code keycloak.test} through a proxy of its own (Keycloak names its issuer after the
+     * host a login came in at, and refuses a token at another).
+     */
+    @Test
+    void throughAnEgressProxyOnly() throws Exception {
+        Map<String, InetAddress> hosts = Map.of(KEYCLOAK_BEHIND_PROXY, InetAddress.getLoopbackAddress());
+        try (ConnectProxy proxy = new ConnectProxy("broker", "proxy-pass-4e1a", hosts);
+                ConnectProxy browsers = new ConnectProxy(null, null, hosts)) {
+            String issuer = keycloak.httpsIssuer().replace("127.0.0.1", KEYCLOAK_BEHIND_PROXY);
+            Map<String, String> env = BrokerProcess.baseEnv(redis.uri());
+            env.put("BROKER_UPSTREAM_ISSUER", issuer);
+            env.put("BROKER_UPSTREAM_TRUST_CERTIFICATES", tls.resolve("ca.pem").toString());
+            env.put("BROKER_UPSTREAM_PROXY_URL", "http://127.0.0.1:" + proxy.port());
+            env.put("BROKER_UPSTREAM_PROXY_USERNAME", "broker");
+            env.put("BROKER_UPSTREAM_PROXY_PASSWORD", "proxy-pass-4e1a");
+            env.put("BROKER_CLIENTS_CLOVER_CLIENT_ID", Broker.MOBILE);
+            env.put("BROKER_CLIENTS_CLOVER_CLIENT_SECRET", SECRET);
+            env.put("BROKER_CLIENTS_CLOVER_REDIRECT_URIS", Broker.MOBILE_REDIRECT);
+            env.put("BROKER_SESSION_REFRESH_REUSE_WINDOW", "0s");
+            try (BrokerProcess proxied = BrokerProcess.launch(env).awaitReady()) {
+                String code = keycloak.authorizationCode(
+                        issuer,
+                        Broker.MOBILE,
+                        Broker.MOBILE_REDIRECT,
+                        Broker.VERIFIER,
+                        "alice",
+                        "alice-password-1",
+                        ProxySelector.of(new InetSocketAddress("127.0.0.1", browsers.port())));
+                String handle = given().baseUri(proxied.baseUrl())
+                        .contentType(ContentType.URLENC)
+                        .formParams(Broker.params(
+                                "grant_type",
+                                "authorization_code",
+                                "client_id",
+                                Broker.MOBILE,
+                                "code",
+                                code,
+                                "redirect_uri",
+                                Broker.MOBILE_REDIRECT,
+                                "code_verifier",
+                                Broker.VERIFIER))
+                        .post("/oauth2/token")
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .path("refresh_token");
+                for (int i = 0; i < 2; i++) {
+                    handle = refreshAt(proxied, Broker.MOBILE, handle)
+                            .statusCode(200)
+                            .extract()
+                            .path("refresh_token");
+                }
+                given().baseUri(proxied.baseUrl())
+                        .contentType(ContentType.URLENC)
+                        .formParams(Broker.params("client_id", Broker.MOBILE, "token", handle))
+                        .post("/oauth2/revoke")
+                        .then()
+                        .statusCode(200);
+                String metrics = metrics(proxied);
+                assertEquals(3, upstreamCalls(metrics, "token", "2xx"), metrics);
+                assertEquals(1, upstreamCalls(metrics, "revocation", "2xx"), metrics);
+            }
+            assertTrue(
+                    proxy.tunnels().stream().allMatch(tunnel -> tunnel.startsWith(KEYCLOAK_BEHIND_PROXY + ":")),
+                    proxy.tunnels().toString());
+            assertTrue(!proxy.tunnels().isEmpty(), "the broker's calls went through the proxy");
+            assertEquals(List.of(), proxy.refused(), "never without the credentials");
         }
     }
 

@@ -27,9 +27,13 @@ public final class ConnectProxy implements AutoCloseable {
     private final List<String> tunnels = new CopyOnWriteArrayList<>();
     private final List<String> refused = new CopyOnWriteArrayList<>();
 
+    /** @param username null: no credentials asked for (a browser's proxy: the JDK's client sends none for tunnels) */
     public ConnectProxy(String username, String password, Map<String, InetAddress> hosts) throws IOException {
-        this.expectedAuthorization = "Basic "
-                + Base64.getEncoder().encodeToString((username + ":" + password).getBytes(StandardCharsets.UTF_8));
+        this.expectedAuthorization = username == null
+                ? null
+                : "Basic "
+                        + Base64.getEncoder()
+                                .encodeToString((username + ":" + password).getBytes(StandardCharsets.UTF_8));
         this.hosts = Map.copyOf(hosts);
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread acceptor = new Thread(this::accept, "connect-proxy");
@@ -82,7 +86,7 @@ public final class ConnectProxy implements AutoCloseable {
                 refuse(out, head.get(0), "405 Method Not Allowed");
                 return;
             }
-            if (!expectedAuthorization.equals(authorization)) {
+            if (expectedAuthorization != null && !expectedAuthorization.equals(authorization)) {
                 refuse(out, head.get(0), "407 Proxy Authentication Required\r\nProxy-Authenticate: Basic");
                 return;
             }

@@ -2,6 +2,7 @@ package dev.tokenbroker.support;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.ProxySelector;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -237,6 +238,20 @@ public final class KeycloakServer implements AutoCloseable {
     public String authorizationCode(
             String issuer, String clientId, String redirectUri, String verifier, String username, String password)
             throws Exception {
+        return authorizationCode(
+                issuer, clientId, redirectUri, verifier, username, password, HttpClient.Builder.NO_PROXY);
+    }
+
+    /** The same from a browser behind {@code proxy}. */
+    public String authorizationCode(
+            String issuer,
+            String clientId,
+            String redirectUri,
+            String verifier,
+            String username,
+            String password,
+            ProxySelector proxy)
+            throws Exception {
         String authorize = issuer + "/protocol/openid-connect/auth?"
                 + form(Map.of(
                         "response_type", "code",
@@ -246,7 +261,7 @@ public final class KeycloakServer implements AutoCloseable {
                         "state", "interop-state",
                         "code_challenge", challenge(verifier),
                         "code_challenge_method", "S256"));
-        URI back = signIn(URI.create(authorize), redirectUri, username, password);
+        URI back = signIn(URI.create(authorize), redirectUri, username, password, proxy);
         Matcher code = Pattern.compile("[?&]code=([^&]+)").matcher(back.toString());
         if (!code.find()) {
             throw new AssertionError("no code in the redirect: " + back);
@@ -259,8 +274,15 @@ public final class KeycloakServer implements AutoCloseable {
      * Keycloak redirects: {@code redirectUri} with {@code code} and {@code state}.
      */
     public URI signIn(URI authorize, String redirectUri, String username, String password) throws Exception {
+        return signIn(authorize, redirectUri, username, password, HttpClient.Builder.NO_PROXY);
+    }
+
+    /** The same from a browser behind {@code proxy}. */
+    public URI signIn(URI authorize, String redirectUri, String username, String password, ProxySelector proxy)
+            throws Exception {
         HttpClient.Builder builder = HttpClient.newBuilder()
                 .followRedirects(HttpClient.Redirect.NEVER)
+                .proxy(proxy)
                 .connectTimeout(Duration.ofSeconds(5));
         if (https.isPresent()) {
             // A browser of a company that trusts its own CA.
