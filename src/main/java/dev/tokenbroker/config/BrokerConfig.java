@@ -154,6 +154,13 @@ public interface BrokerConfig {
          */
         Optional<String> clientSecret();
 
+        /**
+         * Instead of {@code client-secret}: a file holding the secret (a mounted Kubernetes Secret; a line break at its
+         * end is dropped), read at start and again every {@code tls-reload-interval} of the client's upstream, so that
+         * a rotated secret needs no restart. No default.
+         */
+        Optional<Path> clientSecretFile();
+
         /** Redirect URIs the front end may use, compared exactly. No default. */
         List<String> redirectUris();
 

@@ -62,7 +62,7 @@ public class Clients {
                                     : "unset, and broker.upstream.issuer (or token-endpoint) is not configured:"
                                             + " name one of broker.upstreams "
                                             + config.upstreams().keySet()));
-            SigningKeys keys = checkCredentials(
+            Credentials credentials = checkCredentials(
                     prefix, c, upstream == null ? new ConfiguredUpstream(upstreamId, config.upstream()) : upstream);
             require(!c.redirectUris().isEmpty(), prefix + "redirect-uris must list at least one URI");
             c.redirectUris()
@@ -73,10 +73,10 @@ public class Clients {
                     name,
                     c.clientId(),
                     upstreamId,
-                    c.clientSecret(),
+                    credentials.secret(),
                     c.redirectUris(),
                     c.authMethod(),
-                    keys,
+                    credentials.keys(),
                     c.assertionAudience(),
                     c.tlsClientCertificate(),
                     c.rotateHandles().orElse(c.mode() != BrokerConfig.ClientMode.WEB),
@@ -163,11 +163,16 @@ public class Clients {
                 .toList();
     }
 
+    /** A client's secret (secret methods) or keys ({@code private_key_jwt}), as read at start. */
+    private record Credentials(Optional<ClientSecret> secret, SigningKeys keys) {
+        static final Credentials NONE = new Credentials(Optional.empty(), SigningKeys.NONE);
+    }
+
     /**
      * A secret for the secret methods, keys for {@code private_key_jwt}, a certificate for {@code tls_client_auth},
-     * never another: a credential the broker would not send is a mistake. Returns the signing keys read, in order.
+     * never another: a credential the broker would not send is a mistake.
      */
-    private SigningKeys checkCredentials(String prefix, BrokerConfig.Client c, ConfiguredUpstream upstream) {
+    private Credentials checkCredentials(String prefix, BrokerConfig.Client c, ConfiguredUpstream upstream) {
         List<Path> files = c.privateKeys().orElse(List.of());
         BrokerConfig.AuthMethod method = c.authMethod();
         require(
@@ -183,19 +188,14 @@ public class Clients {
                 prefix + "tls-client-certificate is used only with auth-method=tls_client_auth");
         if (method == BrokerConfig.AuthMethod.client_secret_basic
                 || method == BrokerConfig.AuthMethod.client_secret_post) {
-            require(
-                    c.clientSecret()
-                            .filter(s -> !s.isBlank() && s.length() <= MAX_CREDENTIAL_LENGTH)
-                            .isPresent(),
-                    prefix + "client-secret must be 1 to " + MAX_CREDENTIAL_LENGTH + " characters");
-            return SigningKeys.NONE;
+            return new Credentials(secretOf(prefix, c), SigningKeys.NONE);
         }
         require(
-                c.clientSecret().isEmpty(),
+                c.clientSecret().isEmpty() && c.clientSecretFile().isEmpty(),
                 prefix + "client-secret is not sent with auth-method=" + method + ": remove it");
         if (method == BrokerConfig.AuthMethod.tls_client_auth) {
             checkTlsClientCertificate(prefix, c.tlsClientCertificate());
-            return SigningKeys.NONE;
+            return Credentials.NONE;
         }
         require(!files.isEmpty(), prefix + "private-keys must name at least one key file for private_key_jwt");
         require(
@@ -203,14 +203,36 @@ public class Clients {
                         || upstream.settings().issuer().isPresent(),
                 prefix + "assertion-audience=issuer needs " + upstream.property("issuer"));
         try {
-            return SigningKeys.read(
-                    files, c.signingAlgorithm(), c.privateKeysPassword().orElse(""));
+            return new Credentials(
+                    Optional.empty(),
+                    SigningKeys.read(
+                            files, c.signingAlgorithm(), c.privateKeysPassword().orElse("")));
         } catch (IllegalArgumentException e) {
             for (String problem : e.getMessage().split("\n")) {
                 problems.add(prefix + "private-keys: " + problem);
             }
-            return SigningKeys.NONE;
+            return Credentials.NONE;
         }
+    }
+
+    /** Exactly one of {@code client-secret} and {@code client-secret-file}, and a secret that fits. */
+    private Optional<ClientSecret> secretOf(String prefix, BrokerConfig.Client c) {
+        if (c.clientSecretFile().isPresent()) {
+            require(c.clientSecret().isEmpty(), prefix + "client-secret and client-secret-file: set one of them");
+            try {
+                return Optional.of(ClientSecret.read(c.clientSecretFile().get()));
+            } catch (IllegalArgumentException e) {
+                problems.add(
+                        prefix + "client-secret-file: " + c.clientSecretFile().get() + " " + e.getMessage());
+                return Optional.empty();
+            }
+        }
+        require(
+                c.clientSecret()
+                        .filter(s -> !s.isBlank() && s.length() <= MAX_CREDENTIAL_LENGTH)
+                        .isPresent(),
+                prefix + "client-secret must be 1 to " + MAX_CREDENTIAL_LENGTH + " characters");
+        return c.clientSecret().map(ClientSecret::of);
     }
 
     /** Read as a signing key would be: bounded, one private key, its certificate first and of that key. */

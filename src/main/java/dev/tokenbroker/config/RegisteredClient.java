@@ -10,7 +10,7 @@ import java.util.OptionalInt;
  * One configured front-end client. {@link #toString()} leaves the secret and keys out.
  *
  * @param upstream the id of its upstream ({@link ConfiguredUpstream})
- * @param clientSecret present for {@code client_secret_basic} and {@code client_secret_post}
+ * @param clientSecret present for {@code client_secret_basic} and {@code client_secret_post}, inline or from a file
  * @param signingKeys {@code private_key_jwt}: the first signs, all are published
  * @param tlsClientCertificate {@code tls_client_auth}: the PEM file of the client's key and certificate
  * @param maxSessionsPerUser most sessions one user may hold for this client; empty for unlimited
@@ -21,7 +21,7 @@ public record RegisteredClient(
         String name,
         String clientId,
         String upstream,
-        Optional<String> clientSecret,
+        Optional<ClientSecret> clientSecret,
         List<String> redirectUris,
         BrokerConfig.AuthMethod authMethod,
         SigningKeys signingKeys,

@@ -8,21 +8,34 @@ import java.util.Base64;
 import jakarta.ws.rs.core.Form;
 import jakarta.ws.rs.core.HttpHeaders;
 
+import dev.tokenbroker.config.ClientSecret;
 import io.vertx.core.http.RequestOptions;
 
 /** {@code client_secret_basic}: HTTP Basic with the client id and secret (RFC 6749 §2.3.1). */
 final class ClientSecretBasic implements ClientAuthentication {
 
-    /** Computed once: the secret does not change while the broker runs. */
-    private final String authorization;
+    /** The header of one secret, computed once per secret rather than per call. */
+    private record Header(String secret, String authorization) {}
 
-    ClientSecretBasic(String clientId, String clientSecret) {
-        this.authorization = header(clientId, clientSecret);
+    private final String clientId;
+    private final ClientSecret clientSecret;
+    private volatile Header header;
+
+    /** @param clientSecret read again from its file while the broker runs: each call sends the one read last */
+    ClientSecretBasic(String clientId, ClientSecret clientSecret) {
+        this.clientId = clientId;
+        this.clientSecret = clientSecret;
     }
 
     @Override
     public void apply(UpstreamEndpoints upstream, URI endpoint, RequestOptions request, Form form) {
-        request.putHeader(HttpHeaders.AUTHORIZATION, authorization);
+        String secret = clientSecret.value();
+        Header current = header;
+        if (current == null || !current.secret().equals(secret)) {
+            current = new Header(secret, header(clientId, secret));
+            header = current;
+        }
+        request.putHeader(HttpHeaders.AUTHORIZATION, current.authorization());
     }
 
     /**

@@ -22,6 +22,7 @@ import org.jose4j.jwt.JwtClaims;
 import org.junit.jupiter.api.Test;
 
 import dev.tokenbroker.config.BrokerConfig.AssertionAudience;
+import dev.tokenbroker.config.ClientSecret;
 import dev.tokenbroker.config.SigningKey;
 import dev.tokenbroker.config.SigningKeys;
 import io.vertx.core.http.RequestOptions;
@@ -58,7 +59,7 @@ class ClientAuthenticationTest {
     void basicSetsOnlyTheAuthorizationHeader() {
         RequestOptions request = new RequestOptions();
         Form form = new Form().param("grant_type", "refresh_token");
-        ClientAuthentication basic = new ClientSecretBasic("clover", SECRET);
+        ClientAuthentication basic = new ClientSecretBasic("clover", ClientSecret.of(SECRET));
 
         basic.apply(UPSTREAM, TOKEN_ENDPOINT, request, form);
 
@@ -72,7 +73,7 @@ class ClientAuthenticationTest {
     void postAddsIdAndSecretToTheFormAndNoHeader() {
         RequestOptions request = new RequestOptions();
         Form form = new Form().param("grant_type", "refresh_token");
-        ClientAuthentication post = new ClientSecretPost("clover-web", SECRET);
+        ClientAuthentication post = new ClientSecretPost("clover-web", ClientSecret.of(SECRET));
 
         post.apply(UPSTREAM, TOKEN_ENDPOINT, request, form);
 
@@ -171,7 +172,7 @@ class ClientAuthenticationTest {
                 List.of("grant_type", "client_id"), List.copyOf(form.asMap().keySet()));
         assertEquals(List.of("clover-mtls"), form.asMap().get("client_id"));
         assertEquals(Optional.of(pem), mtls.clientCertificate());
-        assertEquals(Optional.empty(), new ClientSecretBasic("clover", SECRET).clientCertificate());
+        assertEquals(Optional.empty(), new ClientSecretBasic("clover", ClientSecret.of(SECRET)).clientCertificate());
     }
 
     /** Entra ID finds a certificate credential by the thumbprint in the assertion's header, not by a JWKS. */

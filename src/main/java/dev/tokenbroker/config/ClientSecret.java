@@ -1,0 +1,86 @@
+package dev.tokenbroker.config;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * A client's secret: given inline ({@code client-secret}), or read from a file ({@code client-secret-file}, a mounted
+ * Kubernetes Secret) at start and again by {@link #reload()}, so that a rotated secret needs no restart. Never shown:
+ * {@link #toString()} names the file at most, and no message quotes the file's content.
+ */
+public final class ClientSecret {
+
+    /** Far above any secret (at most {@link Clients#MAX_CREDENTIAL_LENGTH} characters) and its line break. */
+    private static final int MAX_FILE_SIZE = 4096;
+
+    private final Optional<Path> file;
+    private volatile String value;
+
+    private ClientSecret(Optional<Path> file, String value) {
+        this.file = file;
+        this.value = value;
+    }
+
+    public static ClientSecret of(String value) {
+        return new ClientSecret(Optional.empty(), value);
+    }
+
+    /** @throws IllegalArgumentException saying what is wrong with the file, never its content */
+    static ClientSecret read(Path file) {
+        return new ClientSecret(Optional.of(file), readFile(file));
+    }
+
+    public String value() {
+        return value;
+    }
+
+    public Optional<Path> file() {
+        return file;
+    }
+
+    /**
+     * Reads the file again (blocking); an inline secret never changes.
+     *
+     * @return whether the secret changed
+     * @throws IllegalArgumentException when the file does not check out: the secret in use stays
+     */
+    public boolean reload() {
+        if (file.isEmpty()) {
+            return false;
+        }
+        String read = readFile(file.get());
+        if (read.equals(value)) {
+            return false;
+        }
+        value = read;
+        return true;
+    }
+
+    /** The file's text without its trailing line breaks; 1 to 100 characters, none a control character. */
+    private static String readFile(Path file) {
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(MAX_FILE_SIZE + 1);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot be read (" + e.getClass().getSimpleName() + ")");
+        }
+        String text = new String(bytes, StandardCharsets.UTF_8).replaceAll("[\r\n]+$", "");
+        if (bytes.length > MAX_FILE_SIZE
+                || text.isBlank()
+                || text.length() > Clients.MAX_CREDENTIAL_LENGTH
+                || text.chars().anyMatch(Character::isISOControl)) {
+            throw new IllegalArgumentException("must hold a secret of 1 to " + Clients.MAX_CREDENTIAL_LENGTH
+                    + " characters on one line (a line break at the end is dropped)");
+        }
+        return text;
+    }
+
+    @Override
+    public String toString() {
+        return file.map(f -> "ClientSecret[file=" + f + "]").orElse("ClientSecret[inline]");
+    }
+}
