@@ -2,6 +2,9 @@ package dev.tokenbroker.config;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +22,8 @@ public final class ClientSecret {
 
     private final Optional<Path> file;
     private volatile String value;
+    /** A changed secret read once, taken up if the next read finds it again. */
+    private String pending;
 
     private ClientSecret(Optional<Path> file, String value) {
         this.file = file;
@@ -43,20 +48,33 @@ public final class ClientSecret {
     }
 
     /**
-     * Reads the file again (blocking); an inline secret never changes.
+     * Reads the file again (blocking); an inline secret never changes. A changed secret is taken up once a second
+     * read finds it the same (a file written in place may be read half done).
      *
      * @return whether the secret changed
      * @throws IllegalArgumentException when the file does not check out: the secret in use stays
      */
-    public boolean reload() {
+    public synchronized boolean reload() {
         if (file.isEmpty()) {
             return false;
         }
-        String read = readFile(file.get());
+        String read;
+        try {
+            read = readFile(file.get());
+        } catch (IllegalArgumentException e) {
+            pending = null;
+            throw e;
+        }
         if (read.equals(value)) {
+            pending = null;
+            return false;
+        }
+        if (!read.equals(pending)) {
+            pending = read;
             return false;
         }
         value = read;
+        pending = null;
         return true;
     }
 
@@ -68,13 +86,25 @@ public final class ClientSecret {
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot be read (" + e.getClass().getSimpleName() + ")");
         }
-        String text = new String(bytes, StandardCharsets.UTF_8).replaceAll("[\r\n]+$", "");
+        String text;
+        try {
+            text = StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString()
+                    .replaceAll("[\r\n]+$", "");
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("is not UTF-8 text");
+        }
         if (bytes.length > MAX_FILE_SIZE
                 || text.isBlank()
+                || text.startsWith("\uFEFF")
                 || text.length() > Clients.MAX_CREDENTIAL_LENGTH
                 || text.chars().anyMatch(Character::isISOControl)) {
             throw new IllegalArgumentException("must hold a secret of 1 to " + Clients.MAX_CREDENTIAL_LENGTH
-                    + " characters on one line (a line break at the end is dropped)");
+                    + " characters on one line, without a byte order mark (a line break at the end is dropped)");
         }
         return text;
     }

@@ -169,7 +169,7 @@ public final class SigningKey {
         } catch (IOException e) {
             // Also a wrong password: PKCS#12 cannot tell the two apart.
             throw new IllegalArgumentException(
-                    "is a PKCS#12 key store that does not open with private-keys-password (or is damaged)");
+                    "is no PEM or JWK text, and no PKCS#12 key store that opens with" + " private-keys-password");
         } catch (JoseException | GeneralSecurityException | RuntimeException e) {
             throw new IllegalArgumentException(
                     "holds no usable key (" + e.getClass().getSimpleName() + ")");

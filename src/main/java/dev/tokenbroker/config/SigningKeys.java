@@ -9,7 +9,8 @@ import java.util.Optional;
 /**
  * The keys of one {@code private_key_jwt} client, in the order of its {@code private-keys} files: the first signs, all
  * are published at {@code /oauth2/jwks}. Read at start, and again by {@link #reload()}: files that read and check out
- * as at start replace the keys in use, anything else is refused and the keys in use stay. So a key rotated in a
+ * as at start, the same in two reads in a row (a file written in place may be read half done), replace the keys in
+ * use; anything else is refused and the keys in use stay. So a key rotated in a
  * mounted Secret (a new key published in the second file, then moved to the first) needs no restart.
  */
 public final class SigningKeys {
@@ -21,6 +22,8 @@ public final class SigningKeys {
     private final Optional<SigningKey.Algorithm> wanted;
     private final String password;
     private volatile List<SigningKey> keys;
+    /** Changed keys read once, taken up if the next read finds them again. */
+    private List<SigningKey> pending;
 
     private SigningKeys(
             List<Path> files, Optional<SigningKey.Algorithm> wanted, String password, List<SigningKey> keys) {
@@ -54,17 +57,30 @@ public final class SigningKeys {
     }
 
     /**
-     * Reads the files again (blocking). Keys that differ from those in use replace them.
+     * Reads the files again (blocking). Keys that differ from those in use replace them once a second read finds
+     * them the same.
      *
      * @return whether the keys changed
      * @throws IllegalArgumentException when the files do not check out (one line per problem): the keys in use stay
      */
-    public boolean reload() {
-        List<SigningKey> read = readAll(files, wanted, password);
+    public synchronized boolean reload() {
+        List<SigningKey> read;
+        try {
+            read = readAll(files, wanted, password);
+        } catch (IllegalArgumentException e) {
+            pending = null;
+            throw e;
+        }
         if (same(read, keys)) {
+            pending = null;
+            return false;
+        }
+        if (pending == null || !same(read, pending)) {
+            pending = read;
             return false;
         }
         keys = read;
+        pending = null;
         return true;
     }
 

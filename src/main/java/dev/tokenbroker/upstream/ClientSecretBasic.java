@@ -15,7 +15,12 @@ import io.vertx.core.http.RequestOptions;
 final class ClientSecretBasic implements ClientAuthentication {
 
     /** The header of one secret, computed once per secret rather than per call. */
-    private record Header(String secret, String authorization) {}
+    private record Header(String secret, String authorization) {
+        @Override
+        public String toString() {
+            return "Header[redacted]";
+        }
+    }
 
     private final String clientId;
     private final ClientSecret clientSecret;

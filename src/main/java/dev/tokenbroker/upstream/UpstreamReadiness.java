@@ -8,10 +8,10 @@ import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Readiness;
 
 /**
- * Ready once the token endpoint of an upstream is known (configured, or discovered): with one upstream, once that one
- * is. With several, an upstream that is down at start (a partner's provider) does not keep the pod from serving the
- * others' clients; its own clients get {@code 503} until its discovery succeeds. The check's data says, per upstream,
- * {@code loaded} or {@code discovery pending}. Redis has its own check.
+ * Ready once the token endpoint of every upstream is known (configured, or discovered), so that a rollout with a
+ * mistake in one upstream's settings stalls instead of replacing the pods that serve its clients. The price: an
+ * upstream that is down while a pod starts keeps that pod unready until it is back (discovery is retried). The
+ * check's data says, per upstream, {@code loaded} or {@code discovery pending}. Redis has its own check.
  */
 @Readiness
 @Singleton
@@ -26,12 +26,12 @@ class UpstreamReadiness implements HealthCheck {
     @Override
     public HealthCheckResponse call() {
         HealthCheckResponseBuilder response =
-                HealthCheckResponse.named("upstream-metadata").down();
+                HealthCheckResponse.named("upstream-metadata").up();
         for (Upstream upstream : upstreams.all()) {
             boolean loaded = upstream.metadata().loaded();
             response.withData(upstream.id(), loaded ? "loaded" : "discovery pending");
-            if (loaded) {
-                response.up();
+            if (!loaded) {
+                response.down();
             }
         }
         return response.build();

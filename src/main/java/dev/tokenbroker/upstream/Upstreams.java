@@ -79,9 +79,17 @@ public class Upstreams {
      * response of one upstream from one of another (mix-up, RFC 9700 §4.4).
      *
      * @throws BrokerException.InvalidRequest when it does not match, or is missing though the upstream sends it
+     * @throws BrokerException.UpstreamUnavailable while the upstream's discovery (which says whether it sends one, and
+     *     the issuer exactly as it writes it) has not succeeded on this replica
      */
     public void checkAuthorizationResponseIssuer(RegisteredClient client, String iss) {
         UpstreamEndpoints endpoints = endpointsOf(client);
+        if (endpoints.jwksUri().isEmpty()) {
+            throw new BrokerException.UpstreamUnavailable(
+                    "the upstream's discovery has not succeeded yet: an authorization response cannot be checked",
+                    null,
+                    false);
+        }
         if (iss == null
                 ? endpoints.sendsIssuer()
                 : !endpoints.issuer().filter(iss::equals).isPresent()) {

@@ -84,10 +84,11 @@ class CredentialReloadTest {
 
     @Test
     void aSecretFileMustHoldOneSecretAndOnlyThat() throws Exception {
-        for (String bad : new String[] {"", "\n", "a".repeat(101), "two\nlines", "tab\there"}) {
+        for (String bad : new String[] {"", "\n", "a".repeat(101), "two\nlines", "tab\there", "\uFEFFbom"}) {
             Path file = Files.writeString(dir.resolve("bad"), bad);
             assertEquals(
-                    "must hold a secret of 1 to 100 characters on one line (a line break at the end is dropped)",
+                    "must hold a secret of 1 to 100 characters on one line, without a byte order mark (a line break at"
+                            + " the end is dropped)",
                     assertThrows(IllegalArgumentException.class, () -> ClientSecret.read(file))
                             .getMessage(),
                     bad);
@@ -96,6 +97,10 @@ class CredentialReloadTest {
         ClientSecret secret = ClientSecret.read(good);
         assertEquals("s3cr:t \u00e9", secret.value());
         assertFalse(secret.reload(), "unchanged");
+        Files.writeString(good, "half");
+        assertFalse(secret.reload(), "a change read once is not taken up yet");
+        assertEquals("s3cr:t \u00e9", secret.value());
+        Files.writeString(good, "s3cr:t \u00e9");
         Files.writeString(good, "");
         assertThrows(IllegalArgumentException.class, secret::reload);
         assertEquals("s3cr:t \u00e9", secret.value(), "a refused file leaves the secret in use");

@@ -34,6 +34,9 @@ class VerbatimSecretsTest {
                                 "broker.clients.props.client-secret", SECRET,
                                 "broker.clients.\"quoted\".client-secret", SECRET,
                                 "%prod.broker.clients.profiled.client-secret", SECRET,
+                                "broker.clients.props.private-keys-password", SECRET,
+                                "broker.upstream.proxy.password", SECRET,
+                                "broker.upstreams.partner.proxy.password", SECRET,
                                 "broker.clients.props.client-id", "id-${HOME}"),
                         "application.properties",
                         250));
@@ -51,6 +54,9 @@ class VerbatimSecretsTest {
         assertEquals(SECRET, config.getValue("broker.clients.sys.client-secret", String.class));
         assertEquals(SECRET, config.getValue("broker.clients.\"quoted\".client-secret", String.class));
         assertEquals(SECRET, config.getValue("broker.clients.profiled.client-secret", String.class));
+        assertEquals(SECRET, config.getValue("broker.clients.props.private-keys-password", String.class));
+        assertEquals(SECRET, config.getValue("broker.upstream.proxy.password", String.class));
+        assertEquals(SECRET, config.getValue("broker.upstreams.partner.proxy.password", String.class));
     }
 
     @Test

@@ -197,21 +197,7 @@ class KeycloakInterop {
                         "alice",
                         "alice-password-1",
                         ProxySelector.of(new InetSocketAddress("127.0.0.1", browsers.port())));
-                String handle = given().baseUri(proxied.baseUrl())
-                        .contentType(ContentType.URLENC)
-                        .formParams(Broker.params(
-                                "grant_type",
-                                "authorization_code",
-                                "client_id",
-                                Broker.MOBILE,
-                                "code",
-                                code,
-                                "redirect_uri",
-                                Broker.MOBILE_REDIRECT,
-                                "code_verifier",
-                                Broker.VERIFIER))
-                        .post("/oauth2/token")
-                        .then()
+                String handle = exchangeCodeAt(proxied, Broker.MOBILE, code, Broker.MOBILE_REDIRECT)
                         .statusCode(200)
                         .extract()
                         .path("refresh_token");
@@ -755,6 +741,12 @@ class KeycloakInterop {
             throws Exception {
         String code =
                 keycloak.authorizationCode(issuer, clientId, redirectUri, Broker.VERIFIER, "alice", "alice-password-1");
+        return exchangeCodeAt(at, clientId, code, redirectUri);
+    }
+
+    /** The app redeems {@code code} (PKCE with {@link Broker#VERIFIER}) at the broker {@code at}. */
+    private static ValidatableResponse exchangeCodeAt(
+            BrokerProcess at, String clientId, String code, String redirectUri) {
         return given().baseUri(at.baseUrl())
                 .contentType(ContentType.URLENC)
                 .formParams(Broker.params(

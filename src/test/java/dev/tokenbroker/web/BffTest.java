@@ -99,6 +99,18 @@ class BffTest {
         assertEquals("invalid_request", refused.path("error"));
         assertNull(refused.cookie(SESSION_COOKIE));
 
+        WebLogin.Started twice = WebLogin.start(app() + "/page");
+        URI genuineThenOther = withIssuer(WebLogin.authorize(twice), "connect");
+        ExtractableResponse<Response> repeated = WebLogin.callback(
+                URI.create(genuineThenOther + "&iss="
+                        + URLEncoder.encode(
+                                MockUpstreamResource.server()
+                                        .issuerUrl(MockUpstreamResource.PARTNER)
+                                        .toString(),
+                                StandardCharsets.UTF_8)),
+                twice.loginCookie());
+        assertEquals(400, repeated.statusCode(), "a repeated iss is refused, whichever comes first");
+
         WebLogin.Started genuine = WebLogin.start(app() + "/page");
         ExtractableResponse<Response> accepted =
                 WebLogin.callback(withIssuer(WebLogin.authorize(genuine), "connect"), genuine.loginCookie());

@@ -139,7 +139,7 @@ public class BffResource {
             @QueryParam("state") String state,
             @QueryParam("code") String code,
             @QueryParam("error") String error,
-            @QueryParam("iss") String iss,
+            @QueryParam("iss") List<String> iss,
             @CookieParam(LOGIN_COOKIE) String loginCookie) {
         String clearLogin = cookie(LOGIN_COOKIE, "", "Lax", 0);
         return Uni.createFrom()
@@ -157,7 +157,10 @@ public class BffResource {
                         RegisteredClient client = clients.byClientId(transaction.clientId())
                                 .filter(c -> c.mode() == BrokerConfig.ClientMode.WEB && transaction.returnTo() != null)
                                 .orElseThrow(() -> new BrokerException.InvalidGrant("state is not a web login"));
-                        webSessions.checkAuthorizationResponseIssuer(client, iss);
+                        if (iss.size() > 1) {
+                            throw new BrokerException.InvalidRequest("iss is repeated");
+                        }
+                        webSessions.checkAuthorizationResponseIssuer(client, iss.isEmpty() ? null : iss.get(0));
                         if (error != null) {
                             String reported = ERROR_CODE.matcher(error).matches() ? error : "invalid_request";
                             return Uni.createFrom().item(redirect(withError(transaction, reported), clearLogin, null));
