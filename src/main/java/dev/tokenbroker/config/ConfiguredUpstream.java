@@ -70,10 +70,6 @@ public record ConfiguredUpstream(String id, BrokerConfig.Upstream settings) {
         return (DEFAULT.equals(id) ? "broker.upstream." : "broker.upstreams." + id + ".") + name;
     }
 
-    public boolean isDefault() {
-        return DEFAULT.equals(id);
-    }
-
     private static boolean isConfigured(BrokerConfig.Upstream upstream) {
         return upstream.issuer().isPresent() || upstream.tokenEndpoint().isPresent();
     }

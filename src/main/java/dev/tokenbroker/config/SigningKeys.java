@@ -52,10 +52,6 @@ public final class SigningKeys {
         return keys.get(0);
     }
 
-    public List<Path> files() {
-        return files;
-    }
-
     /**
      * Reads the files again (blocking). Keys that differ from those in use replace them once a second read finds
      * them the same.
