@@ -91,17 +91,19 @@ public class UpstreamClient {
      */
     public Uni<Boolean> revokeRefreshToken(RegisteredClient client, String refreshToken) {
         Upstream upstream = upstreams.of(client);
-        Optional<URI> endpoint = upstream.metadata().current().revocationEndpoint();
+        UpstreamEndpoints endpoints = upstream.metadata().current();
+        Optional<URI> endpoint = endpoints.revocationEndpoint();
         if (endpoint.isEmpty()) {
             return Uni.createFrom().item(false);
         }
         Form form = new Form().param("token", refreshToken).param("token_type_hint", "refresh_token");
-        return send("revocation", upstream, endpoint.get(), client, form).map(reply -> {
-            if (reply.status() != 200) {
-                throw classifyError(reply, "revocation");
-            }
-            return true;
-        });
+        return send("revocation", upstream, endpoints, endpoint.get(), client, form)
+                .map(reply -> {
+                    if (reply.status() != 200) {
+                        throw classifyError(reply, "revocation");
+                    }
+                    return true;
+                });
     }
 
     /**
@@ -126,7 +128,7 @@ public class UpstreamClient {
                                 .failure(new BrokerException.Overloaded(
                                         "more than " + maxPushesInFlight + " pushed authorization requests in flight"));
                     }
-                    return send("par", upstream, endpoint, client, form)
+                    return send("par", upstream, upstream.metadata().current(), endpoint, client, form)
                             .onTermination()
                             .invoke(pushesInFlight::decrementAndGet);
                 })
@@ -155,7 +157,8 @@ public class UpstreamClient {
         return Uni.createFrom()
                 .deferred(() -> {
                     Upstream upstream = upstreams.of(client);
-                    return send("token", upstream, upstream.metadata().current().tokenEndpoint(), client, form);
+                    UpstreamEndpoints endpoints = upstream.metadata().current();
+                    return send("token", upstream, endpoints, endpoints.tokenEndpoint(), client, form);
                 })
                 .map(reply -> {
                     if (reply.status() != 200) {
@@ -177,14 +180,20 @@ public class UpstreamClient {
      * One call, never retried, bounded as a whole by the upstream's call budget; every failure becomes a
      * {@link BrokerException} that says whether the request may have reached the upstream.
      */
-    private Uni<Reply> send(String name, Upstream upstream, URI endpoint, RegisteredClient client, Form form) {
+    private Uni<Reply> send(
+            String name,
+            Upstream upstream,
+            UpstreamEndpoints endpoints,
+            URI endpoint,
+            RegisteredClient client,
+            Form form) {
         UpstreamHttp http = upstream.http();
         Duration callBudget = http.callBudget();
         RequestOptions request = http.request(HttpMethod.POST, endpoint.toString())
                 .putHeader(HttpHeaders.CONTENT_TYPE, MediaType.APPLICATION_FORM_URLENCODED);
         ClientAuthentication authentication =
                 authentications.computeIfAbsent(client.clientId(), id -> ClientAuthentication.of(client));
-        authentication.apply(upstream.metadata().current(), endpoint, request, form);
+        authentication.apply(endpoints, endpoint, request, form);
         long started = System.nanoTime();
         // A form POST, its answer read up to broker.upstream.max-response-size (UpstreamHttp); read timeout: the
         // request's idle timeout; the whole call is bounded here.

@@ -1,7 +1,11 @@
 package dev.tokenbroker.web;
 
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -14,11 +18,13 @@ import com.github.tomakehurst.wiremock.core.WireMockConfiguration;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 
 import dev.tokenbroker.crypto.Handles;
+import dev.tokenbroker.support.Await;
 import dev.tokenbroker.support.Broker;
 import dev.tokenbroker.support.RedisResource;
 import dev.tokenbroker.support.WebLogin;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
@@ -33,6 +39,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 /**
@@ -88,7 +95,21 @@ class PushedAuthorizationRequestTest {
                             .withStatus(400)
                             .withHeader("Content-Type", "application/json")
                             .withBody("{\"error\":\"invalid_grant\"}")));
+            // Answers after half a second: time for an app to hang up while the push is under way.
+            server.stubFor(post(urlEqualTo("/par"))
+                    .withRequestBody(containing("client_id=clover-par-slow"))
+                    .willReturn(aResponse()
+                            .withStatus(201)
+                            .withFixedDelay(500)
+                            .withHeader("Content-Type", "application/json")
+                            .withBody("{\"request_uri\":\"" + REQUEST_URI + "\",\"expires_in\":60}")));
             return Map.ofEntries(
+                    // At most 8 / 4 = 2 pushes wait at once.
+                    Map.entry("broker.upstream.connection-pool-size", "8"),
+                    Map.entry("broker.clients.slow.client-id", "clover-par-slow"),
+                    Map.entry("broker.clients.slow.client-secret", "slow-secret"),
+                    Map.entry("broker.clients.slow.redirect-uris", REDIRECT),
+                    Map.entry("broker.clients.slow.pkce", "broker"),
                     Map.entry("broker.clients.post.client-id", "clover-par-post"),
                     Map.entry("broker.clients.post.client-secret", "post-secret"),
                     Map.entry("broker.clients.post.auth-method", "client_secret_post"),
@@ -116,6 +137,9 @@ class PushedAuthorizationRequestTest {
         }
     }
 
+    @TestHTTPResource("/")
+    URI base;
+
     @BeforeEach
     void forget() {
         ParUpstream.server.resetRequests();
@@ -134,6 +158,40 @@ class PushedAuthorizationRequestTest {
                         Handles.s256(Broker.VERIFIER)))
                 .post("/oauth2/authorization-request")
                 .then();
+    }
+
+    /**
+     * Apps that hang up while their push is under way leave nothing behind: each push's place among the few that may
+     * wait at once is given back (else, after two, every login would get 503), and a login started afterwards goes
+     * through. A push holds no token, so there is nothing to keep or revoke; its transaction expires unused.
+     */
+    @Test
+    void appsThatHangUpDuringAPushGiveItsPlaceBack() throws Exception {
+        String body = "client_id=clover-par-slow&redirect_uri=" + URLEncoder.encode(REDIRECT, StandardCharsets.UTF_8)
+                + "&code_challenge=" + Handles.s256(Broker.VERIFIER);
+        String request = "POST /oauth2/authorization-request HTTP/1.1\r\nHost: localhost\r\n"
+                + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + body.length()
+                + "\r\n\r\n" + body;
+        for (int i = 0; i < 4; i++) {
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), base.getPort())) {
+                socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().flush();
+                Thread.sleep(100);
+            }
+        }
+        assertFalse(
+                ParUpstream.server
+                        .findAll(postRequestedFor(urlEqualTo("/par"))
+                                .withRequestBody(containing("client_id=clover-par-slow")))
+                        .isEmpty(),
+                "pushes were under way when the apps hung up");
+
+        // Once the pushes that were under way have ended, a login goes through again, and again: no place leaked.
+        Await.until(
+                "a login starts again",
+                Duration.ofSeconds(10),
+                () -> start("clover-par-slow").extract().statusCode() == 200);
+        start("clover-par-slow").statusCode(200);
     }
 
     @Test
