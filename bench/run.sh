@@ -18,6 +18,9 @@
 #   BENCH_OPEN_MODEL=0.5            after each row, the same row in the open model (a constant arrival rate, latency
 #                                   from each request's intended send) at this fraction of the row's req/s, or
 #   BENCH_OPEN_RATE=N               at N req/s (for the broker and the lower bound at the same rate)
+#   BENCH_SESSIONS=N                first store N more sessions in Redis through the broker's store code (Maven
+#                                   runs SessionFill) and report the Redis memory they take; 1000000: ~3 minutes
+#   BENCH_REDIS_ARGS="..."          more redis-server arguments, e.g. --hash-max-ziplist-value 256
 #   BENCH_FAKE_BROKER=1             test the harness itself against bench/FakeBroker.java (rotating handles with
 #                                   a '.'), not the real broker; BENCH_FAKE_BROKER_FAIL_EVERY=N makes it answer
 #                                   every N-th token request with 500 (the run must then fail)
@@ -27,7 +30,7 @@ QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -129,8 +132,9 @@ API_ROWS=0; PROXY_ROWS=0
 [[ $FAKE == 1 && $PROXY_ROWS == 1 ]] && die "the api-proxy rows need the real broker (BENCH_FAKE_BROKER=1 has no /bff/*)"
 
 # No persistence: the benchmark measures the broker, not the disk.
+# shellcheck disable=SC2086
 "$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT" \
-  --logfile "$OUT/redis.log" &
+  --logfile "$OUT/redis.log" ${BENCH_REDIS_ARGS:-} &
 PIDS+=($!); REDIS_PID=$!
 
 # ---------------------------------------------------------------------------------------------- upstream
@@ -237,7 +241,23 @@ fi
   "http://127.0.0.1:$MGMT_C/q/health/ready" ${WAIT_MORE[@]+"${WAIT_MORE[@]}"} \
   || { tail -n 30 "$OUT"/broker-*.log >&2; die "services not ready"; }
 for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "process $pid exited early (logs in $OUT)"; done
-log "all up; running the load"
+log "all up"
+
+# ----------------------------------------------------------------------------------------- sessions at scale
+# BENCH_SESSIONS=N: N more sessions in Redis before the rows, stored through the broker's own store code by
+# SessionFill (a Quarkus test that only runs when asked, with Maven); what they take in Redis goes to sessions.txt.
+FILL=${BENCH_SESSIONS:-0}
+if [[ $FILL -gt 0 ]]; then
+  [[ $FAKE == 1 ]] && die "BENCH_SESSIONS needs the real broker"
+  log "storing $FILL sessions in Redis (SessionFill; log in $OUT/session-fill.log)"
+  ./mvnw -B -q test-compile surefire:test@default-test -Dspotless.check.skip=true -Dtest=SessionFill \
+    -Dsurefire.failIfNoSpecifiedTests=false -Dbench.fill.sessions="$FILL" \
+    -Dbench.fill.redis="redis://127.0.0.1:$REDIS_PORT" -Dbench.fill.key="$ENC_KEY" \
+    -Dbench.fill.out="$OUT/sessions.txt" >"$OUT/session-fill.log" 2>&1 \
+    && [[ -s $OUT/sessions.txt ]] || die "SessionFill failed (see $OUT/session-fill.log)"
+  sed 's/^/[bench] /' "$OUT/sessions.txt"
+fi
+log "running the load"
 
 # ------------------------------------------------------------------------------------------------- load
 # In the background and waited for, so that a signal to this script runs the cleanup at once.
@@ -260,6 +280,10 @@ PIDS+=("$LOAD_PID")
 wait "$LOAD_PID"
 RC=$?
 set -e
+
+if [[ $FILL -gt 0 && -s $OUT/results.txt ]]; then
+  { echo "sessions stored before the rows (BENCH_SESSIONS):"; cat "$OUT/sessions.txt"; } >>"$OUT/results.txt"
+fi
 
 # ----------------------------------------------------------------------------------------------- start
 # Exec to readiness UP of one broker alone (the others stopped first), BENCH_STARTS times: the same JVM options,

@@ -1,6 +1,7 @@
 package dev.tokenbroker.api;
 
 import java.net.URI;
+import java.time.Duration;
 
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
@@ -26,15 +27,21 @@ import io.vertx.httpproxy.ProxyResponse;
 
 /**
  * NOT PART OF THE BROKER. A measuring stick for bench/run.sh (see bench/README.md, "Lower bound"): copied into
- * src/main/java it answers two of the benchmark's rows ahead of RESTEasy and the broker's code, in the same process,
- * with the same HTTP server, Redis client, metrics and JVM options, doing only the I/O:
+ * src/main/java it answers the benchmark's revoke, refresh, exchange and API proxy rows ahead of RESTEasy and the
+ * broker's code, in the same process, with the same HTTP server, Redis client, metrics and JVM options, doing only
+ * the I/O:
  *
  * <ul>
  *   <li>{@code POST /oauth2/revoke}: read the body, one Redis {@code GET}, answer 200 (the unknown-handle revoke's
  *       one round trip);
  *   <li>{@code POST /oauth2/token}: read the body, Redis {@code GET}, a form POST to the upstream (its revocation
  *       endpoint, which answers every token with 200), Redis {@code SET}, answer a small token-shaped JSON (the upstream-bound
- *       refresh's three round trips);
+ *       refresh's three round trips); on a broker with a refresh reuse window, only the {@code GET} (a refresh
+ *       answered from the window: one round trip);
+ *   <li>{@code POST /oauth2/token} with {@code grant_type=authorization_code}: read the body, the same form POSTed to
+ *       the upstream's token endpoint (the code exchange itself; its answer is read whole, not parsed), a Redis
+ *       {@code SET} of the session and one of the code's record, answer the same JSON (the exchange's three hops: the
+ *       upstream, the new session, the code that must not be redeemed twice);
  *   <li>{@code /bff/api/bench/*}: one Redis {@code GET} (the session record's round trip), then the request forwarded
  *       to the bench API through Vert.x's {@code ProxyRequest}/{@code ProxyResponse} with a bearer token, as the
  *       broker's API proxy does (the proxied call's two hops).
@@ -56,6 +63,9 @@ class LowerBoundRoutes {
             Vertx vertx,
             @ConfigProperty(name = "broker.upstream.revocation-endpoint", defaultValue = "http://127.0.0.1:9/")
                     String upstream,
+            @ConfigProperty(name = "broker.upstream.token-endpoint", defaultValue = "http://127.0.0.1:9/")
+                    String tokenEndpoint,
+            @ConfigProperty(name = "broker.session.refresh-reuse-window", defaultValue = "0s") Duration reuseWindow,
             @ConfigProperty(name = "broker.clients.web.apis.bench.url", defaultValue = "http://127.0.0.1:9/api")
                     URI api) {
         HttpClient http = vertx.createHttpClient(
@@ -78,6 +88,21 @@ class LowerBoundRoutes {
                 .order(Integer.MIN_VALUE)
                 .handler(ctx -> withBody(ctx, body -> {
                     String key = "tb:lower-bound:" + body.toString().hashCode();
+                    if (body.toString().contains("grant_type=authorization_code")) {
+                        exchange(ctx, body, key, redis, http, tokenEndpoint, answer);
+                        return;
+                    }
+                    if (!reuseWindow.isZero()) {
+                        redis.execute("GET", key)
+                                .subscribe()
+                                .with(
+                                        found -> ctx.response()
+                                                .putHeader("Cache-Control", "no-store")
+                                                .putHeader("Content-Type", "application/json")
+                                                .end(answer),
+                                        ctx::fail);
+                        return;
+                    }
                     redis.execute("GET", key)
                             .subscribe()
                             .with(
@@ -102,6 +127,36 @@ class LowerBoundRoutes {
                                                             ctx::fail)),
                                     ctx::fail);
                 }));
+    }
+
+    private static void exchange(
+            RoutingContext ctx,
+            Buffer body,
+            String key,
+            ReactiveRedisDataSource redis,
+            HttpClient http,
+            String tokenEndpoint,
+            String answer) {
+        http.request(new RequestOptions()
+                        .setMethod(HttpMethod.POST)
+                        .setAbsoluteURI(tokenEndpoint)
+                        .putHeader("Content-Type", "application/x-www-form-urlencoded")
+                        .putHeader("Accept", "application/json")
+                        .putHeader("Authorization", "Basic Y2xvdmVyOnNlY3JldA=="))
+                .compose(request -> request.send(body))
+                .compose(response -> response.statusCode() == 200
+                        ? response.body()
+                        : Future.failedFuture("upstream answered " + response.statusCode()))
+                .onFailure(ctx::fail)
+                .onSuccess(reply -> redis.execute("SET", key, "s".repeat(300), "EX", "60")
+                        .chain(() -> redis.execute("SET", key + ":code", "c".repeat(40), "EX", "60"))
+                        .subscribe()
+                        .with(
+                                stored -> ctx.response()
+                                        .putHeader("Cache-Control", "no-store")
+                                        .putHeader("Content-Type", "application/json")
+                                        .end(answer),
+                                ctx::fail));
     }
 
     private static void proxy(RoutingContext ctx, ReactiveRedisDataSource redis, HttpClient http, URI api) {
