@@ -95,8 +95,7 @@ if [[ $FAKE != 1 && ( ! -f $ARCHIVE || -n "$(find "$ROOT/target/quarkus-app" -na
 fi
 
 log "compiling the load generator and upstream (javac, JDK only)"
-javac -nowarn -d "$CLASSES" bench/Http.java bench/Resp.java bench/Upstream.java bench/Api.java bench/Load.java \
-  bench/FakeBroker.java
+javac -nowarn -d "$CLASSES" bench/*.java
 JAVA_BENCH=(java -XX:+UseParallelGC -Xms256m -Xmx1g -cp "$CLASSES")
 
 # ------------------------------------------------------------------------------------------------ redis
