@@ -23,8 +23,7 @@ final class ApiVu implements Vu {
 
     /** {@code size}: "1k" or "100k", the API path and the size it answers with. */
     static ApiVu direct(Config cfg, String size, String accessToken) {
-        return new ApiVu(
-                cfg.api, "/api/" + size, "Authorization: Bearer " + accessToken + "\r\n", expectedBytes(size));
+        return new ApiVu(cfg.api, "/api/" + size, "Authorization: Bearer " + accessToken + "\r\n", expectedBytes(size));
     }
 
     static ApiVu proxied(Config cfg, String size, String sessionCookie) {

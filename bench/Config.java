@@ -29,6 +29,7 @@ final class Config {
     final double openFraction;
     /** ...or, > 0, at this many req/s (the same for the broker and the lower bound: their p99 side by side). */
     final double openRate;
+
     final String clientId;
     final String clientSecret;
     final String redirectUri;
@@ -48,7 +49,8 @@ final class Config {
         }
         Config c = new Config(kv);
         if (!kv.isEmpty()) {
-            throw new IllegalArgumentException("unknown key " + kv.keySet().iterator().next());
+            throw new IllegalArgumentException(
+                    "unknown key " + kv.keySet().iterator().next());
         }
         c.validate();
         return c;
@@ -78,7 +80,9 @@ final class Config {
         redisPort = asInt(kv.remove("redis-port"), 0);
         clkTck = asLong(kv.remove("clk-tck"), 100);
         String c = kv.remove("conns");
-        conns = c == null ? List.of(10, 50) : Arrays.stream(c.split(",")).map(Integer::valueOf).toList();
+        conns = c == null
+                ? List.of(10, 50)
+                : Arrays.stream(c.split(",")).map(Integer::valueOf).toList();
         warmup = asDouble(kv.remove("warmup"), 5);
         measure = asDouble(kv.remove("measure"), 15);
         initialWarmup = asDouble(kv.remove("initial-warmup"), 15);
@@ -89,7 +93,9 @@ final class Config {
         redirectUri = or(kv.remove("redirect-uri"), "bench://callback");
         out = Path.of(or(kv.remove("out"), "bench/target/last"));
         String o = kv.remove("ops");
-        ops = o == null ? Scenarios.ALL : Arrays.stream(o.split(",")).map(Scenarios::byName).toList();
+        ops = o == null
+                ? Scenarios.ALL
+                : Arrays.stream(o.split(",")).map(Scenarios::byName).toList();
         jvmOpts = or(kv.remove("jvm-opts"), "");
         notes = or(kv.remove("notes"), "");
     }

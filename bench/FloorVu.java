@@ -41,11 +41,7 @@ final class FloorVu implements Vu {
             throw new ProtocolError("floor session " + key + " has no rt");
         }
         int status = up.send(
-                "POST",
-                "/connect/token",
-                Form.TYPE,
-                Form.of("grant_type", "refresh_token", "refresh_token", rt),
-                auth);
+                "POST", "/connect/token", Form.TYPE, Form.of("grant_type", "refresh_token", "refresh_token", rt), auth);
         if (status == 200) {
             String body = up.body();
             String next = Http.jsonString(body, "refresh_token");

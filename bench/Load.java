@@ -30,8 +30,7 @@ public final class Load {
             case "freeports" -> freePorts(Integer.parseInt(args[1]));
             case "wait" -> System.exit(waitReady(Arrays.copyOfRange(args, 1, args.length)) ? 0 : 1);
             case "run" -> System.exit(Bench.run(Arrays.copyOfRange(args, 1, args.length)));
-            case "upstream-check" ->
-                UpstreamCheck.run(args[1], Integer.parseInt(args[2]), Double.parseDouble(args[3]));
+            case "upstream-check" -> UpstreamCheck.run(args[1], Integer.parseInt(args[2]), Double.parseDouble(args[3]));
             default -> throw new IllegalArgumentException("unknown mode " + args[0]);
         }
     }

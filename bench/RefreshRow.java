@@ -37,8 +37,7 @@ final class RefreshRow implements Scenario {
         List<String> handles = Sessions.create(cfg, cfg.brokerA, conns * cfg.sessionsPerVu);
         List<Vu> vus = new ArrayList<>();
         for (int i = 0; i < conns; i++) {
-            vus.add(new RefreshVu(
-                    cfg, brokers, handles.subList(i * cfg.sessionsPerVu, (i + 1) * cfg.sessionsPerVu)));
+            vus.add(new RefreshVu(cfg, brokers, handles.subList(i * cfg.sessionsPerVu, (i + 1) * cfg.sessionsPerVu)));
         }
         return new Setup(vus, pids).note(twoReplicas ? "requests alternate A,C" : "");
     }

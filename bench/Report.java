@@ -14,7 +14,9 @@ final class Report {
 
     String header() {
         StringBuilder sb = new StringBuilder();
-        sb.append("token-broker benchmark  ").append(OffsetDateTime.now().withNano(0)).append('\n');
+        sb.append("token-broker benchmark  ")
+                .append(OffsetDateTime.now().withNano(0))
+                .append('\n');
         sb.append(String.format(
                 Locale.ROOT,
                 "cores %d; warm-up %.0f s, measured %.0f s per row; %d sessions per VU "

@@ -43,6 +43,7 @@ interface Scenario {
         final List<Vu> vus;
         /** The processes serving the row: their CPU and RSS are measured. */
         final long[] pids;
+
         String note = "";
         /** The warm-up is the configured one, but at most this long... */
         double maxWarmupSeconds = Double.POSITIVE_INFINITY;
