@@ -5,6 +5,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -31,12 +32,33 @@ public final class Handles {
     private Handles() {}
 
     /**
-     * One handle of a session. {@link #toString()} is redacted; {@link #value()} is what the front end gets.
-     *
-     * @param key    names the session; secret, since whoever knows it holds (or held) a handle of the session
-     * @param secret proves the holder has the session's current (or just retired) handle
+     * One handle of a session. {@link #toString()} is redacted; {@link #value()} is what the front end gets. Its two
+     * hashes are computed once, when it is made: a request asks for them several times (keys, scripts, log lines).
      */
-    public record Handle(String key, String secret) {
+    public static final class Handle {
+        private final String key;
+        private final String secret;
+        private final String sessionId;
+        private final String secretHash;
+
+        /**
+         * @param key    names the session; secret, since whoever knows it holds (or held) a handle of the session
+         * @param secret proves the holder has the session's current (or just retired) handle
+         */
+        public Handle(String key, String secret) {
+            this.key = key;
+            this.secret = secret;
+            this.sessionId = hash(key).substring(0, 22);
+            this.secretHash = hash(secret);
+        }
+
+        public String key() {
+            return key;
+        }
+
+        public String secret() {
+            return secret;
+        }
 
         public String value() {
             return key + "." + secret;
@@ -44,11 +66,11 @@ public final class Handles {
 
         /** The session's Redis identity and log id: a hash of {@link #key}, so neither reveals a handle. */
         public String sessionId() {
-            return hash(key).substring(0, 22);
+            return sessionId;
         }
 
         public String secretHash() {
-            return hash(secret);
+            return secretHash;
         }
 
         /** The same session's next handle: same key, new secret. */
@@ -57,8 +79,18 @@ public final class Handles {
         }
 
         @Override
+        public boolean equals(Object o) {
+            return o instanceof Handle h && key.equals(h.key) && secret.equals(h.secret);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(key, secret);
+        }
+
+        @Override
         public String toString() {
-            return "Handle[session=" + sessionId() + "]";
+            return "Handle[session=" + sessionId + "]";
         }
     }
 

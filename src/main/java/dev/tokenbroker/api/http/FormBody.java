@@ -1,6 +1,5 @@
 package dev.tokenbroker.api.http;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.Charset;
@@ -10,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import jakarta.ws.rs.core.MediaType;
 
@@ -23,6 +23,9 @@ import dev.tokenbroker.error.BrokerException;
  * OAuth clients send; {@link MalformedRequests} has refused charsets this JVM does not know).
  */
 public final class FormBody {
+
+    private static final Set<Charset> ASCII_COMPATIBLE =
+            Set.of(StandardCharsets.UTF_8, StandardCharsets.US_ASCII, StandardCharsets.ISO_8859_1);
 
     private FormBody() {}
 
@@ -54,10 +57,12 @@ public final class FormBody {
     }
 
     private static Charset charset(String contentType) {
+        if (contentType == null || contentType.indexOf(';') < 0) {
+            // No parameters, so no charset: the usual case, without parsing the media type on every request.
+            return StandardCharsets.UTF_8;
+        }
         try {
-            String name = contentType == null
-                    ? null
-                    : MediaType.valueOf(contentType).getParameters().get(MediaType.CHARSET_PARAMETER);
+            String name = MediaType.valueOf(contentType).getParameters().get(MediaType.CHARSET_PARAMETER);
             return name == null ? StandardCharsets.UTF_8 : Charset.forName(name);
         } catch (RuntimeException e) {
             throw new BrokerException.InvalidRequest("Unknown charset");
@@ -65,11 +70,16 @@ public final class FormBody {
     }
 
     private static String decode(byte[] data, int from, int to, Charset charset) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(to - from);
+        if (plainAscii(data, from, to) && ASCII_COMPATIBLE.contains(charset)) {
+            // Nothing to unescape, and these charsets read ASCII as ASCII: most fields of an OAuth request.
+            return new String(data, from, to - from, StandardCharsets.US_ASCII);
+        }
+        byte[] bytes = new byte[to - from];
+        int length = 0;
         for (int i = from; i < to; i++) {
             byte b = data[i];
             if (b == '+') {
-                bytes.write(' ');
+                bytes[length++] = ' ';
             } else if (b == '%') {
                 if (i + 2 >= to) {
                     throw malformed();
@@ -79,21 +89,32 @@ public final class FormBody {
                 if (high < 0 || low < 0) {
                     throw malformed();
                 }
-                bytes.write(high << 4 | low);
+                bytes[length++] = (byte) (high << 4 | low);
                 i += 2;
             } else {
-                bytes.write(b);
+                bytes[length++] = b;
             }
         }
         try {
             return charset.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes.toByteArray()))
+                    .decode(ByteBuffer.wrap(bytes, 0, length))
                     .toString();
         } catch (CharacterCodingException e) {
             throw new BrokerException.InvalidRequest("The form body is not valid in its charset");
         }
+    }
+
+    /** ASCII without the two characters that need decoding, {@code +} and {@code %}. */
+    private static boolean plainAscii(byte[] data, int from, int to) {
+        for (int i = from; i < to; i++) {
+            byte b = data[i];
+            if (b < 0 || b == '+' || b == '%') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static BrokerException malformed() {

@@ -98,6 +98,9 @@ public class MalformedRequests {
         if (header == null) {
             return !HttpMethod.POST.equals(method) || !(path.startsWith("/oauth2/") || path.startsWith("/oidc/"));
         }
+        if (header.equals(MediaType.APPLICATION_FORM_URLENCODED)) {
+            return true; // what OAuth clients send on every request: no need to parse it
+        }
         try {
             MediaType type = MediaType.valueOf(header);
             String charset = type.getParameters().get(MediaType.CHARSET_PARAMETER);

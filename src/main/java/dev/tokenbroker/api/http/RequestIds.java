@@ -1,6 +1,7 @@
 package dev.tokenbroker.api.http;
 
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
 import jakarta.ws.rs.container.ContainerRequestContext;
@@ -34,10 +35,21 @@ public class RequestIds {
         } else if (given != null && ACCEPTED.matcher(given).matches()) {
             id = given;
         } else {
-            id = UUID.randomUUID().toString();
+            id = randomId();
         }
         request.setProperty(HEADER, id);
         MDC.put("request_id", id);
+    }
+
+    /**
+     * A random (version 4) UUID from the thread's own generator: an id that correlates log lines needs no secrecy, and
+     * {@link UUID#randomUUID()} draws from a shared {@code SecureRandom} on every request.
+     */
+    static String randomId() {
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        long high = random.nextLong() & ~0xF000L | 0x4000L;
+        long low = random.nextLong() & ~(0xCL << 60) | 0x8L << 60;
+        return new UUID(high, low).toString();
     }
 
     @ServerResponseFilter
