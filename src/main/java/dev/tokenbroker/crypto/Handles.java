@@ -46,9 +46,13 @@ public final class Handles {
          * @param secret proves the holder has the session's current (or just retired) handle
          */
         public Handle(String key, String secret) {
+            this(key, secret, hash(key).substring(0, 22));
+        }
+
+        private Handle(String key, String secret, String sessionId) {
             this.key = key;
             this.secret = secret;
-            this.sessionId = hash(key).substring(0, 22);
+            this.sessionId = sessionId;
             this.secretHash = hash(secret);
         }
 
@@ -75,7 +79,7 @@ public final class Handles {
 
         /** The same session's next handle: same key, new secret. */
         public Handle rotated() {
-            return new Handle(key, random(32));
+            return new Handle(key, random(32), sessionId);
         }
 
         @Override

@@ -57,9 +57,8 @@ public final class FormBody {
     }
 
     private static Charset charset(String contentType) {
-        if (contentType == null || contentType.indexOf(';') < 0) {
-            // No parameters, so no charset: the usual case, without parsing the media type on every request.
-            return StandardCharsets.UTF_8;
+        if (contentType == null || contentType.equals(MediaType.APPLICATION_FORM_URLENCODED)) {
+            return StandardCharsets.UTF_8; // what clients send: no media type to parse on every request
         }
         try {
             String name = MediaType.valueOf(contentType).getParameters().get(MediaType.CHARSET_PARAMETER);

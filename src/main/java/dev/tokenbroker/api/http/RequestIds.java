@@ -1,7 +1,8 @@
 package dev.tokenbroker.api.http;
 
+import java.security.SecureRandom;
+import java.util.SplittableRandom;
 import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
 import jakarta.ws.rs.container.ContainerRequestContext;
@@ -24,6 +25,8 @@ public class RequestIds {
 
     static final String HEADER = "X-Request-Id";
     private static final Pattern ACCEPTED = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final ThreadLocal<SplittableRandom> IDS =
+            ThreadLocal.withInitial(() -> new SplittableRandom(new SecureRandom().nextLong()));
 
     @ServerRequestFilter(preMatching = true)
     void assign(ContainerRequestContext request) {
@@ -42,11 +45,12 @@ public class RequestIds {
     }
 
     /**
-     * A random (version 4) UUID from the thread's own generator: an id that correlates log lines needs no secrecy, and
-     * {@link UUID#randomUUID()} draws from a shared {@code SecureRandom} on every request.
+     * A random (version 4) UUID from a generator of each thread's own, seeded from {@code SecureRandom}:
+     * {@link UUID#randomUUID()} draws from one shared {@code SecureRandom} on every request. Not {@code
+     * ThreadLocalRandom}: an id reveals its generator's state, and that one also draws DNS query ids.
      */
     static String randomId() {
-        ThreadLocalRandom random = ThreadLocalRandom.current();
+        SplittableRandom random = IDS.get();
         long high = random.nextLong() & ~0xF000L | 0x4000L;
         long low = random.nextLong() & ~(0xCL << 60) | 0x8L << 60;
         return new UUID(high, low).toString();

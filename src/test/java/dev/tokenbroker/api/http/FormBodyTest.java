@@ -54,6 +54,12 @@ class FormBodyTest {
     }
 
     @Test
+    void aContentTypeThatIsNotAMediaTypeIsAnInvalidRequest() {
+        assertThrows(BrokerException.InvalidRequest.class, () -> parse("a=b", "application/"));
+        assertThrows(BrokerException.InvalidRequest.class, () -> parse("a=b", "foo"));
+    }
+
+    @Test
     void malformedEncodingsAreInvalidRequests() {
         assertThrows(BrokerException.InvalidRequest.class, () -> parse("a=%4", null));
         assertThrows(BrokerException.InvalidRequest.class, () -> parse("a=%zz", null));
