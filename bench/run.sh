@@ -19,7 +19,7 @@
 #                                   from each request's intended send) at this fraction of the row's req/s, or
 #   BENCH_OPEN_RATE=N               at N req/s (for the broker and the lower bound at the same rate)
 #   BENCH_SESSIONS=N                first store N more sessions in Redis through the broker's store code (Maven
-#                                   runs SessionFill) and report the Redis memory they take; 1000000: ~3 minutes
+#                                   runs SessionFill) and report the Redis memory they take; 1000000: ~2 minutes
 #   BENCH_REDIS_ARGS="..."          more redis-server arguments, e.g. --hash-max-ziplist-value 256
 #   BENCH_FAKE_BROKER=1             test the harness itself against bench/FakeBroker.java (rotating handles with
 #                                   a '.'), not the real broker; BENCH_FAKE_BROKER_FAIL_EVERY=N makes it answer
@@ -30,7 +30,7 @@ QUICK=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -79,6 +79,10 @@ trap 'exit 143' TERM
 JAR="$ROOT/target/quarkus-app/quarkus-run.jar"
 BUILD=${BENCH_BUILD:-auto}
 FAKE=${BENCH_FAKE_BROKER:-0}
+FILL=${BENCH_SESSIONS:-0}
+[[ $FILL =~ ^[0-9]{1,9}$ ]] || die "BENCH_SESSIONS must be a number of sessions (at most 9 digits)"
+[[ $FAKE == 1 && $FILL != 0 ]] && die "BENCH_SESSIONS needs the real broker"
+read -ra REDIS_EXTRA <<<"${BENCH_REDIS_ARGS:-}"
 [[ $FAKE == 1 ]] && BUILD=never
 if [[ $BUILD == always || ( $BUILD == auto && ( ! -f $JAR || -n "$(find pom.xml src/main -newer "$JAR" -print -quit)" ) ) ]]; then
   log "packaging the broker: ./mvnw -B -q -DskipTests package"
@@ -131,9 +135,8 @@ API_ROWS=0; PROXY_ROWS=0
 [[ $FAKE == 1 && $PROXY_ROWS == 1 ]] && die "the api-proxy rows need the real broker (BENCH_FAKE_BROKER=1 has no /bff/*)"
 
 # No persistence: the benchmark measures the broker, not the disk.
-# shellcheck disable=SC2086
 "$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT" \
-  --logfile "$OUT/redis.log" ${BENCH_REDIS_ARGS:-} &
+  --logfile "$OUT/redis.log" ${REDIS_EXTRA[@]+"${REDIS_EXTRA[@]}"} &
 PIDS+=($!); REDIS_PID=$!
 
 # ---------------------------------------------------------------------------------------------- upstream
@@ -245,15 +248,16 @@ log "all up"
 # ----------------------------------------------------------------------------------------- sessions at scale
 # BENCH_SESSIONS=N: N more sessions in Redis before the rows, stored through the broker's own store code by
 # SessionFill (a Quarkus test that only runs when asked, with Maven); what they take in Redis goes to sessions.txt.
-FILL=${BENCH_SESSIONS:-0}
-if [[ $FILL -gt 0 ]]; then
-  [[ $FAKE == 1 ]] && die "BENCH_SESSIONS needs the real broker"
+# In the background and waited for, like the load below, so that a signal stops it at once.
+if [[ $FILL != 0 ]]; then
   log "storing $FILL sessions in Redis (SessionFill; log in $OUT/session-fill.log)"
   ./mvnw -B -q test-compile surefire:test@default-test -Dspotless.check.skip=true -Dtest=SessionFill \
     -Dsurefire.failIfNoSpecifiedTests=false -Dbench.fill.sessions="$FILL" \
     -Dbench.fill.redis="redis://127.0.0.1:$REDIS_PORT" -Dbench.fill.key="$ENC_KEY" \
-    -Dbench.fill.out="$OUT/sessions.txt" >"$OUT/session-fill.log" 2>&1 \
-    && [[ -s $OUT/sessions.txt ]] || die "SessionFill failed (see $OUT/session-fill.log)"
+    -Dbench.fill.out="$OUT/sessions.txt" >"$OUT/session-fill.log" 2>&1 &
+  FILL_PID=$!
+  PIDS+=("$FILL_PID")
+  wait "$FILL_PID" && [[ -s $OUT/sessions.txt ]] || die "SessionFill failed (see $OUT/session-fill.log)"
   sed 's/^/[bench] /' "$OUT/sessions.txt"
 fi
 log "running the load"
@@ -280,7 +284,7 @@ wait "$LOAD_PID"
 RC=$?
 set -e
 
-if [[ $FILL -gt 0 && -s $OUT/results.txt ]]; then
+if [[ $FILL != 0 && -s $OUT/results.txt ]]; then
   { echo "sessions stored before the rows (BENCH_SESSIONS):"; cat "$OUT/sessions.txt"; } >>"$OUT/results.txt"
 fi
 

@@ -41,7 +41,8 @@ import io.vertx.httpproxy.ProxyResponse;
  *   <li>{@code POST /oauth2/token} with {@code grant_type=authorization_code}: read the body, the same form POSTed to
  *       the upstream's token endpoint (the code exchange itself; its answer is read whole, not parsed), a Redis
  *       {@code SET} of the session and one of the code's record, answer the same JSON (the exchange's three hops: the
- *       upstream, the new session, the code that must not be redeemed twice);
+ *       upstream, the new session, the code that must not be redeemed twice; the broker waits for one more Redis round
+ *       trip, its two index entries before the session, and sends one more it does not wait for);
  *   <li>{@code /bff/api/bench/*}: one Redis {@code GET} (the session record's round trip), then the request forwarded
  *       to the bench API through Vert.x's {@code ProxyRequest}/{@code ProxyResponse} with a bearer token, as the
  *       broker's API proxy does (the proxied call's two hops).
@@ -142,7 +143,7 @@ class LowerBoundRoutes {
                         .setAbsoluteURI(tokenEndpoint)
                         .putHeader("Content-Type", "application/x-www-form-urlencoded")
                         .putHeader("Accept", "application/json")
-                        .putHeader("Authorization", "Basic Y2xvdmVyOnNlY3JldA=="))
+                        .putHeader("Authorization", "Basic YmVuY2g6YmVuY2gtc2VjcmV0")) // bench:bench-secret
                 .compose(request -> request.send(body))
                 .compose(response -> response.statusCode() == 200
                         ? response.body()

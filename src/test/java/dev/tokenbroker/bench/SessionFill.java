@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -18,6 +19,7 @@ import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.redis.RedisKeys;
+import dev.tokenbroker.session.IssuedTokens;
 import dev.tokenbroker.session.SessionStore;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -32,15 +34,19 @@ import io.smallrye.mutiny.Uni;
  *
  * <p>Every session gets its own user and upstream session (so its own two index sets: the most index memory a
  * session can take), a 64-character upstream refresh token (Duende's reference token length), the scope the bench
- * upstream grants, no DPoP key, and its entry in the client's active-sessions set.
+ * upstream grants, no DPoP key, and its entry in the client's active-sessions set. Then each is refreshed once
+ * through the store, as a session in use is: a rotated handle and refresh token, and the answer kept for retries and
+ * the reuse window, with an access token of {@code bench.fill.access-token-length} characters (default 1,000: an
+ * RS256 JWT with a dozen claims; 0 leaves the sessions as exchanges left them).
  */
 @QuarkusTest
 @TestProfile(SessionFill.BenchRedis.class)
-@EnabledIfSystemProperty(named = "bench.fill.sessions", matches = "\\d+")
+@EnabledIfSystemProperty(named = "bench.fill.sessions", matches = "[1-9]\\d{0,8}")
 class SessionFill {
 
     private static final String CLIENT = "bench";
     private static final int IN_FLIGHT = 256;
+    private static final Duration LOCK = Duration.ofSeconds(30);
 
     /** The benchmark's Redis and key, and its client; no Redis command log (the test profile traces every one). */
     public static class BenchRedis implements QuarkusTestProfile {
@@ -78,22 +84,33 @@ class SessionFill {
     @Test
     void fill() throws IOException {
         int count = Integer.getInteger("bench.fill.sessions");
+        int accessTokenLength = Integer.getInteger("bench.fill.access-token-length", 1000);
+        // One session first, so that the scripts Redis caches are not counted as the sessions' memory.
+        store(1, accessTokenLength);
         long before = usedMemory();
         long started = System.nanoTime();
+        Sample last = store(count, accessTokenLength);
+        double seconds = (System.nanoTime() - started) / 1e9;
+        long after = usedMemory();
+        String report = report(count, accessTokenLength, seconds, before, after, last);
+        System.out.println(report);
+        Files.writeString(Path.of(System.getProperty("bench.fill.out", "target/session-fill.txt")), report);
+    }
+
+    private Sample store(int count, int accessTokenLength) {
         Sample last = null;
         for (int done = 0; done < count; done += IN_FLIGHT) {
             List<Uni<Void>> batch = new ArrayList<>();
             for (int i = done; i < Math.min(count, done + IN_FLIGHT); i++) {
                 last = new Sample(Handles.newHandle(), "user-" + hex(16), hex(16));
-                batch.add(create(last));
+                Sample s = last;
+                batch.add(create(s)
+                        .chain(() ->
+                                accessTokenLength == 0 ? Uni.createFrom().voidItem() : refresh(s, accessTokenLength)));
             }
             Uni.join().all(batch).andFailFast().await().indefinitely();
         }
-        double seconds = (System.nanoTime() - started) / 1e9;
-        long after = usedMemory();
-        String report = report(count, seconds, before, after, last);
-        System.out.println(report);
-        Files.writeString(Path.of(System.getProperty("bench.fill.out", "target/session-fill.txt")), report);
+        return last;
     }
 
     private record Sample(Handles.Handle handle, String subject, String upstreamSid) {}
@@ -117,7 +134,30 @@ class SessionFill {
                 .replaceWithVoid();
     }
 
-    private String report(int count, double seconds, long before, long after, Sample last) {
+    /** What a refresh through the broker stores: begin (lock), then commit with a rotated handle and refresh token. */
+    private Uni<Void> refresh(Sample s, int accessTokenLength) {
+        String id = s.handle().sessionId();
+        Handles.Handle next = s.handle().rotated();
+        String owner = hex(8);
+        IssuedTokens issued = new IssuedTokens(
+                "a".repeat(accessTokenLength), "Bearer", 300L, "openid offline_access api", null, next.value());
+        return store.beginRefresh(id, s.handle().secretHash(), CLIENT, "", null, owner, LOCK, null)
+                .chain(begin -> {
+                    if (!(begin instanceof SessionStore.Begin.Locked locked)) {
+                        throw new IllegalStateException("the refresh of a new session did not lock: " + begin);
+                    }
+                    return store.commitRefresh(
+                            id, CLIENT, owner, locked.version(), "", issued, hex(32), next.secretHash(), null);
+                })
+                .invoke(outcome -> {
+                    if (outcome != SessionStore.CommitOutcome.COMMITTED) {
+                        throw new IllegalStateException("the refresh of a new session did not commit: " + outcome);
+                    }
+                })
+                .replaceWithVoid();
+    }
+
+    private String report(int count, int accessTokenLength, double seconds, long before, long after, Sample last) {
         String id = last.handle().sessionId();
         long session = memoryUsage(keys.session(id));
         long bySubject = memoryUsage(keys.subjectIndex(keyRing.indexTag(last.subject())));
@@ -126,7 +166,14 @@ class SessionFill {
         long perSession = (after - before) / count;
         return String.join(
                 "\n",
-                "sessions created: %d in %.1f s (%.0f per second)".formatted(count, seconds, count / seconds),
+                "sessions stored: %d in %.1f s (%.0f per second), %s"
+                        .formatted(
+                                count,
+                                seconds,
+                                count / seconds,
+                                accessTokenLength == 0
+                                        ? "as exchanges left them"
+                                        : "each refreshed once (access token " + accessTokenLength + " characters)"),
                 "redis used_memory: %d -> %d bytes, %d bytes per session".formatted(before, after, perSession),
                 "MEMORY USAGE of one session's keys: session hash %d, user index %d, upstream-session index %d,"
                         .formatted(session, bySubject, bySid),
