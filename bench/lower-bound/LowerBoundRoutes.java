@@ -94,14 +94,7 @@ class LowerBoundRoutes {
                         return;
                     }
                     if (!reuseWindow.isZero()) {
-                        redis.execute("GET", key)
-                                .subscribe()
-                                .with(
-                                        found -> ctx.response()
-                                                .putHeader("Cache-Control", "no-store")
-                                                .putHeader("Content-Type", "application/json")
-                                                .end(answer),
-                                        ctx::fail);
+                        redis.execute("GET", key).subscribe().with(found -> tokenAnswer(ctx, answer), ctx::fail);
                         return;
                     }
                     redis.execute("GET", key)
@@ -120,12 +113,7 @@ class LowerBoundRoutes {
                                             .onFailure(ctx::fail)
                                             .onSuccess(reply -> redis.execute("SET", key, "s".repeat(300), "EX", "60")
                                                     .subscribe()
-                                                    .with(
-                                                            stored -> ctx.response()
-                                                                    .putHeader("Cache-Control", "no-store")
-                                                                    .putHeader("Content-Type", "application/json")
-                                                                    .end(answer),
-                                                            ctx::fail)),
+                                                    .with(stored -> tokenAnswer(ctx, answer), ctx::fail)),
                                     ctx::fail);
                 }));
     }
@@ -152,12 +140,7 @@ class LowerBoundRoutes {
                 .onSuccess(reply -> redis.execute("SET", key, "s".repeat(300), "EX", "60")
                         .chain(() -> redis.execute("SET", key + ":code", "c".repeat(40), "EX", "60"))
                         .subscribe()
-                        .with(
-                                stored -> ctx.response()
-                                        .putHeader("Cache-Control", "no-store")
-                                        .putHeader("Content-Type", "application/json")
-                                        .end(answer),
-                                ctx::fail));
+                        .with(stored -> tokenAnswer(ctx, answer), ctx::fail));
     }
 
     private static void proxy(RoutingContext ctx, ReactiveRedisDataSource redis, HttpClient http, URI api) {
@@ -181,6 +164,13 @@ class LowerBoundRoutes {
                                     .onSuccess(ProxyResponse::send);
                         }),
                         ctx::fail);
+    }
+
+    private static void tokenAnswer(RoutingContext ctx, String answer) {
+        ctx.response()
+                .putHeader("Cache-Control", "no-store")
+                .putHeader("Content-Type", "application/json")
+                .end(answer);
     }
 
     /** Quarkus' HTTP server pauses the request before routing: read the whole body, then go on. */
