@@ -5,17 +5,16 @@ import java.io.IOException;
  * through broker d's proxy with the session cookie, {@code X-CSRF: 1} and the app's {@code Origin} (a BFF page).
  * A 200 whose body is not the API's exact size is a protocol error.
  */
-final class ApiVu implements Vu {
+final class ApiVu extends OneConnectionVu {
     /** The API proxy's path prefix at broker d for the bench API ({@code broker.clients.web.apis.bench.url}). */
     static final String PROXY_PREFIX = "/bff/api/bench/";
 
-    private final Http.Client c;
     private final String path;
     private final String headers;
     private final int expected;
 
     private ApiVu(String base, String path, String headers, int expected) {
-        c = Http.Client.of(base);
+        super(base);
         this.path = path;
         this.headers = headers;
         this.expected = expected;
@@ -46,15 +45,5 @@ final class ApiVu implements Vu {
             throw new ProtocolError("API answer of " + c.response.body.length + " bytes, expected " + expected);
         }
         return status;
-    }
-
-    @Override
-    public String lastBody() {
-        return c.body();
-    }
-
-    @Override
-    public void close() {
-        c.close();
     }
 }

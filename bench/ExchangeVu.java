@@ -2,16 +2,15 @@ import java.io.IOException;
 import java.util.List;
 
 /** Code exchange with a fresh code and verifier each time; optionally keeps the handles. */
-class ExchangeVu implements Vu {
+class ExchangeVu extends OneConnectionVu {
     private final Config cfg;
-    private final Http.Client c;
     private final List<String> collected;
     private final long limit;
 
     /** {@code collect}: where to add each new handle (null: nowhere), until it holds {@code limit}. */
     ExchangeVu(Config cfg, String broker, List<String> collect, long limit) {
+        super(broker);
         this.cfg = cfg;
-        c = Http.Client.of(broker);
         collected = collect;
         this.limit = limit;
     }
@@ -49,15 +48,5 @@ class ExchangeVu implements Vu {
     @Override
     public boolean exhausted() {
         return collected != null && collected.size() >= limit;
-    }
-
-    @Override
-    public String lastBody() {
-        return c.body();
-    }
-
-    @Override
-    public void close() {
-        c.close();
     }
 }

@@ -2,9 +2,8 @@ import java.io.IOException;
 import java.util.List;
 
 /** Revokes pre-created sessions (each handle once), or random unknown handles shaped like a real one. */
-final class RevokeVu implements Vu {
+final class RevokeVu extends OneConnectionVu {
     private final String clientId;
-    private final Http.Client c;
     private final List<String> pool; // null: unknown handles
     private final String shape;
     private int next;
@@ -20,8 +19,8 @@ final class RevokeVu implements Vu {
     }
 
     private RevokeVu(Config cfg, String broker, List<String> pool, String shape) {
+        super(broker);
         clientId = cfg.clientId;
-        c = Http.Client.of(broker);
         this.pool = pool;
         this.shape = shape;
     }
@@ -35,15 +34,5 @@ final class RevokeVu implements Vu {
     @Override
     public boolean exhausted() {
         return pool != null && next >= pool.size();
-    }
-
-    @Override
-    public String lastBody() {
-        return c.body();
-    }
-
-    @Override
-    public void close() {
-        c.close();
     }
 }

@@ -29,12 +29,11 @@ final class UpstreamCheck {
     }
 
     /** Refresh grants straight at the upstream, on a token from one code grant. */
-    private static final class RefreshGrantVu implements Vu {
-        private final Http.Client c;
+    private static final class RefreshGrantVu extends OneConnectionVu {
         private String refreshToken;
 
         RefreshGrantVu(String url) throws IOException {
-            c = Http.Client.of(url);
+            super(url);
             byte[] codeGrant = Form.of("grant_type", "authorization_code", "code", "x");
             if (c.send("POST", "/connect/token", Form.TYPE, codeGrant, null) != 200) {
                 throw new IOException("code grant failed");
@@ -54,16 +53,6 @@ final class UpstreamCheck {
                 refreshToken = Http.jsonString(c.body(), "refresh_token");
             }
             return s;
-        }
-
-        @Override
-        public String lastBody() {
-            return c.body();
-        }
-
-        @Override
-        public void close() {
-            c.close();
         }
     }
 }

@@ -212,10 +212,10 @@ public class WebSessions {
 
     /** @param origin the request's {@code Origin}, or null when the browser sent none (same-origin GET) */
     public Uni<User> user(String handle, String origin) {
-        String sessionId = sessionIdOf(handle);
-        return current(handle)
+        Handles.Handle parsed = Handles.parse(handle).orElseThrow(WebSessions::notSignedIn);
+        return current(parsed)
                 .invoke(record -> webClient(record, origin))
-                .chain(record -> sessions.info(sessionId)
+                .chain(record -> sessions.info(parsed.sessionId())
                         .map(info -> info.map(i -> new User(record.claims(), i.expires() / 1000))
                                 .orElseThrow(WebSessions::notSignedIn)));
     }
@@ -323,8 +323,7 @@ public class WebSessions {
         });
     }
 
-    private Uni<WebSession> current(String handle) {
-        Handles.Handle parsed = Handles.parse(handle).orElseThrow(WebSessions::notSignedIn);
+    private Uni<WebSession> current(Handles.Handle parsed) {
         return records.get(parsed.sessionId())
                 .map(found -> found.filter(r -> isCurrent(r, parsed)).orElseThrow(WebSessions::notSignedIn));
     }

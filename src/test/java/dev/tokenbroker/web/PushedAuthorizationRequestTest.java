@@ -39,7 +39,6 @@ import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 /**
@@ -172,19 +171,17 @@ class PushedAuthorizationRequestTest {
         String request = "POST /oauth2/authorization-request HTTP/1.1\r\nHost: localhost\r\n"
                 + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + body.length()
                 + "\r\n\r\n" + body;
-        for (int i = 0; i < 4; i++) {
+        int before = slowPushes();
+        for (int i = 1; i <= 4; i++) {
             try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), base.getPort())) {
                 socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
                 socket.getOutputStream().flush();
-                Thread.sleep(100);
+                // Hang up only once this push is under way at the upstream (which answers after 500 ms).
+                int pushed = before + i;
+                Await.until(
+                        "push " + i + " reaches the upstream", Duration.ofSeconds(10), () -> slowPushes() >= pushed);
             }
         }
-        assertFalse(
-                ParUpstream.server
-                        .findAll(postRequestedFor(urlEqualTo("/par"))
-                                .withRequestBody(containing("client_id=clover-par-slow")))
-                        .isEmpty(),
-                "pushes were under way when the apps hung up");
 
         // Once the pushes that were under way have ended, a login goes through again, and again: no place leaked.
         Await.until(
@@ -192,6 +189,12 @@ class PushedAuthorizationRequestTest {
                 Duration.ofSeconds(10),
                 () -> start("clover-par-slow").extract().statusCode() == 200);
         start("clover-par-slow").statusCode(200);
+    }
+
+    private static int slowPushes() {
+        return ParUpstream.server
+                .findAll(postRequestedFor(urlEqualTo("/par")).withRequestBody(containing("client_id=clover-par-slow")))
+                .size();
     }
 
     @Test
