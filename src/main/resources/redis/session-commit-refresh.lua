@@ -7,6 +7,7 @@
   Input:
     KEYS[1]  session
     KEYS[2]  this commit's marker (same slot)
+    KEYS[3]  the session's last answer (same slot)
     ARGV[1]  lock owner
     ARGV[2]  expected version
     ARGV[3]  issued envelope
@@ -19,6 +20,8 @@
     ARGV[9]  upstream refresh token lifetime, ms, or '' (unchanged)
     ARGV[10] retention after the deadline, ms
     ARGV[11] how long the marker lives, ms
+    ARGV[12] how long the answer lives, ms: past the rotation grace and the reuse window, the only times
+             session-begin-refresh answers from it, so that an idle session does not hold it
   Output:
     1 committed, 0 the version moved on, -1 the session is gone
 ]]
@@ -33,7 +36,9 @@ if ARGV[9] ~= '' then rtUntil = tostring(now + tonumber(ARGV[9])) end
 local expires = math.min(tonumber(f[2]), now + tonumber(ARGV[8]))
 if rtUntil ~= '0' then expires = math.min(expires, tonumber(rtUntil)) end
 redis.call('HSET', KEYS[1], 'version', tostring(tonumber(ARGV[2]) + 1), 'refreshed', tostring(now),
-  'issued', ARGV[3], 'iscope', ARGV[4], 'rt_until', rtUntil, 'expires', tostring(expires))
+  'iscope', ARGV[4], 'rt_until', rtUntil, 'expires', tostring(expires))
+redis.call('HDEL', KEYS[1], 'issued') -- where brokers before the answer's own key kept it
+redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[12])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'rt', ARGV[5]) redis.call('HDEL', KEYS[1], 'rtreuse')
 else redis.call('HSET', KEYS[1], 'rtreuse', '1') end
 if ARGV[6] ~= '' then

@@ -1,10 +1,11 @@
 --[[
-  Atomically deletes the session (and its web-mode record) and returns what ending it needs, as it was at that
+  Atomically deletes the session (with its web-mode record and last answer) and returns what ending it needs, as it was at that
   instant (so a refresh committed just before is revoked too).
 
   Input:
     KEYS[1]  session
     KEYS[2]  its web-mode record (same slot)
+    KEYS[3]  its last answer (same slot)
     ARGV[1]  client id, or '' for any client
     ARGV[2]  version, or '' for any
     ARGV[3]  DPoP key thumbprint, '' for none, or 'any' for no check
@@ -25,5 +26,5 @@ end
 if ARGV[4] ~= '' and ARGV[4] ~= f[7] and not (ARGV[4] == f[8] and now < tonumber(f[9])) then
   return false
 end
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return {f[3], f[4] or '', f[5] or '', f[1]}

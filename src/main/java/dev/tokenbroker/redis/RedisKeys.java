@@ -23,9 +23,17 @@ public class RedisKeys {
         this.prefix = prefix;
     }
 
-    /** One hash per session: metadata, encrypted refresh token and last result, handle secrets, refresh lock. */
+    /** One hash per session: metadata, encrypted refresh token, handle secrets, refresh lock. */
     public String session(String sessionId) {
         return prefix + "session:{" + sessionId + "}";
+    }
+
+    /**
+     * A session's last refresh result, encrypted, in its slot, while a retry, a caller that waited for that refresh or
+     * the reuse window may still be answered with it.
+     */
+    public String lastAnswer(String sessionId) {
+        return session(sessionId) + ":answer";
     }
 
     /**

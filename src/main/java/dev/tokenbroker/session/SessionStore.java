@@ -29,8 +29,9 @@ import io.vertx.mutiny.redis.client.Response;
 
 /**
  * Sessions in Redis: one hash per session at {@link RedisKeys#session(String)} holding its metadata, the
- * encrypted upstream refresh token and last refresh result, the hashes of its current and just-retired handle
- * secrets, its deadlines and its refresh lock. Every decision about time (reuse window, rotation grace, lock expiry,
+ * encrypted upstream refresh token, the hashes of its current and just-retired handle secrets, its deadlines and its
+ * refresh lock; beside it, its last refresh result ({@link RedisKeys#lastAnswer(String)}) for as long as it may
+ * answer again. Every decision about time (reuse window, rotation grace, lock expiry,
  * idle and absolute lifetime) is made inside a script by Redis' clock, so replicas with skewed clocks agree.
  * An upstream-bound refresh costs two round trips: {@link #beginRefresh} and {@link #commitRefresh}.
  * Token material is stored only as {@link KeyRing} envelopes whose associated data names the session and field,
@@ -76,6 +77,13 @@ public class SessionStore {
      * call budget plus 15 s, is the bound; the default budget is 12 s).
      */
     static final Duration COMMIT_MARKER = Duration.ofMinutes(1);
+
+    /**
+     * How long a refresh result outlives both the rotation grace and the reuse window, the times it may answer again:
+     * a caller that waited for that refresh asks again {@code LOCK_POLL} (20 ms) after it, and this leaves room for a
+     * stalled event loop.
+     */
+    static final Duration ANSWER_MARGIN = Duration.ofSeconds(10);
 
     /** For {@link #take}: end the session whichever DPoP key it is bound to. */
     public static final String ANY_KEY = "any";
@@ -194,6 +202,7 @@ public class SessionStore {
     private final RedisKeys keys;
     private final BrokerConfig.Session config;
     private final Counter replicationShortfalls;
+    private final Duration answerLifetime;
 
     SessionStore(
             ReactiveRedisDataSource redis,
@@ -211,6 +220,8 @@ public class SessionStore {
         this.json = json;
         this.keys = keys;
         this.config = config.session();
+        this.answerLifetime = max(this.config.rotationGrace(), this.config.refreshReuseWindow())
+                .plus(ANSWER_MARGIN);
         this.replicationShortfalls = Counter.builder("broker.redis.replication.shortfall")
                 .description("Session writes fewer Redis replicas acknowledged in time than "
                         + "broker.session.min-replicas-acked")
@@ -279,7 +290,7 @@ public class SessionStore {
                         BEGIN_REFRESH.run(
                                 redis,
                                 new BeginRefresh(
-                                        sessionAndWebRecord(sessionId),
+                                        sessionKeys(sessionId),
                                         secretHash,
                                         clientId,
                                         scopeKey,
@@ -385,7 +396,7 @@ public class SessionStore {
                 ? ""
                 : keyRing.encrypt(rotatedRefreshToken, refreshTokenAad(sessionId, clientId));
         CommitRefresh call = new CommitRefresh(
-                List.of(keys.session(sessionId), keys.refreshCommit(sessionId, owner)),
+                List.of(keys.session(sessionId), keys.refreshCommit(sessionId, owner), keys.lastAnswer(sessionId)),
                 owner,
                 expectedVersion,
                 issuedEnvelope,
@@ -396,7 +407,8 @@ public class SessionStore {
                 config.idleTimeout(),
                 lifetimeMillis(refreshExpiresIn),
                 RETENTION,
-                COMMIT_MARKER);
+                COMMIT_MARKER,
+                answerLifetime);
         return calls.guard("commit refresh", durable(COMMIT_REFRESH, call, sessionId))
                 .map(r -> CommitOutcome.of(r.toLong()));
     }
@@ -414,7 +426,8 @@ public class SessionStore {
             Duration idleTimeout,
             String refreshTokenLifetimeMillis,
             Duration retention,
-            Duration markerLifetime)
+            Duration markerLifetime,
+            Duration answerLifetime)
             implements LuaScript.Call {
         @Override
         public List<String> argv() {
@@ -429,7 +442,8 @@ public class SessionStore {
                     Long.toString(idleTimeout.toMillis()),
                     refreshTokenLifetimeMillis,
                     Long.toString(retention.toMillis()),
-                    Long.toString(markerLifetime.toMillis()));
+                    Long.toString(markerLifetime.toMillis()),
+                    Long.toString(answerLifetime.toMillis()));
         }
 
         @Override
@@ -492,9 +506,7 @@ public class SessionStore {
             String sessionId, String clientId, Long version, String dpopKey, String secretHash) {
         return calls.guard(
                         "delete session",
-                        TAKE.run(
-                                redis,
-                                new Take(sessionAndWebRecord(sessionId), clientId, version, dpopKey, secretHash)))
+                        TAKE.run(redis, new Take(sessionKeys(sessionId), clientId, version, dpopKey, secretHash)))
                 .map(r -> r == null
                         ? Optional.<Begin.Ended.Taken>empty()
                         : Optional.of(taken(
@@ -523,9 +535,9 @@ public class SessionStore {
         }
     }
 
-    /** The keys of the scripts that may end a session: its record and its web-mode record, both in its slot. */
-    private List<String> sessionAndWebRecord(String sessionId) {
-        return List.of(keys.session(sessionId), keys.webSession(sessionId));
+    /** The keys of the scripts that may end a session: its record, its web-mode record and its last answer. */
+    private List<String> sessionKeys(String sessionId) {
+        return List.of(keys.session(sessionId), keys.webSession(sessionId), keys.lastAnswer(sessionId));
     }
 
     /**
@@ -561,7 +573,7 @@ public class SessionStore {
     public Uni<Optional<Owned>> takeOwned(String sessionId, String clientId) {
         return calls.guard(
                         "delete session",
-                        TAKE.run(redis, new Take(sessionAndWebRecord(sessionId), clientId, null, ANY_KEY, null)))
+                        TAKE.run(redis, new Take(sessionKeys(sessionId), clientId, null, ANY_KEY, null)))
                 .map(r -> r == null
                         ? Optional.empty()
                         : Optional.of(new Owned(
@@ -712,10 +724,10 @@ public class SessionStore {
         }
     }
 
-    /**
-     * Bounds the call by {@code quarkus.redis.timeout} (the reactive client has no timeout of its own) and turns
-     * every failure into {@link BrokerException.StoreUnavailable}.
-     */
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
+    }
+
     private static String nullToEmpty(String s) {
         return s == null ? "" : s;
     }

@@ -37,7 +37,8 @@ import io.smallrye.mutiny.Uni;
  * upstream grants, no DPoP key, and its entry in the client's active-sessions set. Then each is refreshed once
  * through the store, as a session in use is: a rotated handle and refresh token, and the answer kept for retries and
  * the reuse window, with an access token of {@code bench.fill.access-token-length} characters (default 1,000: an
- * RS256 JWT with a dozen claims; 0 leaves the sessions as exchanges left them).
+ * RS256 JWT with a dozen claims; 0 leaves the sessions as exchanges left them). It measures again once those answers
+ * have expired, as for sessions idle since their refresh.
  */
 @QuarkusTest
 @TestProfile(SessionFill.BenchRedis.class)
@@ -82,17 +83,23 @@ class SessionFill {
     private final SecureRandom random = new SecureRandom();
 
     @Test
-    void fill() throws IOException {
+    void fill() throws IOException, InterruptedException {
         int count = Integer.getInteger("bench.fill.sessions");
         int accessTokenLength = Integer.getInteger("bench.fill.access-token-length", 1000);
         // One session first, so that the scripts Redis caches are not counted as the sessions' memory.
         store(1, accessTokenLength);
         long before = usedMemory();
+        long keysBefore = dbSize();
         long started = System.nanoTime();
         Sample last = store(count, accessTokenLength);
         double seconds = (System.nanoTime() - started) / 1e9;
         long after = usedMemory();
+        long keysAfter = dbSize();
         String report = report(count, accessTokenLength, seconds, before, after, last);
+        if (accessTokenLength > 0) {
+            // Each refresh adds two keys to the session's three: its answer and its commit's marker.
+            report += idle(count, before, after, keysAfter - keysBefore == 5L * count, last);
+        }
         System.out.println(report);
         Files.writeString(Path.of(System.getProperty("bench.fill.out", "target/session-fill.txt")), report);
     }
@@ -102,7 +109,7 @@ class SessionFill {
         for (int done = 0; done < count; done += IN_FLIGHT) {
             List<Uni<Void>> batch = new ArrayList<>();
             for (int i = done; i < Math.min(count, done + IN_FLIGHT); i++) {
-                last = new Sample(Handles.newHandle(), "user-" + hex(16), hex(16));
+                last = new Sample(Handles.newHandle(), "user-" + hex(16), hex(16), hex(8));
                 Sample s = last;
                 batch.add(create(s)
                         .chain(() ->
@@ -113,7 +120,8 @@ class SessionFill {
         return last;
     }
 
-    private record Sample(Handles.Handle handle, String subject, String upstreamSid) {}
+    /** @param owner the lock owner of its refresh */
+    private record Sample(Handles.Handle handle, String subject, String upstreamSid, String owner) {}
 
     /** What an exchange stores: the session with its two index entries, then its active-sessions entry. */
     private Uni<Void> create(Sample s) {
@@ -138,7 +146,7 @@ class SessionFill {
     private Uni<Void> refresh(Sample s, int accessTokenLength) {
         String id = s.handle().sessionId();
         Handles.Handle next = s.handle().rotated();
-        String owner = hex(8);
+        String owner = s.owner();
         IssuedTokens issued = new IssuedTokens(
                 "a".repeat(accessTokenLength), "Bearer", 300L, "openid offline_access api", null, next.value());
         return store.beginRefresh(id, s.handle().secretHash(), CLIENT, "", null, owner, LOCK, null)
@@ -184,6 +192,59 @@ class SessionFill {
                                 active / count,
                                 perSession - session - bySubject - bySid - active / count),
                 "");
+    }
+
+    /**
+     * Waits until the last refresh's short-lived keys have expired (the session's last answer, which lives past the
+     * rotation grace and the reuse window, and the commit's marker), then measures twice: as Redis holds them then (its
+     * active expiry reclaims expired keys by sampling, and stops while fewer than a tenth of those it samples have
+     * expired), and after a SCAN of every key, which reclaims each expired one it meets: sessions idle since their
+     * refresh. When the fill ended before any of those keys expired, the difference is what a session costs more
+     * while its last refresh may still be answered again.
+     */
+    private String idle(int count, long before, long after, boolean allStillStored, Sample last)
+            throws InterruptedException {
+        String id = last.handle().sessionId();
+        long answer = memoryUsage(keys.lastAnswer(id));
+        long lifetime = Math.max(pttl(keys.lastAnswer(id)), pttl(keys.refreshCommit(id, last.owner())));
+        Thread.sleep(lifetime + 1000);
+        long unreclaimed = usedMemory();
+        long keysUnreclaimed = dbSize();
+        scanEveryKey();
+        long idle = usedMemory();
+        return String.join(
+                "\n",
+                "MEMORY USAGE of one session's last answer: %d".formatted(answer),
+                "past their lifetime, before Redis reclaimed them all: used_memory %d bytes, %d per session (%d keys expired, not yet reclaimed)"
+                        .formatted(unreclaimed, (unreclaimed - before) / count, keysUnreclaimed - dbSize()),
+                "once a SCAN reclaimed them (sessions idle since their refresh): used_memory %d bytes, %d per session"
+                        .formatted(idle, (idle - before) / count),
+                allStillStored
+                        ? "  answer and commit marker, while the last refresh may be answered again: %d per session"
+                                .formatted((after - idle) / count)
+                        : "  some answers expired during the fill: a fill of fewer sessions (20000) gives their cost",
+                "MEMORY USAGE of one session hash: %d".formatted(memoryUsage(keys.session(id))),
+                "");
+    }
+
+    /** SCAN deletes each expired key it meets. */
+    private void scanEveryKey() {
+        String cursor = "0";
+        do {
+            cursor = redis.execute("SCAN", cursor, "COUNT", "1000")
+                    .await()
+                    .indefinitely()
+                    .get(0)
+                    .toString();
+        } while (!cursor.equals("0"));
+    }
+
+    private long pttl(String key) {
+        return redis.execute("PTTL", key).await().indefinitely().toLong();
+    }
+
+    private long dbSize() {
+        return redis.execute("DBSIZE").await().indefinitely().toLong();
     }
 
     private long usedMemory() {

@@ -35,12 +35,15 @@ class ClusterSlotsTest {
     /** A redis.call whose key argument is not KEYS[...]: a key the script would reach without declaring it. */
     private static final Pattern UNDECLARED_KEY = Pattern.compile("redis\\.call\\('(\\w+)',\\s*+(?!KEYS\\[)([^)]*)\\)");
     /**
-     * The scripts that end a session, and so delete its web-mode record with it (SessionStore.sessionAndWebRecord), and
-     * the one that writes that record only while the session exists; and the commit, which marks itself in the
-     * session's slot (RedisKeys.refreshCommit).
+     * The scripts that end a session, and so delete its web-mode record and last answer with it
+     * (SessionStore.sessionKeys); and the commit, which marks itself and stores its answer in the session's slot
+     * (RedisKeys.refreshCommit, RedisKeys.lastAnswer).
      */
-    private static final Set<String> SESSION_SLOT_PAIRS =
-            Set.of("session-begin-refresh", "session-take", "web-session-put", "session-commit-refresh");
+    private static final Set<String> SESSION_SLOT_TRIPLES =
+            Set.of("session-begin-refresh", "session-take", "session-commit-refresh");
+
+    /** The script that writes a session's web-mode record only while the session exists. */
+    private static final String SESSION_SLOT_PAIR = "web-session-put";
 
     /** Rate buckets: any number of keys, which the caller names with one hash tag (RedisKeys.rateBucket). */
     private static final String BUCKETS = "rate-gcra";
@@ -57,7 +60,9 @@ class ClusterSlotsTest {
             }
             List<String> expected = script.getKey().equals(BUCKETS)
                     ? List.of()
-                    : SESSION_SLOT_PAIRS.contains(script.getKey()) ? List.of("1", "2") : List.of("1");
+                    : SESSION_SLOT_TRIPLES.contains(script.getKey())
+                            ? List.of("1", "2", "3")
+                            : script.getKey().equals(SESSION_SLOT_PAIR) ? List.of("1", "2") : List.of("1");
             assertEquals(expected, List.copyOf(referenced), script.getKey() + "'s keys");
             Matcher undeclared = UNDECLARED_KEY.matcher(script.getValue());
             assertFalse(
@@ -73,6 +78,7 @@ class ClusterSlotsTest {
                     "session", keys::session,
                     "web-mode record", keys::webSession,
                     "commit marker", id -> keys.refreshCommit(id, Handles.randomId()),
+                    "last answer", keys::lastAnswer,
                     "subject index", keys::subjectIndex,
                     "sid index", keys::upstreamSessionIndex,
                     "DPoP proof", keys::dpopProof,

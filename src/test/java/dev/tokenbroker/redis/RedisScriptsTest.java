@@ -74,8 +74,9 @@ class RedisScriptsTest {
         return redis(topology).call(command.toArray(String[]::new));
     }
 
-    private static List<String> sessionAndWeb(String id) {
-        return List.of(KEYS.session(id), KEYS.webSession(id));
+    /** The keys of the scripts that may end a session (SessionStore.sessionKeys). */
+    private static List<String> sessionKeys(String id) {
+        return List.of(KEYS.session(id), KEYS.webSession(id), KEYS.lastAnswer(id));
     }
 
     /** A session of client {@code c} whose current handle's secret hash is {@code h1}, holding {@code RT-1}. */
@@ -107,7 +108,7 @@ class RedisScriptsTest {
         return (List<?>) eval(
                 topology,
                 "session-begin-refresh",
-                sessionAndWeb(id),
+                sessionKeys(id),
                 secretHash,
                 "c",
                 scope,
@@ -148,7 +149,7 @@ class RedisScriptsTest {
                 eval(
                         topology,
                         "session-begin-refresh",
-                        sessionAndWeb(id),
+                        sessionKeys(id),
                         "h1",
                         "other",
                         "",
@@ -185,10 +186,14 @@ class RedisScriptsTest {
     void commitIsACompareAndSetIdempotentForItsOwnerAndNotesAReusedToken(String topology) throws IOException {
         String id = newSession(topology);
         begin(topology, id, "h1", "", "owner");
-        List<String> keys = List.of(KEYS.session(id), KEYS.refreshCommit(id, "owner"));
-        String[] commit = {"owner", "0", "ISSUED", "", "", "h2", "30000", HOUR, "", HOUR, "60000"};
+        List<String> keys = List.of(KEYS.session(id), KEYS.refreshCommit(id, "owner"), KEYS.lastAnswer(id));
+        String[] commit = {"owner", "0", "ISSUED", "", "", "h2", "30000", HOUR, "", HOUR, "60000", "40000"};
         assertEquals(1L, eval(topology, "session-commit-refresh", keys, commit));
         Map<String, String> session = hash(topology, KEYS.session(id));
+        assertFalse(session.containsKey("issued"), "the answer is not in the session's record");
+        assertEquals("ISSUED", redis(topology).call("GET", KEYS.lastAnswer(id)));
+        long answerTtl = (Long) redis(topology).call("PTTL", KEYS.lastAnswer(id));
+        assertTrue(answerTtl > 30_000 && answerTtl <= 40_000, "lives as long as it may answer: " + answerTtl);
         assertEquals("1", session.get("version"));
         assertEquals("h2", session.get("cur"));
         assertEquals("h1", session.get("prev"), "retired within its grace");
@@ -200,7 +205,7 @@ class RedisScriptsTest {
                 eval(
                         topology,
                         "session-commit-refresh",
-                        List.of(KEYS.session(id), KEYS.refreshCommit(id, "late")),
+                        List.of(KEYS.session(id), KEYS.refreshCommit(id, "late"), KEYS.lastAnswer(id)),
                         "late",
                         "0",
                         "X",
@@ -211,7 +216,8 @@ class RedisScriptsTest {
                         HOUR,
                         "",
                         HOUR,
-                        "60000"),
+                        "60000",
+                        "40000"),
                 "the version moved on");
         String gone = Handles.newHandle().sessionId();
         assertEquals(
@@ -219,8 +225,36 @@ class RedisScriptsTest {
                 eval(
                         topology,
                         "session-commit-refresh",
-                        List.of(KEYS.session(gone), KEYS.refreshCommit(gone, "o")),
+                        List.of(KEYS.session(gone), KEYS.refreshCommit(gone, "o"), KEYS.lastAnswer(gone)),
                         commit));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"standalone", "cluster"})
+    void theLastAnswerAnswersAgainOnlyWhileItsKeyLivesAndAnOlderBrokersFieldComesFirst(String topology)
+            throws IOException {
+        String id = newSession(topology);
+        begin(topology, id, "h1", "", "owner");
+        String[] commit = {"owner", "0", "ISSUED", "", "RT-2", "h2", "30000", HOUR, "", HOUR, "60000", "40000"};
+        eval(
+                topology,
+                "session-commit-refresh",
+                List.of(KEYS.session(id), KEYS.refreshCommit(id, "owner"), KEYS.lastAnswer(id)),
+                commit);
+        List<?> retry = begin(topology, id, "h1", "", "o");
+        assertEquals(List.of("cached", "ISSUED"), List.of(retry.get(0), retry.get(3)), "the retired handle's retry");
+
+        redis(topology).call("HSET", KEYS.session(id), "issued", "OLDER-BROKER");
+        retry = begin(topology, id, "h1", "", "o");
+        assertEquals("OLDER-BROKER", retry.get(3), "a later commit by a broker that kept the answer in the record");
+
+        redis(topology).call("HDEL", KEYS.session(id), "issued");
+        redis(topology).call("DEL", KEYS.lastAnswer(id));
+        List<?> locked = begin(topology, id, "h1", "", "o");
+        assertEquals(
+                List.of("locked", "RT-2", ""),
+                List.of(locked.get(0), locked.get(3), locked.get(5)),
+                "no answer left: a refresh, as from the current handle");
     }
 
     @ParameterizedTest
@@ -239,25 +273,27 @@ class RedisScriptsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"standalone", "cluster"})
-    void takeDeletesTheSessionAndItsWebRecordAndReturnsWhatEndingItNeeds(String topology) throws IOException {
+    void takeDeletesTheSessionWithItsWebRecordAndAnswerAndReturnsWhatEndingItNeeds(String topology) throws IOException {
         String id = newSession(topology);
         redis(topology).call("SET", KEYS.webSession(id), "record");
-        assertNull(eval(topology, "session-take", sessionAndWeb(id), "other-client", "", "any", ""));
-        assertNull(eval(topology, "session-take", sessionAndWeb(id), "c", "", "any", "not-a-handle"));
+        redis(topology).call("SET", KEYS.lastAnswer(id), "answer");
+        assertNull(eval(topology, "session-take", sessionKeys(id), "other-client", "", "any", ""));
+        assertNull(eval(topology, "session-take", sessionKeys(id), "c", "", "any", "not-a-handle"));
         assertEquals(
-                List.of("RT-1", "", "", "c"), eval(topology, "session-take", sessionAndWeb(id), "c", "", "any", "h1"));
+                List.of("RT-1", "", "", "c"), eval(topology, "session-take", sessionKeys(id), "c", "", "any", "h1"));
         assertEquals(0L, redis(topology).call("EXISTS", KEYS.session(id)));
         assertEquals(0L, redis(topology).call("EXISTS", KEYS.webSession(id)));
+        assertEquals(0L, redis(topology).call("EXISTS", KEYS.lastAnswer(id)));
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"standalone", "cluster"})
     void aWebRecordIsWrittenOnlyWhileItsSessionLives(String topology) throws IOException {
         String id = newSession(topology);
-        assertEquals(1L, eval(topology, "web-session-put", sessionAndWeb(id), "envelope", HOUR));
+        assertEquals(1L, eval(topology, "web-session-put", sessionKeys(id), "envelope", HOUR));
         assertEquals("envelope", redis(topology).call("GET", KEYS.webSession(id)));
         String ended = Handles.newHandle().sessionId();
-        assertEquals(0L, eval(topology, "web-session-put", sessionAndWeb(ended), "envelope", HOUR));
+        assertEquals(0L, eval(topology, "web-session-put", sessionKeys(ended), "envelope", HOUR));
         assertEquals(0L, redis(topology).call("EXISTS", KEYS.webSession(ended)));
     }
 

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import dev.tokenbroker.config.BrokerConfig;
 import dev.tokenbroker.crypto.Handles;
 import dev.tokenbroker.crypto.Handles.Handle;
 import dev.tokenbroker.crypto.KeyRing;
@@ -52,6 +53,9 @@ class SessionStoreTest {
 
     @Inject
     KeyRing keyRing;
+
+    @Inject
+    BrokerConfig config;
 
     private static IssuedTokens issued(String accessToken, Handle handle) {
         return new IssuedTokens(accessToken, "Bearer", 3600L, "openid", null, handle.value());
@@ -421,6 +425,41 @@ class SessionStoreTest {
                 "capped by the absolute lifetime");
         long ttl = redis.key(String.class).pttl(key);
         assertTrue(ttl > 0 && ttl <= 120_000 + SessionStore.RETENTION.toMillis(), "the record expires by itself");
+    }
+
+    @Test
+    void theLastAnswerIsKeptBesideTheSessionEncryptedWhileItMayAnswerAndEndsWithIt() {
+        Handle handle = newSession();
+        begin(handle, "o");
+        store.commitRefresh(
+                        handle.sessionId(),
+                        "clover",
+                        "o",
+                        0,
+                        "",
+                        issued("access-token-in-the-clear", handle),
+                        null,
+                        null,
+                        null)
+                .await()
+                .indefinitely();
+        String answer = keys.lastAnswer(handle.sessionId());
+        assertFalse(redis.hash(String.class)
+                .hgetall(keys.session(handle.sessionId()))
+                .containsKey("issued"));
+        assertFalse(redis.value(String.class).get(answer).contains("access-token-in-the-clear"), "encrypted");
+        Duration grace = config.session().rotationGrace();
+        Duration window = config.session().refreshReuseWindow();
+        long lives = (grace.compareTo(window) > 0 ? grace : window)
+                .plus(SessionStore.ANSWER_MARGIN)
+                .toMillis();
+        long ttl = redis.key(String.class).pttl(answer);
+        assertTrue(ttl > lives - 5_000 && ttl <= lives, "expires past the grace and the reuse window: " + ttl);
+
+        store.take(handle.sessionId(), "clover", null, SessionStore.ANY_KEY, null)
+                .await()
+                .indefinitely();
+        assertFalse(redis.key(String.class).exists(answer), "ends with the session");
     }
 
     @Test
