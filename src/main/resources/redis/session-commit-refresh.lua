@@ -22,6 +22,8 @@
     ARGV[11] how long the marker lives, ms
     ARGV[12] how long the answer lives, ms: past the rotation grace and the reuse window, the only times
              session-begin-refresh answers from it, so that an idle session does not hold it
+    ARGV[13] '1' to keep the answer in the session's 'issued' field too, where brokers before its own key read it
+             (broker.session.keep-answer-in-record, for a rolling update), else ''
   Output:
     1 committed, 0 the version moved on, -1 the session is gone
 ]]
@@ -37,7 +39,8 @@ local expires = math.min(tonumber(f[2]), now + tonumber(ARGV[8]))
 if rtUntil ~= '0' then expires = math.min(expires, tonumber(rtUntil)) end
 redis.call('HSET', KEYS[1], 'version', tostring(tonumber(ARGV[2]) + 1), 'refreshed', tostring(now),
   'iscope', ARGV[4], 'rt_until', rtUntil, 'expires', tostring(expires))
-redis.call('HDEL', KEYS[1], 'issued') -- where brokers before the answer's own key kept it
+if ARGV[13] == '1' then redis.call('HSET', KEYS[1], 'issued', ARGV[3])
+else redis.call('HDEL', KEYS[1], 'issued') end
 redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[12])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'rt', ARGV[5]) redis.call('HDEL', KEYS[1], 'rtreuse')
 else redis.call('HSET', KEYS[1], 'rtreuse', '1') end

@@ -513,6 +513,15 @@ public interface BrokerConfig {
         @WithDefault("5s")
         Duration refreshReuseWindow();
 
+        /**
+         * Also keeps each session's last refresh answer in the session's record, where brokers before the answer had a
+         * key of its own read it: {@code true} for a rolling update from such a broker (or a rollback to one), so that
+         * its replicas still answer retries and waiting callers; back to {@code false} in a second rolling update once
+         * none runs. Costs the answer's size per session in use (README, "Sessions in Redis"). Default {@code false}.
+         */
+        @WithDefault("false")
+        boolean keepAnswerInRecord();
+
         /** Prefix of every Redis key the broker writes; no braces (Redis Cluster hash tags). Default {@code tb:}. */
         @WithDefault("tb:")
         String keyPrefix();

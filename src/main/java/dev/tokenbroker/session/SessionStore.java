@@ -408,7 +408,8 @@ public class SessionStore {
                 lifetimeMillis(refreshExpiresIn),
                 RETENTION,
                 COMMIT_MARKER,
-                answerLifetime);
+                answerLifetime,
+                config.keepAnswerInRecord());
         return calls.guard("commit refresh", durable(COMMIT_REFRESH, call, sessionId))
                 .map(r -> CommitOutcome.of(r.toLong()));
     }
@@ -427,7 +428,8 @@ public class SessionStore {
             String refreshTokenLifetimeMillis,
             Duration retention,
             Duration markerLifetime,
-            Duration answerLifetime)
+            Duration answerLifetime,
+            boolean keepAnswerInRecord)
             implements LuaScript.Call {
         @Override
         public List<String> argv() {
@@ -443,7 +445,8 @@ public class SessionStore {
                     refreshTokenLifetimeMillis,
                     Long.toString(retention.toMillis()),
                     Long.toString(markerLifetime.toMillis()),
-                    Long.toString(answerLifetime.toMillis()));
+                    Long.toString(answerLifetime.toMillis()),
+                    keepAnswerInRecord ? "1" : "");
         }
 
         @Override

@@ -165,12 +165,16 @@ class RedisScriptsTest {
         assertEquals(List.of("busy", "0", ""), begin(topology, id, "h1", "", "owner-b"));
 
         redis(topology).call("HSET", KEYS.session(id), "lock_until", "0");
+        redis(topology).call("SET", KEYS.lastAnswer(id), "answer");
         List<?> inDoubt = begin(topology, id, "h1", "", "owner-b");
         assertEquals(List.of("ended", "refresh_interrupted", "RT-1", "", ""), inDoubt);
         assertEquals(0L, redis(topology).call("EXISTS", KEYS.session(id)));
+        assertEquals(0L, redis(topology).call("EXISTS", KEYS.lastAnswer(id)), "the answer ends with the session");
 
         String stolen = newSession(topology);
+        redis(topology).call("SET", KEYS.lastAnswer(stolen), "answer");
         assertEquals(List.of("ended", "reuse", "RT-1", "", ""), begin(topology, stolen, "not-the-secret", "", "o"));
+        assertEquals(0L, redis(topology).call("EXISTS", KEYS.lastAnswer(stolen)));
 
         String bound = newSession(topology);
         redis(topology).call("HSET", KEYS.session(bound), "jkt", "key-1");
@@ -178,7 +182,9 @@ class RedisScriptsTest {
 
         String idle = newSession(topology);
         redis(topology).call("HSET", KEYS.session(idle), "expires", "1");
+        redis(topology).call("SET", KEYS.lastAnswer(idle), "answer");
         assertEquals(List.of("ended", "idle", "RT-1", "", ""), begin(topology, idle, "h1", "", "o"));
+        assertEquals(0L, redis(topology).call("EXISTS", KEYS.lastAnswer(idle)));
     }
 
     @ParameterizedTest
@@ -187,7 +193,7 @@ class RedisScriptsTest {
         String id = newSession(topology);
         begin(topology, id, "h1", "", "owner");
         List<String> keys = List.of(KEYS.session(id), KEYS.refreshCommit(id, "owner"), KEYS.lastAnswer(id));
-        String[] commit = {"owner", "0", "ISSUED", "", "", "h2", "30000", HOUR, "", HOUR, "60000", "40000"};
+        String[] commit = {"owner", "0", "ISSUED", "", "", "h2", "30000", HOUR, "", HOUR, "60000", "40000", ""};
         assertEquals(1L, eval(topology, "session-commit-refresh", keys, commit));
         Map<String, String> session = hash(topology, KEYS.session(id));
         assertFalse(session.containsKey("issued"), "the answer is not in the session's record");
@@ -217,7 +223,8 @@ class RedisScriptsTest {
                         "",
                         HOUR,
                         "60000",
-                        "40000"),
+                        "40000",
+                        ""),
                 "the version moved on");
         String gone = Handles.newHandle().sessionId();
         assertEquals(
@@ -235,7 +242,7 @@ class RedisScriptsTest {
             throws IOException {
         String id = newSession(topology);
         begin(topology, id, "h1", "", "owner");
-        String[] commit = {"owner", "0", "ISSUED", "", "RT-2", "h2", "30000", HOUR, "", HOUR, "60000", "40000"};
+        String[] commit = {"owner", "0", "ISSUED", "", "RT-2", "h2", "30000", HOUR, "", HOUR, "60000", "40000", ""};
         eval(
                 topology,
                 "session-commit-refresh",
@@ -255,6 +262,21 @@ class RedisScriptsTest {
                 List.of("locked", "RT-2", ""),
                 List.of(locked.get(0), locked.get(3), locked.get(5)),
                 "no answer left: a refresh, as from the current handle");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"standalone", "cluster"})
+    void forARollingUpdateACommitAlsoKeepsTheAnswerWhereOlderBrokersReadIt(String topology) throws IOException {
+        String id = newSession(topology);
+        begin(topology, id, "h1", "", "owner");
+        String[] commit = {"owner", "0", "ISSUED", "", "RT-2", "h2", "30000", HOUR, "", HOUR, "60000", "40000", "1"};
+        eval(
+                topology,
+                "session-commit-refresh",
+                List.of(KEYS.session(id), KEYS.refreshCommit(id, "owner"), KEYS.lastAnswer(id)),
+                commit);
+        assertEquals("ISSUED", hash(topology, KEYS.session(id)).get("issued"));
+        assertEquals("ISSUED", redis(topology).call("GET", KEYS.lastAnswer(id)));
     }
 
     @ParameterizedTest
