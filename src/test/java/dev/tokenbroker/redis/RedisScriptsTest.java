@@ -236,18 +236,40 @@ class RedisScriptsTest {
                         commit));
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"standalone", "cluster"})
-    void theLastAnswerAnswersAgainOnlyWhileItsKeyLivesAndAnOlderBrokersFieldComesFirst(String topology)
-            throws IOException {
+    /**
+     * A new session refreshed once: handle h1 retired for h2 within a 30 s grace, refresh token RT-2, answer
+     * {@code ISSUED}.
+     *
+     * @param keepInRecord ARGV[13]: '1' keeps the answer in the record too
+     */
+    private static String refreshedOnce(String topology, String keepInRecord) throws IOException {
         String id = newSession(topology);
         begin(topology, id, "h1", "", "owner");
-        String[] commit = {"owner", "0", "ISSUED", "", "RT-2", "h2", "30000", HOUR, "", HOUR, "60000", "40000", ""};
         eval(
                 topology,
                 "session-commit-refresh",
                 List.of(KEYS.session(id), KEYS.refreshCommit(id, "owner"), KEYS.lastAnswer(id)),
-                commit);
+                "owner",
+                "0",
+                "ISSUED",
+                "",
+                "RT-2",
+                "h2",
+                "30000",
+                HOUR,
+                "",
+                HOUR,
+                "60000",
+                "40000",
+                keepInRecord);
+        return id;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"standalone", "cluster"})
+    void theLastAnswerAnswersAgainOnlyWhileItsKeyLivesAndAnOlderBrokersFieldComesFirst(String topology)
+            throws IOException {
+        String id = refreshedOnce(topology, "");
         List<?> retry = begin(topology, id, "h1", "", "o");
         assertEquals(List.of("cached", "ISSUED"), List.of(retry.get(0), retry.get(3)), "the retired handle's retry");
 
@@ -267,14 +289,7 @@ class RedisScriptsTest {
     @ParameterizedTest
     @ValueSource(strings = {"standalone", "cluster"})
     void forARollingUpdateACommitAlsoKeepsTheAnswerWhereOlderBrokersReadIt(String topology) throws IOException {
-        String id = newSession(topology);
-        begin(topology, id, "h1", "", "owner");
-        String[] commit = {"owner", "0", "ISSUED", "", "RT-2", "h2", "30000", HOUR, "", HOUR, "60000", "40000", "1"};
-        eval(
-                topology,
-                "session-commit-refresh",
-                List.of(KEYS.session(id), KEYS.refreshCommit(id, "owner"), KEYS.lastAnswer(id)),
-                commit);
+        String id = refreshedOnce(topology, "1");
         assertEquals("ISSUED", hash(topology, KEYS.session(id)).get("issued"));
         assertEquals("ISSUED", redis(topology).call("GET", KEYS.lastAnswer(id)));
     }
