@@ -21,6 +21,7 @@ import dev.tokenbroker.crypto.KeyRing;
 import dev.tokenbroker.redis.RedisKeys;
 import dev.tokenbroker.session.IssuedTokens;
 import dev.tokenbroker.session.SessionStore;
+import dev.tokenbroker.support.Await;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -83,7 +84,7 @@ class SessionFill {
     private final SecureRandom random = new SecureRandom();
 
     @Test
-    void fill() throws IOException, InterruptedException {
+    void fill() throws IOException {
         int count = Integer.getInteger("bench.fill.sessions");
         int accessTokenLength = Integer.getInteger("bench.fill.access-token-length", 1000);
         // One session first, so that the scripts Redis caches are not counted as the sessions' memory.
@@ -202,12 +203,15 @@ class SessionFill {
      * refresh. When the fill ended before any of those keys expired, the difference is what a session costs more
      * while its last refresh may still be answered again.
      */
-    private String idle(int count, long before, long after, boolean allStillStored, Sample last)
-            throws InterruptedException {
+    private String idle(int count, long before, long after, boolean allStillStored, Sample last) {
         String id = last.handle().sessionId();
         long answer = memoryUsage(keys.lastAnswer(id));
-        long lifetime = Math.max(pttl(keys.lastAnswer(id)), pttl(keys.refreshCommit(id, last.owner())));
-        Thread.sleep(lifetime + 1000);
+        // PTTL answers -2 for a key that has expired (and deletes it): the last answer and marker are then past their
+        // lifetime, and so are all the others, written before them.
+        Await.until(
+                "the last refresh's answer and commit marker have expired",
+                Duration.ofMinutes(3), // a commit marker lives one minute
+                () -> pttl(keys.lastAnswer(id)) == -2 && pttl(keys.refreshCommit(id, last.owner())) == -2);
         long unreclaimed = usedMemory();
         long keysUnreclaimed = dbSize();
         scanEveryKey();
